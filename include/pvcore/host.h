@@ -1,0 +1,101 @@
+/**
+ * @file
+ * @brief Embedder hooks: the few machine actions the core asks of its host.
+ *
+ * The core never touches hardware. When it needs a TLB or cache flush, a preemption
+ * decision, or a copy from guest memory, it calls one of these hooks, which the embedder
+ * supplies in a #pvcore_host_ops table at pvcore_machine_init(). The host backend in
+ * <pvcore/host_backend.h> implements them for an ordinary process (it counts flushes).
+ *
+ * Hooks are called with the affected domain's MMU lock held: they must not call back into
+ * libpvcore functions that take that lock (any pvcore_mmu_*, pvcore_domain_* call on the
+ * same domain).
+ */
+#ifndef PVCORE_HOST_H
+#define PVCORE_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pvcore/export.h>
+
+PVCORE_BEGIN_DECLS
+
+/** @name TLB flush kinds (#pvcore_flush.kind) */
+/** @{ */
+/** Flush every non-global and global translation of the target vCPUs. */
+#define PVCORE_FLUSH_TLB_ALL 1u
+/** Flush the translation of one linear address (#pvcore_flush.va). */
+#define PVCORE_FLUSH_TLB_VA 2u
+/** @} */
+
+/** @name TLB flush scopes (#pvcore_flush.scope) */
+/** @{ */
+/** Only the vCPU making the request (#pvcore_flush.vcpu). */
+#define PVCORE_FLUSH_SCOPE_LOCAL 1u
+/** Every vCPU of the domain that may hold translations (the domain's dirty set). */
+#define PVCORE_FLUSH_SCOPE_DOMAIN 2u
+/** The vCPUs whose bits are set in #pvcore_flush.vcpu_mask. */
+#define PVCORE_FLUSH_SCOPE_MASK 3u
+/** @} */
+
+/** One TLB flush request from the core to the embedder. */
+struct pvcore_flush {
+    uint16_t domid;     /**< Domain whose vCPUs are to be flushed. */
+    uint8_t kind;       /**< #PVCORE_FLUSH_TLB_ALL or #PVCORE_FLUSH_TLB_VA. */
+    uint8_t scope;      /**< One of the PVCORE_FLUSH_SCOPE_* values. */
+    uint32_t vcpu;      /**< The requesting vCPU's id (for #PVCORE_FLUSH_SCOPE_LOCAL). */
+    uint64_t va;        /**< Linear address for #PVCORE_FLUSH_TLB_VA; canonical. */
+    uint64_t vcpu_mask; /**< Bit n set: flush vCPU n (#PVCORE_FLUSH_SCOPE_MASK; ids < 64). */
+};
+
+struct pvcore_vcpu;
+
+/**
+ * @brief The embedder's hooks. Every member except flush_tlb may be NULL.
+ *
+ * Each hook receives the `ctx` pointer given at pvcore_machine_init().
+ */
+struct pvcore_host_ops {
+    /**
+     * Performs (or queues, to be done before the hypercall returns to the guest) a TLB
+     * flush. Must not fail. Called at most once per batch where the ABI allows.
+     */
+    void (*flush_tlb)(void *ctx, const struct pvcore_flush *flush);
+    /**
+     * Writes back and invalidates caches for MMUEXT_FLUSH_CACHE (global == 0) or
+     * MMUEXT_FLUSH_CACHE_GLOBAL (global != 0), on behalf of domain `domid`.
+     * NULL: the request succeeds without doing anything (a host with coherent caches).
+     */
+    void (*flush_cache)(void *ctx, uint16_t domid, int global);
+    /**
+     * Returns non-zero when the current hypercall should stop at the next preemption
+     * point (an interrupt is pending, the time slice is over). NULL: only the work budget
+     * (pvcore_machine_config::work_budget) preempts.
+     */
+    int (*preempt_check)(void *ctx);
+    /**
+     * Copies `len` bytes from guest virtual address `gva` of vCPU `v`'s current address
+     * space into `dst`. Returns 0, or a negative PVCORE_E* value if any byte is not
+     * readable. Used for the vCPU bitmaps of the *_MULTI flushes. NULL: such bitmaps
+     * cannot be read, and requests that need one fail with -PVCORE_EINVAL, the ABI's
+     * error for an unreadable bitmap.
+     */
+    int (*copy_from_guest)(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len);
+    /**
+     * Tells the embedder that vCPU `v`'s base pointers changed (MMUEXT_NEW_BASEPTR,
+     * MMUEXT_NEW_USER_BASEPTR): `kernel` and `user` are the new root machine frames
+     * (PVCORE_INVALID_MFN_VALUE for none). A running vCPU should load the new CR3 before
+     * returning to the guest. NULL: the embedder reads them with pvcore_vcpu_base().
+     */
+    void (*base_changed)(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user);
+    /**
+     * Tells the embedder that machine frame `mfn` became free: its owner released it and
+     * the last reference is gone. NULL: the embedder polls pvcore_frame_query().
+     */
+    void (*frame_freed)(void *ctx, uint64_t mfn);
+};
+
+PVCORE_END_DECLS
+
+#endif /* PVCORE_HOST_H */

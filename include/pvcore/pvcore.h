@@ -1,0 +1,18 @@
+/**
+ * @file
+ * @brief Umbrella header: includes every public libpvcore header.
+ */
+#ifndef PVCORE_PVCORE_H
+#define PVCORE_PVCORE_H
+
+#include <pvcore/export.h>
+#include <pvcore/version.h>
+#include <pvcore/error.h>
+#include <pvcore/types.h>
+#include <pvcore/host.h>
+#include <pvcore/machine.h>
+#include <pvcore/domain.h>
+#include <pvcore/mmu.h>
+#include <pvcore/check.h>
+
+#endif /* PVCORE_PVCORE_H */

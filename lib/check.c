@@ -1,0 +1,311 @@
+/*
+ * The invariant checker. Deliberately independent of the update paths: it never calls
+ * them, and recomputes every count from the raw frame table and table contents.
+ */
+#include <pvcore/check.h>
+
+#include "internal/paging.h"
+
+struct expect {
+    uint32_t gen;
+    uint32_t type;
+    uint16_t lin_container;
+    uint16_t lin_target;
+};
+
+struct checker {
+    struct machine *m;
+    struct expect *exp;
+    struct pvcore_check_report *r;
+};
+
+static void violation(struct checker *c, uint32_t code, uint64_t mfn, uint64_t expected,
+                      uint64_t actual)
+{
+    if (c->r->violations == 0) {
+        c->r->code = code;
+        c->r->mfn = mfn;
+        c->r->expected = expected;
+        c->r->actual = actual;
+    }
+    c->r->violations++;
+}
+
+static struct domain *owner_domain(const struct machine *m, uint16_t owner)
+{
+    if (owner >= m->max_domains) {
+        return NULL;
+    }
+    return atomic_load_explicit(&m->domtab[owner], memory_order_acquire);
+}
+
+static bool iomem_ok(const struct domain *d, uint64_t mfn)
+{
+    uint32_t i;
+    for (i = 0; i < d->nr_iomem; i++) {
+        if (mfn >= d->iomem[i].first && mfn <= d->iomem[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void hold(struct checker *c, uint64_t mfn, bool type)
+{
+    if (mfn < c->m->nr_frames) {
+        c->exp[mfn].gen++;
+        if (type) {
+            c->exp[mfn].type++;
+        }
+    }
+}
+
+/* Accounts for and checks the references held by entries [0, n) of table `mfn`. */
+static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uint32_t t,
+                          unsigned n, bool live)
+{
+    struct machine *m = c->m;
+    unsigned level = pgt_type_level(t);
+    const struct pt_level *lv = paging_level(d, level, t);
+    const struct pt_format *fmt = domain_format(d);
+    const uint64_t *pt = frame_entries(m, mfn);
+    unsigned i;
+
+    for (i = 0; i < PAGING_ENTRIES; i++) {
+        uint64_t e = pte_read(&pt[i]);
+        uint64_t target = pte_mfn(e);
+
+        c->r->entries_checked++;
+        if (!paging_slot_is_guest(lv, i)) {
+            /* Hypervisor slots and slots beyond a PAE L3's four: never guest values. */
+            if (live && e != 0) {
+                violation(c, PVCORE_CHECK_XEN_SLOT, mfn, i, e);
+            }
+            continue;
+        }
+        if (i >= n || !pte_present(e)) {
+            if (live && fmt->levels == 3 && level == 3 && i == 3) {
+                violation(c, PVCORE_CHECK_XEN_SLOT, mfn, i, e);
+            }
+            continue;
+        }
+        if (level == 1) {
+            uint64_t disallow = d->nr_iomem != 0 ? 0 : (PTE_PWT | PTE_PCD | PTE_PAT);
+            if (e & disallow) {
+                violation(c, PVCORE_CHECK_FLAGS, mfn, i, e);
+            }
+            if (!mfn_is_ram(m, target)) {
+                if (!iomem_ok(d, target)) {
+                    violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, i, target);
+                }
+                continue;
+            }
+            {
+                const struct frame *tf = mfn_frame(m, target);
+                uint16_t towner = atomic_load_explicit(&tf->owner, memory_order_relaxed);
+                uint32_t tt = atomic_load_explicit(&tf->type_info, memory_order_relaxed);
+                if (towner != d->domid &&
+                    !(domain_privileged(d) && towner < PVCORE_DOMID_FIRST_RESERVED) &&
+                    !(towner == PVCORE_DOMID_XEN && !(e & PTE_RW))) {
+                    violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, i, target);
+                }
+                if ((e & PTE_RW) && (tt & PGT_TYPE_MASK) != PGT_WRITABLE) {
+                    violation(c, PVCORE_CHECK_WRITABLE_PT, target, mfn, i);
+                }
+                hold(c, target, (e & PTE_RW) != 0);
+            }
+            continue;
+        }
+        if (e & lv->disallow) {
+            violation(c, PVCORE_CHECK_FLAGS, mfn, i, e);
+        }
+        if (target == mfn) {
+            if (e & PTE_RW) {
+                violation(c, PVCORE_CHECK_WRITABLE_PT, mfn, mfn, i);
+            }
+            continue;
+        }
+        if (!mfn_is_ram(m, target) ||
+            atomic_load_explicit(&mfn_frame(m, target)->owner, memory_order_relaxed) != d->domid) {
+            violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, i, target);
+            continue;
+        }
+        {
+            uint32_t tt = atomic_load_explicit(&mfn_frame(m, target)->type_info,
+                                               memory_order_relaxed);
+            if ((tt & PGT_TYPE_MASK) == (t & PGT_TYPE_MASK)) {
+                /* A linear entry: read-only, and counted on both sides. */
+                if (e & PTE_RW) {
+                    violation(c, PVCORE_CHECK_WRITABLE_PT, target, mfn, i);
+                }
+                c->exp[mfn].lin_container++;
+                c->exp[target].lin_target++;
+            } else if (pgt_type_level(tt) != level - 1u) {
+                violation(c, PVCORE_CHECK_STATE, target, level - 1u, pgt_type_level(tt));
+            }
+            if (live && fmt->levels == 3 && level == 3 && i == 3 &&
+                (!(tt & PGT_PAE_XEN_L2) || (tt & PGT_COUNT_MASK) != 1)) {
+                violation(c, PVCORE_CHECK_XEN_SLOT, mfn, i, tt);
+            }
+        }
+        hold(c, target, true);
+    }
+}
+
+size_t pvcore_check_scratch_size(const struct pvcore_machine *pm)
+{
+    const struct machine *m = (const struct machine *)(const void *)pm;
+    return (size_t)m->nr_frames * sizeof(struct expect);
+}
+
+int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len,
+                            struct pvcore_check_report *report)
+{
+    struct machine *m = (struct machine *)(void *)pm;
+    struct checker c;
+    uint64_t mfn;
+    uint32_t dom;
+
+    memset(report, 0, sizeof(*report));
+    if (scratch == NULL || len < pvcore_check_scratch_size(pm) || ((uintptr_t)scratch & 3u)) {
+        return -PVCORE_EINVAL;
+    }
+    c.m = m;
+    c.exp = scratch;
+    c.r = report;
+    memset(scratch, 0, pvcore_check_scratch_size(pm));
+
+    /* Holders outside the frame table: base pointers. */
+    for (dom = 0; dom < m->max_domains; dom++) {
+        struct domain *d = atomic_load_explicit(&m->domtab[dom], memory_order_acquire);
+        uint32_t i;
+        if (d == NULL) {
+            continue;
+        }
+        for (i = 0; i < d->nr_vcpus; i++) {
+            if (d->vcpus[i].guest_table != INVALID_MFN) {
+                hold(&c, d->vcpus[i].guest_table, true);
+            }
+            if (d->vcpus[i].guest_table_user != INVALID_MFN) {
+                hold(&c, d->vcpus[i].guest_table_user, true);
+            }
+        }
+    }
+
+    /* Holders inside: allocation, pins, partial and teardown states, table entries. */
+    for (mfn = 0; mfn < m->nr_frames; mfn++) {
+        const struct frame *f = mfn_frame(m, mfn);
+        uint32_t cnt = atomic_load_explicit(&f->count, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+        uint16_t owner = atomic_load_explicit(&f->owner, memory_order_acquire);
+        unsigned level = pgt_type_level(t);
+        struct domain *d;
+
+        report->frames_checked++;
+        if ((cnt & FC_COUNT_MASK) == 0) {
+            if ((cnt & FC_ALLOCATED) || t != 0 ||
+                ((cnt & FC_RAM) && owner != DOMID_FREE)) {
+                violation(&c, PVCORE_CHECK_FREE_FRAME, mfn, 0, t);
+            }
+            continue;
+        }
+        if (owner == DOMID_FREE) {
+            violation(&c, PVCORE_CHECK_FREE_FRAME, mfn, 0, cnt);
+            continue;
+        }
+        if (cnt & FC_ALLOCATED) {
+            c.exp[mfn].gen++;
+        }
+        if ((t & PGT_PINNED) &&
+            (level == 0 || !(t & PGT_VALIDATED) || (t & (PGT_PARTIAL | PGT_TEARDOWN)))) {
+            violation(&c, PVCORE_CHECK_STATE, mfn, 0, t);
+        }
+        if (t & PGT_PINNED) {
+            hold(&c, mfn, true);
+        }
+        if ((t & (PGT_PARTIAL | PGT_TEARDOWN)) != 0) {
+            if ((t & PGT_VALIDATED) || (t & PGT_COUNT_MASK) != 1 || level == 0 ||
+                (t & PGT_PARTIAL && t & PGT_TEARDOWN)) {
+                violation(&c, PVCORE_CHECK_STATE, mfn, 1, t);
+            }
+            hold(&c, mfn, true);
+        }
+        if (level == 0 || (t & PGT_COUNT_MASK) == 0) {
+            continue;
+        }
+        d = owner_domain(m, owner);
+        if (d == NULL) {
+            violation(&c, PVCORE_CHECK_STATE, mfn, 2, owner);
+            continue;
+        }
+        if (t & PGT_VALIDATED) {
+            check_entries(&c, d, mfn, t, PAGING_ENTRIES, true);
+        } else if (t & (PGT_PARTIAL | PGT_TEARDOWN)) {
+            check_entries(&c, d, mfn, t, f->nr_validated, false);
+        } else {
+            violation(&c, PVCORE_CHECK_STATE, mfn, 3, t);
+        }
+    }
+
+    /* Compare. */
+    for (mfn = 0; mfn < m->nr_frames; mfn++) {
+        const struct frame *f = mfn_frame(m, mfn);
+        uint32_t cnt = atomic_load_explicit(&f->count, memory_order_relaxed) & FC_COUNT_MASK;
+        uint32_t t = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+        int16_t lin = atomic_load_explicit(&f->linear, memory_order_relaxed);
+        const struct expect *e = &c.exp[mfn];
+
+        if (cnt != e->gen) {
+            violation(&c, PVCORE_CHECK_GENERAL_COUNT, mfn, e->gen, cnt);
+        }
+        if ((t & PGT_COUNT_MASK) != e->type) {
+            violation(&c, PVCORE_CHECK_TYPE_COUNT, mfn, e->type, t & PGT_COUNT_MASK);
+        }
+        if ((e->lin_container != 0 && e->lin_target != 0) ||
+            (int32_t)lin != (int32_t)e->lin_container - (int32_t)e->lin_target) {
+            violation(&c, PVCORE_CHECK_LINEAR, mfn,
+                      (uint64_t)((int64_t)e->lin_container - (int64_t)e->lin_target),
+                      (uint64_t)(int64_t)lin);
+        }
+    }
+
+    /* Domains: frame counts and P2M. */
+    for (dom = 0; dom < m->max_domains; dom++) {
+        struct domain *d = atomic_load_explicit(&m->domtab[dom], memory_order_acquire);
+        uint64_t owned = 0, g;
+        if (d == NULL) {
+            continue;
+        }
+        for (mfn = 0; mfn < m->nr_frames; mfn++) {
+            const struct frame *f = mfn_frame(m, mfn);
+            if (atomic_load_explicit(&f->owner, memory_order_relaxed) == d->domid &&
+                (atomic_load_explicit(&f->count, memory_order_relaxed) & FC_COUNT_MASK) != 0) {
+                owned++;
+            }
+        }
+        if (owned != atomic_load_explicit(&d->tot_pages, memory_order_relaxed)) {
+            violation(&c, PVCORE_CHECK_TOT_PAGES, d->domid, owned,
+                      atomic_load_explicit(&d->tot_pages, memory_order_relaxed));
+        }
+        for (g = 0; d->p2m != NULL && g < d->p2m_size; g++) {
+            uint64_t x = d->p2m[g];
+            if (x == INVALID_MFN) {
+                continue;
+            }
+            if (x >= m->nr_frames || m->m2p[x] != g ||
+                atomic_load_explicit(&mfn_frame(m, x)->owner, memory_order_relaxed) != d->domid) {
+                violation(&c, PVCORE_CHECK_P2M, x, g, x < m->nr_frames ? m->m2p[x] : 0);
+            }
+        }
+    }
+    return report->violations == 0 ? 0 : -PVCORE_EINVAL;
+}
+
+const char *pvcore_check_code_name(uint32_t code)
+{
+    static const char *const names[] = {
+        "ok", "general-count", "type-count", "writable-page-table", "foreign-mapping",
+        "hypervisor-slot", "flags", "linear", "free-frame", "state", "tot-pages", "p2m",
+    };
+    return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
+}

@@ -1,0 +1,428 @@
+/*
+ * Domains and vCPUs: creation, frame assignment and release, I/O permissions, the M2P and
+ * P2M, and preemptible destruction.
+ */
+#include <pvcore/domain.h>
+
+#include "internal/paging.h"
+
+static struct domain *D(struct pvcore_domain *d)
+{
+    return (struct domain *)(void *)d;
+}
+
+size_t pvcore_domain_size(uint32_t nr_vcpus)
+{
+    if (nr_vcpus == 0 || nr_vcpus > PVCORE_MAX_VCPUS) {
+        return 0;
+    }
+    return sizeof(struct domain) + (size_t)nr_vcpus * sizeof(struct vcpu);
+}
+
+int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
+                         const struct pvcore_domain_config *cfg, struct pvcore_domain **out)
+{
+    struct machine *m = (struct machine *)(void *)pm;
+    struct domain *d = mem;
+    size_t need;
+    uint32_t i;
+    int rc = 0;
+
+    if (m == NULL || mem == NULL || cfg == NULL || out == NULL || ((uintptr_t)mem & 7u) != 0) {
+        return -PVCORE_EINVAL;
+    }
+    need = pvcore_domain_size(cfg->nr_vcpus);
+    if (need == 0 || len < need || cfg->domid >= m->max_domains ||
+        (cfg->flags & ~(uint32_t)(PVCORE_DOMAIN_PRIVILEGED | PVCORE_DOMAIN_GUEST_32)) != 0) {
+        return -PVCORE_EINVAL;
+    }
+    memset(d, 0, need);
+    d->m = m;
+    d->domid = cfg->domid;
+    d->nr_vcpus = cfg->nr_vcpus;
+    d->flags = cfg->flags;
+    d->max_pages = cfg->max_pages;
+    atomic_init(&d->tot_pages, 0);
+    spin_init(&d->mmu_lock);
+    for (i = 0; i < d->nr_vcpus; i++) {
+        d->vcpus[i].d = d;
+        d->vcpus[i].id = i;
+        d->vcpus[i].guest_table = INVALID_MFN;
+        d->vcpus[i].guest_table_user = INVALID_MFN;
+    }
+    spin_lock(&m->domtab_lock);
+    if (atomic_load_explicit(&m->domtab[cfg->domid], memory_order_relaxed) != NULL) {
+        rc = -PVCORE_EEXIST;
+    } else {
+        /* release: the initialised domain is visible to whoever looks it up. */
+        atomic_store_explicit(&m->domtab[cfg->domid], d, memory_order_release);
+    }
+    spin_unlock(&m->domtab_lock);
+    if (rc == 0) {
+        *out = (struct pvcore_domain *)(void *)d;
+    }
+    return rc;
+}
+
+struct pvcore_domain *pvcore_domain_lookup(struct pvcore_machine *pm, uint16_t domid)
+{
+    struct machine *m = (struct machine *)(void *)pm;
+    struct domain *d;
+
+    if (m == NULL || domid >= m->max_domains) {
+        return NULL;
+    }
+    d = atomic_load_explicit(&m->domtab[domid], memory_order_acquire);
+    if (d == NULL || atomic_load_explicit(&d->dying, memory_order_acquire)) {
+        return NULL;
+    }
+    return (struct pvcore_domain *)(void *)d;
+}
+
+uint16_t pvcore_domain_id(const struct pvcore_domain *pd)
+{
+    return ((const struct domain *)(const void *)pd)->domid;
+}
+
+uint64_t pvcore_domain_tot_pages(const struct pvcore_domain *pd)
+{
+    const struct domain *d = (const struct domain *)(const void *)pd;
+    return atomic_load_explicit(&d->tot_pages, memory_order_acquire);
+}
+
+/* ---- M2P / P2M ------------------------------------------------------------------------------ */
+
+void domain_set_m2p(struct domain *d, uint64_t mfn, uint64_t gfn)
+{
+    struct machine *m = d->m;
+    uint64_t old;
+
+    spin_lock(&m->m2p_lock);
+    old = m->m2p[mfn];
+    if (d->p2m != NULL) {
+        if (old < d->p2m_size && d->p2m[old] == mfn) {
+            d->p2m[old] = INVALID_MFN;
+        }
+        if (gfn < d->p2m_size) {
+            d->p2m[gfn] = mfn;
+        }
+    }
+    m->m2p[mfn] = gfn;
+    spin_unlock(&m->m2p_lock);
+}
+
+void domain_forget_frame(struct machine *m, uint16_t owner, uint64_t mfn)
+{
+    struct domain *d = NULL;
+    uint64_t g;
+
+    if (owner < m->max_domains) {
+        d = atomic_load_explicit(&m->domtab[owner], memory_order_acquire);
+    }
+    spin_lock(&m->m2p_lock);
+    g = m->m2p[mfn];
+    if (d != NULL && d->p2m != NULL && g < d->p2m_size && d->p2m[g] == mfn) {
+        d->p2m[g] = INVALID_MFN;
+    }
+    m->m2p[mfn] = INVALID_MFN;
+    spin_unlock(&m->m2p_lock);
+}
+
+int pvcore_domain_set_p2m(struct pvcore_domain *pd, uint64_t *p2m, uint64_t nr)
+{
+    struct domain *d = D(pd);
+    uint64_t i;
+
+    if (p2m == NULL && nr != 0) {
+        return -PVCORE_EINVAL;
+    }
+    for (i = 0; i < nr; i++) {
+        p2m[i] = INVALID_MFN;
+    }
+    spin_lock(&d->m->m2p_lock);
+    d->p2m = p2m;
+    d->p2m_size = nr;
+    spin_unlock(&d->m->m2p_lock);
+    return 0;
+}
+
+/* ---- frames --------------------------------------------------------------------------------- */
+
+int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
+{
+    struct domain *d = D(pd);
+    struct machine *m = d->m;
+    struct frame *f;
+    uint32_t c = FC_RAM;
+    uint64_t tot;
+
+    if (mfn >= m->nr_frames || !mfn_is_ram(m, mfn)) {
+        return -PVCORE_EINVAL;
+    }
+    if (atomic_load_explicit(&d->dying, memory_order_acquire)) {
+        return -PVCORE_ESRCH;
+    }
+    f = mfn_frame(m, mfn);
+    if (atomic_load_explicit(&f->owner, memory_order_acquire) != DOMID_FREE) {
+        return -PVCORE_EBUSY;
+    }
+    tot = atomic_fetch_add_explicit(&d->tot_pages, 1, memory_order_acq_rel);
+    if (tot >= d->max_pages) {
+        atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
+        return -PVCORE_ENOMEM;
+    }
+    /*
+     * Claim the free frame with one reference before publishing the owner: a concurrent
+     * get_page() then sees a live frame whose owner is not (yet) the one it asked for and
+     * backs off, instead of racing the initialisation.
+     */
+    if (!atomic_compare_exchange_strong_explicit(&f->count, &c, FC_RAM | 1u,
+                                                 memory_order_acq_rel, memory_order_relaxed)) {
+        atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
+        return -PVCORE_EBUSY;
+    }
+    atomic_store_explicit(&f->type_info, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->linear, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
+    f->nr_validated = 0;
+    f->next = 0;
+    atomic_store_explicit(&f->owner, d->domid, memory_order_release);
+    atomic_fetch_or_explicit(&f->count, FC_ALLOCATED, memory_order_release);
+    domain_set_m2p(d, mfn, gfn);
+    return 0;
+}
+
+int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
+{
+    struct domain *d = D(pd);
+    struct machine *m = d->m;
+    struct frame *f;
+    uint32_t c;
+    int rc = 0;
+
+    if (!frame_get_page(m, mfn, d->domid)) {
+        return -PVCORE_EINVAL;
+    }
+    f = mfn_frame(m, mfn);
+    spin_lock(&d->mmu_lock);
+    if (atomic_load_explicit(&f->type_info, memory_order_acquire) & PGT_PINNED) {
+        /* XSA-252: no implicit unpin, which would be unbounded work here. */
+        rc = -PVCORE_EBUSY;
+    } else {
+        c = atomic_fetch_and_explicit(&f->count, ~FC_ALLOCATED, memory_order_acq_rel);
+        if (c & FC_ALLOCATED) {
+            frame_put_page(m, mfn);
+        } else {
+            rc = -PVCORE_EINVAL;
+        }
+    }
+    spin_unlock(&d->mmu_lock);
+    frame_put_page(m, mfn);
+    return rc;
+}
+
+int pvcore_domain_iomem_permit(struct pvcore_domain *pd, uint64_t first, uint64_t last, int allow)
+{
+    struct domain *d = D(pd);
+    uint32_t i;
+    int rc = 0;
+
+    if (first > last) {
+        return -PVCORE_EINVAL;
+    }
+    spin_lock(&d->mmu_lock);
+    if (allow) {
+        if (d->nr_iomem >= PVCORE_MAX_IOMEM_RANGES) {
+            rc = -PVCORE_ENOSPC;
+        } else {
+            d->iomem[d->nr_iomem].first = first;
+            d->iomem[d->nr_iomem].last = last;
+            d->nr_iomem++;
+        }
+    } else {
+        rc = -PVCORE_ENOENT;
+        for (i = 0; i < d->nr_iomem; i++) {
+            if (d->iomem[i].first == first && d->iomem[i].last == last) {
+                d->iomem[i] = d->iomem[d->nr_iomem - 1u];
+                d->nr_iomem--;
+                rc = 0;
+                break;
+            }
+        }
+    }
+    spin_unlock(&d->mmu_lock);
+    return rc;
+}
+
+int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t type)
+{
+    struct domain *d = D(pd);
+    uint32_t bit;
+
+    if (cmd != PVCORE_VMASST_CMD_enable && cmd != PVCORE_VMASST_CMD_disable) {
+        return -PVCORE_EINVAL;
+    }
+    switch (type) {
+    case PVCORE_VMASST_TYPE_pae_extended_cr3:
+        if (!domain_is_32(d)) {
+            return -PVCORE_EINVAL;
+        }
+        bit = type;
+        break;
+    case PVCORE_VMASST_TYPE_m2p_strict:
+        if (domain_is_32(d)) {
+            return -PVCORE_EINVAL;
+        }
+        bit = VMASST_M2P_STRICT_BIT;
+        break;
+    case PVCORE_VMASST_TYPE_4gb_segments:
+    case PVCORE_VMASST_TYPE_4gb_segments_notify:
+    case PVCORE_VMASST_TYPE_writable_pagetables:
+        bit = type;
+        break;
+    default:
+        return -PVCORE_EINVAL;
+    }
+    spin_lock(&d->mmu_lock);
+    if (cmd == PVCORE_VMASST_CMD_enable) {
+        d->vmassist |= 1u << bit;
+    } else {
+        d->vmassist &= ~(1u << bit);
+    }
+    spin_unlock(&d->mmu_lock);
+    return 0;
+}
+
+/* ---- vCPUs ---------------------------------------------------------------------------------- */
+
+struct pvcore_vcpu *pvcore_domain_vcpu(struct pvcore_domain *pd, uint32_t id)
+{
+    struct domain *d = D(pd);
+
+    if (id >= d->nr_vcpus) {
+        return NULL;
+    }
+    return (struct pvcore_vcpu *)(void *)&d->vcpus[id];
+}
+
+struct pvcore_domain *pvcore_vcpu_domain(struct pvcore_vcpu *pv)
+{
+    return (struct pvcore_domain *)(void *)((struct vcpu *)(void *)pv)->d;
+}
+
+void pvcore_vcpu_base(const struct pvcore_vcpu *pv, uint64_t *kernel, uint64_t *user)
+{
+    const struct vcpu *v = (const struct vcpu *)(const void *)pv;
+
+    if (kernel != NULL) {
+        *kernel = v->guest_table;
+    }
+    if (user != NULL) {
+        *user = v->guest_table_user;
+    }
+}
+
+void pvcore_vcpu_ldt(const struct pvcore_vcpu *pv, uint64_t *base, uint32_t *ents)
+{
+    const struct vcpu *v = (const struct vcpu *)(const void *)pv;
+
+    if (base != NULL) {
+        *base = v->ldt_base;
+    }
+    if (ents != NULL) {
+        *ents = v->ldt_ents;
+    }
+}
+
+/* ---- destruction ---------------------------------------------------------------------------- */
+
+enum { DESTROY_VCPUS = 0, DESTROY_FRAMES, DESTROY_WAIT };
+
+/* Releases what one owned frame holds on behalf of the domain itself. */
+static void destroy_frame(struct domain *d, uint64_t mfn)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+    uint32_t c;
+
+    if (t & PGT_PINNED) {
+        atomic_fetch_and_explicit(&f->type_info, ~PGT_PINNED, memory_order_acq_rel);
+        frame_put_page_and_type(d, mfn);
+        t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+    }
+    if (t & PGT_PARTIAL) {
+        /* Abandoned, preempted validation: its references go to the teardown list. */
+        atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
+        atomic_fetch_or_explicit(&f->type_info, PGT_TEARDOWN, memory_order_release);
+        teardown_push(d, mfn);
+    }
+    c = atomic_fetch_and_explicit(&f->count, ~FC_ALLOCATED, memory_order_acq_rel);
+    if (c & FC_ALLOCATED) {
+        frame_put_page(m, mfn);
+    }
+}
+
+int pvcore_domain_destroy(struct pvcore_domain *pd)
+{
+    struct domain *d = D(pd);
+    struct machine *m = d->m;
+    int rc = 0;
+
+    atomic_store_explicit(&d->dying, true, memory_order_release);
+    spin_lock(&d->mmu_lock);
+    d->budget = m->work_budget;
+    if (d->destroy_phase == DESTROY_VCPUS) {
+        uint32_t i;
+        for (i = 0; i < d->nr_vcpus; i++) {
+            struct vcpu *v = &d->vcpus[i];
+            if (v->guest_table != INVALID_MFN) {
+                frame_put_page_and_type(d, v->guest_table);
+                v->guest_table = INVALID_MFN;
+            }
+            if (v->guest_table_user != INVALID_MFN) {
+                frame_put_page_and_type(d, v->guest_table_user);
+                v->guest_table_user = INVALID_MFN;
+            }
+            v->ldt_base = 0;
+            v->ldt_ents = 0;
+        }
+        d->destroy_phase = DESTROY_FRAMES;
+        d->destroy_cursor = 0;
+    }
+    if (d->destroy_phase == DESTROY_FRAMES) {
+        for (;;) {
+            rc = domain_run_teardown(d);
+            if (rc != 0) {
+                break;
+            }
+            if (d->destroy_cursor >= m->nr_frames) {
+                d->destroy_phase = DESTROY_WAIT;
+                break;
+            }
+            if (domain_should_preempt(d)) {
+                rc = -PVCORE_ERESTART;
+                break;
+            }
+            domain_charge(d, 1);
+            if (atomic_load_explicit(&mfn_frame(m, d->destroy_cursor)->owner,
+                                     memory_order_acquire) == d->domid &&
+                mfn_is_ram(m, d->destroy_cursor)) {
+                destroy_frame(d, d->destroy_cursor);
+            }
+            d->destroy_cursor++;
+        }
+    }
+    spin_unlock(&d->mmu_lock);
+    if (rc != 0) {
+        return rc;
+    }
+    if (atomic_load_explicit(&d->tot_pages, memory_order_acquire) != 0) {
+        /* Other domains still map some of its frames. */
+        return -PVCORE_EBUSY;
+    }
+    spin_lock(&m->domtab_lock);
+    atomic_store_explicit(&m->domtab[d->domid], NULL, memory_order_release);
+    spin_unlock(&m->domtab_lock);
+    return 0;
+}

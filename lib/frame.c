@@ -1,0 +1,335 @@
+/*
+ * The frame table: general references, type references and the type-change rule, and
+ * the per-domain teardown list that makes devalidation bounded and preemptible.
+ *
+ * Reference ownership, which every function here preserves:
+ * - a general reference (frame.count) keeps a frame from being freed; the owner's
+ *   allocation reference (FC_ALLOCATED) is one of them;
+ * - a type reference (type_info count) keeps the frame's type; every holder of a type
+ *   reference also holds a general reference;
+ * - a frame whose validation was preempted (PGT_PARTIAL) has exactly one type reference
+ *   and its general reference, owned by that partial state; the next caller asking for
+ *   the same type takes them over and resumes the validation;
+ * - a frame whose last type reference was dropped while validated, or whose validation
+ *   failed (PGT_TEARDOWN), likewise keeps one type and one general reference, owned by the
+ *   domain's teardown list, until every reference its entries hold is released.
+ *
+ * Lock rules: page-table types (L1-L4) are taken and dropped only with the frame owner's
+ * mmu_lock held; other types (writable, descriptor) by compare-and-swap from anywhere.
+ */
+#include "internal/core.h"
+#include "internal/paging.h"
+
+bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t *owner)
+{
+    struct frame *f;
+    uint32_t c;
+
+    if (mfn >= m->nr_frames) {
+        return false;
+    }
+    f = mfn_frame(m, mfn);
+    c = atomic_load_explicit(&f->count, memory_order_relaxed);
+    do {
+        uint32_t n = c & FC_COUNT_MASK;
+        /* A free frame (0) cannot be revived; a saturated count refuses new holders. */
+        if ((c & FC_RAM) == 0 || n == 0 || n == FC_COUNT_MASK) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, c + 1, memory_order_acquire,
+                                                    memory_order_relaxed));
+    /* With a reference held the owner cannot change (it changes only at count 0). */
+    *owner = atomic_load_explicit(&f->owner, memory_order_acquire);
+    return true;
+}
+
+bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owner)
+{
+    uint16_t real;
+
+    if (!frame_get_any_page(m, mfn, &real)) {
+        return false;
+    }
+    if (real != owner) {
+        frame_put_page(m, mfn);
+        return false;
+    }
+    return true;
+}
+
+static void frame_free(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
+
+    atomic_store_explicit(&f->type_info, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->linear, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
+    f->nr_validated = 0;
+    f->next = 0;
+    domain_forget_frame(m, owner, mfn);
+    if (owner < m->max_domains) {
+        /* The owner stays in the table while it owns frames (pvcore_domain_destroy). */
+        struct domain *od = atomic_load_explicit(&m->domtab[owner], memory_order_acquire);
+        if (od != NULL) {
+            atomic_fetch_sub_explicit(&od->tot_pages, 1, memory_order_release);
+        }
+    }
+    /* release: the reset above is visible before anyone sees the frame as free. */
+    atomic_store_explicit(&f->owner, (uint16_t)DOMID_FREE, memory_order_release);
+    if (m->ops->frame_freed != NULL) {
+        m->ops->frame_freed(m->ctx, mfn);
+    }
+}
+
+void frame_put_page(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t c = atomic_load_explicit(&f->count, memory_order_relaxed);
+    uint32_t nc;
+
+    do {
+        PVCORE_ASSERT((c & FC_COUNT_MASK) != 0);
+        nc = c - 1;
+        if ((nc & FC_COUNT_MASK) == 0) {
+            nc &= ~FC_ALLOCATED;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, nc, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if ((nc & FC_COUNT_MASK) == 0) {
+        frame_free(m, mfn);
+    }
+}
+
+/*
+ * Before a frame that was writable becomes a page table or descriptor page, no vCPU may
+ * keep a writable TLB entry for it (XSA-401: this happens after the type change is
+ * committed, so no new writable mapping can appear in between). The hints say whether
+ * a writable mapping existed since the last such flush and whether a foreign domain held
+ * one, which decides the scope.
+ */
+static void flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint8_t h = atomic_exchange_explicit(&f->hints, 0, memory_order_acq_rel);
+    struct pvcore_flush fl;
+
+    if ((h & FH_WAS_WRITABLE) == 0) {
+        return;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.kind = PVCORE_FLUSH_TLB_ALL;
+    fl.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
+    /* DOMID_INVALID asks for every domain's vCPUs: a foreign mapper may hold the entry. */
+    fl.domid = (h & FH_FOREIGN_WRITABLE) ? (uint16_t)PVCORE_DOMID_INVALID : owner;
+    machine_flush(m, &fl);
+}
+
+int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_over,
+                   bool *handed_off)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t nx;
+    unsigned level = pgt_type_level(type);
+    bool fresh;
+
+    *took_over = false;
+    *handed_off = false;
+    for (;;) {
+        uint32_t cnt = x & PGT_COUNT_MASK;
+
+        fresh = false;
+        if (cnt == PGT_COUNT_MASK) {
+            return -PVCORE_EINVAL;
+        }
+        if (cnt == 0) {
+            /* A page table is always revalidated: its contents may have changed since. */
+            if (level == 0 && (x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) == type &&
+                (x & PGT_VALIDATED)) {
+                nx = x + 1;
+            } else {
+                /* The type may change only while nobody holds it. */
+                nx = type | 1u;
+                fresh = true;
+            }
+        } else {
+            if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) != type) {
+                return -PVCORE_EINVAL;
+            }
+            if (x & PGT_TEARDOWN) {
+                /* Being devalidated: the hypercall's teardown pass must run first. */
+                return -PVCORE_ERESTART;
+            }
+            if ((x & PGT_VALIDATED) == 0) {
+                if ((x & PGT_PARTIAL) == 0) {
+                    /* Only possible if a validation of this frame is in progress further up
+                     * our own call chain, which the level structure rules out. */
+                    return -PVCORE_EBUSY;
+                }
+                /* Take over the preempted validation together with its references. */
+                nx = x & ~PGT_PARTIAL;
+                if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx,
+                                                          memory_order_acq_rel,
+                                                          memory_order_relaxed)) {
+                    *took_over = true;
+                    break;
+                }
+                continue;
+            }
+            nx = x + 1;
+        }
+        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            break;
+        }
+    }
+
+    if (fresh) {
+        uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
+        if ((type & PGT_TYPE_MASK) != PGT_WRITABLE) {
+            flush_stale_writable(m, mfn, owner);
+        }
+        if (level == 0) {
+            /* Writable, shared and descriptor pages need no entry validation here; a
+             * descriptor page is checked by its caller before it takes the type. */
+            atomic_fetch_or_explicit(&f->type_info, PGT_VALIDATED, memory_order_release);
+            return 0;
+        }
+        f->nr_validated = 0;
+    }
+    if (level != 0 && (fresh || *took_over)) {
+        int rc = paging_validate(d, mfn, level);
+        *handed_off = rc != 0;
+        return rc;
+    }
+    return 0;
+}
+
+void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t nx;
+
+    *queued = false;
+    for (;;) {
+        uint32_t cnt = x & PGT_COUNT_MASK;
+        PVCORE_ASSERT(cnt != 0);
+        if (cnt == 1 && pgt_type_level(x) != 0 && (x & PGT_VALIDATED)) {
+            /* Last reference to a live table: its entries' references must be released,
+             * which may be a lot of work, so hand the frame to the teardown list with the
+             * caller's type and general reference. */
+            nx = (x & ~(PGT_VALIDATED | PGT_PINNED | PGT_PARTIAL)) | PGT_TEARDOWN;
+            if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx,
+                                                      memory_order_acq_rel,
+                                                      memory_order_relaxed)) {
+                f->nr_validated = PAGING_ENTRIES;
+                teardown_push(d, mfn);
+                *queued = true;
+                return;
+            }
+            continue;
+        }
+        nx = x - 1;
+        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            break;
+        }
+    }
+    if ((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) == 1) {
+        /* The last writable mapping went; its TLB entries may linger until a flush. */
+        atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+    }
+}
+
+int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type)
+{
+    bool took_over, handed_off;
+    int rc;
+
+    if (!frame_get_page(d->m, mfn, owner)) {
+        return -PVCORE_EINVAL;
+    }
+    rc = frame_get_type(d, mfn, type, &took_over, &handed_off);
+    if (took_over || (rc != 0 && !handed_off)) {
+        /* Taken over: the partial state's general reference is ours instead. Failed
+         * before taking the type: ours is not needed. */
+        frame_put_page(d->m, mfn);
+    }
+    return rc;
+}
+
+void frame_put_page_and_type(struct domain *d, uint64_t mfn)
+{
+    bool queued;
+
+    frame_put_type(d, mfn, &queued);
+    if (!queued) {
+        frame_put_page(d->m, mfn);
+    }
+}
+
+/* ---- teardown list ------------------------------------------------------------------------- */
+
+void teardown_push(struct domain *d, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(d->m, mfn);
+
+    f->next = d->teardown_head;
+    d->teardown_head = (uint32_t)(mfn + 1);
+}
+
+int domain_run_teardown(struct domain *d)
+{
+    struct machine *m = d->m;
+
+    while (d->teardown_head != 0) {
+        uint64_t mfn = (uint64_t)d->teardown_head - 1;
+        struct frame *f = mfn_frame(m, mfn);
+        uint32_t x;
+        int rc;
+
+        /* Pop first: putting this frame's entries may push its children. */
+        d->teardown_head = f->next;
+        f->next = 0;
+        rc = paging_devalidate(d, mfn, pgt_type_level(
+                                   atomic_load_explicit(&f->type_info, memory_order_relaxed)));
+        if (rc == -PVCORE_ERESTART) {
+            teardown_push(d, mfn);
+            return rc;
+        }
+        x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+        do {
+            PVCORE_ASSERT((x & PGT_COUNT_MASK) == 1 && (x & PGT_TEARDOWN));
+        } while (!atomic_compare_exchange_weak_explicit(
+            &f->type_info, &x, x & ~(PGT_TEARDOWN | PGT_VALIDATED | PGT_PARTIAL | PGT_COUNT_MASK),
+            memory_order_acq_rel, memory_order_relaxed));
+        frame_put_page(m, mfn);
+    }
+    return 0;
+}
+
+/* ---- work accounting ------------------------------------------------------------------------ */
+
+bool domain_should_preempt(struct domain *d)
+{
+    struct machine *m = d->m;
+
+    if (d->budget == 0) {
+        return true;
+    }
+    return m->ops->preempt_check != NULL && m->ops->preempt_check(m->ctx) != 0;
+}
+
+void domain_charge(struct domain *d, uint32_t units)
+{
+    d->budget = d->budget > units ? d->budget - units : 0;
+}
+
+void machine_flush(struct machine *m, const struct pvcore_flush *f)
+{
+    m->ops->flush_tlb(m->ctx, f);
+}

@@ -1,0 +1,248 @@
+/*
+ * Internal state of the machine, frames, domains and vCPUs. Never installed.
+ *
+ * Lock order (the only locks in the core):
+ *   1. machine->domtab_lock (domain table slots; held briefly, never with another lock
+ *      except a domain's mmu_lock may be taken *before* it? no: never nested);
+ *   2. domain->mmu_lock: one per domain, held for every change to that domain's page
+ *      tables and their types. Only one domain's mmu_lock is ever held at a time.
+ * Frame counts (count, type_info, linear) change only by atomic compare-and-swap, so a
+ * domain may take or drop references on another domain's frames (foreign mappings)
+ * without that domain's lock.
+ */
+#ifndef PVCORE_INTERNAL_CORE_H
+#define PVCORE_INTERNAL_CORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pvcore/abi/errno.h>
+#include <pvcore/abi/xen.h>
+#include <pvcore/domain.h>
+#include <pvcore/host.h>
+#include <pvcore/machine.h>
+#include <pvcore/types.h>
+
+#include "internal/mem.h"
+
+/* ---- frame state ---------------------------------------------------------------------- */
+
+/* frame.count: bit 31 = the owner's allocation reference is held; bits 30:0 = references
+ * (the allocation reference included). */
+#define FC_ALLOCATED 0x80000000u
+#define FC_RAM 0x40000000u /* never changes after boot */
+#define FC_COUNT_MASK 0x3FFFFFFFu
+
+/* frame.type_info */
+#define PGT_TYPE_SHIFT 29
+#define PGT_TYPE_MASK (7u << PGT_TYPE_SHIFT)
+#define PGT_PINNED (1u << 28)
+#define PGT_VALIDATED (1u << 27)
+#define PGT_PARTIAL (1u << 26)     /* validation preempted; the partial state holds 1 type + 1 general ref */
+#define PGT_PAE_XEN_L2 (1u << 25)  /* part of the type: a PAE L2 with the hypervisor's slots */
+#define PGT_TEARDOWN (1u << 24)    /* on the domain's teardown list; holds 1 type + 1 general ref */
+#define PGT_COUNT_MASK 0x00FFFFFFu
+
+#define PGT_NONE (0u << PGT_TYPE_SHIFT)
+#define PGT_L1 (1u << PGT_TYPE_SHIFT)
+#define PGT_L2 (2u << PGT_TYPE_SHIFT)
+#define PGT_L3 (3u << PGT_TYPE_SHIFT)
+#define PGT_L4 (4u << PGT_TYPE_SHIFT)
+#define PGT_SEG_DESC (5u << PGT_TYPE_SHIFT)
+#define PGT_SHARED (6u << PGT_TYPE_SHIFT)
+#define PGT_WRITABLE (7u << PGT_TYPE_SHIFT)
+
+static inline uint32_t pgt_level_type(unsigned level)
+{
+    return (uint32_t)level << PGT_TYPE_SHIFT;
+}
+
+static inline unsigned pgt_type_level(uint32_t type_info)
+{
+    uint32_t t = (type_info & PGT_TYPE_MASK) >> PGT_TYPE_SHIFT;
+    return t >= 1 && t <= 4 ? (unsigned)t : 0u;
+}
+
+struct frame {
+    _Atomic uint32_t count;
+    _Atomic uint32_t type_info;
+    _Atomic uint16_t owner;     /* domid; PVCORE_DOMID_INVALID when free */
+    _Atomic int16_t linear;     /* XSA-240 single-level linear page-table accounting */
+    uint16_t nr_validated;      /* PARTIAL: entries [0,n) hold refs; TEARDOWN: [0,n) still to put */
+    _Atomic uint8_t hints;      /* FH_* */
+    uint8_t pad;
+    uint32_t next;              /* teardown list link: mfn + 1, 0 ends the list */
+};
+
+/* frame.hints: what a TLB may still hold (see flush_stale_writable in frame.c) */
+#define FH_WAS_WRITABLE 0x01u     /* a writable mapping existed since the last flush */
+#define FH_FOREIGN_WRITABLE 0x02u /* ... and one belonged to another domain */
+
+#if defined(__GNUC__) && !defined(NDEBUG)
+#define PVCORE_ASSERT(c) \
+    do { \
+        if (!(c)) { \
+            __builtin_trap(); \
+        } \
+    } while (0)
+#else
+#define PVCORE_ASSERT(c) ((void)0)
+#endif
+
+/* ---- spinlock ----------------------------------------------------------------------------- */
+
+struct spinlock {
+    atomic_flag f;
+};
+
+static inline void spin_init(struct spinlock *l)
+{
+    atomic_flag_clear_explicit(&l->f, memory_order_relaxed);
+}
+
+static inline void spin_lock(struct spinlock *l)
+{
+    /* acquire: the critical section's reads happen after we own the lock. */
+    while (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire)) {
+    }
+}
+
+static inline void spin_unlock(struct spinlock *l)
+{
+    /* release: the critical section's writes are visible before the lock is free. */
+    atomic_flag_clear_explicit(&l->f, memory_order_release);
+}
+
+/* ---- vCPU, domain, machine ------------------------------------------------------------------ */
+
+struct domain;
+
+struct vcpu {
+    struct domain *d;
+    uint32_t id;
+    uint64_t guest_table;      /* kernel root MFN, INVALID_MFN if none; holds 1 type + 1 general ref */
+    uint64_t guest_table_user; /* user root MFN (64-bit guests), INVALID_MFN if none */
+    uint64_t ldt_base;
+    uint32_t ldt_ents;
+};
+
+struct iomem_range {
+    uint64_t first, last;
+};
+
+struct domain {
+    struct machine *m;
+    uint16_t domid;
+    uint16_t nr_vcpus;
+    uint32_t flags;             /* PVCORE_DOMAIN_* */
+    uint32_t vmassist;          /* bit n: VMASST type n (n < 32), m2p_strict as bit 31 */
+    _Atomic bool dying;
+    _Atomic uint64_t tot_pages; /* frames owned (count > 0 and owner == domid) */
+    uint64_t max_pages;
+    struct spinlock mmu_lock;
+    uint32_t teardown_head;     /* mfn + 1 of the first frame to devalidate; 0: none */
+    uint32_t nr_iomem;
+    struct iomem_range iomem[PVCORE_MAX_IOMEM_RANGES];
+    /* work accounting of the hypercall in progress (under mmu_lock) */
+    uint32_t budget;
+    uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
+    uint8_t destroy_phase;
+    uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
+    uint64_t p2m_size;
+    struct vcpu vcpus[];
+};
+
+#define VMASST_M2P_STRICT_BIT 31u
+
+struct machine {
+    struct frame *frames;
+    uint64_t nr_frames;
+    uint8_t *directmap;
+    uint64_t *m2p;
+    uint32_t max_domains;
+    uint32_t work_budget;
+    uint32_t flags;
+    const struct pvcore_host_ops *ops;
+    void *ctx;
+    struct spinlock domtab_lock;
+    struct spinlock m2p_lock;   /* M2P and every domain's P2M; innermost lock */
+    _Atomic(struct domain *) domtab[];
+};
+
+#define INVALID_MFN UINT64_MAX
+#define DOMID_FREE PVCORE_DOMID_INVALID
+
+static inline struct frame *mfn_frame(const struct machine *m, uint64_t mfn)
+{
+    return &m->frames[mfn];
+}
+
+static inline bool mfn_is_ram(const struct machine *m, uint64_t mfn)
+{
+    return mfn < m->nr_frames &&
+           (atomic_load_explicit(&m->frames[mfn].count, memory_order_relaxed) & FC_RAM) != 0;
+}
+
+static inline uint64_t *frame_entries(const struct machine *m, uint64_t mfn)
+{
+    return (uint64_t *)(void *)(m->directmap + (size_t)mfn * PVCORE_PAGE_SIZE);
+}
+
+static inline bool domain_is_32(const struct domain *d)
+{
+    return (d->flags & PVCORE_DOMAIN_GUEST_32) != 0;
+}
+
+static inline bool domain_privileged(const struct domain *d)
+{
+    return (d->flags & PVCORE_DOMAIN_PRIVILEGED) != 0;
+}
+
+static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
+{
+    return ((struct vcpu *)(void *)v)->d;
+}
+
+/* ---- frame.c -------------------------------------------------------------------------------- */
+
+/* General references. get_page() succeeds only for a frame owned by `owner` with a
+ * non-zero count; it fails on overflow. put_page() frees the frame at zero. */
+bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owner);
+bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t *owner);
+void frame_put_page(struct machine *m, uint64_t mfn);
+
+/*
+ * Type references: see frame.c for the type-change rule. `d` is the domain whose lock is
+ * held (for page-table types: the frame's owner). The caller holds a general reference.
+ * *took_over: the frame was PARTIAL and its type + general reference passed to the
+ * caller, whose own general reference is then surplus. *handed_off: a type reference was
+ * taken but validation was preempted or failed, so it and one general reference now
+ * belong to the partial state or the teardown list.
+ */
+int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_over,
+                   bool *handed_off);
+/* *queued: the last reference of a validated table went to the teardown list, taking
+ * the caller's general reference with it. */
+void frame_put_type(struct domain *d, uint64_t mfn, bool *queued);
+/* 0: the caller holds a general and a type reference. Any error: it holds neither. */
+int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type);
+void frame_put_page_and_type(struct domain *d, uint64_t mfn);
+
+void teardown_push(struct domain *d, uint64_t mfn);
+/* Process the domain's teardown list within the budget: 0 when empty, -ERESTART if not. */
+int domain_run_teardown(struct domain *d);
+/* Work accounting: true when the caller should stop (budget exhausted or host asks). */
+bool domain_should_preempt(struct domain *d);
+void domain_charge(struct domain *d, uint32_t units);
+
+void machine_flush(struct machine *m, const struct pvcore_flush *f);
+
+/* domain.c: M2P[mfn] = gfn, keeping the owner's P2M (if any) consistent. d may be NULL. */
+void domain_set_m2p(struct domain *d, uint64_t mfn, uint64_t gfn);
+/* A frame of domain `owner` is being freed: forget it in M2P and P2M. */
+void domain_forget_frame(struct machine *m, uint16_t owner, uint64_t mfn);
+
+
+#endif /* PVCORE_INTERNAL_CORE_H */

@@ -1,0 +1,110 @@
+/*
+ * Page-table formats as data, and the generic validator over them. Never installed.
+ */
+#ifndef PVCORE_INTERNAL_PAGING_H
+#define PVCORE_INTERNAL_PAGING_H
+
+#include "internal/core.h"
+
+#define PAGING_ENTRIES 512u
+
+/* x86 PTE bits */
+#define PTE_P 0x001ull
+#define PTE_RW 0x002ull
+#define PTE_US 0x004ull
+#define PTE_PWT 0x008ull
+#define PTE_PCD 0x010ull
+#define PTE_A 0x020ull
+#define PTE_D 0x040ull
+#define PTE_PSE 0x080ull /* L2-L3: large page; L1: PAT */
+#define PTE_PAT PTE_PSE
+#define PTE_G 0x100ull
+#define PTE_AVAIL 0xE00ull
+#define PTE_AVAIL_HIGH 0x7FF0000000000000ull /* bits 52-62 */
+#define PTE_GUEST_KERNEL (1ull << 52)        /* 64-bit guests: a kernel-only mapping */
+#define PTE_NX (1ull << 63)
+#define PTE_MFN_MASK 0x000FFFFFFFFFF000ull   /* bits 12-51 */
+#define PTE_FLAGS_MASK (~PTE_MFN_MASK)
+#define PTE_MFN_ALL_ONES (PTE_MFN_MASK >> 12)
+
+/* Bits the fast path may change without revalidating the entry (XSA-148/154/182). */
+#define FASTPATH_WHITELIST (PTE_NX | PTE_AVAIL_HIGH | PTE_AVAIL | PTE_G | PTE_D | PTE_A | PTE_US)
+
+static inline uint64_t pte_mfn(uint64_t e)
+{
+    return (e & PTE_MFN_MASK) >> 12;
+}
+
+static inline bool pte_present(uint64_t e)
+{
+    return (e & PTE_P) != 0;
+}
+
+/* Page-table entries are read and written with atomic accesses: other CPUs' page walks
+ * set accessed/dirty bits concurrently, and a write must never be torn. */
+static inline uint64_t pte_read(const uint64_t *p)
+{
+    return atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)p, memory_order_relaxed);
+}
+
+static inline void pte_write(uint64_t *p, uint64_t v)
+{
+    atomic_store_explicit((_Atomic uint64_t *)(void *)p, v, memory_order_release);
+}
+
+/* One level of a paging format. */
+struct pt_level {
+    uint64_t disallow;   /* flags that must be clear in a present entry */
+    uint64_t adjust;     /* flags the hypervisor adds to a present entry (see adjust_l1) */
+    uint16_t xen_first;  /* hypervisor slots [xen_first, xen_last]; first > last: none */
+    uint16_t xen_last;
+    uint16_t guest_limit; /* slots >= this are neither validated nor updatable (PAE L3) */
+    int16_t reserved_err; /* error for an update of a hypervisor slot */
+};
+
+/* A paging format: x86-64 4-level for 64-bit guests, PAE 3-level for 32-bit guests. */
+struct pt_format {
+    unsigned levels;          /* 4 or 3 */
+    bool l1_kernel_adjust;    /* 64-bit guests run their kernel in ring 3 */
+    bool linear_l3;           /* linear L3 entries allowed (64-bit only, XSA-185) */
+    uint64_t va_limit_low;    /* guest addresses below this are guest space */
+    uint64_t va_limit_high;   /* ... and those at or above this (0: none) */
+    struct pt_level lv[5];    /* [1..levels] */
+    struct pt_level pae_xen_l2; /* a PAE L2 that holds the hypervisor's slots */
+};
+
+extern const struct pt_format pt_format_64;
+extern const struct pt_format pt_format_pae;
+
+static inline const struct pt_format *domain_format(const struct domain *d)
+{
+    return domain_is_32(d) ? &pt_format_pae : &pt_format_64;
+}
+
+/* The level descriptor that applies to frame `mfn` validated as `level`. */
+const struct pt_level *paging_level(const struct domain *d, unsigned level, uint32_t type_info);
+bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot);
+
+/* Validation and devalidation of whole tables (frame.c calls these). */
+int paging_validate(struct domain *d, uint64_t mfn, unsigned level);
+int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level);
+
+/* Data owner of L1 entries: a domain, or one of the pseudo-owners DOMID_IO / DOMID_XEN. */
+struct pg_owner {
+    uint16_t domid;
+    struct domain *d; /* NULL for DOMID_IO and DOMID_XEN */
+};
+
+int paging_get_l1e(struct domain *l1_owner, uint64_t *e, const struct pg_owner *pg);
+void paging_put_l1e(struct domain *l1_owner, uint64_t e);
+
+/* Update one entry of a validated table (mmu_update, update_va_mapping). *changed_upper
+ * is set when an L2-L4 entry changed, which needs a flush (XSA-286). */
+int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
+                     uint64_t val, bool preserve_ad, const struct pg_owner *pg,
+                     bool *changed_upper);
+
+/* Walk the vCPU's kernel page tables to the L1 entry mapping va. */
+int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot);
+
+#endif /* PVCORE_INTERNAL_PAGING_H */

@@ -1,0 +1,532 @@
+/*
+ * Paging formats as data, and one generic validator over them: the rules for each level's
+ * entries, whole-table validation (preemptible, resumable), devalidation, single-entry
+ * updates with the fast path, and the walk that update_va_mapping uses.
+ *
+ * All functions here run with the page-table owner's mmu_lock held.
+ */
+#include "internal/paging.h"
+
+/* PWT, PCD, PSE and G are forbidden in L2-L4 entries: no PV superpages, no cache games. */
+#define BASE_DISALLOW (PTE_PWT | PTE_PCD | PTE_PSE | PTE_G)
+/* L1 entries may set G; the cache-attribute bits need I/O privilege (see l1_disallow). */
+#define L1_DISALLOW (PTE_PWT | PTE_PCD | PTE_PAT)
+/* A 32-bit guest's L3 (PDPT) entries: no cache bits, no PSE, no G, no high flags, no NX. */
+#define PAE_L3_DISALLOW (0xFFF0000000000000ull | BASE_DISALLOW)
+
+/* First L2 slot of the hypervisor's area (0xF5800000) in the L2 that L3 slot 3 maps. */
+#define PAE_XEN_L2_FIRST ((0xF5800000u >> 21) & 511u)
+
+const struct pt_format pt_format_64 = {
+    .levels = 4,
+    .l1_kernel_adjust = true,
+    .linear_l3 = true,
+    .va_limit_low = 0x0000800000000000ull,
+    .va_limit_high = 0xFFFF880000000000ull,
+    .lv = {
+        [1] = { L1_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+        [2] = { BASE_DISALLOW, PTE_US, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+        [3] = { BASE_DISALLOW, PTE_US, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+        /* Slots 256-271 are the hypervisor's (HYPERVISOR_VIRT_START..END). */
+        [4] = { BASE_DISALLOW, PTE_US | PTE_A, 256, 271, PAGING_ENTRIES, -PVCORE_EINVAL },
+    },
+    .pae_xen_l2 = { BASE_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+};
+
+const struct pt_format pt_format_pae = {
+    .levels = 3,
+    .l1_kernel_adjust = false,
+    .linear_l3 = false, /* XSA-185: the forced RW would make it writable */
+    .va_limit_low = 0xF5800000ull,
+    .va_limit_high = 0,
+    .lv = {
+        [1] = { L1_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+        [2] = { BASE_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+        /* Only 4 PDPT slots exist; slot 3 maps the L2 that holds the hypervisor. */
+        [3] = { PAE_L3_DISALLOW, PTE_US | PTE_RW, 1, 0, 4, -PVCORE_EINVAL },
+    },
+    .pae_xen_l2 = { BASE_DISALLOW, 0, PAE_XEN_L2_FIRST, 511, PAGING_ENTRIES, -PVCORE_EPERM },
+};
+
+const struct pt_level *paging_level(const struct domain *d, unsigned level, uint32_t type_info)
+{
+    const struct pt_format *fmt = domain_format(d);
+
+    if (level == 2 && (type_info & PGT_PAE_XEN_L2)) {
+        return &fmt->pae_xen_l2;
+    }
+    return &fmt->lv[level];
+}
+
+bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot)
+{
+    return slot < lv->guest_limit && !(slot >= lv->xen_first && slot <= lv->xen_last);
+}
+
+static bool domain_has_iomem(const struct domain *d)
+{
+    return d->nr_iomem != 0;
+}
+
+static uint64_t l1_disallow(const struct domain *d)
+{
+    /* A domain with I/O memory may choose cache attributes (PAT, PCD, PWT). */
+    return domain_has_iomem(d) ? 0 : L1_DISALLOW;
+}
+
+static bool iomem_permitted(const struct domain *d, uint64_t mfn)
+{
+    uint32_t i;
+
+    for (i = 0; i < d->nr_iomem; i++) {
+        if (mfn >= d->iomem[i].first && mfn <= d->iomem[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* 64-bit guest kernels run in ring 3: their kernel mappings need U, marked as kernel-only. */
+static uint64_t adjust_l1(const struct domain *d, uint64_t e)
+{
+    if (domain_format(d)->l1_kernel_adjust && pte_present(e) && !(e & PTE_US)) {
+        e |= PTE_US | PTE_GUEST_KERNEL;
+    }
+    return e;
+}
+
+/* ---- L1 entries ----------------------------------------------------------------------------- */
+
+int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
+{
+    struct machine *m = l1o->m;
+    uint64_t e = *ep;
+    uint64_t mfn = pte_mfn(e);
+    uint16_t real;
+
+    if (e & l1_disallow(l1o)) {
+        return -PVCORE_EINVAL;
+    }
+    if (!mfn_is_ram(m, mfn)) {
+        /* I/O memory: no references, only permissions. */
+        const struct domain *perm = pg->d != NULL ? pg->d : l1o;
+        unsigned pat;
+
+        if (mfn == PTE_MFN_ALL_ONES) {
+            return -PVCORE_EINVAL;
+        }
+        if (!iomem_permitted(perm, mfn) || (perm != l1o && !iomem_permitted(l1o, mfn))) {
+            return -PVCORE_EPERM;
+        }
+        /*
+         * MMIO may only be uncached or write-combining (XSA-154). With the PAT layout PV
+         * guests are given (WB, WT, UC-, UC, WC, WP, UC-, UC), indices 0, 1 and 5 are
+         * cacheable: force those to UC.
+         */
+        pat = ((e & PTE_PAT) ? 4u : 0u) | ((e & PTE_PCD) ? 2u : 0u) | ((e & PTE_PWT) ? 1u : 0u);
+        if (pat == 0 || pat == 1 || pat == 5) {
+            e = (e & ~PTE_PAT) | PTE_PCD | PTE_PWT;
+        }
+        *ep = e;
+        return 0;
+    }
+    if (!frame_get_any_page(m, mfn, &real)) {
+        return -PVCORE_EBUSY;
+    }
+    if (real != pg->domid) {
+        /* A privileged domain may map a third domain's frame when it named a foreign
+         * owner (stub-domain targets); nobody may map hypervisor or I/O frames this way. */
+        if (pg->domid == l1o->domid || !domain_privileged(l1o) ||
+            real >= PVCORE_DOMID_FIRST_RESERVED) {
+            frame_put_page(m, mfn);
+            return -PVCORE_EBUSY;
+        }
+    }
+    if (real == PVCORE_DOMID_XEN && (e & (PTE_RW | PTE_PCD | PTE_PWT | PTE_PAT))) {
+        /* Hypervisor frames are shared read-only and write-back only. */
+        frame_put_page(m, mfn);
+        return (e & PTE_RW) ? -PVCORE_EBUSY : -PVCORE_EACCES;
+    }
+    if (e & PTE_RW) {
+        bool took_over, handed_off;
+        /* The one rule that keeps page tables and descriptor pages read-only. */
+        if (frame_get_type(l1o, mfn, PGT_WRITABLE, &took_over, &handed_off) != 0) {
+            frame_put_page(m, mfn);
+            return -PVCORE_EBUSY;
+        }
+        if (real != l1o->domid) {
+            atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_FOREIGN_WRITABLE,
+                                     memory_order_relaxed);
+        }
+    }
+    return 0;
+}
+
+void paging_put_l1e(struct domain *l1o, uint64_t e)
+{
+    struct machine *m = l1o->m;
+    uint64_t mfn = pte_mfn(e);
+    bool queued;
+
+    if (!pte_present(e) || !mfn_is_ram(m, mfn)) {
+        return;
+    }
+    if (e & PTE_RW) {
+        frame_put_type(l1o, mfn, &queued);
+    }
+    frame_put_page(m, mfn);
+}
+
+/* ---- L2-L4 entries ---------------------------------------------------------------------------- */
+
+static bool linear_inc(_Atomic int16_t *c, int dir)
+{
+    int16_t v = atomic_load_explicit(c, memory_order_relaxed);
+    do {
+        /* XSA-240: a table either holds linear entries (>0) or is their target (<0). */
+        if ((dir > 0 && (v < 0 || v == INT16_MAX)) || (dir < 0 && (v > 0 || v == INT16_MIN))) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(c, &v, (int16_t)(v + dir),
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
+static void linear_undo(_Atomic int16_t *c, int dir)
+{
+    atomic_fetch_sub_explicit(c, (int16_t)dir, memory_order_relaxed);
+}
+
+/*
+ * A same-level ("linear", recursive) entry: read-only, target already validated and of
+ * the container's own level, same domain, single level only.
+ */
+static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned level)
+{
+    struct machine *m = d->m;
+    struct frame *cf;
+    uint32_t x;
+
+    if (!frame_get_page(m, child, d->domid)) {
+        return -PVCORE_EINVAL;
+    }
+    cf = mfn_frame(m, child);
+    x = atomic_load_explicit(&cf->type_info, memory_order_relaxed);
+    do {
+        if ((x & PGT_TYPE_MASK) != pgt_level_type(level) || !(x & PGT_VALIDATED) ||
+            (x & PGT_COUNT_MASK) == PGT_COUNT_MASK) {
+            frame_put_page(m, child);
+            return -PVCORE_EINVAL;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&cf->type_info, &x, x + 1,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    if (!linear_inc(&mfn_frame(m, table)->linear, 1)) {
+        frame_put_page_and_type(d, child);
+        return -PVCORE_EINVAL;
+    }
+    if (!linear_inc(&cf->linear, -1)) {
+        linear_undo(&mfn_frame(m, table)->linear, 1);
+        frame_put_page_and_type(d, child);
+        return -PVCORE_EINVAL;
+    }
+    return 0;
+}
+
+static int get_upper(struct domain *d, uint64_t table, unsigned level, uint32_t table_type,
+                     uint64_t e, unsigned slot)
+{
+    const struct pt_format *fmt = domain_format(d);
+    const struct pt_level *lv = paging_level(d, level, table_type);
+    uint64_t child = pte_mfn(e);
+    bool pae_slot3 = fmt->levels == 3 && level == 3 && slot == 3;
+    uint32_t want = pgt_level_type(level - 1) | (pae_slot3 ? PGT_PAE_XEN_L2 : 0u);
+    int rc;
+
+    if (e & lv->disallow) {
+        return -PVCORE_EINVAL;
+    }
+    rc = frame_get_page_and_type(d, child, d->domid, want);
+    if (rc == 0 && pae_slot3 &&
+        (atomic_load_explicit(&mfn_frame(d->m, child)->type_info, memory_order_relaxed) &
+         PGT_COUNT_MASK) != 1) {
+        /* The L2 with the hypervisor's slots may not be shared. */
+        frame_put_page_and_type(d, child);
+        return -PVCORE_EINVAL;
+    }
+    if (rc != -PVCORE_EINVAL || pae_slot3) {
+        return rc;
+    }
+    if ((d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) || (level == 3 && !fmt->linear_l3) ||
+        (e & PTE_RW)) {
+        return -PVCORE_EINVAL;
+    }
+    if (child == table) {
+        /* A table mapping itself holds no reference on itself. */
+        return 0;
+    }
+    return get_linear(d, table, child, level);
+}
+
+static void put_upper(struct domain *d, uint64_t table, unsigned level, uint64_t e)
+{
+    struct machine *m = d->m;
+    uint64_t child = pte_mfn(e);
+
+    if (!pte_present(e) || child == table) {
+        return;
+    }
+    if ((atomic_load_explicit(&mfn_frame(m, child)->type_info, memory_order_relaxed) &
+         PGT_TYPE_MASK) == pgt_level_type(level)) {
+        linear_undo(&mfn_frame(m, table)->linear, 1);
+        linear_undo(&mfn_frame(m, child)->linear, -1);
+    }
+    frame_put_page_and_type(d, child);
+}
+
+/* ---- whole tables ----------------------------------------------------------------------------- */
+
+static void fill_xen_slots(struct domain *d, uint64_t *pt, const struct pt_level *lv)
+{
+    unsigned i;
+
+    /* Whatever the guest wrote there is ignored and replaced (here: cleared; an embedder
+     * installs its own mappings through its own root tables). */
+    for (i = lv->xen_first; i <= lv->xen_last && i < PAGING_ENTRIES; i++) {
+        pte_write(&pt[i], 0);
+    }
+    for (i = lv->guest_limit; i < PAGING_ENTRIES; i++) {
+        pte_write(&pt[i], 0);
+    }
+    (void)d;
+}
+
+static void to_teardown(struct domain *d, uint64_t mfn, unsigned nr)
+{
+    struct frame *f = mfn_frame(d->m, mfn);
+
+    f->nr_validated = (uint16_t)nr;
+    atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
+    atomic_fetch_or_explicit(&f->type_info, PGT_TEARDOWN, memory_order_release);
+    teardown_push(d, mfn);
+}
+
+int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t type_info = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    const struct pt_level *lv = paging_level(d, level, type_info);
+    const struct pt_format *fmt = domain_format(d);
+    struct pg_owner self = { d->domid, d };
+    uint64_t *pt = frame_entries(m, mfn);
+    unsigned start = f->nr_validated;
+    unsigned i;
+    int rc;
+
+    if (fmt->levels == 3 && level == 3 && mfn >= (1ull << 20) &&
+        !(d->vmassist & (1u << PVCORE_VMASST_TYPE_pae_extended_cr3))) {
+        /* A PAE PDPT must be below 4 GiB unless the guest says it copes. */
+        to_teardown(d, mfn, 0);
+        return -PVCORE_ERANGE;
+    }
+    for (i = start; i < PAGING_ENTRIES; i++) {
+        uint64_t e, ne;
+
+        if (!paging_slot_is_guest(lv, i)) {
+            continue;
+        }
+        /* L1 tables are bounded work (512 entries) and never preempted, as in Xen. */
+        if (level > 1 && i > start && domain_should_preempt(d)) {
+            f->nr_validated = (uint16_t)i;
+            atomic_fetch_or_explicit(&f->type_info, PGT_PARTIAL, memory_order_release);
+            return -PVCORE_ERESTART;
+        }
+        domain_charge(d, 1);
+        e = pte_read(&pt[i]);
+        if (!pte_present(e)) {
+            if (fmt->levels == 3 && level == 3 && i == 3) {
+                to_teardown(d, mfn, i);
+                return -PVCORE_EINVAL;
+            }
+            continue;
+        }
+        ne = e;
+        if (level == 1) {
+            rc = paging_get_l1e(d, &ne, &self);
+            ne = adjust_l1(d, ne);
+        } else {
+            rc = get_upper(d, mfn, level, type_info, e, i);
+            ne |= lv->adjust;
+        }
+        if (rc == -PVCORE_ERESTART) {
+            f->nr_validated = (uint16_t)i;
+            atomic_fetch_or_explicit(&f->type_info, PGT_PARTIAL, memory_order_release);
+            return rc;
+        }
+        if (rc != 0) {
+            to_teardown(d, mfn, i);
+            return rc;
+        }
+        if (ne != e) {
+            pte_write(&pt[i], ne);
+        }
+    }
+    fill_xen_slots(d, pt, lv);
+    f->nr_validated = 0;
+    /* release: the entries' references are taken before the table counts as valid. */
+    atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
+    atomic_fetch_or_explicit(&f->type_info, PGT_VALIDATED, memory_order_release);
+    return 0;
+}
+
+int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t type_info = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    const struct pt_level *lv = paging_level(d, level, type_info);
+    uint64_t *pt = frame_entries(m, mfn);
+    bool progress = false;
+
+    while (f->nr_validated > 0) {
+        unsigned i = f->nr_validated - 1u;
+
+        if (!paging_slot_is_guest(lv, i)) {
+            f->nr_validated = (uint16_t)i;
+            continue;
+        }
+        if (level > 1 && progress && domain_should_preempt(d)) {
+            return -PVCORE_ERESTART;
+        }
+        domain_charge(d, 1);
+        if (level == 1) {
+            paging_put_l1e(d, pte_read(&pt[i]));
+        } else {
+            put_upper(d, mfn, level, pte_read(&pt[i]));
+        }
+        f->nr_validated = (uint16_t)i;
+        progress = true;
+    }
+    return 0;
+}
+
+/* ---- single-entry updates ------------------------------------------------------------------- */
+
+static void write_entry(uint64_t *p, uint64_t val, bool preserve_ad)
+{
+    if (preserve_ad) {
+        _Atomic uint64_t *a = (_Atomic uint64_t *)(void *)p;
+        uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+        /* Keep accessed/dirty bits a concurrent page walk may be setting right now. */
+        while (!atomic_compare_exchange_weak_explicit(a, &cur, val | (cur & (PTE_A | PTE_D)),
+                                                      memory_order_release,
+                                                      memory_order_relaxed)) {
+        }
+    } else {
+        pte_write(p, val);
+    }
+}
+
+int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
+                     uint64_t val, bool preserve_ad, const struct pg_owner *pg,
+                     bool *changed_upper)
+{
+    struct domain *d = pt_owner;
+    struct machine *m = d->m;
+    uint32_t type_info = atomic_load_explicit(&mfn_frame(m, table)->type_info,
+                                              memory_order_relaxed);
+    const struct pt_level *lv = paging_level(d, level, type_info);
+    uint64_t *p = &frame_entries(m, table)[slot];
+    uint64_t ol = pte_read(p);
+    int rc;
+
+    if (level == 1) {
+        if (pte_present(val)) {
+            if (val & l1_disallow(d)) {
+                return -PVCORE_EINVAL;
+            }
+            val = adjust_l1(d, val);
+            /* Fast path: same frame, only harmless bits differ (never RW, P, cache bits). */
+            if (pte_present(ol) && ((ol ^ val) & ~FASTPATH_WHITELIST) == 0) {
+                write_entry(p, val, preserve_ad);
+                return 0;
+            }
+            rc = paging_get_l1e(d, &val, pg);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        write_entry(p, val, preserve_ad);
+        paging_put_l1e(d, ol);
+        return 0;
+    }
+
+    if (!paging_slot_is_guest(lv, slot) ||
+        (domain_format(d)->levels == 3 && level == 3 && slot >= 3)) {
+        /* Hypervisor slots, and the PAE L3's slot 3, which holds the hypervisor's L2. */
+        return lv->reserved_err;
+    }
+    if (pte_present(val)) {
+        uint64_t whitelist = FASTPATH_WHITELIST;
+
+        if (val & lv->disallow) {
+            return -PVCORE_EINVAL;
+        }
+        val |= lv->adjust;
+        /* With linear tables, RW on an upper entry is never a fast-path change (XSA-182). */
+        if (m->flags & PVCORE_MACHINE_NO_LINEAR_PT) {
+            whitelist |= PTE_RW;
+        }
+        if (pte_present(ol) && ((ol ^ val) & ~whitelist) == 0) {
+            write_entry(p, val, preserve_ad);
+            *changed_upper = true;
+            return 0;
+        }
+        rc = get_upper(d, table, level, type_info, val, slot);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    write_entry(p, val, preserve_ad);
+    *changed_upper = true;
+    put_upper(d, table, level, ol);
+    return 0;
+}
+
+/* ---- walking a vCPU's tables -------------------------------------------------------------------- */
+
+int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot)
+{
+    struct domain *d = v->d;
+    struct machine *m = d->m;
+    const struct pt_format *fmt = domain_format(d);
+    uint64_t mfn = v->guest_table;
+    unsigned level;
+
+    if (!(va < fmt->va_limit_low || (fmt->va_limit_high != 0 && va >= fmt->va_limit_high))) {
+        return -PVCORE_EINVAL;
+    }
+    if (mfn == INVALID_MFN) {
+        return -PVCORE_EINVAL;
+    }
+    for (level = fmt->levels; level > 1; level--) {
+        unsigned shift = 12u + 9u * (level - 1u);
+        unsigned idx = (unsigned)(va >> shift) & (PAGING_ENTRIES - 1u);
+        uint64_t e;
+
+        if (!mfn_is_ram(m, mfn)) {
+            return -PVCORE_EINVAL;
+        }
+        e = pte_read(&frame_entries(m, mfn)[idx]);
+        if (!pte_present(e) || (e & PTE_PSE)) {
+            return -PVCORE_EINVAL;
+        }
+        mfn = pte_mfn(e);
+    }
+    if (!mfn_is_ram(m, mfn)) {
+        return -PVCORE_EINVAL;
+    }
+    *l1_mfn = mfn;
+    *slot = (unsigned)(va >> 12) & (PAGING_ENTRIES - 1u);
+    return 0;
+}

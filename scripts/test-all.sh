@@ -1,0 +1,42 @@
+#!/bin/sh
+# The whole test suite, as README's second command and .ci/run run it:
+#   1. the normal (Debug) build: unit and advisory tests, the ABI checks against
+#      libxen-dev (64- and 32-bit), header self-containment, exported symbols, install +
+#      consumer, freestanding x86-64/i386 checks;
+#   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the multi-threaded tests under ThreadSanitizer;
+#   4. the API docs (Doxygen, warnings are errors);
+#   5. the fuzz targets built with clang, corpora replayed, each fuzzed briefly.
+# Warnings are errors in every build. Exits non-zero on the first failure.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+
+sh scripts/install-deps.sh
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "normal build (Debug, -Werror)"
+cmake --preset dev > /dev/null
+cmake --build --preset dev -j "$JOBS"
+ctest --preset dev -j "$JOBS"
+
+step "address + undefined sanitizers"
+cmake --preset asan > /dev/null
+cmake --build --preset asan -j "$JOBS"
+ctest --preset asan -j "$JOBS"
+
+step "thread sanitizer"
+cmake --preset tsan > /dev/null
+cmake --build --preset tsan -j "$JOBS"
+ctest --preset tsan -j "$JOBS"
+
+step "API docs (Doxygen, warnings are errors)"
+cmake --build --preset docs
+
+step "fuzzing build (clang + libFuzzer): corpus replay and a short run of each target"
+cmake --preset fuzz > /dev/null
+cmake --build --preset fuzz -j "$JOBS"
+ctest --preset fuzz -j "$JOBS"
+
+step "all suites passed"
