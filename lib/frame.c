@@ -111,7 +111,8 @@ void frame_put_page(struct machine *m, uint64_t mfn)
 static void flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
 {
     struct frame *f = mfn_frame(m, mfn);
-    uint8_t h = atomic_exchange_explicit(&f->hints, 0, memory_order_acq_rel);
+    uint8_t h = atomic_fetch_and_explicit(&f->hints, (uint8_t)~(FH_WAS_WRITABLE | FH_FOREIGN_WRITABLE),
+                                          memory_order_acq_rel);
     struct pvcore_flush fl;
 
     if ((h & FH_WAS_WRITABLE) == 0) {
@@ -290,6 +291,7 @@ int domain_run_teardown(struct domain *d)
         uint64_t mfn = (uint64_t)d->teardown_head - 1;
         struct frame *f = mfn_frame(m, mfn);
         uint32_t x;
+        bool reset;
         int rc;
 
         /* Pop first: putting this frame's entries may push its children. */
@@ -301,11 +303,16 @@ int domain_run_teardown(struct domain *d)
             teardown_push(d, mfn);
             return rc;
         }
+        /* A table whose validation failed goes back to no type, as before the attempt; a
+         * devalidated one keeps its type field (with no count it can change freely). */
+        reset = (atomic_fetch_and_explicit(&f->hints, (uint8_t)~FH_RESET_TYPE,
+                                           memory_order_relaxed) & FH_RESET_TYPE) != 0;
         x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
         do {
             PVCORE_ASSERT((x & PGT_COUNT_MASK) == 1 && (x & PGT_TEARDOWN));
         } while (!atomic_compare_exchange_weak_explicit(
-            &f->type_info, &x, x & ~(PGT_TEARDOWN | PGT_VALIDATED | PGT_PARTIAL | PGT_COUNT_MASK),
+            &f->type_info, &x,
+            reset ? 0u : x & ~(PGT_TEARDOWN | PGT_VALIDATED | PGT_PARTIAL | PGT_COUNT_MASK),
             memory_order_acq_rel, memory_order_relaxed));
         frame_put_page(m, mfn);
     }

@@ -300,10 +300,12 @@ static void fill_xen_slots(struct domain *d, uint64_t *pt, const struct pt_level
     (void)d;
 }
 
+/* Validation failed after `nr` entries took references: release them, then no type. */
 static void to_teardown(struct domain *d, uint64_t mfn, unsigned nr)
 {
     struct frame *f = mfn_frame(d->m, mfn);
 
+    atomic_fetch_or_explicit(&f->hints, FH_RESET_TYPE, memory_order_relaxed);
     f->nr_validated = (uint16_t)nr;
     atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
     atomic_fetch_or_explicit(&f->type_info, PGT_TEARDOWN, memory_order_release);

@@ -234,12 +234,13 @@ typedef struct pvcore_evtchn_reset pvcore_evtchn_reset_t;
 /**
  * EVTCHNOP_init_control: register the FIFO control block of `vcpu` (and, on the first
  * call, switch the domain to the FIFO ABI). The block lives at byte `offset` of guest
- * frame `control_gfn` and must not cross the page. Events pending at the switch are lost,
+ * frame `control_gfn`; it must be 8-byte aligned and must not cross the end of the
+ * page. Events pending at the switch are lost,
  * so a guest should do this before binding any port.
  */
 struct pvcore_evtchn_init_control {
     uint64_t control_gfn; /**< In: guest frame holding the control block. */
-    uint32_t offset;      /**< In: byte offset of the control block within that frame. */
+    uint32_t offset;      /**< In: byte offset of the control block within that frame (a multiple of 8). */
     uint32_t vcpu;        /**< In: the vCPU the block belongs to. */
     uint8_t link_bits;    /**< Out: #PVCORE_EVTCHN_FIFO_LINK_BITS, the width of the LINK field. */
     uint8_t _pad[7];      /**< Unused. */
@@ -389,7 +390,11 @@ typedef uint32_t pvcore_event_word_t;
 #define PVCORE_EVTCHN_FIFO_MASKED 30
 /** Event-word bit number: the port is on a queue. */
 #define PVCORE_EVTCHN_FIFO_LINKED 29
-/** Event-word bit number: the guest is unlinking the word; the hypervisor must not change LINK. */
+/**
+ * Event-word bit number: set by the hypervisor on a queue's tail word while it writes
+ * that word's LINK field, to keep the guest from unmasking it meanwhile: a guest unmasks
+ * with a compare-and-swap that expects this bit clear, and so retries until it is.
+ */
 #define PVCORE_EVTCHN_FIFO_BUSY 28
 /** Width of the LINK field (bits 16:0 of an event word): the next port on the queue. */
 #define PVCORE_EVTCHN_FIFO_LINK_BITS 17

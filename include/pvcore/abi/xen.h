@@ -29,6 +29,9 @@
  *   needs them to stay the same under an i386 compiler; Xen's headers leave that padding
  *   implicit. A hypervisor must write padding as zero when it copies a structure back
  *   to a guest, whether the padding is explicit or implicit, so that no host data leaks.
+ * - Copy a structure out of guest memory into a local variable (and validate the copy)
+ *   rather than accessing it through a cast pointer: the guest may change it meanwhile,
+ *   and a 32-bit guest aligns 8-byte fields to 4 bytes only.
  *
  * @par Hypercall calling convention (x86)
  * A guest calls hypercall number `n` by calling offset `n * 32` of its hypercall page.
@@ -70,9 +73,9 @@ typedef uint32_t pvcore_xen_ulong_x86_32_t;
 typedef uint64_t pvcore_xen_ulong_x86_64_t;
 
 /**
- * A 32-bit guest's `xen_pfn_t`: a frame number (machine frame for a PV guest's own
- * memory view, guest frame for translated guests) as a 32-bit guest passes it. Frames
- * at or above 2^32 cannot be named by a 32-bit guest.
+ * A 32-bit guest's `xen_pfn_t`: a frame number as a 32-bit guest passes it (a machine
+ * frame for a PV guest, a guest frame for a translated one). A 32-bit guest cannot name
+ * a frame at or above 2^32.
  */
 typedef uint32_t pvcore_xen_pfn_x86_32_t;
 /** A 64-bit guest's `xen_pfn_t` (see #pvcore_xen_pfn_x86_32_t). */
@@ -516,9 +519,10 @@ typedef struct pvcore_mmuext_op_x86_64 pvcore_mmuext_op_x86_64_t;
  */
 
 /**
- * Write `count` bytes from the guest buffer to the hypervisor console. Unprivileged
- * guests' output is filtered to printable characters and may be buffered up to a
- * newline. Returns 0 or an error.
+ * Write `count` bytes from the guest buffer to the hypervisor console. The hardware
+ * domain's bytes are written as they are; other domains (where policy lets them use the
+ * console at all) have their output filtered to printable characters and possibly
+ * buffered up to a newline. Returns 0 or an error.
  */
 #define PVCORE_CONSOLEIO_write 0
 /** Read up to `count` bytes of console input (privileged); returns the number read. */
