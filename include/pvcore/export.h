@@ -3,7 +3,7 @@
  * @brief Symbol export and C++ linkage macros used by every public header.
  *
  * The library is built with hidden visibility; only declarations marked with
- * #PVCORE_API are exported from the shared object, and the ELF version script
+ * `PVCORE_API` are exported from the shared object, and the ELF version script
  * additionally limits the export list to `pvcore_*`.
  */
 #ifndef PVCORE_EXPORT_H
