@@ -216,6 +216,10 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         if (cnt & FC_ALLOCATED) {
             c.exp[mfn].gen++;
         }
+        if ((t & PGT_COUNT_MASK) == 0 && t != 0) {
+            /* A type with no holder is not a type: the free-of-type state is canonical. */
+            violation(&c, PVCORE_CHECK_STATE, mfn, 4, t);
+        }
         if ((t & PGT_PINNED) &&
             (level == 0 || !(t & PGT_VALIDATED) || (t & (PGT_PARTIAL | PGT_TEARDOWN)))) {
             violation(&c, PVCORE_CHECK_STATE, mfn, 0, t);

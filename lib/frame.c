@@ -115,6 +115,14 @@ static void flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner
                                           memory_order_acq_rel);
     struct pvcore_flush fl;
 
+    if (h & FH_NON_COHERENT) {
+        /* XSA-402: write back what a non-coherent writable mapping may have left in
+         * caches before the contents are validated from memory. */
+        atomic_fetch_and_explicit(&f->hints, (uint8_t)~FH_NON_COHERENT, memory_order_relaxed);
+        if (m->ops->flush_cache != NULL) {
+            m->ops->flush_cache(m->ctx, owner, 1);
+        }
+    }
     if ((h & FH_WAS_WRITABLE) == 0) {
         return;
     }
@@ -146,15 +154,9 @@ int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_ove
             return -PVCORE_EINVAL;
         }
         if (cnt == 0) {
-            /* A page table is always revalidated: its contents may have changed since. */
-            if (level == 0 && (x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) == type &&
-                (x & PGT_VALIDATED)) {
-                nx = x + 1;
-            } else {
-                /* The type may change only while nobody holds it. */
-                nx = type | 1u;
-                fresh = true;
-            }
+            /* The type may change only while nobody holds it (and then it is none). */
+            nx = type | 1u;
+            fresh = true;
         } else {
             if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) != type) {
                 return -PVCORE_EINVAL;
@@ -234,7 +236,8 @@ void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
             }
             continue;
         }
-        nx = x - 1;
+        /* With no holder left the frame has no type at all: one canonical free state. */
+        nx = cnt == 1 ? 0u : x - 1;
         if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
                                                   memory_order_relaxed)) {
             break;
@@ -286,14 +289,18 @@ void teardown_push(struct domain *d, uint64_t mfn)
 int domain_run_teardown(struct domain *d)
 {
     struct machine *m = d->m;
+    bool progress = false;
 
     while (d->teardown_head != 0) {
         uint64_t mfn = (uint64_t)d->teardown_head - 1;
         struct frame *f = mfn_frame(m, mfn);
         uint32_t x;
-        bool reset;
         int rc;
 
+        if (progress && domain_should_preempt(d)) {
+            return -PVCORE_ERESTART;
+        }
+        progress = true;
         /* Pop first: putting this frame's entries may push its children. */
         d->teardown_head = f->next;
         f->next = 0;
@@ -303,17 +310,10 @@ int domain_run_teardown(struct domain *d)
             teardown_push(d, mfn);
             return rc;
         }
-        /* A table whose validation failed goes back to no type, as before the attempt; a
-         * devalidated one keeps its type field (with no count it can change freely). */
-        reset = (atomic_fetch_and_explicit(&f->hints, (uint8_t)~FH_RESET_TYPE,
-                                           memory_order_relaxed) & FH_RESET_TYPE) != 0;
+        /* The teardown state held the last type reference: the frame has no type now. */
         x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
-        do {
-            PVCORE_ASSERT((x & PGT_COUNT_MASK) == 1 && (x & PGT_TEARDOWN));
-        } while (!atomic_compare_exchange_weak_explicit(
-            &f->type_info, &x,
-            reset ? 0u : x & ~(PGT_TEARDOWN | PGT_VALIDATED | PGT_PARTIAL | PGT_COUNT_MASK),
-            memory_order_acq_rel, memory_order_relaxed));
+        PVCORE_ASSERT((x & PGT_COUNT_MASK) == 1 && (x & PGT_TEARDOWN));
+        atomic_store_explicit(&f->type_info, 0, memory_order_release);
         frame_put_page(m, mfn);
     }
     return 0;

@@ -366,7 +366,7 @@ static int new_baseptr(struct vcpu *v, uint64_t mfn, bool user)
     if (user && mfn == 0) {
         *slotp = INVALID_MFN;
     } else {
-        if (!user && mfn == old) {
+        if (!user && mfn == old && old != INVALID_MFN) {
             /* Same root: only a reload (a full flush of this vCPU's TLB). */
             base_changed(v);
             return 0;

@@ -158,6 +158,11 @@ int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
             atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_FOREIGN_WRITABLE,
                                      memory_order_relaxed);
         }
+        if (e & (PTE_PCD | PTE_PWT | PTE_PAT)) {
+            /* Writes may sit in caches the page walker does not snoop (XSA-402). */
+            atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_NON_COHERENT,
+                                     memory_order_relaxed);
+        }
     }
     return 0;
 }
@@ -305,7 +310,6 @@ static void to_teardown(struct domain *d, uint64_t mfn, unsigned nr)
 {
     struct frame *f = mfn_frame(d->m, mfn);
 
-    atomic_fetch_or_explicit(&f->hints, FH_RESET_TYPE, memory_order_relaxed);
     f->nr_validated = (uint16_t)nr;
     atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
     atomic_fetch_or_explicit(&f->type_info, PGT_TEARDOWN, memory_order_release);
@@ -337,14 +341,17 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         if (!paging_slot_is_guest(lv, i)) {
             continue;
         }
-        /* L1 tables are bounded work (512 entries) and never preempted, as in Xen. */
-        if (level > 1 && i > start && domain_should_preempt(d)) {
-            f->nr_validated = (uint16_t)i;
-            atomic_fetch_or_explicit(&f->type_info, PGT_PARTIAL, memory_order_release);
-            return -PVCORE_ERESTART;
-        }
-        domain_charge(d, 1);
         e = pte_read(&pt[i]);
+        /* Work: one unit per present entry, one per 32 scanned. L1 tables are bounded
+         * (512 entries) and never preempted, as in Xen. */
+        if ((i & 31u) == 0 || pte_present(e)) {
+            if (level > 1 && i > start && domain_should_preempt(d)) {
+                f->nr_validated = (uint16_t)i;
+                atomic_fetch_or_explicit(&f->type_info, PGT_PARTIAL, memory_order_release);
+                return -PVCORE_ERESTART;
+            }
+            domain_charge(d, 1);
+        }
         if (!pte_present(e)) {
             if (fmt->levels == 3 && level == 3 && i == 3) {
                 to_teardown(d, mfn, i);
@@ -392,19 +399,23 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
 
     while (f->nr_validated > 0) {
         unsigned i = f->nr_validated - 1u;
+        uint64_t e;
 
         if (!paging_slot_is_guest(lv, i)) {
             f->nr_validated = (uint16_t)i;
             continue;
         }
-        if (level > 1 && progress && domain_should_preempt(d)) {
-            return -PVCORE_ERESTART;
+        e = pte_read(&pt[i]);
+        if ((i & 31u) == 0 || pte_present(e)) {
+            if (level > 1 && progress && domain_should_preempt(d)) {
+                return -PVCORE_ERESTART;
+            }
+            domain_charge(d, 1);
         }
-        domain_charge(d, 1);
         if (level == 1) {
-            paging_put_l1e(d, pte_read(&pt[i]));
+            paging_put_l1e(d, e);
         } else {
-            put_upper(d, mfn, level, pte_read(&pt[i]));
+            put_upper(d, mfn, level, e);
         }
         f->nr_validated = (uint16_t)i;
         progress = true;

@@ -79,7 +79,7 @@ struct frame {
 /* frame.hints: what a TLB may still hold (see flush_stale_writable in frame.c) */
 #define FH_WAS_WRITABLE 0x01u     /* a writable mapping existed since the last flush */
 #define FH_FOREIGN_WRITABLE 0x02u /* ... and one belonged to another domain */
-#define FH_RESET_TYPE 0x04u       /* validation failed: teardown ends with no type at all */
+#define FH_NON_COHERENT 0x08u     /* mapped writable with a non-write-back cache type (XSA-402) */
 
 #if defined(__GNUC__) && !defined(NDEBUG)
 #define PVCORE_ASSERT(c) \
