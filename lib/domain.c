@@ -391,6 +391,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
         d->destroy_cursor = 0;
     }
     if (d->destroy_phase == DESTROY_FRAMES) {
+        bool progress = false;
         for (;;) {
             rc = domain_run_teardown(d);
             if (rc != 0) {
@@ -400,10 +401,12 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
                 d->destroy_phase = DESTROY_WAIT;
                 break;
             }
-            if (domain_should_preempt(d)) {
+            /* Every call makes progress, however eager the host is to preempt. */
+            if (progress && domain_should_preempt(d)) {
                 rc = -PVCORE_ERESTART;
                 break;
             }
+            progress = true;
             domain_charge(d, 1);
             if (atomic_load_explicit(&mfn_frame(m, d->destroy_cursor)->owner,
                                      memory_order_acquire) == d->domid &&

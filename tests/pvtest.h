@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct pvtest {
     struct pvcore_host_backend *hb;
     struct pvcore_machine *m;
     struct pvcore_domain *dom[3]; /* 0: privileged 64-bit, 1: 64-bit, 2: 32-bit PAE */
+    struct pvcore_domain *dom_dying[3];
     void *dom_mem[3];
     uint64_t next_mfn;
     void *scratch;

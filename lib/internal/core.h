@@ -89,7 +89,7 @@ struct frame {
         } \
     } while (0)
 #else
-#define PVCORE_ASSERT(c) ((void)0)
+#define PVCORE_ASSERT(c) ((void)sizeof(c))
 #endif
 
 /* ---- spinlock ----------------------------------------------------------------------------- */
