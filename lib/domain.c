@@ -336,7 +336,7 @@ void pvcore_vcpu_ldt(const struct pvcore_vcpu *pv, uint64_t *base, uint32_t *ent
 
 /* ---- destruction ---------------------------------------------------------------------------- */
 
-enum { DESTROY_VCPUS = 0, DESTROY_FRAMES, DESTROY_WAIT };
+enum { DESTROY_VCPUS = 0, DESTROY_FRAMES, DESTROY_WAIT, DESTROY_DONE };
 
 /* Releases what one owned frame holds on behalf of the domain itself. */
 static void destroy_frame(struct domain *d, uint64_t mfn)
@@ -369,6 +369,9 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     struct machine *m = d->m;
     int rc = 0;
 
+    if (d->destroy_phase == DESTROY_DONE) {
+        return 0;
+    }
     atomic_store_explicit(&d->dying, true, memory_order_release);
     spin_lock(&d->mmu_lock);
     d->budget = m->work_budget;
@@ -427,5 +430,6 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     spin_lock(&m->domtab_lock);
     atomic_store_explicit(&m->domtab[d->domid], NULL, memory_order_release);
     spin_unlock(&m->domtab_lock);
+    d->destroy_phase = DESTROY_DONE;
     return 0;
 }

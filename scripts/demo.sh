@@ -6,3 +6,5 @@ sh scripts/install-deps.sh
 cmake --preset release > /dev/null
 cmake --build --preset release -j "$(nproc)"
 ./build/release/examples/pv_hello
+echo
+./build/release/examples/pv_mmu_demo

@@ -132,7 +132,9 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_iomem_permit(struct pvcore_domain
  * other domains still reference stay owned (and unusable) until those references go;
  * while any exist the call returns -PVCORE_EBUSY and can be repeated later.
  *
- * @param d The domain; unusable by any other call once this has been called.
+ * @param d The domain; unusable by any other call once this has been called (calling
+ *          pvcore_domain_destroy() again after it returned 0 returns 0 and does nothing,
+ *          until the embedder reuses the memory).
  * @return 0 when the domain is gone and its id free; -PVCORE_ERESTART to be called again;
  *         -PVCORE_EBUSY while other domains still reference its frames.
  * @note Thread-safe against other domains' operations; no other call may use `d` meanwhile.
