@@ -78,7 +78,7 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
         c->r->entries_checked++;
         if (!paging_slot_is_guest(lv, i)) {
             /* Hypervisor slots and slots beyond a PAE L3's four: never guest values. */
-            if (live && e != 0) {
+            if (live && e != paging_hyp_slot(m, lv, i)) {
                 violation(c, PVCORE_CHECK_XEN_SLOT, mfn, i, e);
             }
             continue;
@@ -104,8 +104,10 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
                 const struct frame *tf = mfn_frame(m, target);
                 uint16_t towner = atomic_load_explicit(&tf->owner, memory_order_relaxed);
                 uint32_t tt = atomic_load_explicit(&tf->type_info, memory_order_relaxed);
-                if (towner != d->domid &&
-                    !(domain_privileged(d) && towner < PVCORE_DOMID_FIRST_RESERVED) &&
+                /* Another domain's frame can only have been mapped by a privileged domain
+                 * (its own table, or one it wrote for another): it must be a guest's frame.
+                 * Hypervisor frames only read-only. */
+                if (towner != d->domid && towner >= PVCORE_DOMID_FIRST_RESERVED &&
                     !(towner == PVCORE_DOMID_XEN && !(e & PTE_RW))) {
                     violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, i, target);
                 }

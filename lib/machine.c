@@ -54,6 +54,8 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
     m->max_domains = cfg->max_domains;
     m->work_budget = cfg->work_budget != 0 ? cfg->work_budget : 65536u;
     m->flags = cfg->flags;
+    m->hyp_l4_slots = cfg->hyp_l4_slots;
+    m->hyp_pae_l2_slots = cfg->hyp_pae_l2_slots;
     m->ops = cfg->ops;
     m->ctx = cfg->ctx;
     spin_init(&m->domtab_lock);

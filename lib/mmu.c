@@ -138,12 +138,14 @@ static void mmu_end(struct domain *d)
     spin_unlock(&d->mmu_lock);
 }
 
-/* Between requests of a batch: preempt, or finish teardown the previous one queued. */
+/* Between requests of a batch: preempt, or finish teardown the previous one queued.
+ * Each request costs one unit of work, so a long batch is bounded too. */
 static int mmu_between(struct domain *d, uint32_t i)
 {
     if (i > 0 && domain_should_preempt(d)) {
         return -PVCORE_ERESTART;
     }
+    domain_charge(d, 1);
     return domain_run_teardown(d);
 }
 

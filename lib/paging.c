@@ -134,9 +134,9 @@ int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
         return -PVCORE_EBUSY;
     }
     if (real != pg->domid) {
-        /* A privileged domain may map a third domain's frame when it named a foreign
-         * owner (stub-domain targets); nobody may map hypervisor or I/O frames this way. */
-        if (pg->domid == l1o->domid || !domain_privileged(l1o) ||
+        /* A privileged foreign owner may pass on the right to map frames of a domain it
+         * controls (Xen's stub-domain case); hypervisor frames never move this way. */
+        if (pg->domid == l1o->domid || pg->d == NULL || !domain_privileged(pg->d) ||
             real >= PVCORE_DOMID_FIRST_RESERVED) {
             frame_put_page(m, mfn);
             return -PVCORE_EBUSY;
@@ -290,19 +290,31 @@ static void put_upper(struct domain *d, uint64_t table, unsigned level, uint64_t
 
 /* ---- whole tables ----------------------------------------------------------------------------- */
 
+uint64_t paging_hyp_slot(const struct machine *m, const struct pt_level *lv, unsigned slot)
+{
+    const uint64_t *tmpl = NULL;
+
+    if (slot < lv->xen_first || slot > lv->xen_last) {
+        return 0; /* beyond a PAE L3's four slots: always empty */
+    }
+    if (lv == &pt_format_64.lv[4]) {
+        tmpl = m->hyp_l4_slots;
+    } else if (lv == &pt_format_pae.pae_xen_l2) {
+        tmpl = m->hyp_pae_l2_slots;
+    }
+    return tmpl != NULL ? tmpl[slot - lv->xen_first] : 0;
+}
+
 static void fill_xen_slots(struct domain *d, uint64_t *pt, const struct pt_level *lv)
 {
     unsigned i;
 
-    /* Whatever the guest wrote there is ignored and replaced (here: cleared; an embedder
-     * installs its own mappings through its own root tables). */
-    for (i = lv->xen_first; i <= lv->xen_last && i < PAGING_ENTRIES; i++) {
-        pte_write(&pt[i], 0);
+    /* Whatever the guest wrote there is ignored and replaced by the hypervisor's own. */
+    for (i = 0; i < PAGING_ENTRIES; i++) {
+        if (!paging_slot_is_guest(lv, i)) {
+            pte_write(&pt[i], paging_hyp_slot(d->m, lv, i));
+        }
     }
-    for (i = lv->guest_limit; i < PAGING_ENTRIES; i++) {
-        pte_write(&pt[i], 0);
-    }
-    (void)d;
 }
 
 /* Validation failed after `nr` entries took references: release them, then no type. */

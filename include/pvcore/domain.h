@@ -138,6 +138,10 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_iomem_permit(struct pvcore_domain
  * @return 0 when the domain is gone and its id free; -PVCORE_ERESTART to be called again;
  *         -PVCORE_EBUSY while other domains still reference its frames.
  * @note Thread-safe against other domains' operations; no other call may use `d` meanwhile.
+ *       Once it returned 0, lookups no longer find the domain, but a call that looked it up
+ *       before (another domain's mmu_update naming it) may still be running: free or reuse
+ *       its memory only after every call that started before has returned (as after an
+ *       RCU grace period).
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_destroy(struct pvcore_domain *d);
 

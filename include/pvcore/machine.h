@@ -67,6 +67,18 @@ struct pvcore_machine_config {
     uint32_t work_budget;
     /** PVCORE_MACHINE_* flags. */
     uint32_t flags;
+    /**
+     * The hypervisor's own entries for L4 slots 256-271 (16 values), written into every
+     * 64-bit guest L4 when it is validated, so that the hypervisor stays mapped while the
+     * guest's table is loaded. NULL: those slots are cleared instead.
+     */
+    const uint64_t *hyp_l4_slots;
+    /**
+     * The hypervisor's entries for the part of a 32-bit guest's slot-3 L2 above
+     * 0xF5800000 (L2 slots 428-511, 84 values), written when such an L2 is validated.
+     * NULL: those slots are cleared instead.
+     */
+    const uint64_t *hyp_pae_l2_slots;
 };
 
 /**

@@ -165,6 +165,8 @@ struct machine {
     uint32_t max_domains;
     uint32_t work_budget;
     uint32_t flags;
+    const uint64_t *hyp_l4_slots;     /* 16 entries or NULL */
+    const uint64_t *hyp_pae_l2_slots; /* 84 entries or NULL */
     const struct pvcore_host_ops *ops;
     void *ctx;
     struct spinlock domtab_lock;

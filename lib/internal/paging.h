@@ -84,6 +84,8 @@ static inline const struct pt_format *domain_format(const struct domain *d)
 /* The level descriptor that applies to frame `mfn` validated as `level`. */
 const struct pt_level *paging_level(const struct domain *d, unsigned level, uint32_t type_info);
 bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot);
+/* What a hypervisor slot of a live table holds (the embedder's template, or 0). */
+uint64_t paging_hyp_slot(const struct machine *m, const struct pt_level *lv, unsigned slot);
 
 /* Validation and devalidation of whole tables (frame.c calls these). */
 int paging_validate(struct domain *d, uint64_t mfn, unsigned level);
