@@ -20,44 +20,7 @@
 #include "internal/core.h"
 #include "internal/paging.h"
 
-bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t *owner)
-{
-    struct frame *f;
-    uint32_t c;
-
-    if (mfn >= m->nr_frames) {
-        return false;
-    }
-    f = mfn_frame(m, mfn);
-    c = atomic_load_explicit(&f->count, memory_order_relaxed);
-    do {
-        uint32_t n = c & FC_COUNT_MASK;
-        /* A free frame (0) cannot be revived; a saturated count refuses new holders. */
-        if ((c & FC_RAM) == 0 || n == 0 || n == FC_COUNT_MASK) {
-            return false;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, c + 1, memory_order_acquire,
-                                                    memory_order_relaxed));
-    /* With a reference held the owner cannot change (it changes only at count 0). */
-    *owner = atomic_load_explicit(&f->owner, memory_order_acquire);
-    return true;
-}
-
-bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owner)
-{
-    uint16_t real;
-
-    if (!frame_get_any_page(m, mfn, &real)) {
-        return false;
-    }
-    if (real != owner) {
-        frame_put_page(m, mfn);
-        return false;
-    }
-    return true;
-}
-
-static void frame_free(struct machine *m, uint64_t mfn)
+void frame_free(struct machine *m, uint64_t mfn)
 {
     struct frame *f = mfn_frame(m, mfn);
     uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
@@ -79,25 +42,6 @@ static void frame_free(struct machine *m, uint64_t mfn)
     atomic_store_explicit(&f->owner, (uint16_t)DOMID_FREE, memory_order_release);
     if (m->ops->frame_freed != NULL) {
         m->ops->frame_freed(m->ctx, mfn);
-    }
-}
-
-void frame_put_page(struct machine *m, uint64_t mfn)
-{
-    struct frame *f = mfn_frame(m, mfn);
-    uint32_t c = atomic_load_explicit(&f->count, memory_order_relaxed);
-    uint32_t nc;
-
-    do {
-        PVCORE_ASSERT((c & FC_COUNT_MASK) != 0);
-        nc = c - 1;
-        if ((nc & FC_COUNT_MASK) == 0) {
-            nc &= ~FC_ALLOCATED;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, nc, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    if ((nc & FC_COUNT_MASK) == 0) {
-        frame_free(m, mfn);
     }
 }
 
@@ -154,8 +98,12 @@ int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_ove
             return -PVCORE_EINVAL;
         }
         if (cnt == 0) {
-            /* The type may change only while nobody holds it (and then it is none). */
+            /* The type may change only while nobody holds it (and then it is none). A
+             * writable or shared page needs no validation: it is valid at once. */
             nx = type | 1u;
+            if ((type & PGT_TYPE_MASK) == PGT_WRITABLE || (type & PGT_TYPE_MASK) == PGT_SHARED) {
+                nx |= PGT_VALIDATED;
+            }
             fresh = true;
         } else {
             if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) != type) {
@@ -189,11 +137,11 @@ int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_ove
         }
     }
 
+    if (fresh && (nx & PGT_VALIDATED)) {
+        return 0;
+    }
     if (fresh) {
-        uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
-        if ((type & PGT_TYPE_MASK) != PGT_WRITABLE) {
-            flush_stale_writable(m, mfn, owner);
-        }
+        flush_stale_writable(m, mfn, atomic_load_explicit(&f->owner, memory_order_relaxed));
         if (level == 0) {
             /* Writable, shared and descriptor pages need no entry validation here; a
              * descriptor page is checked by its caller before it takes the type. */
@@ -245,7 +193,11 @@ void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
     }
     if ((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) == 1) {
         /* The last writable mapping went; its TLB entries may linger until a flush. */
-        atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+        /* Read first: in steady state the hint is already set, and a plain load is far
+         * cheaper than a locked read-modify-write. */
+        if (!(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
+            atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+        }
     }
 }
 
@@ -317,23 +269,6 @@ int domain_run_teardown(struct domain *d)
         frame_put_page(m, mfn);
     }
     return 0;
-}
-
-/* ---- work accounting ------------------------------------------------------------------------ */
-
-bool domain_should_preempt(struct domain *d)
-{
-    struct machine *m = d->m;
-
-    if (d->budget == 0) {
-        return true;
-    }
-    return m->ops->preempt_check != NULL && m->ops->preempt_check(m->ctx) != 0;
-}
-
-void domain_charge(struct domain *d, uint32_t units)
-{
-    d->budget = d->budget > units ? d->budget - units : 0;
 }
 
 void machine_flush(struct machine *m, const struct pvcore_flush *f)

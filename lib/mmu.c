@@ -146,14 +146,45 @@ static int mmu_between(struct domain *d, uint32_t i)
         return -PVCORE_ERESTART;
     }
     domain_charge(d, 1);
-    return domain_run_teardown(d);
+    return d->teardown_head != 0 ? domain_run_teardown(d) : 0;
 }
 
 /* ---- mmu_update ----------------------------------------------------------------------------- */
 
+/*
+ * The frame a batch is writing into, with a general reference held across requests: a
+ * batch usually writes many entries of one table, and the reference (taken once, not per
+ * request) is what keeps the frame's owner from changing under us. Its type is re-read
+ * for every request, since an earlier request may have devalidated it.
+ */
+struct held_frame {
+    uint64_t mfn; /* INVALID_MFN: none */
+};
+
+static void held_release(struct machine *m, struct held_frame *h)
+{
+    if (h->mfn != INVALID_MFN) {
+        frame_put_page(m, h->mfn);
+        h->mfn = INVALID_MFN;
+    }
+}
+
+static bool held_get(struct machine *m, struct held_frame *h, uint64_t mfn, uint16_t owner)
+{
+    if (h->mfn == mfn) {
+        return true;
+    }
+    held_release(m, h);
+    if (!frame_get_page(m, mfn, owner)) {
+        return false;
+    }
+    h->mfn = mfn;
+    return true;
+}
+
 static int mmu_normal_update(struct domain *cur, struct domain *pt_owner,
                              const struct pg_owner *pg, uint64_t ptr, uint64_t val,
-                             bool preserve_ad, bool *changed_upper)
+                             bool preserve_ad, bool *changed_upper, struct held_frame *held)
 {
     struct machine *m = pt_owner->m;
     uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
@@ -165,7 +196,7 @@ static int mmu_normal_update(struct domain *cur, struct domain *pt_owner,
     if (!pg_owner_permitted(cur, pg) || (pt_owner != cur && !domain_privileged(cur))) {
         return -PVCORE_EPERM;
     }
-    if (!frame_get_page(m, mfn, pt_owner->domid)) {
+    if (!held_get(m, held, mfn, pt_owner->domid)) {
         return -PVCORE_EINVAL;
     }
     x = atomic_load_explicit(&mfn_frame(m, mfn)->type_info, memory_order_acquire);
@@ -178,17 +209,14 @@ static int mmu_normal_update(struct domain *cur, struct domain *pt_owner,
         }
     } else {
         /* Not a live page table: ordinary memory of the owner, written if it can be. */
-        bool took_over, handed_off;
-        rc = frame_get_type(pt_owner, mfn, PGT_WRITABLE, &took_over, &handed_off);
-        if (rc == 0) {
-            bool queued;
+        if (frame_get_writable(m, mfn)) {
             pte_write(&frame_entries(m, mfn)[slot], val);
-            frame_put_type(pt_owner, mfn, &queued);
+            frame_put_writable(m, mfn);
+            rc = 0;
         } else {
             rc = -PVCORE_EINVAL;
         }
     }
-    frame_put_page(m, mfn);
     return rc;
 }
 
@@ -224,6 +252,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
     struct domain *cur = v->d;
     struct domain *pt_owner = cur;
     struct pg_owner pg;
+    struct held_frame held = { INVALID_MFN };
     uint32_t pfd = foreigndom >> 16;
     bool changed_upper = false;
     uint32_t i;
@@ -265,7 +294,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
                                    val,
                                    (ptr & PVCORE_MMU_UPDATE_CMD_MASK) ==
                                        PVCORE_MMU_PT_UPDATE_PRESERVE_AD,
-                                   &changed_upper);
+                                   &changed_upper, &held);
             break;
         case PVCORE_MMU_MACHPHYS_UPDATE:
             rc = mmu_machphys_update(cur, pt_owner, &pg, ptr, val);
@@ -278,6 +307,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
             break;
         }
     }
+    held_release(cur->m, &held);
     if (done != NULL) {
         *done += i;
     }
@@ -390,7 +420,6 @@ static int clear_or_copy(const struct pg_owner *pg, uint64_t dst, uint64_t src, 
 {
     struct domain *d = pg->d;
     struct machine *m;
-    bool took_over, handed_off, queued;
     int rc = 0;
 
     if (d == NULL) {
@@ -404,7 +433,7 @@ static int clear_or_copy(const struct pg_owner *pg, uint64_t dst, uint64_t src, 
         rc = -PVCORE_EINVAL;
     } else {
         /* Page tables and descriptor pages cannot take this type: they are not written. */
-        if (frame_get_type(d, dst, PGT_WRITABLE, &took_over, &handed_off) != 0) {
+        if (!frame_get_writable(m, dst)) {
             rc = -PVCORE_EINVAL;
         } else {
             if (copy) {
@@ -412,7 +441,7 @@ static int clear_or_copy(const struct pg_owner *pg, uint64_t dst, uint64_t src, 
             } else {
                 memset(frame_entries(m, dst), 0, PVCORE_PAGE_SIZE);
             }
-            frame_put_type(d, dst, &queued);
+            frame_put_writable(m, dst);
         }
         frame_put_page(m, dst);
     }

@@ -48,20 +48,6 @@ const struct pt_format pt_format_pae = {
     .pae_xen_l2 = { BASE_DISALLOW, 0, PAE_XEN_L2_FIRST, 511, PAGING_ENTRIES, -PVCORE_EPERM },
 };
 
-const struct pt_level *paging_level(const struct domain *d, unsigned level, uint32_t type_info)
-{
-    const struct pt_format *fmt = domain_format(d);
-
-    if (level == 2 && (type_info & PGT_PAE_XEN_L2)) {
-        return &fmt->pae_xen_l2;
-    }
-    return &fmt->lv[level];
-}
-
-bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot)
-{
-    return slot < lv->guest_limit && !(slot >= lv->xen_first && slot <= lv->xen_last);
-}
 
 static bool domain_has_iomem(const struct domain *d)
 {
@@ -148,9 +134,8 @@ int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
         return (e & PTE_RW) ? -PVCORE_EBUSY : -PVCORE_EACCES;
     }
     if (e & PTE_RW) {
-        bool took_over, handed_off;
         /* The one rule that keeps page tables and descriptor pages read-only. */
-        if (frame_get_type(l1o, mfn, PGT_WRITABLE, &took_over, &handed_off) != 0) {
+        if (!frame_get_writable(m, mfn)) {
             frame_put_page(m, mfn);
             return -PVCORE_EBUSY;
         }
@@ -171,13 +156,12 @@ void paging_put_l1e(struct domain *l1o, uint64_t e)
 {
     struct machine *m = l1o->m;
     uint64_t mfn = pte_mfn(e);
-    bool queued;
 
     if (!pte_present(e) || !mfn_is_ram(m, mfn)) {
         return;
     }
     if (e & PTE_RW) {
-        frame_put_type(l1o, mfn, &queued);
+        frame_put_writable(m, mfn);
     }
     frame_put_page(m, mfn);
 }

@@ -210,11 +210,68 @@ static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
 
 /* ---- frame.c -------------------------------------------------------------------------------- */
 
-/* General references. get_page() succeeds only for a frame owned by `owner` with a
- * non-zero count; it fails on overflow. put_page() frees the frame at zero. */
-bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owner);
-bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t *owner);
-void frame_put_page(struct machine *m, uint64_t mfn);
+/*
+ * General references (inline: they are on every update's path). get_any_page() takes a
+ * reference on a live RAM frame and reports its owner; get_page() also requires the owner.
+ * Both fail on a free frame and on a saturated count. put_page() frees the frame at zero.
+ */
+void frame_free(struct machine *m, uint64_t mfn);
+
+static inline bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t *owner)
+{
+    struct frame *f;
+    uint32_t c;
+
+    if (mfn >= m->nr_frames) {
+        return false;
+    }
+    f = mfn_frame(m, mfn);
+    c = atomic_load_explicit(&f->count, memory_order_relaxed);
+    do {
+        uint32_t n = c & FC_COUNT_MASK;
+        /* A free frame (0) cannot be revived; a saturated count refuses new holders. */
+        if ((c & FC_RAM) == 0 || n == 0 || n == FC_COUNT_MASK) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, c + 1, memory_order_acquire,
+                                                    memory_order_relaxed));
+    /* With a reference held the owner cannot change (it changes only at count 0). */
+    *owner = atomic_load_explicit(&f->owner, memory_order_acquire);
+    return true;
+}
+
+static inline void frame_put_page(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t c = atomic_load_explicit(&f->count, memory_order_relaxed);
+    uint32_t nc;
+
+    do {
+        PVCORE_ASSERT((c & FC_COUNT_MASK) != 0);
+        nc = c - 1;
+        if ((nc & FC_COUNT_MASK) == 0) {
+            nc &= ~FC_ALLOCATED;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, nc, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if ((nc & FC_COUNT_MASK) == 0) {
+        frame_free(m, mfn);
+    }
+}
+
+static inline bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owner)
+{
+    uint16_t real;
+
+    if (!frame_get_any_page(m, mfn, &real)) {
+        return false;
+    }
+    if (real != owner) {
+        frame_put_page(m, mfn);
+        return false;
+    }
+    return true;
+}
 
 /*
  * Type references: see frame.c for the type-change rule. `d` is the domain whose lock is
@@ -233,12 +290,67 @@ void frame_put_type(struct domain *d, uint64_t mfn, bool *queued);
 int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type);
 void frame_put_page_and_type(struct domain *d, uint64_t mfn);
 
+/*
+ * The writable type, inline: every read-write L1 mapping takes and drops one. A writable
+ * page is valid as soon as it is typed, so this needs no lock and no validation.
+ */
+static inline bool frame_get_writable(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t nx;
+
+    do {
+        uint32_t cnt = x & PGT_COUNT_MASK;
+        if (cnt == 0) {
+            nx = PGT_WRITABLE | PGT_VALIDATED | 1u;
+        } else if ((x & PGT_TYPE_MASK) != PGT_WRITABLE || cnt == PGT_COUNT_MASK) {
+            return false;
+        } else {
+            nx = x + 1;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+static inline void frame_put_writable(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t nx;
+
+    do {
+        PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
+        /* With no holder left the frame has no type at all. */
+        nx = (x & PGT_COUNT_MASK) == 1 ? 0u : x - 1;
+    } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    /* The last writable mapping went, but TLBs may hold it until a flush (XSA-401). Read
+     * first: in steady state the hint is already set, and a load is cheaper than a RMW. */
+    if (nx == 0 && !(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
+        atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+    }
+}
+
 void teardown_push(struct domain *d, uint64_t mfn);
 /* Process the domain's teardown list within the budget: 0 when empty, -ERESTART if not. */
 int domain_run_teardown(struct domain *d);
 /* Work accounting: true when the caller should stop (budget exhausted or host asks). */
-bool domain_should_preempt(struct domain *d);
-void domain_charge(struct domain *d, uint32_t units);
+static inline bool domain_should_preempt(struct domain *d)
+{
+    const struct machine *m = d->m;
+
+    if (d->budget == 0) {
+        return true;
+    }
+    return m->ops->preempt_check != NULL && m->ops->preempt_check(m->ctx) != 0;
+}
+
+static inline void domain_charge(struct domain *d, uint32_t units)
+{
+    d->budget = d->budget > units ? d->budget - units : 0;
+}
 
 void machine_flush(struct machine *m, const struct pvcore_flush *f);
 

@@ -81,9 +81,22 @@ static inline const struct pt_format *domain_format(const struct domain *d)
     return domain_is_32(d) ? &pt_format_pae : &pt_format_64;
 }
 
-/* The level descriptor that applies to frame `mfn` validated as `level`. */
-const struct pt_level *paging_level(const struct domain *d, unsigned level, uint32_t type_info);
-bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot);
+/* The level descriptor that applies to a frame of type `type_info` validated as `level`. */
+static inline const struct pt_level *paging_level(const struct domain *d, unsigned level,
+                                                  uint32_t type_info)
+{
+    const struct pt_format *fmt = domain_format(d);
+
+    if (level == 2 && (type_info & PGT_PAE_XEN_L2)) {
+        return &fmt->pae_xen_l2;
+    }
+    return &fmt->lv[level];
+}
+
+static inline bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot)
+{
+    return slot < lv->guest_limit && !(slot >= lv->xen_first && slot <= lv->xen_last);
+}
 /* What a hypervisor slot of a live table holds (the embedder's template, or 0). */
 uint64_t paging_hyp_slot(const struct machine *m, const struct pt_level *lv, unsigned slot);
 
