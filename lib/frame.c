@@ -45,18 +45,29 @@ void frame_free(struct machine *m, uint64_t mfn)
     }
 }
 
+/* a is later than b in the wrapping sequence of full flushes. */
+static bool seq_after(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+
 /*
  * Before a frame that was writable becomes a page table or descriptor page, no vCPU may
  * keep a writable TLB entry for it (XSA-401: this happens after the type change is
- * committed, so no new writable mapping can appear in between). The hints say whether
- * a writable mapping existed since the last such flush and whether a foreign domain held
- * one, which decides the scope.
+ * committed, so no new writable mapping can appear in between). A flush is needed only
+ * if no full flush of the right vCPUs completed since the last writable mapping went: the
+ * frame records the flush sequence number at that moment (as Xen's tlbflush_timestamp
+ * does), so promoting a whole tree of former writable pages costs one flush, not one each.
  */
 static void flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
 {
     struct frame *f = mfn_frame(m, mfn);
     uint8_t h = atomic_fetch_and_explicit(&f->hints, (uint8_t)~(FH_WAS_WRITABLE | FH_FOREIGN_WRITABLE),
                                           memory_order_acq_rel);
+    uint32_t dropped = atomic_load_explicit(&f->wr_seq, memory_order_acquire);
+    struct domain *od = owner < m->max_domains
+                            ? atomic_load_explicit(&m->domtab[owner], memory_order_acquire)
+                            : NULL;
     struct pvcore_flush fl;
 
     if (h & FH_NON_COHERENT) {
@@ -67,7 +78,10 @@ static void flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner
             m->ops->flush_cache(m->ctx, owner, 1);
         }
     }
-    if ((h & FH_WAS_WRITABLE) == 0) {
+    if ((h & FH_WAS_WRITABLE) == 0 ||
+        seq_after(atomic_load_explicit(&m->all_flushed_seq, memory_order_acquire), dropped) ||
+        (!(h & FH_FOREIGN_WRITABLE) && od != NULL &&
+         seq_after(atomic_load_explicit(&od->flushed_seq, memory_order_acquire), dropped))) {
         return;
     }
     memset(&fl, 0, sizeof(fl));
@@ -271,7 +285,34 @@ int domain_run_teardown(struct domain *d)
     return 0;
 }
 
+static void seq_raise(_Atomic uint32_t *slot, uint32_t seq)
+{
+    uint32_t cur = atomic_load_explicit(slot, memory_order_relaxed);
+    while (seq_after(seq, cur) &&
+           !atomic_compare_exchange_weak_explicit(slot, &cur, seq, memory_order_release,
+                                                  memory_order_relaxed)) {
+    }
+}
+
 void machine_flush(struct machine *m, const struct pvcore_flush *f)
 {
+    bool full = f->kind == PVCORE_FLUSH_TLB_ALL && f->scope == PVCORE_FLUSH_SCOPE_DOMAIN;
+    uint32_t seq = 0;
+
+    /* Number the flush before it starts: anything dropped before this point is gone from
+     * the TLBs once the hook returns (the hook completes the flush before returning). */
+    if (full) {
+        seq = atomic_fetch_add_explicit(&m->flush_seq, 1, memory_order_seq_cst) + 1u;
+    }
     m->ops->flush_tlb(m->ctx, f);
+    if (full) {
+        if (f->domid == PVCORE_DOMID_INVALID) {
+            seq_raise(&m->all_flushed_seq, seq);
+        } else if (f->domid < m->max_domains) {
+            struct domain *d = atomic_load_explicit(&m->domtab[f->domid], memory_order_acquire);
+            if (d != NULL) {
+                seq_raise(&d->flushed_seq, seq);
+            }
+        }
+    }
 }

@@ -8,7 +8,7 @@
 /* Bounds the public API promises; the frame table links frames by 32-bit indices. */
 #define MAX_FRAMES 0xFFFFFFFFull
 
-_Static_assert(sizeof(struct frame) == 20, "frame table entries are 20 bytes");
+_Static_assert(sizeof(struct frame) == 24, "frame table entries are 24 bytes");
 
 size_t pvcore_machine_size(uint32_t max_domains)
 {
@@ -73,6 +73,7 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
         f->nr_validated = 0;
         f->pad = 0;
         f->next = 0;
+        atomic_init(&f->wr_seq, 0);
         m->m2p[i] = INVALID_MFN;
     }
     *out = (struct pvcore_machine *)(void *)m;

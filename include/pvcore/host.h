@@ -58,8 +58,9 @@ struct pvcore_vcpu;
  */
 struct pvcore_host_ops {
     /**
-     * Performs (or queues, to be done before the hypercall returns to the guest) a TLB
-     * flush. Must not fail. Called at most once per batch where the ABI allows.
+     * Performs a TLB flush, complete on every targeted CPU when it returns (the core
+     * relies on that before it validates a frame that was writable). Must not fail.
+     * Called at most once per batch where the ABI allows.
      */
     void (*flush_tlb)(void *ctx, const struct pvcore_flush *flush);
     /**

@@ -74,6 +74,7 @@ struct frame {
     _Atomic uint8_t hints;      /* FH_* */
     uint8_t pad;
     uint32_t next;              /* teardown list link: mfn + 1, 0 ends the list */
+    _Atomic uint32_t wr_seq;    /* machine flush_seq when the last writable mapping went */
 };
 
 /* frame.hints: what a TLB may still hold (see flush_stale_writable in frame.c) */
@@ -150,6 +151,7 @@ struct domain {
     uint32_t budget;
     uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
     uint8_t destroy_phase;
+    _Atomic uint32_t flushed_seq; /* the last full flush of all this domain's vCPUs */
     uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
     uint64_t p2m_size;
     struct vcpu vcpus[];
@@ -171,6 +173,8 @@ struct machine {
     void *ctx;
     struct spinlock domtab_lock;
     struct spinlock m2p_lock;   /* M2P and every domain's P2M; innermost lock */
+    _Atomic uint32_t flush_seq;       /* numbers every full flush (see machine_flush) */
+    _Atomic uint32_t all_flushed_seq; /* the last full flush of every domain's vCPUs */
     _Atomic(struct domain *) domtab[];
 };
 
@@ -326,10 +330,15 @@ static inline void frame_put_writable(struct machine *m, uint64_t mfn)
         nx = (x & PGT_COUNT_MASK) == 1 ? 0u : x - 1;
     } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    /* The last writable mapping went, but TLBs may hold it until a flush (XSA-401). Read
-     * first: in steady state the hint is already set, and a load is cheaper than a RMW. */
-    if (nx == 0 && !(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
-        atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+    /* The last writable mapping went, but TLBs may hold it until the next full flush
+     * (XSA-401): remember when. Read the hint first: in steady state it is already set,
+     * and a load is cheaper than a read-modify-write. */
+    if (nx == 0) {
+        atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
+                              memory_order_release);
+        if (!(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
+            atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+        }
     }
 }
 

@@ -41,4 +41,48 @@ static void xsa_401_flush_on_promotion(void **state)
     check_invariants(t);
 }
 
-REGRESS_MAIN("xsa_401", RTEST(xsa_401_flush_on_promotion))
+/* One flush covers every frame whose writable mapping went before it. */
+static void xsa_401_one_flush_per_tree(void **state)
+{
+    struct pvtest *t = *state;
+    struct as64 as;
+    uint64_t l2 = alloc_frame(t, 1), l1[4], l1b;
+    struct pvcore_host_stats st;
+    unsigned i;
+
+    build_as64(t, 1, &as, 0);
+    assert_int_equal(pin(t, 1, 4, as.l4), 0);
+    for (i = 0; i < 4; i++) {
+        l1[i] = alloc_frame(t, 1);
+        assert_int_equal(set_entry(t, 1, as.l1, i, pte(l1[i], PT_P | PT_RW)), 0);
+        frame_ptr(t, l2)[i] = pte(l1[i], PT_P | PT_RW);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(set_entry(t, 1, as.l1, i, 0), 0);
+    }
+    pvcore_host_backend_reset_stats(t->hb);
+    assert_int_equal(pin(t, 1, 2, l2), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_calls, 1);
+    /* A guest flush of all vCPUs after the unmap makes the promotion flush-free... */
+    l1b = alloc_frame(t, 1);
+    assert_int_equal(set_entry(t, 1, as.l1, 9, pte(l1b, PT_P | PT_RW)), 0);
+    assert_int_equal(set_entry(t, 1, as.l1, 9, 0), 0);
+    assert_int_equal(ext(t, 1, PVCORE_MMUEXT_TLB_FLUSH_ALL, 0, 0, PVCORE_DOMID_SELF), 0);
+    pvcore_host_backend_reset_stats(t->hb);
+    assert_int_equal(pin(t, 1, 1, l1b), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_calls, 0);
+    /* ... but a local flush does not cover the other vCPUs. */
+    assert_int_equal(unpin(t, 1, l1b), 0);
+    assert_int_equal(set_entry(t, 1, as.l1, 9, pte(l1b, PT_P | PT_RW)), 0);
+    assert_int_equal(set_entry(t, 1, as.l1, 9, 0), 0);
+    assert_int_equal(ext(t, 1, PVCORE_MMUEXT_TLB_FLUSH_LOCAL, 0, 0, PVCORE_DOMID_SELF), 0);
+    pvcore_host_backend_reset_stats(t->hb);
+    assert_int_equal(pin(t, 1, 1, l1b), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_domain, 1);
+    check_invariants(t);
+}
+
+REGRESS_MAIN("xsa_401", RTEST(xsa_401_flush_on_promotion), RTEST(xsa_401_one_flush_per_tree))
