@@ -150,23 +150,27 @@ static void guest_free(struct guest *g)
     pvcore_host_backend_destroy(g->hb);
 }
 
-/* Builds request k of the workload; `round` shifts targets so every update changes a frame. */
-static void make_req(const struct guest *g, int upper, unsigned k, unsigned round,
-                     struct pvcore_mmu_update *u)
+/*
+ * Builds update number `idx` (counted across every run, so that consecutive updates of a
+ * slot always change its target: every update moves references, none is a no-op).
+ */
+static void make_req(const struct guest *g, int upper, uint64_t idx, struct pvcore_mmu_update *u)
 {
     if (upper) {
-        unsigned slot = 1 + k % 511;
+        unsigned slot = 1 + (unsigned)(idx % 511);
+        uint64_t round = idx / 511;
         u->ptr = (g->l2 << 12) | ((uint64_t)slot << 3);
-        u->val = pte(g->l1s[(slot + round + 1) % UPPER_L1S], P | RW | US);
+        u->val = pte(g->l1s[(slot + round % (UPPER_L1S - 1) + 1) % UPPER_L1S], P | RW | US);
     } else {
-        unsigned slot = k % 512;
+        unsigned slot = (unsigned)(idx % 512);
+        uint64_t round = idx / 512;
         u->ptr = (g->l1 << 12) | ((uint64_t)slot << 3);
         u->val = pte(g->pool[(slot + 512u * (1 + round % 3)) % POOL], P | RW | US);
     }
 }
 
 static struct pvcore_mmu_update reqs[MAX_BATCH];
-static unsigned round_no;
+static uint64_t next_idx[2]; /* per workload */
 
 /* Times `total` validated updates in calls of `batch` requests; returns ns per update. */
 static double run_validated(struct guest *g, int upper, unsigned batch, int trap, uint64_t *flushes)
@@ -180,7 +184,7 @@ static double run_validated(struct guest *g, int upper, unsigned batch, int trap
     while (done_total < total) {
         uint32_t done = 0;
         for (k = 0; k < batch; k++) {
-            make_req(g, upper, done_total + k, round_no, &reqs[k]);
+            make_req(g, upper, next_idx[upper]++, &reqs[k]);
         }
         if (trap) {
             /* One real trap into the kernel and back per call. */
@@ -191,9 +195,6 @@ static double run_validated(struct guest *g, int upper, unsigned batch, int trap
             exit(1);
         }
         done_total += batch;
-        if (done_total % 512 == 0 || upper) {
-            round_no++;
-        }
     }
     t1 = now_ns();
     pvcore_host_backend_stats(g->hb, &st);
@@ -204,24 +205,20 @@ static double run_validated(struct guest *g, int upper, unsigned batch, int trap
 /* The same stores, raw: no validation, no references, no call. */
 static double run_raw(struct guest *g, int upper, unsigned batch)
 {
-    uint64_t *base = pvcore_host_backend_frame(g->hb, 0);
     unsigned done_total = 0, k;
+    uint64_t idx = 0;
     double t0, t1;
     /* Raw writes go to a scratch copy of the table so the validated state stays intact. */
     static uint64_t scratch[512];
 
-    (void)base;
     t0 = now_ns();
     while (done_total < total) {
         for (k = 0; k < batch; k++) {
             struct pvcore_mmu_update u;
-            make_req(g, upper, done_total + k, round_no, &u);
+            make_req(g, upper, idx++, &u);
             *(volatile uint64_t *)&scratch[(u.ptr >> 3) & 511] = u.val;
         }
         done_total += batch;
-        if (done_total % 512 == 0 || upper) {
-            round_no++;
-        }
     }
     t1 = now_ns();
     return (t1 - t0) / total;

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Runs the benchmarks (Release build) and writes bench/results/: the printed table, a CSV
+# and PNG plots (gnuplot). Not part of the test suite: timings depend on the machine.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh
+cmake --preset release > /dev/null
+cmake --build --preset release -j "$(nproc)" --target bench_mmu
+mkdir -p bench/results
+./build/release/bench/bench_mmu --csv bench/results/bench_mmu.csv | tee bench/results/bench_mmu.txt
+gnuplot -e "csv='bench/results/bench_mmu.csv'; outdir='bench/results'" bench/plot_mmu.gp
+echo "bench: wrote bench/results/bench_mmu.{txt,csv} and bench/results/bench_mmu_*.png"
