@@ -198,6 +198,8 @@ void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
             }
             continue;
         }
+        /* A partial or queued table is never put by anyone but its own state. */
+        PVCORE_ASSERT(cnt > 1 || !(x & (PGT_PARTIAL | PGT_TEARDOWN)));
         /* With no holder left the frame has no type at all: one canonical free state. */
         nx = cnt == 1 ? 0u : x - 1;
         if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,

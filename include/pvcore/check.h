@@ -9,10 +9,13 @@
  *
  * - no frame typed as a page table or descriptor page has a writable mapping;
  * - every type count and general count equals the references that hold it;
- * - every mapped frame's owner is one the mapping domain may map;
+ * - every mapped RAM frame belongs to a guest (another domain's only as a privileged
+ *   domain arranged it) or, read-only, to the hypervisor;
  * - no hypervisor slot is guest-controlled (64-bit L4 slots 256-271; the PAE L3 beyond
  *   slot 3 and the hypervisor part of the L2 it maps at slot 3);
- * - present entries of live tables carry no disallowed flags;
+ * - present L2-L4 entries of live tables carry no disallowed flags (L1 cache bits depend
+ *   on I/O permissions that may be revoked after the mapping was made, so they are not
+ *   checked);
  * - linear page-table accounting is exact and single-level (XSA-240);
  * - free frames have no owner and no type; domains' frame counts are exact;
  * - each domain's P2M agrees with the M2P.
