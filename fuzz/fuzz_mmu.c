@@ -5,7 +5,8 @@
  * oracle is the library's invariant checker after every step, and at the end every frame
  * must be free with zero counts once all domains are destroyed.
  *
- * Input: a stream of 16-byte operations (see op_decode below); trailing bytes are ignored.
+ * Input: one byte (the work budget: 8 + 4 * b), then 16-byte operations (see op());
+ * trailing bytes are ignored. fuzz/gen_seeds.py writes the seed corpus in this format.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -49,60 +50,83 @@ static uint64_t dom_frame(unsigned d, unsigned idx)
     return 8u + d * PER_DOM + idx % PER_DOM;
 }
 
-/* An entry value: mostly frames of the domain's own pool (so deep states are reachable),
- * sometimes anything at all. */
-static uint64_t entry(const uint8_t *b, unsigned d)
+/* A frame selector byte: mostly the domain's own pool (so deep states are reachable),
+ * sometimes another domain's, sometimes anything (free frames, out of range, I/O). */
+static uint64_t frame_sel(uint8_t b, uint8_t extra, unsigned d)
 {
-    uint64_t flags = (uint64_t)b[1] | ((uint64_t)(b[2] & 0x0F) << 8) | ((uint64_t)(b[3] & 0xF0) << 56);
-    uint64_t mfn;
-
-    switch (b[0] >> 6) {
+    switch (b >> 6) {
     case 0:
     case 1:
-        mfn = dom_frame(d, b[0]);
-        break;
+        return dom_frame(d, b);
     case 2:
-        mfn = dom_frame((unsigned)(b[0] % 3), b[0] >> 2);
-        break;
+        return dom_frame((unsigned)(b % 3), b >> 2);
     default:
-        mfn = ((uint64_t)b[0] << 8 | b[3]) % (FRAMES + 16u);
-        break;
+        return ((uint64_t)extra << 6 | (b & 0x3Fu)) % (FRAMES + 16u);
     }
-    return (mfn << 12) | flags;
+}
+
+static const uint64_t flag_sets[] = {
+    0x001, 0x003, 0x007, 0x005, 0x061, 0x067, 0x000, 0x8000000000000003ull,
+    0x101, 0x019, 0x081, 0x013, 0x027, 0x063, 0x023, 0x067 | 0x8000000000000000ull,
+};
+
+/*
+ * An entry: 3 bytes. e[0] selects the frame, e[1] the flags (mostly meaningful sets,
+ * sometimes raw low and high flag bits), e[2] extends both.
+ */
+static uint64_t entry(const uint8_t *e, unsigned d)
+{
+    uint64_t flags;
+
+    if (e[1] < 0xE0) {
+        flags = flag_sets[e[1] % (sizeof(flag_sets) / sizeof(flag_sets[0]))];
+    } else {
+        flags = (uint64_t)e[1] | ((uint64_t)(e[2] & 0x0F) << 8) | ((uint64_t)(e[2] & 0xF0) << 56);
+    }
+    return (frame_sel(e[0], e[2], d) << 12) | flags;
 }
 
 static const uint32_t foreign_doms[8] = {
     PVCORE_DOMID_SELF, PVCORE_DOMID_SELF, PVCORE_DOMID_SELF, 0, 1, 2, PVCORE_DOMID_IO, 0x7777,
 };
 
+/*
+ * One 16-byte operation:
+ *   b[0]  domain index (% 3)
+ *   b[1]  bit 0: vCPU 1; bits 1-3: foreign domain selector; bit 4: name a page-table
+ *         owner, bits 5-6 its index; bit 7: force preemption every b[2] % 4 + 1 checks
+ *   b[3]  operation (% 8): 0-2 mmu_update, 3-4 mmuext_op, 5 update_va_mapping,
+ *         6 a direct guest write to an untyped frame, 7 destroy (if b[4] == 0xD5)
+ *   b[4..15] arguments, see each case.
+ */
 static void op(struct ctx *c, const uint8_t *b)
 {
     unsigned d = b[0] % 3;
-    uint32_t fd = foreign_doms[(b[0] >> 2) & 7];
+    uint32_t fd = foreign_doms[(b[1] >> 1) & 7];
     struct pvcore_vcpu *v;
     int rc = 0;
 
     if (!c->alive[d]) {
         return;
     }
-    v = pvcore_domain_vcpu(c->dom[d], (b[0] >> 5) & 1);
-    if (b[1] & 0x80) {
-        /* Page-table owner other than self (privileged only), via foreigndom[31:16]. */
-        fd |= (uint32_t)((b[1] & 3) + 1) << 16;
+    v = pvcore_domain_vcpu(c->dom[d], b[1] & 1);
+    if (b[1] & 0x10) {
+        fd |= (uint32_t)(((b[1] >> 5) & 3) + 1) << 16;
     }
-    pvcore_host_backend_set_preempt(c->hb, b[1] & 0x40 ? (uint32_t)(b[1] & 3) + 1 : 0);
-    switch (b[2] % 8) {
+    pvcore_host_backend_set_preempt(c->hb, (b[1] & 0x80) ? (uint32_t)(b[2] % 4) + 1 : 0);
+    switch (b[3] % 8) {
     case 0:
     case 1:
     case 2: {
+        /* Requests at b[4] and b[10]: [table frame][slot low][slot bit 8 | cmd << 5][entry] */
         struct pvcore_mmu_update u[2];
-        uint32_t done = 0, n = 1 + (b[3] & 1);
+        uint32_t done = 0, n = 1 + (b[3] >> 7);
         unsigned k;
         for (k = 0; k < n; k++) {
             const uint8_t *q = b + 4 + 6 * k;
-            u[k].ptr = (dom_frame(b[0] & 4 ? (unsigned)(q[0] % 3) : d, q[0]) << 12) |
-                       ((uint64_t)(q[1] | (q[5] & 1) << 8) << 3) | (q[5] >> 5);
-            u[k].val = entry(q + 2, d);
+            u[k].ptr = (frame_sel(q[0], q[5], d) << 12) |
+                       ((uint64_t)(q[1] | (q[2] & 1u) << 8) << 3) | (uint64_t)(q[2] >> 5);
+            u[k].val = entry(q + 3, d);
         }
         rc = pvcore_mmu_update(v, u, n, &done, fd);
         if (done > n || (rc == 0 && done != n)) {
@@ -112,42 +136,54 @@ static void op(struct ctx *c, const uint8_t *b)
     }
     case 3:
     case 4: {
+        /* [cmd][arg1 frame][arg1 extra][arg2 frame][arg2 extra][mode] */
         struct pvcore_mmuext_req o;
         uint32_t done = 0;
-        o.cmd = b[3] % 22;
+        o.cmd = b[4] % 22;
         o.pad = 0;
-        o.arg1 = b[4] & 0x80 ? (uint64_t)b[5] << 32 | b[6] : dom_frame(d, b[5]);
-        o.arg2 = b[4] & 0x40 ? dom_frame(d, b[7]) : (uint64_t)b[7] << 4 | (b[8] & 0x0F);
-        if (o.cmd == PVCORE_MMUEXT_INVLPG_LOCAL || o.cmd == PVCORE_MMUEXT_SET_LDT) {
-            o.arg1 = (uint64_t)b[5] << 12 | (uint64_t)b[6] << 40;
-        }
-        if (o.cmd == PVCORE_MMUEXT_NEW_USER_BASEPTR && (b[4] & 1)) {
+        o.arg1 = frame_sel(b[5], b[6], d);
+        o.arg2 = frame_sel(b[7], b[8], d);
+        switch (b[9] % 4) {
+        case 1: /* a linear address, page aligned or not */
+            o.arg1 = (uint64_t)b[5] << 12 | (uint64_t)b[6] << 40 | (b[10] & 7u);
+            o.arg2 = (uint64_t)b[7] << 6 | b[8];
+            break;
+        case 2: /* zero (clears the user base pointer) */
             o.arg1 = 0;
+            break;
+        case 3: /* anything */
+            o.arg1 = (uint64_t)b[5] << 56 | (uint64_t)b[6] << 24 | b[10];
+            o.arg2 = (uint64_t)b[7] << 48 | b[8];
+            break;
+        default:
+            break;
         }
-        rc = pvcore_mmuext_op(v, &o, 1, &done, fd & 0xFFFF);
+        rc = pvcore_mmuext_op(v, &o, 1, &done, fd & 0xFFFFu);
         break;
     }
     case 5: {
+        /* [va: l2 slot][va: l1 slot][va mode][entry][uvmf flags] */
         uint64_t va = (uint64_t)b[4] << 21 | (uint64_t)b[5] << 12;
         if (b[6] & 0x80) {
-            va = (uint64_t)b[6] << 56 | (uint64_t)b[7] << 44;
+            va = (uint64_t)b[6] << 56 | (uint64_t)b[5] << 44 | (uint64_t)b[4] << 12;
         }
-        rc = pvcore_update_va_mapping(v, va, entry(b + 8, d), b[12] & 7,
-                                      fd == PVCORE_DOMID_SELF ? fd : fd & 0xFFFF);
+        rc = pvcore_update_va_mapping(v, va, entry(b + 7, d), b[10] & 7u,
+                                      fd == PVCORE_DOMID_SELF ? fd : fd & 0xFFFFu);
         break;
     }
     case 6: {
-        /* The guest writes a page it owns directly (only meaningful while untyped). */
+        /* [frame][slot low][slot bit 8][entry]: the guest writes a page it owns directly
+         * (only possible while the page is not typed). */
         uint64_t mfn = dom_frame(d, b[4]);
         struct pvcore_frame_info fi;
         if (pvcore_frame_query(c->m, mfn, &fi) == 0 && fi.owner == pvcore_domain_id(c->dom[d]) &&
             fi.type_count == 0) {
-            pvcore_host_backend_frame(c->hb, mfn)[(b[5] | (b[6] & 1) << 8)] = entry(b + 7, d);
+            pvcore_host_backend_frame(c->hb, mfn)[(b[5] | (b[6] & 1u) << 8)] = entry(b + 7, d);
         }
         break;
     }
     default:
-        if (b[3] == 0xD5) {
+        if (b[4] == 0xD5) {
             /* Destroy in whatever state the domain is in. */
             do {
                 rc = pvcore_domain_destroy(c->dom[d]);
@@ -179,6 +215,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     c.m = pvcore_host_backend_machine(c.hb);
+    /* Frames 0-7 are never handed out; 2 and 3 belong to the hypervisor (DOMID_XEN). */
+    if (pvcore_frame_reserve_xen(c.m, 2, 2) != 0) {
+        abort();
+    }
     c.scratch_len = pvcore_check_scratch_size(c.m);
     c.scratch = malloc(c.scratch_len);
     for (d = 0; d < 3; d++) {
@@ -192,6 +232,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         c.alive[d] = 1;
+        if (d < 2 && pvcore_domain_iomem_permit(c.dom[d], FRAMES, FRAMES + 7, 1) != 0) {
+            abort();
+        }
         for (i = 0; i < PER_DOM; i++) {
             if (pvcore_domain_assign(c.dom[d], dom_frame(d, i), i) != 0) {
                 abort();
@@ -217,7 +260,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(&c);
     for (i = 0; i < FRAMES; i++) {
         struct pvcore_frame_info fi;
-        if (pvcore_frame_query(c.m, i, &fi) != 0 || fi.count != 0 || fi.type_count != 0) {
+        if (pvcore_frame_query(c.m, i, &fi) != 0) {
+            die("query", NULL);
+        }
+        if (fi.owner == PVCORE_DOMID_XEN ? (fi.count != 1 || fi.type_count != 0)
+                                         : (fi.count != 0 || fi.type_count != 0)) {
             die("frame not free after destroying every domain", NULL);
         }
     }
