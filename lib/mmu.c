@@ -182,9 +182,10 @@ static bool held_get(struct machine *m, struct held_frame *h, uint64_t mfn, uint
     return true;
 }
 
-static int mmu_normal_update(struct domain *cur, struct domain *pt_owner,
-                             const struct pg_owner *pg, uint64_t ptr, uint64_t val,
-                             bool preserve_ad, bool *changed_upper, struct held_frame *held)
+/* One normal/preserve-A/D request; the caller checked the permissions for the batch. */
+static int mmu_normal_update(struct domain *pt_owner, const struct pg_owner *pg, uint64_t ptr,
+                             uint64_t val, bool preserve_ad, bool *changed_upper,
+                             struct held_frame *held)
 {
     struct machine *m = pt_owner->m;
     uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
@@ -193,9 +194,6 @@ static int mmu_normal_update(struct domain *cur, struct domain *pt_owner,
     unsigned level;
     int rc;
 
-    if (!pg_owner_permitted(cur, pg) || (pt_owner != cur && !domain_privileged(cur))) {
-        return -PVCORE_EPERM;
-    }
     if (!held_get(m, held, mfn, pt_owner->domid)) {
         return -PVCORE_EINVAL;
     }
@@ -255,6 +253,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
     struct held_frame held = { INVALID_MFN };
     uint32_t pfd = foreigndom >> 16;
     bool changed_upper = false;
+    bool normal_ok;
     uint32_t i;
     int rc;
 
@@ -274,6 +273,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
     if (count != 0 && reqs == NULL) {
         return -PVCORE_EFAULT;
     }
+    normal_ok = pg_owner_permitted(cur, &pg) && (pt_owner == cur || domain_privileged(cur));
     rc = mmu_begin(pt_owner);
     if (rc != 0) {
         return rc;
@@ -290,7 +290,13 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
         case PVCORE_MMU_NORMAL_PT_UPDATE:
         case PVCORE_MMU_PT_UPDATE_NO_TRANSLATE:
         case PVCORE_MMU_PT_UPDATE_PRESERVE_AD:
-            rc = mmu_normal_update(cur, pt_owner, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
+            /* As Xen's per-request XSM check: an unprivileged caller may name only itself
+             * (or I/O memory) as the data owner and only itself as the table owner. */
+            if (!normal_ok) {
+                rc = -PVCORE_EPERM;
+                break;
+            }
+            rc = mmu_normal_update(pt_owner, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
                                    val,
                                    (ptr & PVCORE_MMU_UPDATE_CMD_MASK) ==
                                        PVCORE_MMU_PT_UPDATE_PRESERVE_AD,

@@ -442,11 +442,10 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
 {
     struct domain *d = pt_owner;
     struct machine *m = d->m;
-    uint32_t type_info = atomic_load_explicit(&mfn_frame(m, table)->type_info,
-                                              memory_order_relaxed);
-    const struct pt_level *lv = paging_level(d, level, type_info);
     uint64_t *p = &frame_entries(m, table)[slot];
     uint64_t ol = pte_read(p);
+    uint32_t type_info;
+    const struct pt_level *lv;
     int rc;
 
     if (level == 1) {
@@ -469,6 +468,9 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
         paging_put_l1e(d, ol);
         return 0;
     }
+
+    type_info = atomic_load_explicit(&mfn_frame(m, table)->type_info, memory_order_relaxed);
+    lv = paging_level(d, level, type_info);
 
     if (!paging_slot_is_guest(lv, slot) ||
         (domain_format(d)->levels == 3 && level == 3 && slot >= 3)) {
