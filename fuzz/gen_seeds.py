@@ -129,3 +129,82 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ---- fuzz_model's format: 12-byte operations (see fuzz/fuzz_model.c) -----------------------
+MODEL_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "model")
+MCMD = {"pin1": 0, "pin2": 1, "pin3": 2, "pin4": 3, "unpin": 4, "newbase": 5, "newuser": 6,
+        "flush_local": 7, "invlpg_local": 8, "flush_multi": 9, "invlpg_multi": 10,
+        "flush_all": 11, "invlpg_all": 12, "flush_cache": 13, "set_ldt": 14, "clear": 15,
+        "copy": 16, "mark_super": 18}
+
+
+def mrec(d, kind, args, fsel=0, preempt=False, vcpu=0):
+    b = bytes([d | (vcpu << 7), kind | (fsel << 4) | (0x80 if preempt else 0)]) + bytes(args)
+    return (b + bytes(12))[:12]
+
+
+def m_write(d, frame, slot, target, fl):
+    return mrec(d, 5, [frame, slot & 0xFF, slot >> 8, target, fl])
+
+
+def m_mmu(d, table, slot, target, fl, cmd=0, fsel=0, pfd=0, preempt=False):
+    return mrec(d, 0, [table, slot & 0xFF, (slot >> 8) | (cmd << 5), target, fl, pfd], fsel, preempt)
+
+
+def m_ext(d, cmd, a1=0, a2=0, mode=0, raw=0, fsel=0, preempt=False):
+    return mrec(d, 2, [MCMD[cmd], a1, a2, mode, raw], fsel, preempt)
+
+
+def m_uvm(d, l2, l1, target, fl, flags=0, mode=0, bitmap=0):
+    return mrec(d, 4, [l2, l1, target, fl, flags, mode, bitmap])
+
+
+def m_tree64(d=1):
+    ops = [m_write(d, 0, 0, 1, 2), m_write(d, 1, 0, 2, 2), m_write(d, 2, 2, 3, 2)]
+    ops += [m_write(d, 3, i, 4 + i, 2) for i in range(4)]
+    return ops + [m_ext(d, "pin4", 0, preempt=True), m_ext(d, "newbase", 0)]
+
+
+def m_tree32(d=2):
+    ops = [m_write(d, 0, 0, 1, 0), m_write(d, 0, 3, 2, 0), m_write(d, 1, 2, 3, 2)]
+    ops += [m_write(d, 3, i, 4 + i, 2) for i in range(4)]
+    return ops + [m_ext(d, "pin3", 0, preempt=True), m_ext(d, "newbase", 0)]
+
+
+MODEL_SEEDS = {
+    "tree64": m_tree64(),
+    "tree32": m_tree32(),
+    "all": m_tree64(0) + m_tree64(1) + m_tree32(),
+    "linear": m_tree64() + [m_mmu(1, 0, 300, 0, 3), m_mmu(1, 0, 300, 0, 2),
+                            m_ext(1, "pin2", 10), m_ext(1, "pin2", 11),
+                            m_mmu(1, 2, 9, 10, 0), m_mmu(1, 10, 0, 11, 0)],
+    "remap-and-unpin": m_tree64() + [m_mmu(1, 3, i, 12 + i, 2) for i in range(6)] + [
+        m_ext(1, "unpin", 0, preempt=True), m_ext(1, "newbase", 1), m_ext(1, "flush_local")],
+    "uvm": m_tree64() + [m_uvm(1, 2, 1, 20, 1, flags=2), m_uvm(1, 2, 5, 21, 3, flags=1),
+                         m_mmu(1, 2, 2, 22, 2), m_uvm(1, 2, 5, 21, 3, flags=0x31, bitmap=0)],
+    "pae-rules": m_tree32() + [m_mmu(2, 0, 2, 0, 0), m_mmu(2, 0, 3, 2, 0), m_mmu(2, 2, 430, 0, 6),
+                               m_mmu(2, 0, 1, 9, 7)],
+    "foreign": m_tree64(0) + m_tree64(1) + [m_mmu(0, 3, 9, 0x80 | (20 << 2) | 1, 1, fsel=4),
+                                            m_ext(1, "pin1", 20), m_mmu(0, 3, 9, 0, 6)],
+    "pin-fails-late": [m_write(1, 10, i, 11 + i, 1) for i in range(4)] + [
+        m_write(1, 15, 0, 16, 1), m_ext(1, "pin1", 16), m_write(1, 10, 4, 15, 1),
+        m_ext(1, "pin2", 10, preempt=True)],
+    "io": m_tree64() + [m_mmu(1, 3, 10, 0xE0, 1), m_mmu(1, 3, 11, 0xE1, 10), m_ext(1, "flush_cache")],
+    "misc": m_tree64() + [m_ext(1, "clear", 20), m_ext(1, "copy", 21, 20), m_ext(1, "set_ldt", 5, 16, mode=1),
+                          m_ext(1, "newuser", 0), m_ext(1, "newuser", 0, mode=2), m_ext(1, "mark_super", 3),
+                          m_mmu(1, 9, 0, 7, 0, cmd=1)],
+}
+
+
+def model_main():
+    os.makedirs(MODEL_OUT, exist_ok=True)
+    for name, ops in MODEL_SEEDS.items():
+        for budget in (0xFF, 0x00):
+            with open(os.path.join(MODEL_OUT, "seed-%s-b%02x" % (name, budget)), "wb") as f:
+                f.write(bytes([budget]) + b"".join(ops))
+    print("wrote %d seeds to %s" % (2 * len(MODEL_SEEDS), MODEL_OUT))
+
+
+if __name__ == "__main__":
+    model_main()
