@@ -824,6 +824,60 @@ static void test_release_and_assign(void **state)
     check_invariants(t);
 }
 
+/* ---- wire-format conversion and translation ------------------------------------------------- */
+
+static void test_wire_conversion(void **state)
+{
+    struct pvcore_mmuext_op_x86_64 w64[2];
+    struct pvcore_mmuext_op_x86_32 w32[2];
+    struct pvcore_mmuext_req out[2];
+    (void)state;
+
+    memset(w64, 0xAB, sizeof(w64)); /* padding and unused bytes are guest garbage */
+    w64[0].cmd = PVCORE_MMUEXT_SET_LDT;
+    w64[0].arg1.linear_addr = 0x7000;
+    w64[0].arg2.nr_ents = 12;
+    w64[1].cmd = PVCORE_MMUEXT_COPY_PAGE;
+    w64[1].arg1.mfn = 0x123456789ull;
+    w64[1].arg2.src_mfn = 0xFEDCBA987ull;
+    pvcore_mmuext_from_x86_64(w64, 2, out);
+    assert_int_equal(out[0].cmd, PVCORE_MMUEXT_SET_LDT);
+    assert_int_equal(out[0].arg1, 0x7000);
+    assert_int_equal(out[0].arg2 & 0xFFFFFFFFu, 12); /* the high half is garbage */
+    assert_int_equal(out[1].arg1, 0x123456789ull);
+    assert_int_equal(out[1].arg2, 0xFEDCBA987ull);
+
+    memset(w32, 0xCD, sizeof(w32));
+    w32[0].cmd = PVCORE_MMUEXT_INVLPG_MULTI;
+    w32[0].arg1.linear_addr = 0xC0001000u;
+    w32[0].arg2.vcpumask = 0x8000u;
+    w32[1].cmd = PVCORE_MMUEXT_PIN_L3_TABLE;
+    w32[1].arg1.mfn = 0xFFFFFFFFu;
+    pvcore_mmuext_from_x86_32(w32, 2, out);
+    assert_int_equal(out[0].arg1, 0xC0001000u);
+    assert_int_equal(out[0].arg2, 0x8000u);
+    assert_int_equal(out[1].cmd, PVCORE_MMUEXT_PIN_L3_TABLE);
+    assert_int_equal(out[1].arg1, 0xFFFFFFFFu);
+}
+
+static void test_translate(void **state)
+{
+    struct pvtest *t = *state;
+    struct as64 as;
+    uint64_t maddr = 0;
+    int w = -1;
+
+    build_as64(t, 1, &as, 2);
+    assert_int_equal(pvcore_vcpu_translate(vcpu(t, 1, 0), 0x400000, &maddr, &w), -PVCORE_EFAULT);
+    assert_int_equal(ext(t, 1, PVCORE_MMUEXT_NEW_BASEPTR, as.l4, 0, PVCORE_DOMID_SELF), 0);
+    assert_int_equal(pvcore_vcpu_translate(vcpu(t, 1, 0), 0x401234, &maddr, &w), 0);
+    assert_int_equal(maddr, (as.data[1] << 12) | 0x234);
+    assert_int_equal(w, 1);
+    assert_int_equal(pvcore_vcpu_translate(vcpu(t, 1, 0), 0x402000, &maddr, NULL), -PVCORE_EFAULT);
+    assert_int_equal(pvcore_vcpu_translate(vcpu(t, 1, 0), 0xFFFF800000000000ull, &maddr, NULL), -PVCORE_EFAULT);
+    assert_int_equal(pvcore_vcpu_translate(vcpu(t, 1, 1), 0x401000, &maddr, NULL), -PVCORE_EFAULT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -850,6 +904,8 @@ int main(void)
         cmocka_unit_test(test_preempted_batch_done_count),
         cmocka_unit_test_setup_teardown(test_destroy_releases_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_and_assign, setup, teardown),
+        cmocka_unit_test(test_wire_conversion),
+        cmocka_unit_test_setup_teardown(test_translate, setup, teardown),
     };
     return cmocka_run_group_tests_name("mmu", tests, NULL, NULL);
 }
