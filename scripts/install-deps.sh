@@ -2,7 +2,7 @@
 # Installs the Debian packages libpvcore needs, skipping those already present.
 # Idempotent; needs root (or sudo) only when something is missing. Debian 12 (bookworm).
 set -eu
-PKGS="cmake make gcc g++ gcc-multilib g++-multilib clang llvm lld libclang-rt-14-dev
+PKGS="cmake make gcc g++ gcc-multilib clang libclang-rt-14-dev
       libcmocka-dev doxygen pkg-config libxen-dev binutils
       qemu-system-x86 gnuplot-nox"
 missing=""
