@@ -219,7 +219,8 @@ static int upper_take(struct model *m, unsigned dom, uint64_t table, int level, 
         return -PVCORE_EINVAL;
     }
     c = &m->f[child];
-    if (c->type != level || c->tcount == 0 || m->f[table].linear < 0 || c->linear > 0) {
+    if (c->type != level || c->tcount == 0 || c->xen_l2 || m->f[table].linear < 0 ||
+        c->linear > 0) {
         return -PVCORE_EINVAL;
     }
     c->tcount++;

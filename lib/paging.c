@@ -202,8 +202,10 @@ static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned
     cf = mfn_frame(m, child);
     x = atomic_load_explicit(&cf->type_info, memory_order_relaxed);
     do {
+        /* The L2 holding a 32-bit guest's hypervisor slots is referenced once, by its
+         * L3's slot 3, and never also mapped linearly (it would be shared). */
         if ((x & PGT_TYPE_MASK) != pgt_level_type(level) || !(x & PGT_VALIDATED) ||
-            (x & PGT_COUNT_MASK) == PGT_COUNT_MASK) {
+            (x & PGT_PAE_XEN_L2) || (x & PGT_COUNT_MASK) == PGT_COUNT_MASK) {
             frame_put_page(m, child);
             return -PVCORE_EINVAL;
         }

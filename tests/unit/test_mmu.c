@@ -630,8 +630,11 @@ static void test_pae_rules(void **state)
     assert_int_equal(set_entry(t, 2, as.l3, 1, pte(l2other, PT_P | PT_NX)), -PVCORE_EINVAL);
     assert_int_equal(set_entry(t, 2, as.l3, 1, pte(l2other, PT_P | PT_PCD)), -PVCORE_EINVAL);
     assert_int_equal(set_entry(t, 2, as.l3, 1, pte(l2other, PT_P)), 0);
-    /* The hypervisor L2 may not be shared with another slot. */
+    /* The hypervisor L2 may not be shared with another slot, nor mapped linearly from
+     * another L2 (found by fuzz_mmu: it made the slot-3 L2's type count 2). */
     assert_int_equal(set_entry(t, 2, as.l3, 2, pte(as.l2x, PT_P)), -PVCORE_EINVAL);
+    assert_int_equal(set_entry(t, 2, as.l2, 100, pte(as.l2x, PT_P)), -PVCORE_EINVAL);
+    assert_int_equal(finfo(t, as.l2x).type_count, 1);
     check_invariants(t);
 
     /* An L3 without slot 3, or with slot 3 pointing at a shared L2. */
