@@ -92,8 +92,16 @@ static void flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner
     machine_flush(m, &fl);
 }
 
-int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_over,
-                   bool *handed_off)
+/*
+ * A page-table type reference (L1-L4; the writable type has its own inline helpers). `d`
+ * is the frame's owner, whose lock is held; the caller holds a general reference.
+ * *took_over: the frame was PARTIAL and its type + general reference passed to the
+ * caller, whose own general reference is then surplus. *handed_off: a type reference was
+ * taken but validation was preempted or failed, so it and one general reference now
+ * belong to the partial state or the teardown list.
+ */
+static int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_over,
+                          bool *handed_off)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
@@ -101,7 +109,9 @@ int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_ove
     uint32_t nx;
     unsigned level = pgt_type_level(type);
     bool fresh;
+    int rc;
 
+    PVCORE_ASSERT(level != 0);
     *took_over = false;
     *handed_off = false;
     for (;;) {
@@ -112,12 +122,8 @@ int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_ove
             return -PVCORE_EINVAL;
         }
         if (cnt == 0) {
-            /* The type may change only while nobody holds it (and then it is none). A
-             * writable or shared page needs no validation: it is valid at once. */
+            /* The type may change only while nobody holds it (and then it is none). */
             nx = type | 1u;
-            if ((type & PGT_TYPE_MASK) == PGT_WRITABLE || (type & PGT_TYPE_MASK) == PGT_SHARED) {
-                nx |= PGT_VALIDATED;
-            }
             fresh = true;
         } else {
             if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) != type) {
@@ -151,28 +157,21 @@ int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_ove
         }
     }
 
-    if (fresh && (nx & PGT_VALIDATED)) {
-        return 0;
-    }
     if (fresh) {
         flush_stale_writable(m, mfn, atomic_load_explicit(&f->owner, memory_order_relaxed));
-        if (level == 0) {
-            /* Writable, shared and descriptor pages need no entry validation here; a
-             * descriptor page is checked by its caller before it takes the type. */
-            atomic_fetch_or_explicit(&f->type_info, PGT_VALIDATED, memory_order_release);
-            return 0;
-        }
         f->nr_validated = 0;
     }
-    if (level != 0 && (fresh || *took_over)) {
-        int rc = paging_validate(d, mfn, level);
-        *handed_off = rc != 0;
-        return rc;
+    if (!fresh && !*took_over) {
+        return 0;
     }
-    return 0;
+    rc = paging_validate(d, mfn, level);
+    *handed_off = rc != 0;
+    return rc;
 }
 
-void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
+/* Drops a page-table type reference. *queued: it was the last of a validated table, which
+ * went to the teardown list taking the caller's general reference with it. */
+static void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
@@ -205,14 +204,6 @@ void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
         if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
                                                   memory_order_relaxed)) {
             break;
-        }
-    }
-    if ((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) == 1) {
-        /* The last writable mapping went; its TLB entries may linger until a flush. */
-        /* Read first: in steady state the hint is already set, and a plain load is far
-         * cheaper than a locked read-modify-write. */
-        if (!(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
-            atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
         }
     }
 }

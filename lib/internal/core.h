@@ -277,20 +277,8 @@ static inline bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owne
     return true;
 }
 
-/*
- * Type references: see frame.c for the type-change rule. `d` is the domain whose lock is
- * held (for page-table types: the frame's owner). The caller holds a general reference.
- * *took_over: the frame was PARTIAL and its type + general reference passed to the
- * caller, whose own general reference is then surplus. *handed_off: a type reference was
- * taken but validation was preempted or failed, so it and one general reference now
- * belong to the partial state or the teardown list.
- */
-int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *took_over,
-                   bool *handed_off);
-/* *queued: the last reference of a validated table went to the teardown list, taking
- * the caller's general reference with it. */
-void frame_put_type(struct domain *d, uint64_t mfn, bool *queued);
-/* 0: the caller holds a general and a type reference. Any error: it holds neither. */
+/* Page-table types (L1-L4, see frame.c for the type-change rule), with the owner's lock
+ * held. 0: the caller holds a general and a type reference. Any error: it holds neither. */
 int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type);
 void frame_put_page_and_type(struct domain *d, uint64_t mfn);
 
