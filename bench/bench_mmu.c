@@ -244,6 +244,47 @@ static struct stat3 summarize(double *v, unsigned n)
     return s;
 }
 
+/*
+ * The targets, from paired measurements: this machine's speed drifts (other tenants), so
+ * each ratio is taken between two runs made back to back, and the median of the pair
+ * ratios is judged, with their spread shown. The table above gives the absolute numbers.
+ */
+#define PAIRS 15u
+static int check_targets(struct guest *g, int is32, int upper, double flushes_per_batch)
+{
+    const char *who = is32 ? "32-bit" : "64-bit";
+    const char *kind = upper ? "upper" : "l1";
+    double speed[PAIRS], vs_raw[PAIRS];
+    struct stat3 s1, s2;
+    uint64_t fl;
+    unsigned r;
+    int pass;
+
+    for (r = 0; r < PAIRS; r++) {
+        double single = run_validated(g, upper, 1, 1, &fl);
+        double batched = run_validated(g, upper, 512, 1, &fl);
+        double lib = run_validated(g, upper, 512, 0, &fl);
+        double raw = run_raw(g, upper, 512);
+        speed[r] = single / batched;
+        vs_raw[r] = lib / raw;
+    }
+    s1 = summarize(speed, PAIRS);
+    s2 = summarize(vs_raw, PAIRS);
+    printf("  %s %s %s: batched(512) vs single with the trap stand-in: %.1fx [%.1f..%.1f] "
+           "(median of %u back-to-back pairs; target >= 10x)\n",
+           s1.med >= 10 ? "PASS" : "FAIL", who, kind, s1.med, s1.min, s1.max, PAIRS);
+    printf("  %s %s %s: flushes per batch of 512: %.2f (target <= 1)\n",
+           flushes_per_batch <= 1 ? "PASS" : "FAIL", who, kind, flushes_per_batch);
+    pass = s1.med >= 10 && flushes_per_batch <= 1;
+    if (!upper) {
+        printf("  %s %s l1: validated L1 update vs raw store at batch 512: %.1fx [%.1f..%.1f] "
+               "(median of %u pairs; target <= 25x)\n",
+               s2.med <= 25 ? "PASS" : "FAIL", who, s2.med, s2.min, s2.max, PAIRS);
+        pass &= s2.med <= 25;
+    }
+    return pass;
+}
+
 int main(int argc, char **argv)
 {
     static const char *const kinds[2] = { "l1", "upper" };
@@ -277,7 +318,7 @@ int main(int argc, char **argv)
     for (is32 = 0; is32 <= 1; is32++) {
         for (upper = 0; upper <= 1; upper++) {
             struct guest g;
-            double single_trap = 0, single_lib = 0;
+            double single_trap = 0;
             unsigned batch;
 
             guest_init(&g, is32);
@@ -301,7 +342,6 @@ int main(int argc, char **argv)
                 sr = summarize(raw, repeats);
                 if (batch == 1) {
                     single_trap = st.med;
-                    single_lib = sl.med;
                 }
                 printf("  %6u %8.1f [%5.1f..%5.1f] %8.1f [%5.1f..%5.1f] %8.2f %12.0f %9.4f %10.1f %10.1f\n",
                        batch, sl.med, sl.min, sl.max, st.med, st.min, st.max, sr.med, 1e9 / st.med,
@@ -313,21 +353,7 @@ int main(int argc, char **argv)
                             (double)fsum / ((double)total * repeats), st.med - sl.med);
                 }
                 if (batch == 512) {
-                    double speedup = single_trap / st.med;
-                    double per_batch_flushes = (double)fsum / ((double)repeats * total / batch);
-                    double vs_raw = sl.med / sr.med;
-                    const char *who = is32 ? "32-bit" : "64-bit";
-                    printf("  %s %s %s: batched(512) vs single with the trap stand-in: %.1fx (target >= 10x)\n",
-                           speedup >= 10 ? "PASS" : "FAIL", who, kinds[upper], speedup);
-                    printf("  %s %s %s: flushes per batch of 512: %.2f (target <= 1)\n",
-                           per_batch_flushes <= 1 ? "PASS" : "FAIL", who, kinds[upper], per_batch_flushes);
-                    pass &= speedup >= 10 && per_batch_flushes <= 1;
-                    if (!upper) {
-                        printf("  %s %s l1: validated L1 update vs raw store at batch 512: %.1fx (target <= 25x)\n",
-                               vs_raw <= 25 ? "PASS" : "FAIL", who, vs_raw);
-                        pass &= vs_raw <= 25;
-                    }
-                    (void)single_lib;
+                    pass &= check_targets(&g, is32, upper, (double)fsum / ((double)repeats * total / batch));
                 }
             }
             printf("\n");

@@ -208,3 +208,142 @@ def model_main():
 
 if __name__ == "__main__":
     model_main()
+
+
+# ---- fuzz_hypercall's format: 16-byte headers, then payloads (see fuzz/fuzz_hypercall.c) ----
+HC_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "hypercall")
+HC_MBOX_SIZE = 8 * 4096
+# pool indexes: 0-3 the base tree (3: the mailbox L1), 4-11 the mailbox pages, 12-15 the
+# 64-bit top-page chain, 16-63 free for the seeds
+HC_MMU, HC_EXT, HC_UVM, HC_UVM_OTHER, HC_VMASST, HC_XENVER, HC_UNHANDLED = 0, 1, 2, 3, 4, 5, 7
+# pointer modes: mailbox + offset, mailbox end - o, raw w0, top of the space, hypervisor, unmapped
+P_MBOX, P_END, P_RAW, P_TOP, P_HYP, P_UNMAPPED = 0, 3, 4, 5, 6, 7
+# pdone modes
+PD_NULL, PD_MBOX, PD_RAW, PD_BAD = 0, 1, 2, 3
+
+
+def hc_hdr(d, kind, fields, vcpu=0, preempt=0):
+    h = bytearray(16)
+    h[0] = d | (vcpu << 2) | (preempt << 3)
+    h[1] = kind
+    for i, b in fields.items():
+        h[i] = b & 0xFF
+    return bytes(h)
+
+
+def hc_put_mmu(d, off, reqs):
+    """reqs: (table, slot, cmd, target, flag index); selectors as own()."""
+    body = b"".join(bytes([t, s & 0xFF, (s >> 8) | (c << 5), tg, fl, 0]) for t, s, c, tg, fl in reqs)
+    return hc_hdr(d, 0, {2: off, 3: off >> 8, 4: len(reqs) - 1}) + body
+
+
+def hc_put_ext(d, off, ops):
+    """ops: (cmd, a1, a1x, a2, a2x, mode) as fuzz_mmu's mmuext encoding."""
+    body = b"".join(bytes(o) for o in ops)
+    return hc_hdr(d, 1, {2: off, 3: off >> 8, 4: len(ops) - 1}) + body
+
+
+def hc_put_raw(d, off, data):
+    return hc_hdr(d, 2, {2: off, 3: off >> 8, 4: len(data) - 1}) + bytes(data)
+
+
+def hc_direct(d, frame, slot, target, fl):
+    return hc_hdr(d, 4, {2: frame, 3: slot & 0xFF, 4: slot >> 8, 5: target, 6: fl, 7: 0})
+
+
+def hc_call(d, which, ptr=P_MBOX, off=0, count=0, pdone=PD_NULL, pd_off=0x10, fsel=0,
+            raw_count=False, preempted=False, h7=0, h8=0, h9=0, h12=0, h13=0, h14=0, h15=0,
+            w0=0, w1=0, vcpu=0, preempt=0):
+    f = {2: which, 3: ptr, 4: off, 5: off >> 8, 6: count, 7: h7, 8: h8, 9: h9,
+         10: (1 if raw_count else 0) | (pdone << 1) | (0x80 if preempted else 0),
+         11: fsel << 1, 12: h12, 13: h13, 14: h14, 15: h15}
+    if pdone == PD_MBOX and which in (HC_MMU, HC_EXT):
+        f[12], f[13] = pd_off & 0xFF, pd_off >> 8
+    return hc_hdr(d, 3, f, vcpu, preempt) + w0.to_bytes(8, "little") + w1.to_bytes(8, "little")
+
+
+def hc_raw(d, nr, w0, w1, nr_high=None, preempt=0):
+    f = {2: nr, 3: 0x80 if nr_high is not None else 0, 4: nr_high or 0}
+    return hc_hdr(d, 5, f, 0, preempt) + w0.to_bytes(8, "little") + w1.to_bytes(8, "little")
+
+
+def hc_remap_batch(d, n=40, off=0x1000 - 80, first=16):
+    """n requests remapping mailbox-L1 slots 64.. to pool frames first.. (RW and RO in turn)."""
+    reqs = [(own(3), 64 + k, 0, own(first + k), P_RW_US if k % 2 == 0 else P_US) for k in range(n)]
+    return hc_put_mmu(d, off, reqs)
+
+
+HC_SEEDS = {
+    "mmu-batch-64": [hc_remap_batch(1), hc_call(1, HC_MMU, off=0x1000 - 80, count=40, pdone=PD_MBOX)],
+    "mmu-batch-pae": [hc_remap_batch(2), hc_call(2, HC_MMU, off=0x1000 - 80, count=40, pdone=PD_MBOX,
+                                                 h9=0x40, w0=0xDEAD00000000, w1=0xBEEF00000000)],
+    "mmu-batch-fails-late": [hc_put_mmu(1, 0x2000, [(own(3), 70 + k, 0, own(16 + k), P_RW_US)
+                                                    for k in range(36)] +
+                                        [(own(3), 110, 0, 0x80, P)]),  # domain 2's frame: EBUSY
+                             hc_call(1, HC_MMU, off=0x2000, count=37, pdone=PD_MBOX, preempt=2)],
+    "mmu-batch-dom0-foreign": [hc_put_mmu(0, 0x3000, [(own(3), 20, 0, 0x82, P_US),
+                                                      (own(3), 21, 0, 0x86, P_US)]),
+                               hc_call(0, HC_MMU, off=0x3000, count=2, pdone=PD_MBOX, fsel=4)],
+    "mmuext-64": [hc_put_ext(1, 0x1000 - 36, [(PIN1, own(20), 0, 0, 0, 0), (SET_LDT, 0x08, 0, 16, 0, 1),
+                                              (8, 0, 0, 0x20, 0, 5), (INVLPG_LOCAL, 0x01, 0, 0, 0, 1),
+                                              (UNPIN, own(20), 0, 0, 0, 0), (UNPIN, own(20), 0, 0, 0, 0)]),
+                  hc_call(1, HC_EXT, off=0x1000 - 36, count=6, pdone=PD_MBOX)],
+    "mmuext-pae": [hc_put_ext(2, 0x1000 - 18, [(PIN1, own(20), 0, 0, 0, 0), (SET_LDT, 0x08, 0, 16, 0, 1),
+                                               (8, 0, 0, 0x20, 0, 5), (INVLPG_LOCAL, 0x01, 0, 0, 0, 1),
+                                               (UNPIN, own(20), 0, 0, 0, 0), (UNPIN, own(20), 0, 0, 0, 0)]),
+                   hc_call(2, HC_EXT, off=0x1000 - 18, count=6, pdone=PD_MBOX)],
+    "mmuext-newbase": [hc_put_ext(d, 0x200, [(PIN1, own(20), 0, 0, 0, 0), (NEWBASE, own(0), 0, 0, 0, 0),
+                                             (NEWUSER, own(0), 0, 0, 0, 0)]) for d in (1, 2)] +
+                      [hc_call(d, HC_EXT, off=0x200, count=3, pdone=PD_MBOX) for d in (1, 2)],
+    "mmuext-preempted-pin": [hc_direct(1, 40, j, own(41 + j), P_RW) for j in range(4)] + [
+        hc_direct(1, 41 + j, 5 * k, own(50 + k), P_RW) for j in range(4) for k in range(3)] + [
+        hc_put_ext(1, 0x100, [(PIN2, own(40), 0, 0, 0, 0), (UNPIN, own(40), 0, 0, 0, 0)]),
+        hc_call(1, HC_EXT, off=0x100, count=2, pdone=PD_MBOX, pd_off=0x80)],
+    "uvm-pae-nx": [hc_call(2, HC_UVM, h7=3, h12=own(20), h13=15, h14=0, h15=2),
+                   hc_call(2, HC_UVM, h7=3, h12=own(21), h13=1, h15=8 | 1, h8=0x20)],
+    "uvm-64": [hc_call(1, HC_UVM, h7=3, h12=own(20), h13=7, h15=4 | 2),
+               hc_call(0, HC_UVM_OTHER, h7=5, h9=1, h12=0x82, h13=3, h15=0),
+               hc_call(2, HC_UVM_OTHER, h7=5, h9=1, h12=0x82, h13=3, h15=0)],
+    "xen-version": [hc_call(d, HC_XENVER, off=0x2000, h12=cmd) for d in (0, 1, 2) for cmd in range(12)] +
+                   [hc_call(1, HC_XENVER, ptr=P_UNMAPPED, h12=3), hc_call(2, HC_XENVER, ptr=P_END, off=4, h12=1),
+                    hc_call(1, HC_XENVER, h12=0x80)],
+    "vm-assist": [hc_call(d, HC_VMASST, h12=c, h13=t) for d in (1, 2) for c in (0, 1, 2) for t in (0, 2, 3, 5, 11)],
+    "wrap-top-64": [hc_put_mmu(1, 0x100, [(own(2), 0, 0, own(3), P_RW_US)]),  # map va 0 too
+                    hc_call(1, HC_MMU, off=0x100, count=1),
+                    # a request at va 0 that a continuation wrapping to 0 would wrongly run
+                    hc_put_mmu(1, 0, [(own(3), 82, 0, own(32), P_US)]),
+                    hc_put_mmu(1, HC_MBOX_SIZE + 4096 - 32, [(own(3), 80, 0, own(30), P_US),
+                                                             (own(3), 81, 0, own(31), P_US)]),
+                    hc_call(1, HC_MMU, ptr=P_TOP, off=31, count=3, pdone=PD_MBOX),
+                    hc_call(1, HC_MMU, ptr=P_TOP, off=31, count=3, pdone=PD_MBOX, preempt=0)],
+    "bad-pointers": [hc_remap_batch(1, 8, HC_MBOX_SIZE - 64)] +
+                    [hc_call(d, w, ptr=p, off=o, count=5, pdone=pd)
+                     for d in (1, 2) for w in (HC_MMU, HC_EXT)
+                     for p, o in ((P_END, 32), (P_END, 40), (P_HYP, 0), (P_UNMAPPED, 0), (P_TOP, 15))
+                     for pd in (PD_MBOX, PD_BAD)],
+    "forged-preempted": [hc_remap_batch(1, 3, 0x1000), hc_put_raw(1, 0x10, [7, 0, 0, 0]),
+                         hc_call(1, HC_MMU, off=0x1000, count=3, pdone=PD_MBOX, preempted=True),
+                         hc_call(1, HC_MMU, off=0x1000, count=0, pdone=PD_MBOX, preempted=True),
+                         hc_call(1, HC_MMU, off=0x1000, count=3, pdone=PD_BAD, preempted=True)],
+    "huge-count": [hc_put_mmu(1, 0x1000 + 640 * i, [(own(4), 0, 1, k, 0) for k in range(40)])
+                   for i in range(45)] +
+                  [hc_call(1, HC_MMU, off=0x1000, raw_count=True, w1=0xFFF, pdone=PD_MBOX, preempt=1)],
+    "unhandled": [hc_raw(d, nr, 0x400000, 3) for d in (1, 2) for nr in (18, 29, 63, 64, 200)] +
+                 [hc_raw(2, 17, 7, 0, nr_high=1), hc_raw(1, 17, 7, 0, nr_high=1)],
+    "remap-own-array": [hc_put_mmu(1, 0x1000, [(own(3), 1, 0, own(20), P_RW_US),
+                                               (own(3), 64, 0, own(21), P_US)]),
+                        hc_call(1, HC_MMU, off=0x1000, count=2, pdone=PD_MBOX, preempt=0)],
+}
+
+
+def hypercall_main():
+    os.makedirs(HC_OUT, exist_ok=True)
+    for name, ops in HC_SEEDS.items():
+        for budget in (0x40, 0x00):
+            with open(os.path.join(HC_OUT, "seed-%s-b%02x" % (name, budget)), "wb") as f:
+                f.write(bytes([budget]) + b"".join(ops))
+    print("wrote %d seeds to %s" % (2 * len(HC_SEEDS), HC_OUT))
+
+
+if __name__ == "__main__":
+    hypercall_main()

@@ -84,6 +84,11 @@ uint16_t pvcore_domain_id(const struct pvcore_domain *pd)
     return ((const struct domain *)(const void *)pd)->domid;
 }
 
+int pvcore_domain_is_32bit(const struct pvcore_domain *pd)
+{
+    return domain_is_32((const struct domain *)(const void *)pd) ? 1 : 0;
+}
+
 uint64_t pvcore_domain_tot_pages(const struct pvcore_domain *pd)
 {
     const struct domain *d = (const struct domain *)(const void *)pd;

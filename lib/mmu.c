@@ -116,25 +116,33 @@ static int flush_mask(struct vcpu *v, uint64_t bitmap_gva, uint8_t kind, uint64_
     return 0;
 }
 
-/* Starts a hypercall's work on domain d: lock, budget, and finish queued teardown. */
-static int mmu_begin(struct domain *d)
+/* Starts a hypercall's work on domain d: lock, budget, and finish queued teardown.
+ * `budget` (may be NULL: a fresh one) is what remains of the work budget of a guest call
+ * that the hypercall decoder splits into several calls here (see hypercall.c). */
+static int mmu_begin(struct domain *d, uint32_t *budget)
 {
     int rc;
 
     spin_lock(&d->mmu_lock);
-    d->budget = d->m->work_budget;
+    d->budget = budget != NULL ? *budget : d->m->work_budget;
     rc = domain_run_teardown(d);
     if (rc != 0) {
+        if (budget != NULL) {
+            *budget = d->budget;
+        }
         spin_unlock(&d->mmu_lock);
     }
     return rc;
 }
 
-static void mmu_end(struct domain *d)
+static void mmu_end(struct domain *d, uint32_t *budget)
 {
     /* Finish what this call queued while the budget lasts; the rest waits for the next
      * call on this domain, which finishes it before doing anything else. */
     (void)domain_run_teardown(d);
+    if (budget != NULL) {
+        *budget = d->budget;
+    }
     spin_unlock(&d->mmu_lock);
 }
 
@@ -246,6 +254,12 @@ static int mmu_machphys_update(struct domain *cur, struct domain *pt_owner,
 int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *reqs,
                       uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
+    return mmu_update_budget(pv, reqs, count, done, foreigndom, NULL);
+}
+
+int mmu_update_budget(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *reqs,
+                      uint32_t count, uint32_t *done, uint32_t foreigndom, uint32_t *budget)
+{
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *cur = v->d;
     struct domain *pt_owner = cur;
@@ -274,7 +288,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
         return -PVCORE_EFAULT;
     }
     normal_ok = pg_owner_permitted(cur, &pg) && (pt_owner == cur || domain_privileged(cur));
-    rc = mmu_begin(pt_owner);
+    rc = mmu_begin(pt_owner, budget);
     if (rc != 0) {
         return rc;
     }
@@ -321,7 +335,7 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
         /* XSA-286: no vCPU may keep using translations through a replaced upper entry. */
         flush_domain(pt_owner, PVCORE_FLUSH_TLB_ALL, 0);
     }
-    mmu_end(pt_owner);
+    mmu_end(pt_owner, budget);
     return rc;
 }
 
@@ -564,6 +578,12 @@ static int mmuext_one(struct vcpu *v, const struct pg_owner *pg, const struct pv
 int pvcore_mmuext_op(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops, uint32_t count,
                      uint32_t *done, uint32_t foreigndom)
 {
+    return mmuext_op_budget(pv, ops, count, done, foreigndom, NULL);
+}
+
+int mmuext_op_budget(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops, uint32_t count,
+                     uint32_t *done, uint32_t foreigndom, uint32_t *budget)
+{
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *cur = v->d;
     struct domain *lockd;
@@ -586,7 +606,7 @@ int pvcore_mmuext_op(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops
         return -PVCORE_EFAULT;
     }
     lockd = pg.d;
-    rc = mmu_begin(lockd);
+    rc = mmu_begin(lockd, budget);
     if (rc != 0) {
         return rc;
     }
@@ -603,7 +623,7 @@ int pvcore_mmuext_op(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops
     if (done != NULL) {
         *done += i;
     }
-    mmu_end(lockd);
+    mmu_end(lockd, budget);
     return rc;
 }
 
@@ -631,7 +651,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     if (!pg_owner_permitted(d, &pg)) {
         return -PVCORE_EPERM;
     }
-    rc = mmu_begin(d);
+    rc = mmu_begin(d, NULL);
     if (rc != 0) {
         return rc;
     }
@@ -662,7 +682,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
             rc = flush_mask(v, scope, fk, va);
         }
     }
-    mmu_end(d);
+    mmu_end(d, NULL);
     return rc;
 }
 

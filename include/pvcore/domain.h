@@ -184,6 +184,18 @@ PVCORE_API uint16_t pvcore_domain_id(const struct pvcore_domain *d);
 PVCORE_API uint64_t pvcore_domain_tot_pages(const struct pvcore_domain *d);
 
 /**
+ * @brief Whether a domain is a 32-bit PAE guest (created with #PVCORE_DOMAIN_GUEST_32).
+ *
+ * The guest's word size decides its hypercall register convention, the wire layouts of
+ * its structures, and its page-table format.
+ *
+ * @param d The domain.
+ * @return 1 for a 32-bit PAE guest, 0 for a 64-bit guest.
+ * @note Thread-safe; the answer never changes during the domain's life.
+ */
+PVCORE_API int pvcore_domain_is_32bit(const struct pvcore_domain *d);
+
+/**
  * @brief Enables or disables a VM assist (HYPERVISOR_vm_assist).
  * @param d    The domain.
  * @param cmd  VMASST_CMD_enable (0) or VMASST_CMD_disable (1).

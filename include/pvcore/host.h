@@ -3,7 +3,7 @@
  * @brief Embedder hooks: the few machine actions the core asks of its host.
  *
  * The core never touches hardware. When it needs a TLB or cache flush, a preemption
- * decision, or a copy from guest memory, it calls one of these hooks, which the embedder
+ * decision, or a copy from or to guest memory, it calls one of these hooks, which the embedder
  * supplies in a #pvcore_host_ops table at pvcore_machine_init(). The host backend in
  * <pvcore/host_backend.h> implements them for an ordinary process (it counts flushes).
  *
@@ -78,9 +78,13 @@ struct pvcore_host_ops {
     /**
      * Copies `len` bytes from guest virtual address `gva` of vCPU `v`'s current address
      * space into `dst`. Returns 0, or a negative PVCORE_E* value if any byte is not
-     * readable. Used for the vCPU bitmaps of the *_MULTI flushes. NULL: such bitmaps
-     * cannot be read, and requests that need one fail with -PVCORE_EINVAL, the ABI's
-     * error for an unreadable bitmap.
+     * readable (the contents of `dst` are then unspecified). Used for the vCPU bitmaps
+     * of the *_MULTI flushes and, by pvcore_hypercall(), for request arrays, the `pdone`
+     * counter and xen_version arguments. Called with `v`'s domain's MMU lock held, so a
+     * walk of the guest's page tables (pvcore_vcpu_translate()) sees them stable.
+     * NULL: such bitmaps cannot be read, and requests that need one fail with
+     * -PVCORE_EINVAL, the ABI's error for an unreadable bitmap; hypercalls that read
+     * guest memory through pvcore_hypercall() fail with -PVCORE_EFAULT.
      */
     int (*copy_from_guest)(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len);
     /**
@@ -95,6 +99,18 @@ struct pvcore_host_ops {
      * the last reference is gone. NULL: the embedder polls pvcore_frame_query().
      */
     void (*frame_freed)(void *ctx, uint64_t mfn);
+    /**
+     * Copies `len` bytes from `src` to guest virtual address `gva` of vCPU `v`'s current
+     * address space, as the guest kernel could write them itself: every byte must be
+     * mapped writable at every level of the guest's page tables. All or nothing: returns
+     * 0 when all `len` bytes were written, or -PVCORE_EFAULT, having written none of them,
+     * if any byte is not writable (a hook that cannot write atomically checks every page
+     * first). Used by pvcore_hypercall() for the `pdone` counter and xen_version results.
+     * Called with `v`'s domain's MMU lock held, as copy_from_guest. NULL: hypercalls that
+     * write guest memory fail with -PVCORE_EFAULT.
+     */
+    int (*copy_to_guest)(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
+                         size_t len);
 };
 
 PVCORE_END_DECLS

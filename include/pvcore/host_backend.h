@@ -5,8 +5,10 @@
  * For tests, fuzzers, benchmarks and examples. It allocates a machine with its frame
  * table, M2P and "machine memory" (a page-aligned buffer standing in for RAM, which is
  * the direct map), and implements every hook of #pvcore_host_ops: flushes are counted,
- * not done; guest memory is read by walking the vCPU's page tables; preemption can be
- * forced every N checks. Hosted only (uses malloc).
+ * not done; guest memory is read and written by walking the vCPU's kernel page tables
+ * (a write needs the page mapped writable at every level, as on the processor, and
+ * writes all bytes or none); preemption can be forced every N checks. Hosted only (uses
+ * malloc).
  */
 #ifndef PVCORE_HOST_BACKEND_H
 #define PVCORE_HOST_BACKEND_H

@@ -13,6 +13,7 @@
 #include <pvcore/machine.h>
 #include <pvcore/domain.h>
 #include <pvcore/mmu.h>
+#include <pvcore/hypercall.h>
 #include <pvcore/check.h>
 
 #endif /* PVCORE_PVCORE_H */

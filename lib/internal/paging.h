@@ -122,4 +122,13 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
 /* Walk the vCPU's kernel page tables to the L1 entry mapping va. */
 int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot);
 
+/* mmu.c: pvcore_mmu_update() and pvcore_mmuext_op() on a work budget the caller carries
+ * across calls (*budget in: what remains, out: what is left), so that the hypercall
+ * decoder, which feeds one guest batch in chunks, spends one budget on the whole batch. */
+struct pvcore_mmuext_req;
+int mmu_update_budget(struct pvcore_vcpu *v, const struct pvcore_mmu_update *reqs,
+                      uint32_t count, uint32_t *done, uint32_t foreigndom, uint32_t *budget);
+int mmuext_op_budget(struct pvcore_vcpu *v, const struct pvcore_mmuext_req *ops, uint32_t count,
+                     uint32_t *done, uint32_t foreigndom, uint32_t *budget);
+
 #endif /* PVCORE_INTERNAL_PAGING_H */

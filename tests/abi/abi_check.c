@@ -38,6 +38,7 @@
 #include <xen/sched.h>
 #include <xen/version.h>
 #include <xen/features.h>
+#include <xen/elfnote.h>
 /* Included the default way this defines `enum xen_errno` with XEN_EPERM etc.; see also
  * check_errno(), which includes it a second time the X-macro way. */
 #include <xen/errno.h>
@@ -62,6 +63,7 @@
 #include <pvcore/abi/grant_table.h>
 #include <pvcore/abi/ring.h>
 #include <pvcore/abi/console.h>
+#include <pvcore/abi/elfnote.h>
 
 #if defined(__x86_64__)
 #define ABI_WIDTH "64-bit"
@@ -1643,6 +1645,34 @@ static void check_console(void)
     CONS_MASK(0xFFFFFFFFu);
 }
 
+/* ======================================================================================
+ * elfnote.h
+ * =================================================================================== */
+
+static void check_elfnote(void)
+{
+    CONST(PVCORE_XEN_ELFNOTE_INFO, XEN_ELFNOTE_INFO);
+    CONST(PVCORE_XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_ENTRY);
+    CONST(PVCORE_XEN_ELFNOTE_HYPERCALL_PAGE, XEN_ELFNOTE_HYPERCALL_PAGE);
+    CONST(PVCORE_XEN_ELFNOTE_VIRT_BASE, XEN_ELFNOTE_VIRT_BASE);
+    CONST(PVCORE_XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_PADDR_OFFSET);
+    CONST(PVCORE_XEN_ELFNOTE_XEN_VERSION, XEN_ELFNOTE_XEN_VERSION);
+    CONST(PVCORE_XEN_ELFNOTE_GUEST_OS, XEN_ELFNOTE_GUEST_OS);
+    CONST(PVCORE_XEN_ELFNOTE_GUEST_VERSION, XEN_ELFNOTE_GUEST_VERSION);
+    CONST(PVCORE_XEN_ELFNOTE_LOADER, XEN_ELFNOTE_LOADER);
+    CONST(PVCORE_XEN_ELFNOTE_PAE_MODE, XEN_ELFNOTE_PAE_MODE);
+    CONST(PVCORE_XEN_ELFNOTE_FEATURES, XEN_ELFNOTE_FEATURES);
+    CONST(PVCORE_XEN_ELFNOTE_BSD_SYMTAB, XEN_ELFNOTE_BSD_SYMTAB);
+    CONST(PVCORE_XEN_ELFNOTE_HV_START_LOW, XEN_ELFNOTE_HV_START_LOW);
+    CONST(PVCORE_XEN_ELFNOTE_L1_MFN_VALID, XEN_ELFNOTE_L1_MFN_VALID);
+    CONST(PVCORE_XEN_ELFNOTE_SUSPEND_CANCEL, XEN_ELFNOTE_SUSPEND_CANCEL);
+    CONST(PVCORE_XEN_ELFNOTE_INIT_P2M, XEN_ELFNOTE_INIT_P2M);
+    CONST(PVCORE_XEN_ELFNOTE_MOD_START_PFN, XEN_ELFNOTE_MOD_START_PFN);
+    CONST(PVCORE_XEN_ELFNOTE_SUPPORTED_FEATURES, XEN_ELFNOTE_SUPPORTED_FEATURES);
+    CONST(PVCORE_XEN_ELFNOTE_PHYS32_ENTRY, XEN_ELFNOTE_PHYS32_ENTRY);
+    CONST(PVCORE_XEN_ELFNOTE_MAX, XEN_ELFNOTE_MAX);
+}
+
 int main(void)
 {
     check_errno();
@@ -1656,6 +1686,7 @@ int main(void)
     check_grant_table();
     check_ring();
     check_console();
+    check_elfnote();
 
     if (g_failures != 0) {
         printf("abi_check (%s): %lu of %lu checks FAILED\n", ABI_WIDTH, g_failures, g_checks);

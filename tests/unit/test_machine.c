@@ -25,7 +25,7 @@ static void flush_tlb(void *ctx, const struct pvcore_flush *f)
     flushes++;
 }
 
-static const struct pvcore_host_ops ops = { flush_tlb, NULL, NULL, NULL, NULL, NULL };
+static const struct pvcore_host_ops ops = { flush_tlb, NULL, NULL, NULL, NULL, NULL, NULL };
 
 struct mach {
     void *mem, *ft, *ram;
@@ -100,7 +100,7 @@ static void test_init_errors(void **state)
     c.max_domains = 0;
     assert_int_equal(pvcore_machine_init(x.mem, len, &c, &x.m), -PVCORE_EINVAL);
     {
-        static const struct pvcore_host_ops noflush = { NULL, NULL, NULL, NULL, NULL, NULL };
+        static const struct pvcore_host_ops noflush = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
         c = x.cfg;
         c.ops = &noflush;
         assert_int_equal(pvcore_machine_init(x.mem, len, &c, &x.m), -PVCORE_EINVAL);

@@ -82,25 +82,126 @@ static int hb_preempt_check(void *ctx)
     return n % every == 0;
 }
 
+/*
+ * Guest memory is reached as the guest's own accesses would be: through the vCPU's kernel
+ * page tables (pvcore_vcpu_translate()) into the directmap. Both hooks are called with
+ * the domain's MMU lock held, so the tables cannot change during a copy.
+ */
+
+/* A range that wraps around the top of the address space is never guest memory. */
+static int hb_range_ok(uint64_t gva, size_t len)
+{
+    return len == 0 || (uint64_t)len - 1u <= UINT64_MAX - gva;
+}
+
+/*
+ * Whether the page-table entries above the L1 entry that maps `gva` all allow writes.
+ * The processor grants a write only if every level does; pvcore_vcpu_translate() reports
+ * the L1 entry's RW bit alone. This matters: through a linear (read-only) upper entry, an
+ * "L1 entry" is really an upper-level entry with RW set, and the page it leads to is a
+ * page table. A PAE L3 entry has no RW bit. Call only after pvcore_vcpu_translate()
+ * succeeded for `gva` (every table on the way is then RAM below nr_frames).
+ */
+static int hb_upper_writable(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva)
+{
+    int pae = pvcore_domain_is_32bit(pvcore_vcpu_domain(v));
+    unsigned level = pae ? 3u : 4u;
+    uint64_t mfn;
+
+    pvcore_vcpu_base(v, &mfn, NULL);
+    for (; level > 1; level--) {
+        unsigned idx = (unsigned)(gva >> (12u + 9u * (level - 1u))) & 511u;
+        uint64_t e;
+
+        if (mfn >= hb->nr_frames) {
+            return 0;
+        }
+        /* The core writes entries atomically; read them the same way. */
+        e = atomic_load_explicit(
+            (_Atomic uint64_t *)(void *)(hb->ram + (size_t)mfn * PVCORE_PAGE_SIZE + idx * 8u),
+            memory_order_relaxed);
+        if ((e & 1u) == 0 || ((e & 2u) == 0 && !(pae && level == 3))) {
+            return 0;
+        }
+        mfn = (e & 0x000FFFFFFFFFF000ull) >> PVCORE_PAGE_SHIFT;
+    }
+    return 1;
+}
+
+/* Translates the page holding `gva`; 0 and the machine address, or -PVCORE_EFAULT. */
+static int hb_translate(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva,
+                        int need_write, uint64_t *maddr)
+{
+    int writable = 0;
+
+    if (pvcore_vcpu_translate(v, gva, maddr, &writable) != 0 ||
+        (*maddr >> PVCORE_PAGE_SHIFT) >= hb->nr_frames) {
+        return -PVCORE_EFAULT;
+    }
+    if (need_write && (!writable || !hb_upper_writable(hb, v, gva))) {
+        return -PVCORE_EFAULT;
+    }
+    return 0;
+}
+
 static int hb_copy_from_guest(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
 {
     struct pvcore_host_backend *hb = ctx;
     uint8_t *out = dst;
 
+    if (!hb_range_ok(gva, len)) {
+        return -PVCORE_EFAULT;
+    }
     while (len > 0) {
         uint64_t maddr;
         size_t chunk = PVCORE_PAGE_SIZE - (size_t)(gva & (PVCORE_PAGE_SIZE - 1u));
         if (chunk > len) {
             chunk = len;
         }
-        if (pvcore_vcpu_translate(v, gva, &maddr, NULL) != 0 ||
-            (maddr >> PVCORE_PAGE_SHIFT) >= hb->nr_frames) {
+        if (hb_translate(hb, v, gva, 0, &maddr) != 0) {
             return -PVCORE_EFAULT;
         }
         memcpy(out, hb->ram + maddr, chunk);
         out += chunk;
         gva += chunk;
         len -= chunk;
+    }
+    return 0;
+}
+
+static int hb_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
+                            size_t len)
+{
+    struct pvcore_host_backend *hb = ctx;
+    const uint8_t *in = src;
+    int pass;
+
+    if (!hb_range_ok(gva, len)) {
+        return -PVCORE_EFAULT;
+    }
+    /* All or nothing: every page is checked before the first byte is written. With the
+     * domain's lock held, the second walk finds what the first one did. */
+    for (pass = 0; pass < 2; pass++) {
+        uint64_t a = gva;
+        size_t left = len;
+        size_t off = 0;
+
+        while (left > 0) {
+            uint64_t maddr;
+            size_t chunk = PVCORE_PAGE_SIZE - (size_t)(a & (PVCORE_PAGE_SIZE - 1u));
+            if (chunk > left) {
+                chunk = left;
+            }
+            if (hb_translate(hb, v, a, 1, &maddr) != 0) {
+                return -PVCORE_EFAULT;
+            }
+            if (pass == 1) {
+                memcpy(hb->ram + maddr, in + off, chunk);
+            }
+            off += chunk;
+            a += chunk;
+            left -= chunk;
+        }
     }
     return 0;
 }
@@ -151,6 +252,7 @@ int pvcore_host_backend_create(uint64_t nr_frames, uint32_t max_domains, uint32_
     hb->ops.copy_from_guest = hb_copy_from_guest;
     hb->ops.base_changed = hb_base_changed;
     hb->ops.frame_freed = hb_frame_freed;
+    hb->ops.copy_to_guest = hb_copy_to_guest;
     memset(&cfg, 0, sizeof(cfg));
     cfg.frame_table = hb->frame_table;
     cfg.frame_table_bytes = fsize;

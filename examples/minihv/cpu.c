@@ -1,0 +1,104 @@
+/*
+ * cpu.c: the descriptor tables and MSRs that make the CPU a hypervisor's.
+ *
+ * Two GDTs share one layout below 0xe000 (room for the 14 pages a guest may hand to
+ * set_gdt) and differ in the reserved area at 0xe000, which holds the flat selectors of
+ * Xen's ABI: 64-bit guests get FLAT_RING3_CS32 0xe023, FLAT_RING3_SS 0xe02b and
+ * FLAT_RING3_CS64 0xe033; 32-bit guests FLAT_RING1_CS 0xe019, FLAT_RING1_DS 0xe021,
+ * FLAT_RING3_CS 0xe02b and FLAT_RING3_DS 0xe033. The hypervisor's own code and data
+ * selectors (0xe008, 0xe010) and the TSS (0xe040) are the same in both.
+ */
+#include "minihv.h"
+
+#define GDT_ENTRIES ((0xe000 / 8) + 10)
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xa1
+#define STACK_SIZE 16384
+
+static uint64_t gdt64[GDT_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t gdt32[GDT_ENTRIES] __attribute__((aligned(4096)));
+static struct pvcore_x86_gate64 idt[256] __attribute__((aligned(16)));
+static struct pvcore_x86_tss64 tss __attribute__((aligned(128)));
+static uint8_t hyp_stack[STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t df_stack[4096] __attribute__((aligned(16)));
+uint64_t minihv_hyp_stack_top;
+static int current_mode = -1;
+
+static void fill_reserved(uint64_t *gdt, int is32)
+{
+    uint64_t *r = &gdt[0xe000 / 8];
+    uint64_t tss_desc[2];
+
+    r[1] = pvcore_x86_code64_desc(0); /* 0xe008 */
+    r[2] = pvcore_x86_data_desc(0);   /* 0xe010 */
+    if (is32) {
+        r[3] = pvcore_x86_code32_desc(1); /* 0xe019 FLAT_RING1_CS */
+        r[4] = pvcore_x86_data_desc(1);   /* 0xe021 FLAT_RING1_DS */
+        r[5] = pvcore_x86_code32_desc(3); /* 0xe02b FLAT_RING3_CS */
+        r[6] = pvcore_x86_data_desc(3);   /* 0xe033 FLAT_RING3_DS */
+    } else {
+        r[4] = pvcore_x86_code32_desc(3); /* 0xe023 FLAT_RING3_CS32 */
+        r[5] = pvcore_x86_data_desc(3);   /* 0xe02b FLAT_RING3_SS */
+        r[6] = pvcore_x86_code64_desc(3); /* 0xe033 FLAT_RING3_CS64 */
+    }
+    pvcore_x86_tss64_desc(tss_desc, (uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
+    r[8] = tss_desc[0];                   /* 0xe040 */
+    r[9] = tss_desc[1];
+}
+
+/* Loads the GDT for the kind of guest about to run (the TSS stays loaded). */
+void cpu_enter_mode(int is32)
+{
+    if (current_mode == is32) {
+        return;
+    }
+    pvcore_x86_lgdt(is32 ? gdt32 : gdt64, sizeof(gdt64) - 1);
+    current_mode = is32;
+}
+
+void cpu_init(void)
+{
+    uint32_t id[4];
+    uint64_t efer;
+    unsigned v;
+
+    fill_reserved(gdt64, 0);
+    fill_reserved(gdt32, 1);
+    minihv_hyp_stack_top = (uint64_t)(uintptr_t)(hyp_stack + sizeof(hyp_stack));
+    tss.rsp[0] = minihv_hyp_stack_top;
+    tss.ist[0] = (uint64_t)(uintptr_t)(df_stack + sizeof(df_stack)); /* IST1: #DF */
+    tss.iomap_base = sizeof(tss);                                      /* no I/O bitmap */
+
+    pvcore_x86_lgdt(gdt64, sizeof(gdt64) - 1);
+    current_mode = 0;
+    pvcore_x86_load_segments(HYP_CS, HYP_DS);
+    pvcore_x86_ltr(HYP_TSS);
+
+    for (v = 0; v < 32; v++) {
+        idt[v] = pvcore_x86_gate64(minihv_trap_stubs[v], HYP_CS, v == PVCORE_X86_VEC_DF ? 1 : 0,
+                                   v == PVCORE_X86_VEC_BP ? 3 : 0, 0);
+    }
+    idt[VEC_HYPERCALL_INT82] =
+        pvcore_x86_gate64((uint64_t)(uintptr_t)minihv_int82_entry, HYP_CS, 0, 1, 0);
+    pvcore_x86_lidt(idt, sizeof(idt) - 1);
+
+    /* syscall: kernel CS 0xe008 (SS 0xe010); sysret base 0xe023 (CS32, SS 0xe02b, CS64 0xe033). */
+    pvcore_x86_wrmsr(PVCORE_X86_MSR_STAR, ((uint64_t)0xe023 << 48) | ((uint64_t)HYP_CS << 32));
+    pvcore_x86_wrmsr(PVCORE_X86_MSR_LSTAR, (uint64_t)(uintptr_t)minihv_syscall64_entry);
+    pvcore_x86_wrmsr(PVCORE_X86_MSR_CSTAR, (uint64_t)(uintptr_t)minihv_syscall32_entry);
+    pvcore_x86_wrmsr(PVCORE_X86_MSR_SFMASK, PVCORE_X86_RFLAGS_IF | PVCORE_X86_RFLAGS_TF |
+                                                PVCORE_X86_RFLAGS_DF | PVCORE_X86_RFLAGS_AC |
+                                                PVCORE_X86_RFLAGS_NT | PVCORE_X86_RFLAGS_IOPL);
+    efer = pvcore_x86_rdmsr(PVCORE_X86_MSR_EFER) | PVCORE_X86_EFER_SCE;
+    pvcore_x86_cpuid(0x80000001u, 0, id);
+    if (id[3] & (1u << 20)) {
+        efer |= PVCORE_X86_EFER_NXE;
+    }
+    pvcore_x86_wrmsr(PVCORE_X86_MSR_EFER, efer);
+    /* Guests may not write what they mapped read-only, even from ring 1. */
+    pvcore_x86_write_cr0(pvcore_x86_read_cr0() | PVCORE_X86_CR0_WP);
+
+    /* No device interrupts: mask both 8259s. Guests run with IF set, as on Xen. */
+    pvcore_x86_outb(PIC1_DATA, 0xff);
+    pvcore_x86_outb(PIC2_DATA, 0xff);
+}

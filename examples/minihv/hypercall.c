@@ -1,0 +1,290 @@
+/*
+ * hypercall.c: what happens when a guest enters the hypervisor, and the hooks libpvcore
+ * calls back into. The library decodes and serves the memory-management hypercalls
+ * (pvcore_hypercall()); minihv adds the console, the scheduler operations, and the
+ * policy for faults it cannot deliver (the guest is destroyed).
+ */
+#include <pvcore/abi/xen.h>
+#include <pvcore/hypercall.h>
+
+#include "minihv.h"
+
+struct guest *current;
+struct guest *guests_by_domid[64];
+
+static struct guest *guest_of(struct pvcore_vcpu *v)
+{
+    uint16_t id = pvcore_domain_id(pvcore_vcpu_domain(v));
+
+    return id < 64 ? guests_by_domid[id] : NULL;
+}
+
+/* ---- the library's hooks ------------------------------------------------------------------ */
+
+static void hook_flush_tlb(void *ctx, const struct pvcore_flush *f)
+{
+    (void)ctx;
+    /* One CPU: only the running guest's translations can be cached. */
+    if (current == NULL || current->domid != f->domid) {
+        return;
+    }
+    if (f->kind == PVCORE_FLUSH_TLB_VA) {
+        pvcore_x86_invlpg((uintptr_t)f->va);
+    } else {
+        pvcore_x86_write_cr3(pvcore_x86_read_cr3());
+    }
+}
+
+void guest_load_cr3(struct guest *g)
+{
+    if (g->is32) {
+        /* Long mode needs an L4: slot 0 points at the guest's PAE L3, 256-271 are ours. */
+        uint64_t *l4 = phys_to_virt(g->compat_l4 << 12);
+        unsigned i;
+        for (i = 0; i < 16; i++) {
+            l4[256 + i] = mm_hyp_l4_slots[i];
+        }
+        l4[0] = g->kernel_base ? pvcore_x86_pte(g->kernel_base << 12,
+                                                PVCORE_X86_PTE_P | PVCORE_X86_PTE_RW |
+                                                    PVCORE_X86_PTE_US | PVCORE_X86_PTE_A)
+                               : 0;
+        g->cr3 = g->compat_l4 << 12;
+    } else {
+        g->cr3 = g->kernel_base << 12;
+    }
+    if (current == g) {
+        pvcore_x86_write_cr3(g->cr3);
+    }
+}
+
+static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user)
+{
+    struct guest *g = guest_of(v);
+
+    (void)ctx;
+    (void)user; /* minihv's guests run in kernel mode only */
+    if (g == NULL) {
+        return;
+    }
+    g->kernel_base = kernel;
+    guest_load_cr3(g);
+}
+
+/* Guest memory through the guest's own tables (only what they map is reachable). */
+static int copy_guest(struct pvcore_vcpu *v, uint64_t gva, void *buf, size_t len, int to_guest)
+{
+    struct guest *g = guest_of(v);
+    uint8_t *p = buf;
+
+    while (len) {
+        uint64_t ma, chunk = PAGE_SIZE - (gva & (PAGE_SIZE - 1));
+        int writable = 0;
+        if (g == NULL || (g->is32 && gva + (chunk < len ? chunk : len) > 0x100000000ull)) {
+            return -PVCORE_EFAULT;
+        }
+        if (pvcore_vcpu_translate(v, gva, &ma, &writable) != 0 || (to_guest && !writable) ||
+            ma >= DIRECTMAP_SIZE) {
+            return -PVCORE_EFAULT;
+        }
+        if (chunk > len) {
+            chunk = len;
+        }
+        if (to_guest) {
+            memcpy(phys_to_virt(ma), p, chunk);
+        } else {
+            memcpy(p, phys_to_virt(ma), chunk);
+        }
+        p += chunk;
+        gva += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+static int hook_copy_from_guest(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
+{
+    (void)ctx;
+    return copy_guest(v, gva, dst, len, 0);
+}
+
+static int hook_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
+                              size_t len)
+{
+    (void)ctx;
+    return copy_guest(v, gva, (void *)src, len, 1);
+}
+
+const struct pvcore_host_ops minihv_host_ops = {
+    .flush_tlb = hook_flush_tlb,
+    .base_changed = hook_base_changed,
+    .copy_from_guest = hook_copy_from_guest,
+    .copy_to_guest = hook_copy_to_guest,
+};
+
+/* ---- hypercalls minihv serves itself ------------------------------------------------------ */
+
+static void guest_console(struct guest *g, const char *s, size_t n)
+{
+    for (; n; n--, s++) {
+        if (g->line_start) {
+            con_printf("(d%u) ", g->domid);
+            g->line_start = 0;
+        }
+        if (*s == '\n') {
+            g->line_start = 1;
+        }
+        if (*s == '\n' || (*s >= 0x20 && *s < 0x7f)) {
+            con_putc(*s);
+        }
+    }
+}
+
+static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint64_t buf)
+{
+    char chunk[128];
+
+    if (cmd == PVCORE_CONSOLEIO_read) {
+        return 0; /* no input */
+    }
+    if (cmd != PVCORE_CONSOLEIO_write) {
+        return -PVCORE_ENOSYS;
+    }
+    if (count > 65536) {
+        return -PVCORE_EINVAL;
+    }
+    while (count) {
+        size_t n = count < sizeof(chunk) ? (size_t)count : sizeof(chunk);
+        if (copy_guest(g->v, buf, chunk, n, 0) != 0) {
+            return -PVCORE_EFAULT;
+        }
+        guest_console(g, chunk, n);
+        buf += n;
+        count -= n;
+    }
+    return 0;
+}
+
+static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
+{
+    uint32_t reason;
+
+    switch (cmd) {
+    case PVCORE_SCHEDOP_yield:
+    case PVCORE_SCHEDOP_block:
+        return 0; /* one vCPU, no events yet: nothing else to run */
+    case PVCORE_SCHEDOP_shutdown:
+        if (copy_guest(g->v, arg, &reason, sizeof(reason), 0) != 0) {
+            return -PVCORE_EFAULT;
+        }
+        if (!g->line_start) {
+            con_putc('\n');
+            g->line_start = 1;
+        }
+        minihv_exit_to_host(STOP_SHUTDOWN + (int)(reason & 0xff));
+    default:
+        return -PVCORE_ENOSYS;
+    }
+}
+
+static void hypercall(struct guest *g, struct frame *f)
+{
+    struct pvcore_hypercall_regs r;
+    int64_t ret;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if (g->is32) {
+        r.nr = (uint32_t)f->rax;
+        r.arg[0] = (uint32_t)f->rbx;
+        r.arg[1] = (uint32_t)f->rcx;
+        r.arg[2] = (uint32_t)f->rdx;
+        r.arg[3] = (uint32_t)f->rsi;
+        r.arg[4] = (uint32_t)f->rdi;
+        r.arg[5] = (uint32_t)f->rbp;
+    } else {
+        r.nr = f->rax;
+        r.arg[0] = f->rdi;
+        r.arg[1] = f->rsi;
+        r.arg[2] = f->rdx;
+        r.arg[3] = f->r10;
+        r.arg[4] = f->r8;
+        r.arg[5] = f->r9;
+    }
+    rc = pvcore_hypercall(g->v, &r);
+    if (rc == PVCORE_HYPERCALL_DONE) {
+        f->rax = r.ret;
+        return;
+    }
+    if (rc == PVCORE_HYPERCALL_RESTART) {
+        /* A continuation: the guest re-executes the 2-byte syscall / int $0x82. */
+        if (g->is32) {
+            f->rbx = r.arg[0];
+            f->rcx = r.arg[1];
+            f->rdx = r.arg[2];
+            f->rsi = r.arg[3];
+            f->rdi = r.arg[4];
+            f->rbp = r.arg[5];
+        } else {
+            f->rdi = r.arg[0];
+            f->rsi = r.arg[1];
+            f->rdx = r.arg[2];
+            f->r10 = r.arg[3];
+            f->r8 = r.arg[4];
+            f->r9 = r.arg[5];
+        }
+        f->rip -= 2;
+        return;
+    }
+    switch (r.nr) {
+    case PVCORE_HYPERVISOR_console_io:
+        ret = do_console_io(g, r.arg[0], r.arg[1], r.arg[2]);
+        break;
+    case PVCORE_HYPERVISOR_sched_op:
+        ret = do_sched_op(g, r.arg[0], r.arg[1]);
+        break;
+    default:
+        ret = -PVCORE_ENOSYS;
+        break;
+    }
+    f->rax = (uint64_t)ret;
+}
+
+static const char *const vector_names[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+    "device not available", "double fault", "coprocessor overrun", "invalid TSS",
+    "segment not present", "stack fault", "general protection", "page fault", "reserved",
+    "x87 error", "alignment check", "machine check", "SIMD error", "virtualization",
+    "control protection",
+};
+
+void minihv_trap(struct frame *f)
+{
+    struct guest *g = current;
+    const char *name;
+
+    if ((f->cs & 3) == 0 || g == NULL) {
+        panic("exception %lu (%s) in the hypervisor at rip 0x%lx, error 0x%lx, cr2 0x%lx",
+              f->vector, f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
+              f->rip, f->error, (uint64_t)pvcore_x86_read_cr2());
+    }
+    if ((f->vector == VEC_HYPERCALL_INT82 && g->is32) || (f->vector == VEC_SYSCALL64 && !g->is32)) {
+        hypercall(g, f);
+        return;
+    }
+    /* Exception delivery to the guest's trap table is not implemented yet. */
+    name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
+         : f->vector == VEC_SYSCALL32 ? "syscall from compatibility mode"
+         : f->vector == VEC_SYSCALL64 ? "syscall from a 32-bit guest"
+         : f->vector == VEC_HYPERCALL_INT82 ? "int $0x82 from a 64-bit guest" : "?";
+    if (!g->line_start) {
+        con_putc('\n');
+        g->line_start = 1;
+    }
+    con_printf("minihv: d%u: %s (vector %lu) at rip 0x%lx, error 0x%lx", g->domid, name, f->vector,
+               f->rip, f->error);
+    if (f->vector == PVCORE_X86_VEC_PF) {
+        con_printf(", address 0x%lx", (uint64_t)pvcore_x86_read_cr2());
+    }
+    con_printf(": cannot deliver it, destroying the domain\n");
+    minihv_exit_to_host(STOP_FAULT);
+}

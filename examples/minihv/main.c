@@ -1,0 +1,201 @@
+/*
+ * main.c: minihv's boot sequence and its (trivial) scheduler.
+ *
+ * 1. CPU: descriptor tables, syscall MSRs (cpu.c).
+ * 2. Memory: the multiboot map into libpvcore's frame table (mm.c).
+ * 3. One PV domain per multiboot module (build.c), plus a parked domain that owns one
+ *    frame, so the guests can be shown a frame that belongs to someone else.
+ * 4. Run each guest until it shuts down or takes a fault minihv cannot deliver; then
+ *    destroy it through libpvcore and check the frame table's invariants.
+ * 5. Leave QEMU through isa-debug-exit with a code that says how the guests ended.
+ */
+#include <pvcore/abi/xen.h>
+
+#include "minihv.h"
+
+#define MB_MAGIC 0x2BADB002u
+#define MAX_GUESTS 8u
+#define GUEST_PAGES 4096u /* 16 MiB each */
+#define PARKED_DOMID 63u
+
+struct mb_info {
+    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+} __attribute__((packed));
+
+struct mb_module {
+    uint32_t start, end, string, reserved;
+};
+
+extern struct guest *guests_by_domid[64];
+extern uint64_t boot_pml4[512];
+static struct guest guests[MAX_GUESTS];
+
+static const char *const shutdown_names[] = {
+    "poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset",
+};
+
+static void append(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(dst);
+
+    while (*s && n + 1 < cap) {
+        dst[n++] = *s++;
+    }
+    dst[n] = 0;
+}
+
+static void append_hex(char *dst, size_t cap, uint64_t v)
+{
+    char buf[19];
+    int i = 18;
+
+    buf[i] = 0;
+    do {
+        buf[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    buf[--i] = 'x';
+    buf[--i] = '0';
+    append(dst, cap, buf + i);
+}
+
+/* A domain that runs nothing and owns one frame: "a frame the guest does not own". */
+static uint64_t make_parked_domain(void)
+{
+    static struct pvcore_domain *d;
+    struct pvcore_domain_config cfg = { .domid = PARKED_DOMID, .nr_vcpus = 1, .max_pages = 1 };
+    size_t size = pvcore_domain_size(1);
+    uint64_t mfn;
+
+    if (pvcore_domain_create(mm_machine(), phys_to_virt(mm_alloc_frames((size + 4095) / 4096) << 12),
+                             size, &cfg, &d) != 0) {
+        panic("cannot create the parked domain");
+    }
+    mfn = mm_alloc_guest_frame();
+    if (pvcore_domain_assign(d, mfn, 0) != 0) {
+        panic("cannot give the parked domain its frame");
+    }
+    return mfn;
+}
+
+static void check_frame_table(void)
+{
+    static void *scratch;
+    static size_t len;
+    struct pvcore_check_report rep;
+
+    if (scratch == NULL) {
+        len = pvcore_check_scratch_size(mm_machine());
+        scratch = phys_to_virt(mm_alloc_frames((len + 4095) / 4096) << 12);
+    }
+    if (pvcore_check_invariants(mm_machine(), scratch, len, &rep) != 0) {
+        panic("frame table invariant broken: %s at mfn 0x%lx (expected %lu, found %lu)",
+              pvcore_check_code_name(rep.code), rep.mfn, rep.expected, rep.actual);
+    }
+}
+
+static int run_guest(struct guest *g)
+{
+    int stop;
+
+    current = g;
+    cpu_enter_mode(g->is32);
+    pvcore_x86_write_cr3(g->cr3);
+    stop = minihv_enter_guest(&g->regs, g->is32 ? PVCORE_FLAT_RING1_DS_X86_32 : 0);
+    pvcore_x86_write_cr3(virt_to_phys(boot_pml4)); /* off the guest's tables */
+    current = NULL;
+    return stop;
+}
+
+static void destroy_guest(struct guest *g)
+{
+    int rc;
+
+    while ((rc = pvcore_domain_destroy(g->d)) == -PVCORE_ERESTART) {
+    }
+    if (rc != 0) {
+        panic("pvcore_domain_destroy(d%u): %s", g->domid, pvcore_strerror(rc));
+    }
+    guests_by_domid[g->domid] = NULL;
+}
+
+void minihv_main(uint32_t magic, uint32_t mbi_phys);
+void minihv_main(uint32_t magic, uint32_t mbi_phys)
+{
+    const struct mb_info *mbi;
+    const struct mb_module *mods;
+    uint64_t foreign, xen;
+    uint32_t exit_code = EXIT_ALL_POWEROFF;
+    unsigned i, n = 0;
+
+    con_init();
+    con_printf("minihv: libpvcore %s\n", pvcore_version_string());
+    if (magic != MB_MAGIC) {
+        panic("not booted by a multiboot loader (magic 0x%x)", magic);
+    }
+    cpu_init();
+    mm_init(mbi_phys);
+    mbi = phys_to_virt(mbi_phys);
+    if (!(mbi->flags & (1u << 3)) || mbi->mods_count == 0) {
+        panic("no guest kernels (pass them as multiboot modules: -initrd \"guest.elf args,...\")");
+    }
+    mods = phys_to_virt(mbi->mods_addr);
+    foreign = make_parked_domain();
+    xen = mm_xen_frame_example();
+
+    for (i = 0; i < mbi->mods_count && n < MAX_GUESTS; i++) {
+        struct guest *g = &guests[n];
+        const char *s = mods[i].string ? phys_to_virt(mods[i].string) : "";
+        const char *args = strstr(s, " ");
+        uint16_t domid = (uint16_t)(n + 1);
+
+        g->name = s;
+        g->cmdline[0] = 0;
+        if (args) {
+            append(g->cmdline, sizeof(g->cmdline), args + 1);
+            append(g->cmdline, sizeof(g->cmdline), " ");
+        }
+        append(g->cmdline, sizeof(g->cmdline), "minihv.foreign=");
+        append_hex(g->cmdline, sizeof(g->cmdline), foreign);
+        append(g->cmdline, sizeof(g->cmdline), " minihv.xen=");
+        append_hex(g->cmdline, sizeof(g->cmdline), xen);
+        guests_by_domid[domid] = g;
+        g->compat_l4 = mm_alloc_frames(1); /* used if the guest turns out to be 32-bit */
+        if (mods[i].end < mods[i].start ||
+            build_guest(g, domid, phys_to_virt(mods[i].start), mods[i].end - mods[i].start,
+                        g->cmdline, GUEST_PAGES) != 0) {
+            guests_by_domid[domid] = NULL;
+            exit_code = EXIT_PANIC;
+            continue;
+        }
+        guest_load_cr3(g);
+        n++;
+    }
+    check_frame_table();
+
+    for (i = 0; i < n; i++) {
+        struct guest *g = &guests[i];
+        int stop;
+
+        con_printf("minihv: d%u: starting %s\n", g->domid, g->name);
+        stop = run_guest(g);
+        if (stop >= STOP_FAULT) {
+            con_printf("minihv: d%u: destroyed\n", g->domid);
+            if (exit_code == EXIT_ALL_POWEROFF) {
+                exit_code = EXIT_GUEST_FAULT;
+            }
+        } else {
+            unsigned reason = (unsigned)(stop - STOP_SHUTDOWN);
+            con_printf("minihv: d%u: shutdown: %s (%u)\n", g->domid,
+                       reason <= PVCORE_SHUTDOWN_MAX ? shutdown_names[reason] : "unknown", reason);
+            if (reason != PVCORE_SHUTDOWN_poweroff && exit_code == EXIT_ALL_POWEROFF) {
+                exit_code = EXIT_ALL_POWEROFF + (reason <= 0xd ? reason : 0xd);
+            }
+        }
+        destroy_guest(g);
+        check_frame_table();
+        con_printf("minihv: d%u: memory returned, frame table consistent\n", g->domid);
+    }
+    con_printf("minihv: all guests done\n");
+    hv_exit(exit_code);
+}

@@ -1,0 +1,155 @@
+/*
+ * minihv: a small bare-metal hypervisor built on libpvcore, booted by QEMU's multiboot
+ * loader. This header is shared by its C files; see docs/embedding.md for the tour.
+ *
+ * Address space of the hypervisor (x86-64, 4-level paging):
+ *   L4 slot 256  0xFFFF800000000000  the machine-to-phys table, read-only to 64-bit guests
+ *   L4 slot 262  0xFFFF830000000000  a direct map of the first 4 GiB of physical memory
+ *                                    (supervisor only); the hypervisor runs from it
+ * Every other L4 slot belongs to the guest whose tables are loaded. The hypervisor's
+ * slots (256-271) are copied into every guest L4 by libpvcore when it validates one
+ * (pvcore_machine_config.hyp_l4_slots); 32-bit guests run under a per-vCPU L4 whose slot 0
+ * points at their PAE L3.
+ */
+#ifndef MINIHV_H
+#define MINIHV_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pvcore/arch/x86.h>
+#include <pvcore/pvcore.h>
+
+/*
+ * Everything here is defined inside the image: hidden visibility lets -fpie code take
+ * addresses with lea instead of GOT loads the linker cannot relax at this address.
+ */
+#pragma GCC visibility push(hidden)
+
+#define DIRECTMAP_BASE 0xFFFF830000000000ull
+#define DIRECTMAP_SIZE 0x100000000ull /* 4 GiB */
+#define M2P_BASE 0xFFFF800000000000ull
+#define PAGE_SIZE 4096ull
+
+/* Hypervisor GDT selectors (the reserved area from byte 0xe000, as Xen lays it out). */
+#define HYP_CS 0xe008u
+#define HYP_DS 0xe010u
+#define HYP_TSS 0xe040u
+
+/* Pseudo vectors for the entry stubs that are not exceptions. */
+#define VEC_HYPERCALL_INT82 0x82u
+#define VEC_SYSCALL64 0x100u
+#define VEC_SYSCALL32 0x101u
+
+/* What the entry stubs save: the layout is fixed by entry.S. */
+struct frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss; /* as pushed by the CPU (or built by the syscall stub) */
+};
+
+/* Why a guest stopped running (minihv_enter_guest's return value). */
+#define STOP_SHUTDOWN 0x100 /* + the shutdown reason */
+#define STOP_FAULT 0x200    /* an exception that cannot be delivered */
+
+/* Exit codes written to isa-debug-exit (QEMU exits with (code << 1) | 1). */
+#define EXIT_ALL_POWEROFF 0x20u /* + 0: every guest shut down with SHUTDOWN_poweroff */
+/* 0x20 + reason: the first guest that did not power off gave this shutdown reason */
+#define EXIT_GUEST_FAULT 0x2eu  /* a guest was destroyed after an undeliverable fault */
+#define EXIT_PANIC 0x2fu        /* the hypervisor itself failed */
+
+/* One guest. */
+struct guest {
+    struct pvcore_domain *d;
+    struct pvcore_vcpu *v;
+    uint16_t domid;
+    int is32;
+    uint64_t nr_pages;
+    uint64_t *p2m;            /* pfn -> mfn, hypervisor copy */
+    uint64_t cr3;             /* what CR3 is loaded with while it runs */
+    uint64_t compat_l4;       /* 32-bit guests: the MFN of their per-vCPU L4 */
+    uint64_t kernel_base;     /* current kernel base pointer (MFN) */
+    struct frame regs;        /* initial registers */
+    const char *name;
+    char cmdline[1024];
+    int line_start;           /* console: at the start of a line */
+    int stop;                 /* STOP_* result */
+};
+
+/* entry.S */
+extern const uint64_t minihv_trap_stubs[32];
+void minihv_int82_entry(void);
+void minihv_syscall64_entry(void);
+void minihv_syscall32_entry(void);
+int minihv_enter_guest(const struct frame *f, uint64_t ds);
+__attribute__((noreturn)) void minihv_exit_to_host(int code);
+extern uint64_t minihv_hyp_stack_top;
+
+/* console.c */
+void con_init(void);
+void con_putc(char c);
+void con_write(const char *s, size_t n);
+void con_printf(const char *fmt, ...);
+void con_vprintf(const char *fmt, va_list ap);
+__attribute__((noreturn)) void hv_exit(uint32_t code);
+__attribute__((noreturn)) void panic(const char *fmt, ...);
+
+/* mm.c: physical memory */
+static inline void *phys_to_virt(uint64_t pa)
+{
+    return (void *)(uintptr_t)(DIRECTMAP_BASE + pa);
+}
+static inline uint64_t virt_to_phys(const void *va)
+{
+    return (uint64_t)(uintptr_t)va - DIRECTMAP_BASE;
+}
+uint64_t mm_alloc_frames(uint64_t count);   /* hypervisor frames, zeroed; panics when out */
+void mm_init(uint32_t mbi_phys);
+struct pvcore_machine *mm_machine(void);
+uint64_t mm_alloc_guest_frame(void);        /* a free RAM frame for a guest (not zeroed) */
+uint64_t mm_xen_frame_example(void);        /* some frame the hypervisor owns */
+extern uint64_t mm_hyp_l4_slots[16];
+
+/* cpu.c */
+void cpu_init(void);
+void cpu_enter_mode(int is32);
+
+/* elf.c: the guest kernel loader */
+struct elf_image {
+    const uint8_t *data;
+    uint64_t size;
+    int is64;
+    uint64_t virt_base, paddr_offset, entry, hypercall_page;
+    int has_hypercall_page;
+    int pae_yes;
+    uint64_t v_start, v_end; /* the image's virtual range, page aligned */
+    char guest_os[32];
+    int legacy;              /* read from __xen_guest rather than notes */
+};
+int elf_parse(struct elf_image *img, const void *data, uint64_t size);
+int elf_load(const struct elf_image *img, uint64_t (*va_to_maddr)(void *ctx, uint64_t va),
+             void *ctx);
+
+/* build.c: the domain builder */
+int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t size,
+                const char *cmdline, uint64_t mem_pages);
+
+/* hypercall.c: traps, hypercalls and the library's hooks */
+extern const struct pvcore_host_ops minihv_host_ops;
+extern struct guest *current;
+void minihv_trap(struct frame *f);
+void guest_load_cr3(struct guest *g);
+
+/* libc.c */
+size_t strlen(const char *s);
+int strncmp(const char *a, const char *b, size_t n);
+char *strstr(const char *h, const char *n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+#pragma GCC visibility pop
+
+#endif
