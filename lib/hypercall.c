@@ -5,12 +5,12 @@
  * calling domain's MMU lock held (as mmu.c calls copy_from_guest), so a hook that walks
  * the guest's page tables sees them stable. The lock is never held across a library call.
  *
- * Batches are fed to mmu.c in chunks copied into a bounded stack buffer. A chunk never
- * crosses a page boundary unless its single request does: guest mappings have page
- * granularity, so a chunk is readable whole or its first request is not, and a fault
- * leaves exactly the requests before the unreadable one applied, as Xen's copy of one
- * request at a time does. The chunks of one invocation share one work budget
- * (mmu_update_budget()), so a batch of any length costs at most one budget per call.
+ * A batch is one call into mmu.c (one lock, one work budget, at most one TLB flush),
+ * which pulls its requests through a reader that copies them out of guest memory in
+ * chunks into a bounded buffer. A chunk never crosses a page boundary unless its single
+ * request does: guest mappings have page granularity, so a chunk is readable whole or its
+ * first request is not, and a fault leaves exactly the requests before the unreadable
+ * one applied, as Xen's copy of one request at a time does.
  */
 #include <pvcore/hypercall.h>
 #include <pvcore/mmu.h>
@@ -107,13 +107,6 @@ static int write_u32(const struct caller *c, uint64_t gva, uint32_t val)
     return copy_out(c, gva, b, sizeof(b));
 }
 
-static bool host_wants_preempt(const struct caller *c)
-{
-    const struct pvcore_host_ops *ops = c->m->ops;
-
-    return ops->preempt_check != NULL && ops->preempt_check(c->m->ctx) != 0;
-}
-
 static void set_ret(const struct caller *c, struct pvcore_hypercall_regs *r, int64_t val)
 {
     r->ret = c->is32 ? (uint64_t)(uint32_t)val : (uint64_t)val;
@@ -123,33 +116,72 @@ static void set_ret(const struct caller *c, struct pvcore_hypercall_regs *r, int
 
 enum batch { BATCH_MMU, BATCH_EXT };
 
-/* Copies n requests at gva and runs them; *got receives how many completed. */
-static int run_chunk(const struct caller *c, enum batch kind, uint64_t gva, uint32_t n,
-                     uint32_t foreigndom, uint32_t *budget, uint32_t *got)
-{
+/*
+ * Reads a batch's requests for mmu.c, a chunk at a time, into a bounded buffer. Called
+ * with the MMU lock held that mmu.c took (the hooks' contract), so it calls the copy hook
+ * directly rather than through copy_in().
+ */
+struct reader {
+    const struct caller *c;
+    enum batch kind;
+    uint64_t base;  /* guest address of request 0 */
+    uint32_t count; /* requests in the batch */
+    uint32_t size;  /* bytes per request in the guest's layout */
+    uint32_t first, n; /* the buffer holds requests [first, first + n) */
     union {
         struct pvcore_mmu_update mmu[CHUNK];
         struct pvcore_mmuext_op_x86_64 ext64[CHUNK];
         struct pvcore_mmuext_op_x86_32 ext32[CHUNK];
     } raw;
-    struct pvcore_mmuext_req ops[CHUNK];
-    size_t size = kind == BATCH_MMU ? sizeof(raw.mmu[0])
-                  : c->is32         ? sizeof(raw.ext32[0])
-                                    : sizeof(raw.ext64[0]);
+};
 
-    *got = 0;
-    if (n != 0 && copy_in(c, &raw, gva, (size_t)n * size) != 0) {
+static int reader_fill(struct reader *rd, uint32_t i)
+{
+    const struct caller *c = rd->c;
+    const struct pvcore_host_ops *ops = c->m->ops;
+    /* i < 2^31 and size <= 24: no overflow in 64 bits. */
+    uint64_t off = (uint64_t)i * rd->size;
+    uint64_t gva = rd->base + off; /* may wrap: range_ok() decides */
+    /* 32-bit division: the core must not need a 64-bit one on i386. */
+    uint32_t in_page = (PVCORE_PAGE_SIZE - (uint32_t)(gva & (PVCORE_PAGE_SIZE - 1u))) / rd->size;
+    uint32_t n = rd->count - i < CHUNK ? rd->count - i : CHUNK;
+
+    if (in_page == 0) {
+        in_page = 1; /* the one request that straddles the boundary */
+    }
+    if (n > in_page) {
+        n = in_page;
+    }
+    rd->first = i;
+    rd->n = 0;
+    if (ops->copy_from_guest == NULL || !range_ok(c, rd->base, off + (uint64_t)n * rd->size) ||
+        ops->copy_from_guest(c->m->ctx, c->v, &rd->raw, gva, (size_t)n * rd->size) != 0) {
         return -PVCORE_EFAULT;
     }
-    if (kind == BATCH_MMU) {
-        return mmu_update_budget(c->v, raw.mmu, n, got, foreigndom, budget);
+    rd->n = n;
+    return 0;
+}
+
+static int reader_read(void *ctx, uint32_t i, void *out)
+{
+    struct reader *rd = ctx;
+    uint32_t k;
+
+    if (i < rd->first || i - rd->first >= rd->n) {
+        int rc = reader_fill(rd, i);
+        if (rc != 0) {
+            return rc;
+        }
     }
-    if (c->is32) {
-        pvcore_mmuext_from_x86_32(raw.ext32, n, ops);
+    k = i - rd->first;
+    if (rd->kind == BATCH_MMU) {
+        *(struct pvcore_mmu_update *)out = rd->raw.mmu[k];
+    } else if (rd->c->is32) {
+        pvcore_mmuext_from_x86_32(&rd->raw.ext32[k], 1, out);
     } else {
-        pvcore_mmuext_from_x86_64(raw.ext64, n, ops);
+        pvcore_mmuext_from_x86_64(&rd->raw.ext64[k], 1, out);
     }
-    return mmuext_op_budget(c->v, ops, n, got, foreigndom, budget);
+    return 0;
 }
 
 static int do_batch(const struct caller *c, struct pvcore_hypercall_regs *r, enum batch kind)
@@ -161,11 +193,12 @@ static int do_batch(const struct caller *c, struct pvcore_hypercall_regs *r, enu
     uint32_t size = kind == BATCH_MMU ? (uint32_t)sizeof(struct pvcore_mmu_update)
                     : c->is32         ? (uint32_t)sizeof(struct pvcore_mmuext_op_x86_32)
                                       : (uint32_t)sizeof(struct pvcore_mmuext_op_x86_64);
-    uint32_t budget = c->m->work_budget;
     uint32_t earlier = 0; /* completed by the calls this one continues */
     uint32_t i = 0;       /* completed by this call */
     uint32_t total;
-    int rc = 0;
+    struct reader rd;
+    struct mmu_source src;
+    int rc;
 
     if (count & PVCORE_MMU_UPDATE_PREEMPTED) {
         /* Set by our own continuation, or forged: either way the guest only learns a
@@ -177,44 +210,23 @@ static int do_batch(const struct caller *c, struct pvcore_hypercall_regs *r, enu
             earlier = 0;
         }
     }
-    if (count == 0) {
-        /* Still checks foreigndom and finishes queued teardown, as a direct call does. */
-        uint32_t got;
-        rc = run_chunk(c, kind, 0, 0, foreigndom, &budget, &got);
-    }
-    while (i < count) {
-        /* i < 2^31 and size <= 24: no overflow in 64 bits. */
-        uint64_t off = (uint64_t)i * size;
-        uint64_t gva = base + off; /* may wrap: range_ok() below decides */
-        /* 32-bit division: the core must not need a 64-bit one on i386. */
-        uint32_t in_page = (PVCORE_PAGE_SIZE - (uint32_t)(gva & (PVCORE_PAGE_SIZE - 1u))) / size;
-        uint32_t n = count - i < CHUNK ? count - i : CHUNK;
-        uint32_t got;
-
-        /* Every call completes a request or some queued teardown before it may stop. */
-        if (i > 0 && (budget == 0 || host_wants_preempt(c))) {
-            rc = -PVCORE_ERESTART;
-            break;
-        }
-        if (in_page == 0) {
-            in_page = 1; /* the one request that straddles the boundary */
-        }
-        if (n > in_page) {
-            n = in_page;
-        }
-        if (!range_ok(c, base, off + (uint64_t)n * size)) {
-            rc = -PVCORE_EFAULT;
-            break;
-        }
-        rc = run_chunk(c, kind, gva, n, foreigndom, &budget, &got);
-        i += got;
-        if (rc != 0) {
-            break;
-        }
-    }
+    rd.c = c;
+    rd.kind = kind;
+    rd.base = base;
+    rd.count = count;
+    rd.size = size;
+    rd.first = 0;
+    rd.n = 0;
+    src.array = NULL;
+    src.read = reader_read;
+    src.ctx = &rd;
+    /* One call for the whole batch: one lock, one work budget, at most one flush. Even an
+     * empty batch checks foreigndom and finishes queued teardown, as a direct call does. */
+    rc = kind == BATCH_MMU ? mmu_update_source(c->v, &src, count, &i, foreigndom)
+                           : mmuext_op_source(c->v, &src, count, &i, foreigndom);
     /* A forged total may wrap; it is only ever reported back. */
     total = earlier + i;
-    if (rc == -PVCORE_ERESTART && i < count && !range_ok(c, base, (uint64_t)i * size + size)) {
+    if (rc == -PVCORE_ERESTART && !range_ok(c, base, (uint64_t)i * size + size)) {
         /* The rest of the array lies beyond the top of the address space, where an
          * uninterrupted call would have faulted: do not let the new base wrap to 0. */
         rc = -PVCORE_EFAULT;

@@ -116,33 +116,25 @@ static int flush_mask(struct vcpu *v, uint64_t bitmap_gva, uint8_t kind, uint64_
     return 0;
 }
 
-/* Starts a hypercall's work on domain d: lock, budget, and finish queued teardown.
- * `budget` (may be NULL: a fresh one) is what remains of the work budget of a guest call
- * that the hypercall decoder splits into several calls here (see hypercall.c). */
-static int mmu_begin(struct domain *d, uint32_t *budget)
+/* Starts a hypercall's work on domain d: lock, budget, and finish queued teardown. */
+static int mmu_begin(struct domain *d)
 {
     int rc;
 
     spin_lock(&d->mmu_lock);
-    d->budget = budget != NULL ? *budget : d->m->work_budget;
+    d->budget = d->m->work_budget;
     rc = domain_run_teardown(d);
     if (rc != 0) {
-        if (budget != NULL) {
-            *budget = d->budget;
-        }
         spin_unlock(&d->mmu_lock);
     }
     return rc;
 }
 
-static void mmu_end(struct domain *d, uint32_t *budget)
+static void mmu_end(struct domain *d)
 {
     /* Finish what this call queued while the budget lasts; the rest waits for the next
      * call on this domain, which finishes it before doing anything else. */
     (void)domain_run_teardown(d);
-    if (budget != NULL) {
-        *budget = d->budget;
-    }
     spin_unlock(&d->mmu_lock);
 }
 
@@ -254,11 +246,13 @@ static int mmu_machphys_update(struct domain *cur, struct domain *pt_owner,
 int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *reqs,
                       uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
-    return mmu_update_budget(pv, reqs, count, done, foreigndom, NULL);
+    struct mmu_source src = { reqs, NULL, NULL };
+
+    return mmu_update_source(pv, &src, count, done, foreigndom);
 }
 
-int mmu_update_budget(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *reqs,
-                      uint32_t count, uint32_t *done, uint32_t foreigndom, uint32_t *budget)
+int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint32_t count,
+                      uint32_t *done, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *cur = v->d;
@@ -284,22 +278,29 @@ int mmu_update_budget(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
     if (rc != 0) {
         return rc;
     }
-    if (count != 0 && reqs == NULL) {
+    if (count != 0 && src->array == NULL && src->read == NULL) {
         return -PVCORE_EFAULT;
     }
     normal_ok = pg_owner_permitted(cur, &pg) && (pt_owner == cur || domain_privileged(cur));
-    rc = mmu_begin(pt_owner, budget);
+    rc = mmu_begin(pt_owner);
     if (rc != 0) {
         return rc;
     }
     for (i = 0; i < count; i++) {
-        uint64_t ptr = reqs[i].ptr;
-        uint64_t val = reqs[i].val;
+        struct pvcore_mmu_update req;
+        uint64_t ptr, val;
 
         rc = mmu_between(pt_owner, i);
+        if (rc == 0 && src->read != NULL) {
+            rc = src->read(src->ctx, i, &req);
+        } else if (rc == 0) {
+            req = ((const struct pvcore_mmu_update *)src->array)[i];
+        }
         if (rc != 0) {
             break;
         }
+        ptr = req.ptr;
+        val = req.val;
         switch (ptr & PVCORE_MMU_UPDATE_CMD_MASK) {
         case PVCORE_MMU_NORMAL_PT_UPDATE:
         case PVCORE_MMU_PT_UPDATE_NO_TRANSLATE:
@@ -335,7 +336,7 @@ int mmu_update_budget(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
         /* XSA-286: no vCPU may keep using translations through a replaced upper entry. */
         flush_domain(pt_owner, PVCORE_FLUSH_TLB_ALL, 0);
     }
-    mmu_end(pt_owner, budget);
+    mmu_end(pt_owner);
     return rc;
 }
 
@@ -578,11 +579,13 @@ static int mmuext_one(struct vcpu *v, const struct pg_owner *pg, const struct pv
 int pvcore_mmuext_op(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops, uint32_t count,
                      uint32_t *done, uint32_t foreigndom)
 {
-    return mmuext_op_budget(pv, ops, count, done, foreigndom, NULL);
+    struct mmu_source src = { ops, NULL, NULL };
+
+    return mmuext_op_source(pv, &src, count, done, foreigndom);
 }
 
-int mmuext_op_budget(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops, uint32_t count,
-                     uint32_t *done, uint32_t foreigndom, uint32_t *budget)
+int mmuext_op_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint32_t count,
+                     uint32_t *done, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *cur = v->d;
@@ -602,20 +605,27 @@ int mmuext_op_budget(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops
     if (!pg_owner_permitted(cur, &pg)) {
         return -PVCORE_EPERM;
     }
-    if (count != 0 && ops == NULL) {
+    if (count != 0 && src->array == NULL && src->read == NULL) {
         return -PVCORE_EFAULT;
     }
     lockd = pg.d;
-    rc = mmu_begin(lockd, budget);
+    rc = mmu_begin(lockd);
     if (rc != 0) {
         return rc;
     }
     for (i = 0; i < count; i++) {
+        struct pvcore_mmuext_req op;
+
         rc = mmu_between(lockd, i);
+        if (rc == 0 && src->read != NULL) {
+            rc = src->read(src->ctx, i, &op);
+        } else if (rc == 0) {
+            op = ((const struct pvcore_mmuext_req *)src->array)[i];
+        }
         if (rc != 0) {
             break;
         }
-        rc = mmuext_one(v, &pg, &ops[i]);
+        rc = mmuext_one(v, &pg, &op);
         if (rc != 0) {
             break;
         }
@@ -623,7 +633,7 @@ int mmuext_op_budget(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops
     if (done != NULL) {
         *done += i;
     }
-    mmu_end(lockd, budget);
+    mmu_end(lockd);
     return rc;
 }
 
@@ -651,11 +661,11 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     if (!pg_owner_permitted(d, &pg)) {
         return -PVCORE_EPERM;
     }
-    rc = mmu_begin(d, NULL);
+    rc = mmu_begin(d);
     if (rc != 0) {
         return rc;
     }
-    rc = paging_find_l1e(v, va, &l1, &slot);
+    rc = paging_find_l1e(v, va, &l1, &slot, NULL);
     if (rc == 0) {
         if (!frame_get_page(m, l1, d->domid)) {
             rc = -PVCORE_EINVAL;
@@ -682,7 +692,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
             rc = flush_mask(v, scope, fk, va);
         }
     }
-    mmu_end(d, NULL);
+    mmu_end(d);
     return rc;
 }
 
@@ -692,8 +702,9 @@ int pvcore_vcpu_translate(struct pvcore_vcpu *pv, uint64_t va, uint64_t *maddr, 
     struct machine *m = v->d->m;
     uint64_t l1, e;
     unsigned slot;
+    bool upper_rw;
 
-    if (paging_find_l1e(v, va, &l1, &slot) != 0) {
+    if (paging_find_l1e(v, va, &l1, &slot, &upper_rw) != 0) {
         return -PVCORE_EFAULT;
     }
     e = pte_read(&frame_entries(m, l1)[slot]);
@@ -702,7 +713,7 @@ int pvcore_vcpu_translate(struct pvcore_vcpu *pv, uint64_t va, uint64_t *maddr, 
     }
     *maddr = (pte_mfn(e) << PVCORE_PAGE_SHIFT) | (va & (PVCORE_PAGE_SIZE - 1u));
     if (writable != NULL) {
-        *writable = (e & PTE_RW) != 0;
+        *writable = upper_rw && (e & PTE_RW) != 0;
     }
     return 0;
 }

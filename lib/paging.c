@@ -508,7 +508,7 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
 
 /* ---- walking a vCPU's tables -------------------------------------------------------------------- */
 
-int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot)
+int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot, bool *upper_rw)
 {
     struct domain *d = v->d;
     struct machine *m = d->m;
@@ -522,6 +522,9 @@ int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slo
     if (mfn == INVALID_MFN) {
         return -PVCORE_EINVAL;
     }
+    if (upper_rw != NULL) {
+        *upper_rw = true;
+    }
     for (level = fmt->levels; level > 1; level--) {
         unsigned shift = 12u + 9u * (level - 1u);
         unsigned idx = (unsigned)(va >> shift) & (PAGING_ENTRIES - 1u);
@@ -533,6 +536,10 @@ int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slo
         e = pte_read(&frame_entries(m, mfn)[idx]);
         if (!pte_present(e) || (e & PTE_PSE)) {
             return -PVCORE_EINVAL;
+        }
+        /* As the CPU: a read-only upper entry (a linear one, say) makes all below it so. */
+        if (upper_rw != NULL && !(e & PTE_RW)) {
+            *upper_rw = false;
         }
         mfn = pte_mfn(e);
     }

@@ -70,33 +70,45 @@ static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel,
     guest_load_cr3(g);
 }
 
-/* Guest memory through the guest's own tables (only what they map is reachable). */
+/*
+ * Guest memory through the guest's own tables: only what they map is reachable, and
+ * writes need every level of the walk to allow them. Copies to the guest are all or
+ * nothing: every page is checked before the first byte is written.
+ */
 static int copy_guest(struct pvcore_vcpu *v, uint64_t gva, void *buf, size_t len, int to_guest)
 {
     struct guest *g = guest_of(v);
-    uint8_t *p = buf;
+    int pass;
 
-    while (len) {
-        uint64_t ma, chunk = PAGE_SIZE - (gva & (PAGE_SIZE - 1));
-        int writable = 0;
-        if (g == NULL || (g->is32 && gva + (chunk < len ? chunk : len) > 0x100000000ull)) {
-            return -PVCORE_EFAULT;
+    if (g == NULL || len > UINT64_MAX - gva || (g->is32 && gva + len > 0x100000000ull)) {
+        return -PVCORE_EFAULT;
+    }
+    for (pass = to_guest ? 0 : 1; pass < 2; pass++) {
+        uint64_t a = gva;
+        uint8_t *p = buf;
+        size_t left = len;
+
+        while (left) {
+            uint64_t ma, chunk = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+            int writable = 0;
+            if (chunk > left) {
+                chunk = left;
+            }
+            if (pvcore_vcpu_translate(v, a, &ma, &writable) != 0 || (to_guest && !writable) ||
+                ma >= DIRECTMAP_SIZE) {
+                return -PVCORE_EFAULT;
+            }
+            if (pass == 1) {
+                if (to_guest) {
+                    memcpy(phys_to_virt(ma), p, chunk);
+                } else {
+                    memcpy(p, phys_to_virt(ma), chunk);
+                }
+            }
+            p += chunk;
+            a += chunk;
+            left -= chunk;
         }
-        if (pvcore_vcpu_translate(v, gva, &ma, &writable) != 0 || (to_guest && !writable) ||
-            ma >= DIRECTMAP_SIZE) {
-            return -PVCORE_EFAULT;
-        }
-        if (chunk > len) {
-            chunk = len;
-        }
-        if (to_guest) {
-            memcpy(phys_to_virt(ma), p, chunk);
-        } else {
-            memcpy(p, phys_to_virt(ma), chunk);
-        }
-        p += chunk;
-        gva += chunk;
-        len -= chunk;
     }
     return 0;
 }

@@ -80,8 +80,13 @@ struct pvcore_host_ops {
      * space into `dst`. Returns 0, or a negative PVCORE_E* value if any byte is not
      * readable (the contents of `dst` are then unspecified). Used for the vCPU bitmaps
      * of the *_MULTI flushes and, by pvcore_hypercall(), for request arrays, the `pdone`
-     * counter and xen_version arguments. Called with `v`'s domain's MMU lock held, so a
-     * walk of the guest's page tables (pvcore_vcpu_translate()) sees them stable.
+     * counter and xen_version arguments. Called with an MMU lock held: `v`'s domain's,
+     * so that a walk of the guest's page tables (pvcore_vcpu_translate()) sees them
+     * stable, except while a privileged vCPU's batch changes another domain's tables
+     * (or names another domain in mmuext_op): then that domain's lock is held, and `v`'s
+     * own tables may change under the walk, which must therefore read each entry once,
+     * atomically (pvcore_vcpu_translate() does). The hook must not call back into the
+     * library.
      * NULL: such bitmaps cannot be read, and requests that need one fail with
      * -PVCORE_EINVAL, the ABI's error for an unreadable bitmap; hypercalls that read
      * guest memory through pvcore_hypercall() fail with -PVCORE_EFAULT.

@@ -149,7 +149,9 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_update_va_mapping(struct pvcore_vcpu *v,
  * @param v     The vCPU.
  * @param va    Guest virtual address.
  * @param maddr Receives the machine address `va` maps to.
- * @param writable Receives non-zero if the mapping is writable (may be NULL).
+ * @param writable Receives non-zero if the mapping is writable, that is, the L1 entry and
+ *              every upper-level entry on the walk allow writes, as the CPU requires (may
+ *              be NULL).
  * @return 0; -PVCORE_EFAULT if va is outside guest space or not mapped.
  * @note Lock-free read of the tables: call it from a hook (the domain's lock is then
  *       held by the caller of the hook) or while the domain is otherwise quiescent.

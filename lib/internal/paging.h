@@ -119,16 +119,26 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
                      uint64_t val, bool preserve_ad, const struct pg_owner *pg,
                      bool *changed_upper);
 
-/* Walk the vCPU's kernel page tables to the L1 entry mapping va. */
-int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot);
+/* Walk the vCPU's kernel page tables to the L1 entry mapping va. `upper_rw` (may be NULL)
+ * receives whether every upper-level entry on the way allows writes. */
+int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot, bool *upper_rw);
 
-/* mmu.c: pvcore_mmu_update() and pvcore_mmuext_op() on a work budget the caller carries
- * across calls (*budget in: what remains, out: what is left), so that the hypercall
- * decoder, which feeds one guest batch in chunks, spends one budget on the whole batch. */
-struct pvcore_mmuext_req;
-int mmu_update_budget(struct pvcore_vcpu *v, const struct pvcore_mmu_update *reqs,
-                      uint32_t count, uint32_t *done, uint32_t foreigndom, uint32_t *budget);
-int mmuext_op_budget(struct pvcore_vcpu *v, const struct pvcore_mmuext_req *ops, uint32_t count,
-                     uint32_t *done, uint32_t foreigndom, uint32_t *budget);
+/*
+ * mmu.c: pvcore_mmu_update() and pvcore_mmuext_op() reading their requests from a source:
+ * an array in hypervisor memory, or a reader called for request i just before it is
+ * handled (the hypercall decoder's, which copies requests out of guest memory). A batch
+ * from a guest is then one call: one lock, one work budget, at most one flush. The reader
+ * runs with the MMU lock of the domain whose tables change held; it returns 0 or
+ * -PVCORE_EFAULT, which ends the batch before request i.
+ */
+struct mmu_source {
+    const void *array; /* struct pvcore_mmu_update[] or struct pvcore_mmuext_req[] */
+    int (*read)(void *ctx, uint32_t i, void *out);
+    void *ctx;
+};
+int mmu_update_source(struct pvcore_vcpu *v, const struct mmu_source *src, uint32_t count,
+                      uint32_t *done, uint32_t foreigndom);
+int mmuext_op_source(struct pvcore_vcpu *v, const struct mmu_source *src, uint32_t count,
+                     uint32_t *done, uint32_t foreigndom);
 
 #endif /* PVCORE_INTERNAL_PAGING_H */

