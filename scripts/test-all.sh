@@ -2,7 +2,8 @@
 # The whole test suite, as README's second command and .ci/run run it:
 #   1. the normal (Debug) build: unit and advisory tests, the ABI checks against
 #      libxen-dev (64- and 32-bit), header self-containment, exported symbols, install +
-#      consumer, freestanding x86-64/i386 checks;
+#      consumer, freestanding x86-64/i386 checks, and minihv booted in QEMU (TCG) with
+#      the example PV guests (label qemu);
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the multi-threaded tests under ThreadSanitizer;
 #   4. the API docs (Doxygen, warnings are errors);

@@ -34,6 +34,15 @@ _Static_assert(GUEST_HC_mmuext_op == PVCORE_HYPERVISOR_mmuext_op, "mmuext_op num
 _Static_assert(GUEST_HC_sched_op == PVCORE_HYPERVISOR_sched_op, "sched_op number");
 
 #define VIRT_BASE ((unsigned long)GUEST_VIRT_BASE)
+
+/* An address in the hypervisor's part of the address space: the 64-bit ABI reserves
+ * 0xFFFF800000000000-0xFFFF87FFFFFFFFFF (minihv's direct map, and its code, start at
+ * 0xFFFF830000000000); a 32-bit guest's ends at 0xF5800000. */
+#if defined(__x86_64__)
+#define HV_PROBE_VA 0xFFFF830000100000ul
+#else
+#define HV_PROBE_VA 0xF5800000ul
+#endif
 #define PAGE_SIZE ((unsigned long)GUEST_PAGE_SIZE)
 #define ENTRIES 512ul                  /* entries per page table, every level and width */
 #define L1_SPAN (ENTRIES * PAGE_SIZE)  /* 2 MiB mapped by one L1 table */
@@ -479,6 +488,13 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
         guest_print("taking a page fault on purpose");
         (void)guest_read_byte(VIRT_BASE - PAGE_SIZE);
         guest_print("fault was not fatal");
+        failures++;
+    } else if (option_is("minihv.fault", "hv")) {
+        /* The hypervisor's own memory: its area of the address space (the 64-bit direct
+         * map minihv runs from, or the 32-bit hole) must not be readable at all. */
+        guest_print("reading hypervisor memory at 0x%lx", (unsigned long)HV_PROBE_VA);
+        (void)guest_read_byte(HV_PROBE_VA);
+        guest_print("hypervisor memory was readable");
         failures++;
     }
 

@@ -281,7 +281,16 @@ void minihv_trap(struct frame *f)
     }
     if ((f->vector == VEC_HYPERCALL_INT82 && g->is32) || (f->vector == VEC_SYSCALL64 && !g->is32)) {
         hypercall(g, f);
-        return;
+        /*
+         * A syscall ending at the top of the lower half saves a non-canonical rip
+         * (0x0000800000000000). iretq would fault on it in ring 0, on our stack: the
+         * guest would have taken #GP itself, so treat it as a fault of the guest's.
+         */
+        if (g->is32 || (uint64_t)((int64_t)(f->rip << 16) >> 16) == f->rip) {
+            return;
+        }
+        f->vector = PVCORE_X86_VEC_GP;
+        f->error = 0;
     }
     /* Exception delivery to the guest's trap table is not implemented yet. */
     name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
