@@ -21,8 +21,17 @@
 #include <pvcore/arch/x86.h>
 #include <pvcore/pvcore.h>
 
+/* libc.c: the C library functions minihv and libpvcore use (default visibility: in a
+ * hosted build, such as the loader's fuzz target, they are the C library's). */
+size_t strlen(const char *s);
+int strncmp(const char *a, const char *b, size_t n);
+char *strstr(const char *h, const char *n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
 /*
- * Everything here is defined inside the image: hidden visibility lets -fpie code take
+ * Everything below is defined inside the image: hidden visibility lets -fpie code take
  * addresses with lea instead of GOT loads the linker cannot relax at this address.
  */
 #pragma GCC visibility push(hidden)
@@ -142,13 +151,6 @@ extern struct guest *current;
 void minihv_trap(struct frame *f);
 void guest_load_cr3(struct guest *g);
 
-/* libc.c */
-size_t strlen(const char *s);
-int strncmp(const char *a, const char *b, size_t n);
-char *strstr(const char *h, const char *n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memset(void *d, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
 
 #pragma GCC visibility pop
 
