@@ -96,6 +96,8 @@ hypercall_page:
     HYPERCALL hyp_mmuext_op, GUEST_HC_mmuext_op, 4
     /* (cmd, arg) */
     HYPERCALL hyp_sched_op, GUEST_HC_sched_op, 2
+    /* (cmd, arg) */
+    HYPERCALL hyp_xen_version, GUEST_HC_xen_version, 2
 
 /* unsigned long guest_read_byte(unsigned long va) */
     .globl guest_read_byte

@@ -68,6 +68,7 @@ hypercall_page:
     HYPERCALL hyp_console_io, GUEST_HC_console_io
     HYPERCALL hyp_mmuext_op, GUEST_HC_mmuext_op
     HYPERCALL hyp_sched_op, GUEST_HC_sched_op
+    HYPERCALL hyp_xen_version, GUEST_HC_xen_version
 
 /* unsigned long guest_read_byte(unsigned long va) */
     .globl guest_read_byte

@@ -32,6 +32,7 @@ _Static_assert(GUEST_HC_update_va_mapping == PVCORE_HYPERVISOR_update_va_mapping
 _Static_assert(GUEST_HC_console_io == PVCORE_HYPERVISOR_console_io, "console_io number");
 _Static_assert(GUEST_HC_mmuext_op == PVCORE_HYPERVISOR_mmuext_op, "mmuext_op number");
 _Static_assert(GUEST_HC_sched_op == PVCORE_HYPERVISOR_sched_op, "sched_op number");
+_Static_assert(GUEST_HC_xen_version == PVCORE_HYPERVISOR_xen_version, "xen_version number");
 
 #define VIRT_BASE ((unsigned long)GUEST_VIRT_BASE)
 
@@ -191,6 +192,32 @@ static unsigned long slot(unsigned long va, unsigned int level)
                            (ENTRIES - 1u));
 }
 
+/* ---- step 1: who is the hypervisor (xen_version) and a yield ---------------------------- */
+
+static void about_the_hypervisor(void)
+{
+    char caps[1024];
+    long v, rc;
+    unsigned i;
+
+    v = hyp_xen_version(PVCORE_XENVER_version, NULL);
+    for (i = 0; i < sizeof(caps); i++) {
+        caps[i] = 0;
+    }
+    rc = hyp_xen_version(PVCORE_XENVER_capabilities, caps);
+    caps[sizeof(caps) - 1] = 0;
+    guest_print("xen_version: %ld.%ld, capabilities \"%s\"", v >> 16, v & 0xffff, caps);
+    if (v < 0x30000 || rc != 0) {
+        guest_print("xen_version returned %ld and %ld: FAILED", v, rc);
+        failures++;
+    }
+    rc = hyp_sched_op(PVCORE_SCHEDOP_yield, NULL);
+    if (rc != 0) {
+        guest_print("sched_op(yield) returned %ld (expected 0): FAILED", rc);
+        failures++;
+    }
+}
+
 /* ---- step 6: the end -------------------------------------------------------------------- */
 
 static _Noreturn void finish(void)
@@ -201,6 +228,11 @@ static _Noreturn void finish(void)
     if (failures == 0) {
         guest_print("all checks passed");
         sd.reason = PVCORE_SHUTDOWN_poweroff;
+        /* minihv.shutdown=<n>: shut down with reason n instead, to test its mapping. */
+        if (find_option("minihv.shutdown") != NULL) {
+            sd.reason = (unsigned int)option_mfn("minihv.shutdown");
+            guest_print("shutting down with reason %u as asked", sd.reason);
+        }
     } else {
         guest_print("%u checks FAILED", failures);
         sd.reason = PVCORE_SHUTDOWN_crash;
@@ -474,6 +506,7 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
     }
     foreign = option_mfn("minihv.foreign");
     xen = option_mfn("minihv.xen");
+    about_the_hypervisor();
 
     /* 2. and 3. */
     if (!make_plan(si, entry_sp, &plan) || !build_tables(&plan) || !switch_tables(&plan)) {

@@ -34,6 +34,7 @@ long hyp_mmuext_op(const pvcore_mmuext_op_t *op, unsigned long count, unsigned i
 long hyp_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags);
 long hyp_console_io(unsigned long cmd, unsigned long count, const char *buf);
 long hyp_sched_op(unsigned long cmd, void *arg);
+long hyp_xen_version(unsigned long cmd, void *arg);
 
 /* ---- other assembly helpers ------------------------------------------------------------- */
 /* Reads one byte at a virtual address (used to take a page fault on purpose). */

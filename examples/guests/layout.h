@@ -39,6 +39,7 @@
 #define GUEST_HC_console_io 18
 #define GUEST_HC_mmuext_op 26
 #define GUEST_HC_sched_op 29
+#define GUEST_HC_xen_version 17
 
 /* Each stub of the hypercall page is 32 bytes long. */
 #define GUEST_HC_STUB_SIZE 32
