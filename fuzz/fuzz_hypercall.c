@@ -446,35 +446,7 @@ static int hazard(struct mach *x, struct pvcore_vcpu *v, int is32, int ext, uint
 
 /* ---- operations ----------------------------------------------------------------------------- */
 
-static uint64_t frame_sel(uint8_t b, uint8_t extra, unsigned d)
-{
-    switch (b >> 6) {
-    case 0:
-    case 1:
-        return dom_frame(d, b);
-    case 2:
-        return dom_frame((unsigned)(b % 3), b >> 2);
-    default:
-        return ((uint64_t)extra << 6 | (b & 0x3Fu)) % (FRAMES + 16u);
-    }
-}
-
-static const uint64_t flag_sets[] = {
-    0x001, 0x003, 0x007, 0x005, 0x061, 0x067, 0x000, 0x8000000000000003ull,
-    0x101, 0x019, 0x081, 0x013, 0x027, 0x063, 0x023, 0x067 | 0x8000000000000000ull,
-};
-
-static uint64_t entry(const uint8_t *e, unsigned d)
-{
-    uint64_t flags;
-
-    if (e[1] < 0xE0) {
-        flags = flag_sets[e[1] % (sizeof(flag_sets) / sizeof(flag_sets[0]))];
-    } else {
-        flags = (uint64_t)e[1] | ((uint64_t)(e[2] & 0x0F) << 8) | ((uint64_t)(e[2] & 0xF0) << 56);
-    }
-    return (frame_sel(e[0], e[2], d) << 12) | flags;
-}
+#include "fuzz_entry.h"
 
 /* The frame of byte `off` of the guest-writable area: the mailbox, then the top page. */
 static uint64_t area_frame(unsigned d, uint32_t off)

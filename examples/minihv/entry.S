@@ -93,37 +93,29 @@ minihv_int82_entry:
     jmp trap_common
 
     /*
-     * syscall from a 64-bit guest: the CPU saved rip in rcx and rflags in r11, masked
-     * IF/TF/DF/AC (SFMASK) and did not switch stacks. Build the frame an interrupt would.
+     * syscall: the CPU saved rip in rcx and rflags in r11, masked IF/TF/DF/AC (SFMASK)
+     * and did not switch stacks. Build the frame an interrupt would have.
      */
+.macro SYSCALL_ENTRY name, cs, vec
     .align 16
-    .globl minihv_syscall64_entry
-minihv_syscall64_entry:
+    .globl \name
+\name:
     movq %rsp, syscall_scratch(%rip)
     movq minihv_hyp_stack_top(%rip), %rsp
     pushq $FLAT_RING3_SS64
     pushq syscall_scratch(%rip)
     pushq %r11
-    pushq $FLAT_RING3_CS64
+    pushq $\cs
     pushq %rcx
     pushq $0
-    pushq $VEC_SYSCALL64
+    pushq $\vec
     jmp trap_common
+.endm
 
-    /* syscall from compatibility mode: not part of the 32-bit PV ABI; a fault. */
-    .align 16
-    .globl minihv_syscall32_entry
-minihv_syscall32_entry:
-    movq %rsp, syscall_scratch(%rip)
-    movq minihv_hyp_stack_top(%rip), %rsp
-    pushq $FLAT_RING3_SS64
-    pushq syscall_scratch(%rip)
-    pushq %r11
-    pushq $FLAT_RING3_CS32
-    pushq %rcx
-    pushq $0
-    pushq $VEC_SYSCALL32
-    jmp trap_common
+    /* From a 64-bit guest: the 64-bit PV hypercall. */
+    SYSCALL_ENTRY minihv_syscall64_entry, FLAT_RING3_CS64, VEC_SYSCALL64
+    /* From compatibility mode: not part of the 32-bit PV ABI; a fault. */
+    SYSCALL_ENTRY minihv_syscall32_entry, FLAT_RING3_CS32, VEC_SYSCALL32
 
 trap_common:
     SAVE_REGS

@@ -198,29 +198,27 @@ static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
     }
 }
 
+/* Where hypercall argument i lives: rdi, rsi, rdx, r10, r8, r9 for 64-bit guests; ebx,
+ * ecx, edx, esi, edi, ebp for 32-bit ones. */
+static uint64_t *arg_reg(struct frame *f, int is32, unsigned i)
+{
+    uint64_t *const r64[6] = { &f->rdi, &f->rsi, &f->rdx, &f->r10, &f->r8, &f->r9 };
+    uint64_t *const r32[6] = { &f->rbx, &f->rcx, &f->rdx, &f->rsi, &f->rdi, &f->rbp };
+
+    return is32 ? r32[i] : r64[i];
+}
+
 static void hypercall(struct guest *g, struct frame *f)
 {
     struct pvcore_hypercall_regs r;
     int64_t ret;
+    unsigned i;
     int rc;
 
     memset(&r, 0, sizeof(r));
-    if (g->is32) {
-        r.nr = (uint32_t)f->rax;
-        r.arg[0] = (uint32_t)f->rbx;
-        r.arg[1] = (uint32_t)f->rcx;
-        r.arg[2] = (uint32_t)f->rdx;
-        r.arg[3] = (uint32_t)f->rsi;
-        r.arg[4] = (uint32_t)f->rdi;
-        r.arg[5] = (uint32_t)f->rbp;
-    } else {
-        r.nr = f->rax;
-        r.arg[0] = f->rdi;
-        r.arg[1] = f->rsi;
-        r.arg[2] = f->rdx;
-        r.arg[3] = f->r10;
-        r.arg[4] = f->r8;
-        r.arg[5] = f->r9;
+    r.nr = g->is32 ? (uint32_t)f->rax : f->rax;
+    for (i = 0; i < 6; i++) {
+        r.arg[i] = g->is32 ? (uint32_t)*arg_reg(f, 1, i) : *arg_reg(f, 0, i);
     }
     rc = pvcore_hypercall(g->v, &r);
     if (rc == PVCORE_HYPERCALL_DONE) {
@@ -229,20 +227,8 @@ static void hypercall(struct guest *g, struct frame *f)
     }
     if (rc == PVCORE_HYPERCALL_RESTART) {
         /* A continuation: the guest re-executes the 2-byte syscall / int $0x82. */
-        if (g->is32) {
-            f->rbx = r.arg[0];
-            f->rcx = r.arg[1];
-            f->rdx = r.arg[2];
-            f->rsi = r.arg[3];
-            f->rdi = r.arg[4];
-            f->rbp = r.arg[5];
-        } else {
-            f->rdi = r.arg[0];
-            f->rsi = r.arg[1];
-            f->rdx = r.arg[2];
-            f->r10 = r.arg[3];
-            f->r8 = r.arg[4];
-            f->r9 = r.arg[5];
+        for (i = 0; i < 6; i++) {
+            *arg_reg(f, g->is32, i) = r.arg[i];
         }
         f->rip -= 2;
         return;

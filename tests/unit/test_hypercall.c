@@ -304,18 +304,6 @@ static void mmu_update_matches_direct(int d)
     pvtest_free(t);
 }
 
-static void test_mmu_update_64(void **state)
-{
-    (void)state;
-    mmu_update_matches_direct(1);
-}
-
-static void test_mmu_update_pae(void **state)
-{
-    (void)state;
-    mmu_update_matches_direct(2);
-}
-
 /* Preempted (by the host, or by a small budget) vs uninterrupted: same end state. */
 static void preempted_matches_uninterrupted(int d, uint32_t budget, uint32_t preempt_every)
 {
@@ -564,18 +552,6 @@ static void bad_pointers(int d)
                      -PVCORE_ESRCH);
     pvtest_free(ref);
     pvtest_free(t);
-}
-
-static void test_bad_pointers_64(void **state)
-{
-    (void)state;
-    bad_pointers(1);
-}
-
-static void test_bad_pointers_pae(void **state)
-{
-    (void)state;
-    bad_pointers(2);
 }
 
 /* A 64-bit array that reaches the top of the address space: the request that would wrap
@@ -834,18 +810,6 @@ static void mmuext_layouts(int d)
     pvtest_free(t);
 }
 
-static void test_mmuext_64(void **state)
-{
-    (void)state;
-    mmuext_layouts(1);
-}
-
-static void test_mmuext_pae(void **state)
-{
-    (void)state;
-    mmuext_layouts(2);
-}
-
 /* A preempted validation inside a batch continues where it stopped. */
 static void mmuext_preempted(int d)
 {
@@ -901,18 +865,6 @@ static void mmuext_preempted(int d)
     assert_same_machine(t, ref, &e[1], &e[0]);
     pvtest_free(ref);
     pvtest_free(t);
-}
-
-static void test_mmuext_preempted_64(void **state)
-{
-    (void)state;
-    mmuext_preempted(1);
-}
-
-static void test_mmuext_preempted_pae(void **state)
-{
-    (void)state;
-    mmuext_preempted(2);
 }
 
 /* ---- xen_version ---------------------------------------------------------------------------- */
@@ -1043,18 +995,6 @@ static void xen_version_all(int d)
     assert_int_equal(hc_done(&e, regs(PVCORE_HYPERVISOR_xen_version, 0xFFFFFFFFu, VA, 0, 0, 0)),
                      -PVCORE_ENOSYS);
     pvtest_free(t);
-}
-
-static void test_xen_version_64(void **state)
-{
-    (void)state;
-    xen_version_all(1);
-}
-
-static void test_xen_version_pae(void **state)
-{
-    (void)state;
-    xen_version_all(2);
 }
 
 /* ---- the rest ------------------------------------------------------------------------------- */
@@ -1279,29 +1219,62 @@ static void test_one_flush_per_batch(void **state)
     pvtest_free(t);
 }
 
+/* The tests below run once per guest kind: state points at the domain (1: 64-bit, 2: PAE). */
+static const int dom64 = 1, dom_pae = 2;
+
+static int dom_of(void **state)
+{
+    return *(const int *)*state;
+}
+
+static void test_bad_pointers(void **state)
+{
+    bad_pointers(dom_of(state));
+}
+
+static void test_mmu_update(void **state)
+{
+    mmu_update_matches_direct(dom_of(state));
+}
+
+static void test_mmuext(void **state)
+{
+    mmuext_layouts(dom_of(state));
+}
+
+static void test_mmuext_preempted(void **state)
+{
+    mmuext_preempted(dom_of(state));
+}
+
+static void test_xen_version(void **state)
+{
+    xen_version_all(dom_of(state));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mmu_update_64),
-        cmocka_unit_test(test_mmu_update_pae),
+        cmocka_unit_test_prestate(test_mmu_update, (void *)&dom64),
+        cmocka_unit_test_prestate(test_mmu_update, (void *)&dom_pae),
         cmocka_unit_test(test_preempted_by_host_64),
         cmocka_unit_test(test_preempted_by_host_pae),
         cmocka_unit_test(test_preempted_by_budget_64),
         cmocka_unit_test(test_preempted_by_budget_pae),
         cmocka_unit_test(test_pdone_reread),
         cmocka_unit_test(test_forged_preempted_bit),
-        cmocka_unit_test(test_bad_pointers_64),
-        cmocka_unit_test(test_bad_pointers_pae),
+        cmocka_unit_test_prestate(test_bad_pointers, (void *)&dom64),
+        cmocka_unit_test_prestate(test_bad_pointers, (void *)&dom_pae),
         cmocka_unit_test(test_wrap_at_top),
         cmocka_unit_test(test_huge_count_bounded),
         cmocka_unit_test(test_uvm_pae_high_half),
         cmocka_unit_test(test_uvm_64),
-        cmocka_unit_test(test_mmuext_64),
-        cmocka_unit_test(test_mmuext_pae),
-        cmocka_unit_test(test_mmuext_preempted_64),
-        cmocka_unit_test(test_mmuext_preempted_pae),
-        cmocka_unit_test(test_xen_version_64),
-        cmocka_unit_test(test_xen_version_pae),
+        cmocka_unit_test_prestate(test_mmuext, (void *)&dom64),
+        cmocka_unit_test_prestate(test_mmuext, (void *)&dom_pae),
+        cmocka_unit_test_prestate(test_mmuext_preempted, (void *)&dom64),
+        cmocka_unit_test_prestate(test_mmuext_preempted, (void *)&dom_pae),
+        cmocka_unit_test_prestate(test_xen_version, (void *)&dom64),
+        cmocka_unit_test_prestate(test_xen_version, (void *)&dom_pae),
         cmocka_unit_test(test_unhandled),
         cmocka_unit_test(test_vm_assist),
         cmocka_unit_test(test_write_through_linear_refused),
