@@ -16,8 +16,9 @@
  *   foreigndom)`: see pvcore_mmu_update() and pvcore_mmuext_op() for the rules. The
  *   requests are copied in chunks of at most 32 that do not cross a page boundary (unless
  *   one request does), so an unreadable request fails the batch with -PVCORE_EFAULT after
- *   exactly the requests before it, as if each were copied alone. One work budget
- *   (pvcore_machine_config::work_budget) covers the whole invocation.
+ *   exactly the requests before it, as if each were copied alone. The batch is one call
+ *   into the MMU code: one lock, one work budget (pvcore_machine_config::work_budget) and
+ *   at most one TLB flush for the whole invocation.
  * - `update_va_mapping(va, val, flags)` and `update_va_mapping_otherdomain(va, val, flags,
  *   domid)`: see pvcore_update_va_mapping(). A 32-bit guest passes the 64-bit entry in two
  *   registers, low half first (`va, val_lo, val_hi, flags[, domid]`).
@@ -48,8 +49,8 @@
  *
  * @par Guest memory
  * Pointers are guest virtual addresses in the vCPU's current address space. Every access
- * goes through the copy hooks, called with the vCPU's domain's MMU lock held; a hook that
- * is NULL makes the calls that need it fail with -PVCORE_EFAULT. A guest pointer is used
+ * goes through the copy hooks, called with an MMU lock held (see #pvcore_host_ops); a hook
+ * that is NULL makes the calls that need it fail with -PVCORE_EFAULT. A guest pointer is used
  * as given, null included, except `pdone`, which may be null (no count is stored).
  *
  * @par Concurrency

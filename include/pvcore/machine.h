@@ -62,7 +62,7 @@ struct pvcore_machine_config {
     void *ctx;
     /**
      * Work units one hypercall may spend before it is preempted with -PVCORE_ERESTART
-     * (one unit = one page-table entry examined or released). 0 selects the default, 8192.
+     * (one unit = one page-table entry examined or released). 0 selects the default, 65536.
      */
     uint32_t work_budget;
     /** PVCORE_MACHINE_* flags. */
