@@ -389,6 +389,33 @@ static int hazard(struct mach *x, struct pvcore_vcpu *v, int is32, int ext, uint
     if (h.overflow) {
         return 1;
     }
+    /* The decoder stores the running total in *pdone when it is preempted: if *pdone
+     * shares a frame with the array (at any address), a continuation may read requests
+     * that total overwrote, where an uninterrupted call read them first. */
+    if (pdone != 0 && count != 0) {
+        uint64_t pm[2], am;
+        int np = 0;
+        if (pvcore_vcpu_translate(v, pdone, &pm[np], NULL) == 0) {
+            np++;
+        }
+        if (pvcore_vcpu_translate(v, pdone + 3u, &pm[np], NULL) == 0) {
+            np++;
+        }
+        for (page = base & ~4095ull; np != 0; page += 4096u) {
+            int j;
+            if (pvcore_vcpu_translate(v, page, &am, NULL) != 0) {
+                break;
+            }
+            for (j = 0; j < np; j++) {
+                if (pm[j] >> 12 == am >> 12) {
+                    return 1;
+                }
+            }
+            if (page + 4096u == 0 || (end != 0 && page + 4096u >= end)) {
+                break;
+            }
+        }
+    }
     /* Every request that can be read now (the batch stops at the first that cannot). */
     readable = 0;
     for (k = 0; k < count; k++) {
