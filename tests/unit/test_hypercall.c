@@ -353,28 +353,19 @@ static void preempted_matches_uninterrupted(int d, uint32_t budget, uint32_t pre
     pvtest_free(t);
 }
 
-static void test_preempted_by_host_64(void **state)
-{
-    (void)state;
-    preempted_matches_uninterrupted(1, 0, 1);
-}
+/* Preempted by the host's hook after every request, or by a budget of 5 units. */
+struct preempt_case {
+    int d;
+    uint32_t budget, preempt_every;
+};
+static const struct preempt_case by_host_64 = { 1, 0, 1 }, by_host_pae = { 2, 0, 1 },
+                                 by_budget_64 = { 1, 5, 0 }, by_budget_pae = { 2, 5, 0 };
 
-static void test_preempted_by_host_pae(void **state)
+static void test_preempted(void **state)
 {
-    (void)state;
-    preempted_matches_uninterrupted(2, 0, 1);
-}
+    const struct preempt_case *pc = *state;
 
-static void test_preempted_by_budget_64(void **state)
-{
-    (void)state;
-    preempted_matches_uninterrupted(1, 5, 0);
-}
-
-static void test_preempted_by_budget_pae(void **state)
-{
-    (void)state;
-    preempted_matches_uninterrupted(2, 5, 0);
+    preempted_matches_uninterrupted(pc->d, pc->budget, pc->preempt_every);
 }
 
 /* A continued call takes the earlier total from *pdone, whatever is there by then. */
@@ -1260,10 +1251,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_mmu_update, (void *)&dom64),
         cmocka_unit_test_prestate(test_mmu_update, (void *)&dom_pae),
-        cmocka_unit_test(test_preempted_by_host_64),
-        cmocka_unit_test(test_preempted_by_host_pae),
-        cmocka_unit_test(test_preempted_by_budget_64),
-        cmocka_unit_test(test_preempted_by_budget_pae),
+        cmocka_unit_test_prestate(test_preempted, (void *)&by_host_64),
+        cmocka_unit_test_prestate(test_preempted, (void *)&by_host_pae),
+        cmocka_unit_test_prestate(test_preempted, (void *)&by_budget_64),
+        cmocka_unit_test_prestate(test_preempted, (void *)&by_budget_pae),
         cmocka_unit_test(test_pdone_reread),
         cmocka_unit_test(test_forged_preempted_bit),
         cmocka_unit_test_prestate(test_bad_pointers, (void *)&dom64),
