@@ -45,18 +45,26 @@ static bool range_ok(const struct caller *c, uint64_t gva, uint64_t len)
     return len - 1u <= UINT64_MAX - gva;
 }
 
-static int copy_in(const struct caller *c, void *dst, uint64_t gva, size_t len)
+/* The copy hook, for a caller that holds the MMU lock the hooks' contract asks for. */
+static int copy_in_locked(const struct caller *c, void *dst, uint64_t gva, size_t len)
 {
     const struct pvcore_host_ops *ops = c->m->ops;
-    int rc;
 
-    if (ops->copy_from_guest == NULL || !range_ok(c, gva, len)) {
+    if (ops->copy_from_guest == NULL || !range_ok(c, gva, len) ||
+        ops->copy_from_guest(c->m->ctx, c->v, dst, gva, len) != 0) {
         return -PVCORE_EFAULT;
     }
+    return 0;
+}
+
+static int copy_in(const struct caller *c, void *dst, uint64_t gva, size_t len)
+{
+    int rc;
+
     spin_lock(&c->d->mmu_lock);
-    rc = ops->copy_from_guest(c->m->ctx, c->v, dst, gva, len);
+    rc = copy_in_locked(c, dst, gva, len);
     spin_unlock(&c->d->mmu_lock);
-    return rc != 0 ? -PVCORE_EFAULT : 0;
+    return rc;
 }
 
 static int copy_out(const struct caller *c, uint64_t gva, const void *src, size_t len)
@@ -118,8 +126,8 @@ enum batch { BATCH_MMU, BATCH_EXT };
 
 /*
  * Reads a batch's requests for mmu.c, a chunk at a time, into a bounded buffer. Called
- * with the MMU lock held that mmu.c took (the hooks' contract), so it calls the copy hook
- * directly rather than through copy_in().
+ * with the MMU lock held that mmu.c took (the hooks' contract), so it copies with
+ * copy_in_locked().
  */
 struct reader {
     const struct caller *c;
@@ -137,8 +145,6 @@ struct reader {
 
 static int reader_fill(struct reader *rd, uint32_t i)
 {
-    const struct caller *c = rd->c;
-    const struct pvcore_host_ops *ops = c->m->ops;
     /* i < 2^31 and size <= 24: no overflow in 64 bits. */
     uint64_t off = (uint64_t)i * rd->size;
     uint64_t gva = rd->base + off; /* may wrap: range_ok() decides */
@@ -154,8 +160,9 @@ static int reader_fill(struct reader *rd, uint32_t i)
     }
     rd->first = i;
     rd->n = 0;
-    if (ops->copy_from_guest == NULL || !range_ok(c, rd->base, off + (uint64_t)n * rd->size) ||
-        ops->copy_from_guest(c->m->ctx, c->v, &rd->raw, gva, (size_t)n * rd->size) != 0) {
+    /* The whole array up to this chunk must lie below the top: gva itself may have wrapped. */
+    if (!range_ok(rd->c, rd->base, off + (uint64_t)n * rd->size) ||
+        copy_in_locked(rd->c, &rd->raw, gva, (size_t)n * rd->size) != 0) {
         return -PVCORE_EFAULT;
     }
     rd->n = n;

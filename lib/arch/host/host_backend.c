@@ -84,8 +84,8 @@ static int hb_preempt_check(void *ctx)
 
 /*
  * Guest memory is reached as the guest's own accesses would be: through the vCPU's kernel
- * page tables (pvcore_vcpu_translate()) into the directmap. Both hooks are called with
- * the domain's MMU lock held, so the tables cannot change during a copy.
+ * page tables (pvcore_vcpu_translate()) into the directmap. The hooks are called with an
+ * MMU lock held (see struct pvcore_host_ops); the walk reads each entry once, atomically.
  */
 
 /* A range that wraps around the top of the address space is never guest memory. */
@@ -111,47 +111,22 @@ static int hb_translate(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, u
     return 0;
 }
 
-static int hb_copy_from_guest(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
+/*
+ * Copies between buf and [gva, gva + len) of the guest, page by page. A copy to the guest
+ * is all or nothing: a first pass checks every page before the second writes.
+ */
+static int hb_copy(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva,
+                   void *buf, size_t len, int to_guest)
 {
-    struct pvcore_host_backend *hb = ctx;
-    uint8_t *out = dst;
-
-    if (!hb_range_ok(gva, len)) {
-        return -PVCORE_EFAULT;
-    }
-    while (len > 0) {
-        uint64_t maddr;
-        size_t chunk = PVCORE_PAGE_SIZE - (size_t)(gva & (PVCORE_PAGE_SIZE - 1u));
-        if (chunk > len) {
-            chunk = len;
-        }
-        if (hb_translate(hb, v, gva, 0, &maddr) != 0) {
-            return -PVCORE_EFAULT;
-        }
-        memcpy(out, hb->ram + maddr, chunk);
-        out += chunk;
-        gva += chunk;
-        len -= chunk;
-    }
-    return 0;
-}
-
-static int hb_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
-                            size_t len)
-{
-    struct pvcore_host_backend *hb = ctx;
-    const uint8_t *in = src;
     int pass;
 
     if (!hb_range_ok(gva, len)) {
         return -PVCORE_EFAULT;
     }
-    /* All or nothing: every page is checked before the first byte is written. With the
-     * domain's lock held, the second walk finds what the first one did. */
-    for (pass = 0; pass < 2; pass++) {
+    for (pass = to_guest ? 0 : 1; pass < 2; pass++) {
+        uint8_t *p = buf;
         uint64_t a = gva;
         size_t left = len;
-        size_t off = 0;
 
         while (left > 0) {
             uint64_t maddr;
@@ -159,18 +134,32 @@ static int hb_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, cons
             if (chunk > left) {
                 chunk = left;
             }
-            if (hb_translate(hb, v, a, 1, &maddr) != 0) {
+            if (hb_translate(hb, v, a, to_guest, &maddr) != 0) {
                 return -PVCORE_EFAULT;
             }
-            if (pass == 1) {
-                memcpy(hb->ram + maddr, in + off, chunk);
+            if (pass == 1 && to_guest) {
+                memcpy(hb->ram + maddr, p, chunk);
+            } else if (pass == 1) {
+                memcpy(p, hb->ram + maddr, chunk);
             }
-            off += chunk;
+            p += chunk;
             a += chunk;
             left -= chunk;
         }
     }
     return 0;
+}
+
+static int hb_copy_from_guest(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
+{
+    return hb_copy(ctx, v, gva, dst, len, 0);
+}
+
+static int hb_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
+                            size_t len)
+{
+    /* hb_copy only reads buf when copying to the guest. */
+    return hb_copy(ctx, v, gva, (void *)(uintptr_t)src, len, 1);
 }
 
 static void hb_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user)
