@@ -38,7 +38,6 @@ int memcmp(const void *a, const void *b, size_t n);
 
 #define DIRECTMAP_BASE 0xFFFF830000000000ull
 #define DIRECTMAP_SIZE 0x100000000ull /* 4 GiB */
-#define M2P_BASE 0xFFFF800000000000ull
 #define PAGE_SIZE 4096ull
 
 /* Hypervisor GDT selectors (the reserved area from byte 0xe000, as Xen lays it out). */
@@ -84,7 +83,6 @@ struct guest {
     const char *name;
     char cmdline[1024];
     int line_start;           /* console: at the start of a line */
-    int stop;                 /* STOP_* result */
 };
 
 /* entry.S */
