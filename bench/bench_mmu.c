@@ -11,7 +11,10 @@
  * unvalidated, are timed in the same run. Every figure is the median of REPEATS runs, with
  * the minimum and maximum shown as the spread.
  *
- * usage: bench_mmu [--csv FILE] [--quick]
+ * usage: bench_mmu [--csv FILE] [--quick] [--only x64-l1|x64-upper|pae32-l1|pae32-upper]
+ *                  [--batch N]
+ * (--only runs one workload and --batch one batch size, e.g. to profile them under
+ * valgrind --tool=callgrind; the targets are checked only when batch 512 runs.)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -289,6 +292,8 @@ int main(int argc, char **argv)
 {
     static const char *const kinds[2] = { "l1", "upper" };
     FILE *csv = NULL;
+    const char *only = NULL;
+    unsigned only_batch = 0;
     int pass = 1;
     int a, is32, upper;
 
@@ -299,11 +304,15 @@ int main(int argc, char **argv)
                 perror(argv[a]);
                 return 2;
             }
+        } else if (strcmp(argv[a], "--only") == 0 && a + 1 < argc) {
+            only = argv[++a];
+        } else if (strcmp(argv[a], "--batch") == 0 && a + 1 < argc) {
+            only_batch = (unsigned)strtoul(argv[++a], NULL, 0);
         } else if (strcmp(argv[a], "--quick") == 0) {
             repeats = 3;
             total = 1u << 13;
         } else {
-            fprintf(stderr, "usage: %s [--csv FILE] [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--csv FILE] [--quick] [--only GUEST-KIND] [--batch N]\n", argv[0]);
             return 2;
         }
     }
@@ -320,7 +329,12 @@ int main(int argc, char **argv)
             struct guest g;
             double single_trap = 0;
             unsigned batch;
+            char name[16];
 
+            snprintf(name, sizeof(name), "%s-%s", is32 ? "pae32" : "x64", kinds[upper]);
+            if (only != NULL && strcmp(only, name) != 0) {
+                continue;
+            }
             guest_init(&g, is32);
             printf("%s guest, %s updates\n", is32 ? "32-bit PAE" : "64-bit", kinds[upper]);
             printf("  %6s %22s %22s %8s %12s %9s %10s %10s\n", "batch", "lib ns/upd", "trap ns/upd",
@@ -331,6 +345,9 @@ int main(int argc, char **argv)
                 uint64_t fl = 0, fsum = 0;
                 unsigned r;
 
+                if (only_batch != 0 && batch != only_batch) {
+                    continue;
+                }
                 for (r = 0; r < repeats; r++) {
                     lib[r] = run_validated(&g, upper, batch, 0, &fl);
                     fsum += fl;

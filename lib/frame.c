@@ -208,7 +208,7 @@ static void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
     }
 }
 
-int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type)
+int frame_get_page_and_type_slow(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type)
 {
     bool took_over, handed_off;
     int rc;
@@ -225,7 +225,7 @@ int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint
     return rc;
 }
 
-void frame_put_page_and_type(struct domain *d, uint64_t mfn)
+void frame_put_page_and_type_slow(struct domain *d, uint64_t mfn)
 {
     bool queued;
 

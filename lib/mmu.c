@@ -138,11 +138,17 @@ static void mmu_end(struct domain *d)
     spin_unlock(&d->mmu_lock);
 }
 
-/* Between requests of a batch: preempt, or finish teardown the previous one queued.
- * Each request costs one unit of work, so a long batch is bounded too. */
-static int mmu_between(struct domain *d, uint32_t i)
+/*
+ * Between requests of a batch: preempt, or finish teardown the previous one queued.
+ * Each request costs one unit of work, so a long batch is bounded too. The host's
+ * preempt_check hook is an indirect call, so it is asked only every MMU_PREEMPT_STRIDE
+ * requests (a request's own long work, validating a table, asks it as it goes).
+ */
+#define MMU_PREEMPT_STRIDE 16u
+
+static inline int mmu_between(struct domain *d, uint32_t i)
 {
-    if (i > 0 && domain_should_preempt(d)) {
+    if (i > 0 && (d->budget == 0 || (i % MMU_PREEMPT_STRIDE == 0 && domain_should_preempt(d)))) {
         return -PVCORE_ERESTART;
     }
     domain_charge(d, 1);

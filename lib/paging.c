@@ -223,32 +223,37 @@ static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned
     return 0;
 }
 
-static int get_upper(struct domain *d, uint64_t table, unsigned level, uint32_t table_type,
-                     uint64_t e, unsigned slot)
+/* Slot 3 of a PAE L3: the L2 with the hypervisor's slots, which may not be shared. */
+static int get_pae_xen_l2(struct domain *d, uint64_t child)
 {
-    const struct pt_format *fmt = domain_format(d);
-    const struct pt_level *lv = paging_level(d, level, table_type);
-    uint64_t child = pte_mfn(e);
-    bool pae_slot3 = fmt->levels == 3 && level == 3 && slot == 3;
-    uint32_t want = pgt_level_type(level - 1) | (pae_slot3 ? PGT_PAE_XEN_L2 : 0u);
-    int rc;
+    int rc = frame_get_page_and_type(d, child, d->domid, PGT_L2 | PGT_PAE_XEN_L2);
 
-    if (e & lv->disallow) {
-        return -PVCORE_EINVAL;
-    }
-    rc = frame_get_page_and_type(d, child, d->domid, want);
-    if (rc == 0 && pae_slot3 &&
+    if (rc == 0 &&
         (atomic_load_explicit(&mfn_frame(d->m, child)->type_info, memory_order_relaxed) &
          PGT_COUNT_MASK) != 1) {
-        /* The L2 with the hypervisor's slots may not be shared. */
         frame_put_page_and_type(d, child);
         return -PVCORE_EINVAL;
     }
-    if (rc != -PVCORE_EINVAL || pae_slot3) {
+    return rc;
+}
+
+/* The references for a present L2-L4 entry `e` of `table` whose flags the caller checked
+ * against the level's disallow mask: a table of the level below, or a linear entry. */
+static inline int get_upper(struct domain *d, uint64_t table, unsigned level, uint64_t e,
+                            bool pae_slot3)
+{
+    uint64_t child = pte_mfn(e);
+    int rc;
+
+    if (pae_slot3) {
+        return get_pae_xen_l2(d, child);
+    }
+    rc = frame_get_page_and_type(d, child, d->domid, pgt_level_type(level - 1));
+    if (rc != -PVCORE_EINVAL) {
         return rc;
     }
-    if ((d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) || (level == 3 && !fmt->linear_l3) ||
-        (e & PTE_RW)) {
+    if ((d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) ||
+        (level == 3 && !domain_format(d)->linear_l3) || (e & PTE_RW)) {
         return -PVCORE_EINVAL;
     }
     if (child == table) {
@@ -258,7 +263,7 @@ static int get_upper(struct domain *d, uint64_t table, unsigned level, uint32_t 
     return get_linear(d, table, child, level);
 }
 
-static void put_upper(struct domain *d, uint64_t table, unsigned level, uint64_t e)
+static inline void put_upper(struct domain *d, uint64_t table, unsigned level, uint64_t e)
 {
     struct machine *m = d->m;
     uint64_t child = pte_mfn(e);
@@ -361,8 +366,10 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         if (level == 1) {
             rc = paging_get_l1e(d, &ne, &self);
             ne = adjust_l1(d, ne);
+        } else if (e & lv->disallow) {
+            rc = -PVCORE_EINVAL;
         } else {
-            rc = get_upper(d, mfn, level, type_info, e, i);
+            rc = get_upper(d, mfn, level, e, fmt->levels == 3 && level == 3 && i == 3);
             ne |= lv->adjust;
         }
         if (rc == -PVCORE_ERESTART) {
@@ -495,7 +502,8 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
             *changed_upper = true;
             return 0;
         }
-        rc = get_upper(d, table, level, type_info, val, slot);
+        /* (PAE L3 slot 3 was refused above.) */
+        rc = get_upper(d, table, level, val, false);
         if (rc != 0) {
             return rc;
         }

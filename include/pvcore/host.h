@@ -72,7 +72,10 @@ struct pvcore_host_ops {
     /**
      * Returns non-zero when the current hypercall should stop at the next preemption
      * point (an interrupt is pending, the time slice is over). NULL: only the work budget
-     * (pvcore_machine_config::work_budget) preempts.
+     * (pvcore_machine_config::work_budget) preempts. Asked between the requests of an
+     * mmu_update or mmuext_op batch every 16 requests (it is an indirect call, and a
+     * request is short), and while validating or tearing down a table every 32 entries
+     * scanned or at each present one.
      */
     int (*preempt_check)(void *ctx);
     /**

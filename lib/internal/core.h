@@ -278,9 +278,52 @@ static inline bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owne
 }
 
 /* Page-table types (L1-L4, see frame.c for the type-change rule), with the owner's lock
- * held. 0: the caller holds a general and a type reference. Any error: it holds neither. */
-int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type);
-void frame_put_page_and_type(struct domain *d, uint64_t mfn);
+ * held. 0: the caller holds a general and a type reference. Any error: it holds neither.
+ * The inline versions below handle the common case (a frame already validated as that
+ * type gains or loses one of several holders) and call these for everything else. */
+int frame_get_page_and_type_slow(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type);
+void frame_put_page_and_type_slow(struct domain *d, uint64_t mfn);
+
+static inline int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner,
+                                          uint32_t type)
+{
+    struct machine *m = d->m;
+    struct frame *f;
+    uint32_t x;
+
+    if (!frame_get_page(m, mfn, owner)) {
+        return -PVCORE_EINVAL;
+    }
+    f = mfn_frame(m, mfn);
+    x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    /* Validated implies at least one holder, and excludes partial and teardown states. */
+    while ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) == (type | PGT_VALIDATED) &&
+           (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) {
+        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, x + 1, memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            return 0;
+        }
+    }
+    frame_put_page(m, mfn);
+    return frame_get_page_and_type_slow(d, mfn, owner, type);
+}
+
+static inline void frame_put_page_and_type(struct domain *d, uint64_t mfn)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+
+    /* Not the last type reference: nothing but the counts changes. */
+    while ((x & PGT_COUNT_MASK) > 1) {
+        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, x - 1, memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            frame_put_page(m, mfn);
+            return;
+        }
+    }
+    frame_put_page_and_type_slow(d, mfn);
+}
 
 /*
  * The writable type, inline: every read-write L1 mapping takes and drops one. A writable
