@@ -154,26 +154,48 @@ static void guest_free(struct guest *g)
 }
 
 /*
- * Builds update number `idx` (counted across every run, so that consecutive updates of a
- * slot always change its target: every update moves references, none is a no-op).
+ * The request stream: update number n (counted across every run, so that consecutive
+ * updates of a slot always change its target: every update moves references, none is a
+ * no-op). l1: slot n % 512 of the L1 maps pool[(slot + 512 * (1 + round % 3)) % POOL],
+ * round = n / 512. upper: slot 1 + n % 511 of the L2 maps one of the pinned L1s, shifted by
+ * 1 + round % 63 each round. Kept as counters, not divisions, so that building a request
+ * (which a guest does too) costs little next to the update itself.
  */
-static void make_req(const struct guest *g, int upper, uint64_t idx, struct pvcore_mmu_update *u)
+struct req_stream {
+    unsigned slot;  /* next slot */
+    unsigned phase; /* round % 3 (l1) or round % (UPPER_L1S - 1) (upper) */
+};
+
+static void make_req(const struct guest *g, int upper, struct req_stream *rs,
+                     struct pvcore_mmu_update *u)
 {
+    unsigned slot = rs->slot;
+
     if (upper) {
-        unsigned slot = 1 + (unsigned)(idx % 511);
-        uint64_t round = idx / 511;
         u->ptr = (g->l2 << 12) | ((uint64_t)slot << 3);
-        u->val = pte(g->l1s[(slot + round % (UPPER_L1S - 1) + 1) % UPPER_L1S], P | RW | US);
+        u->val = pte(g->l1s[(slot + rs->phase + 1) % UPPER_L1S], P | RW | US);
+        if (++rs->slot == 512) {
+            rs->slot = 1;
+            rs->phase = rs->phase + 1 == UPPER_L1S - 1 ? 0 : rs->phase + 1;
+        }
     } else {
-        unsigned slot = (unsigned)(idx % 512);
-        uint64_t round = idx / 512;
         u->ptr = (g->l1 << 12) | ((uint64_t)slot << 3);
-        u->val = pte(g->pool[(slot + 512u * (1 + round % 3)) % POOL], P | RW | US);
+        u->val = pte(g->pool[(slot + 512u * (1 + rs->phase)) % POOL], P | RW | US);
+        if (++rs->slot == 512) {
+            rs->slot = 0;
+            rs->phase = rs->phase == 2 ? 0 : rs->phase + 1;
+        }
     }
 }
 
+static void stream_init(struct req_stream *rs, int upper)
+{
+    rs->slot = upper ? 1 : 0;
+    rs->phase = 0;
+}
+
 static struct pvcore_mmu_update reqs[MAX_BATCH];
-static uint64_t next_idx[2]; /* per workload */
+static struct req_stream stream[2]; /* per workload, continued from run to run */
 
 /* Times `total` validated updates in calls of `batch` requests; returns ns per update. */
 static double run_validated(struct guest *g, int upper, unsigned batch, int trap, uint64_t *flushes)
@@ -187,7 +209,7 @@ static double run_validated(struct guest *g, int upper, unsigned batch, int trap
     while (done_total < total) {
         uint32_t done = 0;
         for (k = 0; k < batch; k++) {
-            make_req(g, upper, next_idx[upper]++, &reqs[k]);
+            make_req(g, upper, &stream[upper], &reqs[k]);
         }
         if (trap) {
             /* One real trap into the kernel and back per call. */
@@ -209,16 +231,17 @@ static double run_validated(struct guest *g, int upper, unsigned batch, int trap
 static double run_raw(struct guest *g, int upper, unsigned batch)
 {
     unsigned done_total = 0, k;
-    uint64_t idx = 0;
+    struct req_stream rs;
     double t0, t1;
     /* Raw writes go to a scratch copy of the table so the validated state stays intact. */
     static uint64_t scratch[512];
 
+    stream_init(&rs, upper);
     t0 = now_ns();
     while (done_total < total) {
         for (k = 0; k < batch; k++) {
             struct pvcore_mmu_update u;
-            make_req(g, upper, idx++, &u);
+            make_req(g, upper, &rs, &u);
             *(volatile uint64_t *)&scratch[(u.ptr >> 3) & 511] = u.val;
         }
         done_total += batch;
@@ -336,6 +359,7 @@ int main(int argc, char **argv)
                 continue;
             }
             guest_init(&g, is32);
+            stream_init(&stream[upper], upper);
             printf("%s guest, %s updates\n", is32 ? "32-bit PAE" : "64-bit", kinds[upper]);
             printf("  %6s %22s %22s %8s %12s %9s %10s %10s\n", "batch", "lib ns/upd", "trap ns/upd",
                    "raw ns", "upd/s (trap)", "flush/upd", "x single", "x raw");

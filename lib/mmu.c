@@ -196,32 +196,11 @@ static int mmu_normal_update(struct domain *pt_owner, const struct pg_owner *pg,
     struct machine *m = pt_owner->m;
     uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
     unsigned slot = (unsigned)(ptr & (PVCORE_PAGE_SIZE - 1u)) >> 3;
-    uint32_t x;
-    unsigned level;
-    int rc;
 
     if (!held_get(m, held, mfn, pt_owner->domid)) {
         return -PVCORE_EINVAL;
     }
-    x = atomic_load_explicit(&mfn_frame(m, mfn)->type_info, memory_order_acquire);
-    level = pgt_type_level(x);
-    if (level != 0 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0) {
-        if (level > 1 && pg->domid != pt_owner->domid) {
-            rc = -PVCORE_EINVAL;
-        } else {
-            rc = paging_mod_entry(pt_owner, mfn, level, slot, val, preserve_ad, pg, changed_upper);
-        }
-    } else {
-        /* Not a live page table: ordinary memory of the owner, written if it can be. */
-        if (frame_get_writable(m, mfn)) {
-            pte_write(&frame_entries(m, mfn)[slot], val);
-            frame_put_writable(m, mfn);
-            rc = 0;
-        } else {
-            rc = -PVCORE_EINVAL;
-        }
-    }
-    return rc;
+    return paging_update_entry(pt_owner, pg, mfn, slot, val, preserve_ad, changed_upper);
 }
 
 static int mmu_machphys_update(struct domain *cur, struct domain *pt_owner,

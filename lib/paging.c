@@ -83,7 +83,57 @@ static uint64_t adjust_l1(const struct domain *d, uint64_t e)
 
 /* ---- L1 entries ----------------------------------------------------------------------------- */
 
-int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
+/* An L1 entry for memory that is not RAM: I/O memory, which takes no references. */
+static int get_l1e_io(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
+{
+    const struct domain *perm = pg->d != NULL ? pg->d : l1o;
+    uint64_t e = *ep;
+    uint64_t mfn = pte_mfn(e);
+    unsigned pat;
+
+    if (mfn == PTE_MFN_ALL_ONES) {
+        return -PVCORE_EINVAL;
+    }
+    if (!iomem_permitted(perm, mfn) || (perm != l1o && !iomem_permitted(l1o, mfn))) {
+        return -PVCORE_EPERM;
+    }
+    /*
+     * MMIO may only be uncached or write-combining (XSA-154). With the PAT layout PV
+     * guests are given (WB, WT, UC-, UC, WC, WP, UC-, UC), indices 0, 1 and 5 are
+     * cacheable: force those to UC.
+     */
+    pat = ((e & PTE_PAT) ? 4u : 0u) | ((e & PTE_PCD) ? 2u : 0u) | ((e & PTE_PWT) ? 1u : 0u);
+    if (pat == 0 || pat == 1 || pat == 5) {
+        e = (e & ~PTE_PAT) | PTE_PCD | PTE_PWT;
+    }
+    *ep = e;
+    return 0;
+}
+
+/*
+ * A RAM frame that the L1 owner maps, owned by `real`, is not simply its own: may it map
+ * the frame (0, else the error)? The caller holds a general reference.
+ */
+static int l1e_foreign_ok(const struct domain *l1o, uint64_t e, uint16_t real,
+                          const struct pg_owner *pg)
+{
+    if (real != pg->domid) {
+        /* A privileged foreign owner may pass on the right to map frames of a domain it
+         * controls (Xen's stub-domain case); hypervisor frames never move this way. */
+        if (pg->domid == l1o->domid || pg->d == NULL || !domain_privileged(pg->d) ||
+            real >= PVCORE_DOMID_FIRST_RESERVED) {
+            return -PVCORE_EBUSY;
+        }
+    }
+    if (real == PVCORE_DOMID_XEN && (e & (PTE_RW | PTE_PCD | PTE_PWT | PTE_PAT))) {
+        /* Hypervisor frames are shared read-only and write-back only. */
+        return (e & PTE_RW) ? -PVCORE_EBUSY : -PVCORE_EACCES;
+    }
+    return 0;
+}
+
+/* The references for a present L1 entry *ep (which may be adjusted, for I/O memory). */
+static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
 {
     struct machine *m = l1o->m;
     uint64_t e = *ep;
@@ -93,45 +143,16 @@ int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
     if (e & l1_disallow(l1o)) {
         return -PVCORE_EINVAL;
     }
-    if (!mfn_is_ram(m, mfn)) {
-        /* I/O memory: no references, only permissions. */
-        const struct domain *perm = pg->d != NULL ? pg->d : l1o;
-        unsigned pat;
-
-        if (mfn == PTE_MFN_ALL_ONES) {
-            return -PVCORE_EINVAL;
-        }
-        if (!iomem_permitted(perm, mfn) || (perm != l1o && !iomem_permitted(l1o, mfn))) {
-            return -PVCORE_EPERM;
-        }
-        /*
-         * MMIO may only be uncached or write-combining (XSA-154). With the PAT layout PV
-         * guests are given (WB, WT, UC-, UC, WC, WP, UC-, UC), indices 0, 1 and 5 are
-         * cacheable: force those to UC.
-         */
-        pat = ((e & PTE_PAT) ? 4u : 0u) | ((e & PTE_PCD) ? 2u : 0u) | ((e & PTE_PWT) ? 1u : 0u);
-        if (pat == 0 || pat == 1 || pat == 5) {
-            e = (e & ~PTE_PAT) | PTE_PCD | PTE_PWT;
-        }
-        *ep = e;
-        return 0;
-    }
     if (!frame_get_any_page(m, mfn, &real)) {
-        return -PVCORE_EBUSY;
+        /* A free RAM frame (or a saturated count), or memory that is not RAM at all. */
+        return mfn_is_ram(m, mfn) ? -PVCORE_EBUSY : get_l1e_io(l1o, ep, pg);
     }
-    if (real != pg->domid) {
-        /* A privileged foreign owner may pass on the right to map frames of a domain it
-         * controls (Xen's stub-domain case); hypervisor frames never move this way. */
-        if (pg->domid == l1o->domid || pg->d == NULL || !domain_privileged(pg->d) ||
-            real >= PVCORE_DOMID_FIRST_RESERVED) {
+    if (real != pg->domid || real != l1o->domid) {
+        int rc = l1e_foreign_ok(l1o, e, real, pg);
+        if (rc != 0) {
             frame_put_page(m, mfn);
-            return -PVCORE_EBUSY;
+            return rc;
         }
-    }
-    if (real == PVCORE_DOMID_XEN && (e & (PTE_RW | PTE_PCD | PTE_PWT | PTE_PAT))) {
-        /* Hypervisor frames are shared read-only and write-back only. */
-        frame_put_page(m, mfn);
-        return (e & PTE_RW) ? -PVCORE_EBUSY : -PVCORE_EACCES;
     }
     if (e & PTE_RW) {
         /* The one rule that keeps page tables and descriptor pages read-only. */
@@ -152,7 +173,7 @@ int paging_get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
     return 0;
 }
 
-void paging_put_l1e(struct domain *l1o, uint64_t e)
+static PVCORE_INLINE void put_l1e(struct domain *l1o, uint64_t e)
 {
     struct machine *m = l1o->m;
     uint64_t mfn = pte_mfn(e);
@@ -364,7 +385,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         }
         ne = e;
         if (level == 1) {
-            rc = paging_get_l1e(d, &ne, &self);
+            rc = get_l1e(d, &ne, &self);
             ne = adjust_l1(d, ne);
         } else if (e & lv->disallow) {
             rc = -PVCORE_EINVAL;
@@ -418,7 +439,7 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
             domain_charge(d, 1);
         }
         if (level == 1) {
-            paging_put_l1e(d, e);
+            put_l1e(d, e);
         } else {
             put_upper(d, mfn, level, e);
         }
@@ -445,41 +466,40 @@ static void write_entry(uint64_t *p, uint64_t val, bool preserve_ad)
     }
 }
 
-int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
-                     uint64_t val, bool preserve_ad, const struct pg_owner *pg,
-                     bool *changed_upper)
+/* Replaces entry *p (now `ol`) of an L1 owned by d with `val`. */
+static PVCORE_INLINE int mod_l1(struct domain *d, uint64_t *p, uint64_t ol, uint64_t val,
+                                bool preserve_ad, const struct pg_owner *pg)
 {
-    struct domain *d = pt_owner;
-    struct machine *m = d->m;
-    uint64_t *p = &frame_entries(m, table)[slot];
-    uint64_t ol = pte_read(p);
-    uint32_t type_info;
-    const struct pt_level *lv;
     int rc;
 
-    if (level == 1) {
-        if (pte_present(val)) {
-            if (val & l1_disallow(d)) {
-                return -PVCORE_EINVAL;
-            }
-            val = adjust_l1(d, val);
-            /* Fast path: same frame, only harmless bits differ (never RW, P, cache bits). */
-            if (pte_present(ol) && ((ol ^ val) & ~FASTPATH_WHITELIST) == 0) {
-                write_entry(p, val, preserve_ad);
-                return 0;
-            }
-            rc = paging_get_l1e(d, &val, pg);
-            if (rc != 0) {
-                return rc;
-            }
+    if (pte_present(val)) {
+        if (val & l1_disallow(d)) {
+            return -PVCORE_EINVAL;
         }
-        write_entry(p, val, preserve_ad);
-        paging_put_l1e(d, ol);
-        return 0;
+        val = adjust_l1(d, val);
+        /* Fast path: same frame, only harmless bits differ (never RW, P, cache bits). */
+        if (pte_present(ol) && ((ol ^ val) & ~FASTPATH_WHITELIST) == 0) {
+            write_entry(p, val, preserve_ad);
+            return 0;
+        }
+        rc = get_l1e(d, &val, pg);
+        if (rc != 0) {
+            return rc;
+        }
     }
+    write_entry(p, val, preserve_ad);
+    put_l1e(d, ol);
+    return 0;
+}
 
-    type_info = atomic_load_explicit(&mfn_frame(m, table)->type_info, memory_order_relaxed);
-    lv = paging_level(d, level, type_info);
+/* Replaces entry `slot` (now `ol`) of d's validated table `table`, of level 2-4 and type
+ * `type_info`, with `val`. */
+static PVCORE_INLINE int mod_upper(struct domain *d, uint64_t table, unsigned level,
+                                   uint32_t type_info, unsigned slot, uint64_t *p, uint64_t ol,
+                                   uint64_t val, bool preserve_ad, bool *changed_upper)
+{
+    const struct pt_level *lv = paging_level(d, level, type_info);
+    int rc;
 
     if (!paging_slot_is_guest(lv, slot) ||
         (domain_format(d)->levels == 3 && level == 3 && slot >= 3)) {
@@ -494,7 +514,7 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
         }
         val |= lv->adjust;
         /* With linear tables, RW on an upper entry is never a fast-path change (XSA-182). */
-        if (m->flags & PVCORE_MACHINE_NO_LINEAR_PT) {
+        if (d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) {
             whitelist |= PTE_RW;
         }
         if (pte_present(ol) && ((ol ^ val) & ~whitelist) == 0) {
@@ -511,6 +531,50 @@ int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, un
     write_entry(p, val, preserve_ad);
     *changed_upper = true;
     put_upper(d, table, level, ol);
+    return 0;
+}
+
+int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
+                     uint64_t val, bool preserve_ad, const struct pg_owner *pg,
+                     bool *changed_upper)
+{
+    uint64_t *p = &frame_entries(pt_owner->m, table)[slot];
+    uint64_t ol = pte_read(p);
+
+    if (level == 1) {
+        return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
+    }
+    return mod_upper(pt_owner, table, level,
+                     atomic_load_explicit(&mfn_frame(pt_owner->m, table)->type_info,
+                                          memory_order_relaxed),
+                     slot, p, ol, val, preserve_ad, changed_upper);
+}
+
+int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint64_t mfn,
+                        unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper)
+{
+    struct machine *m = pt_owner->m;
+    uint64_t *p = &frame_entries(m, mfn)[slot];
+    uint32_t x = atomic_load_explicit(&mfn_frame(m, mfn)->type_info, memory_order_acquire);
+    unsigned level = pgt_type_level(x);
+
+    if (level != 0 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0) {
+        uint64_t ol = pte_read(p);
+
+        if (level == 1) {
+            return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
+        }
+        if (pg->domid != pt_owner->domid) {
+            return -PVCORE_EINVAL;
+        }
+        return mod_upper(pt_owner, mfn, level, x, slot, p, ol, val, preserve_ad, changed_upper);
+    }
+    /* Not a live page table: ordinary memory of the owner, written if it can be. */
+    if (!frame_get_writable(m, mfn)) {
+        return -PVCORE_EINVAL;
+    }
+    pte_write(p, val);
+    frame_put_writable(m, mfn);
     return 0;
 }
 

@@ -93,6 +93,13 @@ struct frame {
 #define PVCORE_ASSERT(c) ((void)sizeof(c))
 #endif
 
+/* Inline expansion the hot paths rely on (one guest request, one call). */
+#if defined(__GNUC__)
+#define PVCORE_INLINE inline __attribute__((always_inline))
+#else
+#define PVCORE_INLINE inline
+#endif
+
 /* ---- spinlock ----------------------------------------------------------------------------- */
 
 struct spinlock {

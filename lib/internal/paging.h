@@ -110,14 +110,17 @@ struct pg_owner {
     struct domain *d; /* NULL for DOMID_IO and DOMID_XEN */
 };
 
-int paging_get_l1e(struct domain *l1_owner, uint64_t *e, const struct pg_owner *pg);
-void paging_put_l1e(struct domain *l1_owner, uint64_t e);
 
-/* Update one entry of a validated table (mmu_update, update_va_mapping). *changed_upper
- * is set when an L2-L4 entry changed, which needs a flush (XSA-286). */
+/* Update one entry of a validated table (update_va_mapping). *changed_upper is set when
+ * an L2-L4 entry changed, which needs a flush (XSA-286). */
 int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
                      uint64_t val, bool preserve_ad, const struct pg_owner *pg,
                      bool *changed_upper);
+/* One mmu_update request on frame `mfn` of pt_owner, on which the caller holds a general
+ * reference: an entry of a validated table (L2-L4 only if pg is pt_owner itself), or a
+ * word of ordinary memory that can be made writable. */
+int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint64_t mfn,
+                        unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper);
 
 /* Walk the vCPU's kernel page tables to the L1 entry mapping va. `upper_rw` (may be NULL)
  * receives whether every upper-level entry on the way allows writes. */
