@@ -303,13 +303,14 @@ static inline int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16
     }
     f = mfn_frame(m, mfn);
     x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
-    /* Validated implies at least one holder, and excludes partial and teardown states. */
-    while ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) == (type | PGT_VALIDATED) &&
-           (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) {
-        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, x + 1, memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
-            return 0;
-        }
+    /* Validated implies at least one holder, and excludes partial and teardown states.
+     * While a frame has a page-table type, only holders of its owner's lock (held here)
+     * can change type_info; other CPUs' compare-and-swaps fail without writing. So a
+     * plain atomic store suffices, without a locked read-modify-write. */
+    if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) == (type | PGT_VALIDATED) &&
+        (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) {
+        atomic_store_explicit(&f->type_info, x + 1, memory_order_release);
+        return 0;
     }
     frame_put_page(m, mfn);
     return frame_get_page_and_type_slow(d, mfn, owner, type);
@@ -321,13 +322,13 @@ static inline void frame_put_page_and_type(struct domain *d, uint64_t mfn)
     struct frame *f = mfn_frame(m, mfn);
     uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
 
-    /* Not the last type reference: nothing but the counts changes. */
-    while ((x & PGT_COUNT_MASK) > 1) {
-        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, x - 1, memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
-            frame_put_page(m, mfn);
-            return;
-        }
+    /* Not the last type reference: nothing but the counts changes (and, as above, only
+     * the owner's lock holder can change a page-table type's count). */
+    PVCORE_ASSERT(pgt_type_level(x) != 0);
+    if ((x & PGT_COUNT_MASK) > 1) {
+        atomic_store_explicit(&f->type_info, x - 1, memory_order_release);
+        frame_put_page(m, mfn);
+        return;
     }
     frame_put_page_and_type_slow(d, mfn);
 }
