@@ -275,7 +275,7 @@ static struct stat3 summarize(double *v, unsigned n)
  * each ratio is taken between two runs made back to back, and the median of the pair
  * ratios is judged, with their spread shown. The table above gives the absolute numbers.
  */
-#define PAIRS 15u
+#define PAIRS 31u
 static int check_targets(struct guest *g, int is32, int upper, double flushes_per_batch)
 {
     const char *who = is32 ? "32-bit" : "64-bit";
