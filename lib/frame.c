@@ -235,6 +235,40 @@ void frame_put_page_and_type_slow(struct domain *d, uint64_t mfn)
     }
 }
 
+/*
+ * frame_put_writable() for a caller without the frame owner's lock (a mapping of another
+ * domain's frame): the owner may give the frame a page-table type the moment the count
+ * reaches zero, and its check of wr_seq and the hint must then see this drop. So both are
+ * recorded before the compare-and-swap that may drop the last reference, whose release
+ * publishes them. A record made on an attempt that then fails (another holder appeared)
+ * is harmless: it is older than the real last drop, whose record comes after it (the
+ * acquire loads below order the two), and an earlier wr_seq only asks for more flushes.
+ */
+void frame_put_writable_unlocked(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x, nx;
+
+    /* The caller's rewrite of the entry that mapped the frame must be visible to every
+     * CPU's page walks before the flush number is read: a full flush numbered after it
+     * then really removes every TLB entry the mapping left. */
+    atomic_thread_fence(memory_order_seq_cst);
+    x = atomic_load_explicit(&f->type_info, memory_order_acquire);
+    do {
+        PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
+        if ((x & PGT_COUNT_MASK) == 1) {
+            atomic_store_explicit(&f->wr_seq,
+                                  atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
+                                  memory_order_relaxed);
+            atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+            nx = 0;
+        } else {
+            nx = x - 1;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
+                                                    memory_order_acquire));
+}
+
 /* ---- teardown list ------------------------------------------------------------------------- */
 
 void teardown_push(struct domain *d, uint64_t mfn)

@@ -447,7 +447,7 @@ static int clear_or_copy(const struct pg_owner *pg, uint64_t dst, uint64_t src, 
             } else {
                 memset(frame_entries(m, dst), 0, PVCORE_PAGE_SIZE);
             }
-            frame_put_writable(m, dst);
+            frame_put_writable(m, dst, true);
         }
         frame_put_page(m, dst);
     }

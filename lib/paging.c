@@ -182,7 +182,9 @@ static PVCORE_INLINE void put_l1e(struct domain *l1o, uint64_t e)
         return;
     }
     if (e & PTE_RW) {
-        frame_put_writable(m, mfn);
+        /* Our own frame: we hold its owner's lock. Another domain's: we do not. */
+        frame_put_writable(m, mfn, atomic_load_explicit(&mfn_frame(m, mfn)->owner,
+                                                        memory_order_relaxed) == l1o->domid);
     }
     frame_put_page(m, mfn);
 }
@@ -574,7 +576,7 @@ int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint
         return -PVCORE_EINVAL;
     }
     pte_write(p, val);
-    frame_put_writable(m, mfn);
+    frame_put_writable(m, mfn, true);
     return 0;
 }
 

@@ -357,21 +357,38 @@ static inline bool frame_get_writable(struct machine *m, uint64_t mfn)
     return true;
 }
 
-static inline void frame_put_writable(struct machine *m, uint64_t mfn)
+/*
+ * Drops a writable type reference. When the last one goes, TLBs may still hold the
+ * mapping until the next full flush (XSA-401): the frame records when (wr_seq) and that it
+ * was writable, and whoever next gives it a page-table or descriptor type flushes unless
+ * a full flush completed since (flush_stale_writable in frame.c). Those records must be in
+ * place before anyone can take the new type. `owner_locked`: the caller holds the frame
+ * owner's MMU lock, without which no such type can be taken, so recording after the type
+ * is dropped (while still holding it) is enough. Otherwise frame_put_writable_unlocked()
+ * records first.
+ */
+void frame_put_writable_unlocked(struct machine *m, uint64_t mfn);
+
+static inline void frame_put_writable(struct machine *m, uint64_t mfn, bool owner_locked)
 {
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t x;
     uint32_t nx;
 
+    if (!owner_locked) {
+        frame_put_writable_unlocked(m, mfn);
+        return;
+    }
+    x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
     do {
         PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
         /* With no holder left the frame has no type at all. */
         nx = (x & PGT_COUNT_MASK) == 1 ? 0u : x - 1;
     } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    /* The last writable mapping went, but TLBs may hold it until the next full flush
-     * (XSA-401): remember when. Read the hint first: in steady state it is already set,
-     * and a load is cheaper than a read-modify-write. */
+    /* (The compare-and-swap also made the caller's rewrite of the mapping globally visible
+     * before the flush number is read.) Read the hint first: in steady state it is already
+     * set, and a load is cheaper than a read-modify-write. */
     if (nx == 0) {
         atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
                               memory_order_release);
