@@ -634,7 +634,6 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     uint64_t l1;
     unsigned slot;
     uint32_t x;
-    bool changed_upper = false;
     uint64_t scope = flags & ~(uint64_t)PVCORE_UVMF_FLUSHTYPE_MASK;
     unsigned kind = (unsigned)(flags & PVCORE_UVMF_FLUSHTYPE_MASK);
     int rc;
@@ -660,7 +659,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
                 (x & PGT_COUNT_MASK) == 0) {
                 rc = -PVCORE_EINVAL;
             } else {
-                rc = paging_mod_entry(d, l1, 1, slot, val, false, &pg, &changed_upper);
+                rc = paging_mod_l1_entry(d, l1, slot, val, &pg);
             }
             frame_put_page(m, l1);
         }

@@ -536,20 +536,12 @@ static PVCORE_INLINE int mod_upper(struct domain *d, uint64_t table, unsigned le
     return 0;
 }
 
-int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
-                     uint64_t val, bool preserve_ad, const struct pg_owner *pg,
-                     bool *changed_upper)
+int paging_mod_l1_entry(struct domain *d, uint64_t l1, unsigned slot, uint64_t val,
+                        const struct pg_owner *pg)
 {
-    uint64_t *p = &frame_entries(pt_owner->m, table)[slot];
-    uint64_t ol = pte_read(p);
+    uint64_t *p = &frame_entries(d->m, l1)[slot];
 
-    if (level == 1) {
-        return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
-    }
-    return mod_upper(pt_owner, table, level,
-                     atomic_load_explicit(&mfn_frame(pt_owner->m, table)->type_info,
-                                          memory_order_relaxed),
-                     slot, p, ol, val, preserve_ad, changed_upper);
+    return mod_l1(d, p, pte_read(p), val, false, pg);
 }
 
 int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint64_t mfn,

@@ -110,12 +110,9 @@ struct pg_owner {
     struct domain *d; /* NULL for DOMID_IO and DOMID_XEN */
 };
 
-
-/* Update one entry of a validated table (update_va_mapping). *changed_upper is set when
- * an L2-L4 entry changed, which needs a flush (XSA-286). */
-int paging_mod_entry(struct domain *pt_owner, uint64_t table, unsigned level, unsigned slot,
-                     uint64_t val, bool preserve_ad, const struct pg_owner *pg,
-                     bool *changed_upper);
+/* Update entry `slot` of d's validated L1 table `l1` (update_va_mapping). */
+int paging_mod_l1_entry(struct domain *d, uint64_t l1, unsigned slot, uint64_t val,
+                        const struct pg_owner *pg);
 /* One mmu_update request on frame `mfn` of pt_owner, on which the caller holds a general
  * reference: an entry of a validated table (L2-L4 only if pg is pt_owner itself), or a
  * word of ordinary memory that can be made writable. */
