@@ -90,8 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct frame *f = &m->frames[i];
         static const uint16_t owners[8] = { 0, 1, 2, 3, PVCORE_DOMID_XEN, PVCORE_DOMID_IO,
                                             PVCORE_DOMID_INVALID, 0x7FFF };
-        atomic_store(&f->count, u32(&r) | FC_RAM);
-        atomic_store(&f->type_info, u32(&r));
+        uint32_t cnt = u32(&r) | FC_RAM;
+        uint32_t type_info = u32(&r);
+
+        atomic_store(&f->ct, CT_MAKE(cnt, type_info));
         atomic_store(&f->owner, owners[byte(&r) & 7]);
         atomic_store(&f->linear, (int16_t)(byte(&r) | byte(&r) << 8));
         f->nr_validated = (uint16_t)(byte(&r) | byte(&r) << 8);

@@ -87,7 +87,7 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
             {
                 const struct frame *tf = mfn_frame(m, target);
                 uint16_t towner = atomic_load_explicit(&tf->owner, memory_order_relaxed);
-                uint32_t tt = atomic_load_explicit(&tf->type_info, memory_order_relaxed);
+                uint32_t tt = frame_type(tf, memory_order_relaxed);
                 /* Another domain's frame can only have been mapped by a privileged domain
                  * (its own table, or one it wrote for another): it must be a guest's frame.
                  * Hypervisor frames only read-only. */
@@ -117,8 +117,7 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
             continue;
         }
         {
-            uint32_t tt = atomic_load_explicit(&mfn_frame(m, target)->type_info,
-                                               memory_order_relaxed);
+            uint32_t tt = frame_type(mfn_frame(m, target), memory_order_relaxed);
             if ((tt & PGT_TYPE_MASK) == (t & PGT_TYPE_MASK)) {
                 /* A linear entry: read-only, and counted on both sides. */
                 if (e & PTE_RW) {
@@ -181,8 +180,8 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
     /* Holders inside: allocation, pins, partial and teardown states, table entries. */
     for (mfn = 0; mfn < m->nr_frames; mfn++) {
         const struct frame *f = mfn_frame(m, mfn);
-        uint32_t cnt = atomic_load_explicit(&f->count, memory_order_acquire);
-        uint32_t t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+        uint32_t cnt = frame_count(f, memory_order_acquire);
+        uint32_t t = frame_type(f, memory_order_acquire);
         uint16_t owner = atomic_load_explicit(&f->owner, memory_order_acquire);
         unsigned level = pgt_type_level(t);
         struct domain *d;
@@ -240,8 +239,8 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
     /* Compare. */
     for (mfn = 0; mfn < m->nr_frames; mfn++) {
         const struct frame *f = mfn_frame(m, mfn);
-        uint32_t cnt = atomic_load_explicit(&f->count, memory_order_relaxed) & FC_COUNT_MASK;
-        uint32_t t = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+        uint32_t cnt = frame_count(f, memory_order_relaxed) & FC_COUNT_MASK;
+        uint32_t t = frame_type(f, memory_order_relaxed);
         int16_t lin = atomic_load_explicit(&f->linear, memory_order_relaxed);
         const struct expect *e = &c.exp[mfn];
 
@@ -269,7 +268,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         for (mfn = 0; mfn < m->nr_frames; mfn++) {
             const struct frame *f = mfn_frame(m, mfn);
             if (atomic_load_explicit(&f->owner, memory_order_relaxed) == d->domid &&
-                (atomic_load_explicit(&f->count, memory_order_relaxed) & FC_COUNT_MASK) != 0) {
+                (frame_count(f, memory_order_relaxed) & FC_COUNT_MASK) != 0) {
                 owned++;
             }
         }

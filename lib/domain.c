@@ -181,18 +181,17 @@ int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
      * get_page() then sees a live frame whose owner is not (yet) the one it asked for and
      * backs off, instead of racing the initialisation.
      */
-    if (!atomic_compare_exchange_strong_explicit(&f->count, &c, FC_RAM | 1u,
-                                                 memory_order_acq_rel, memory_order_relaxed)) {
+    if (!frame_count_cas(f, &c, FC_RAM | 1u)) {
         atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
         return -PVCORE_EBUSY;
     }
-    atomic_store_explicit(&f->type_info, 0, memory_order_relaxed);
+    frame_type_store(f, 0);
     atomic_store_explicit(&f->linear, 0, memory_order_relaxed);
     atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
     f->nr_validated = 0;
     f->next = 0;
     atomic_store_explicit(&f->owner, d->domid, memory_order_release);
-    atomic_fetch_or_explicit(&f->count, FC_ALLOCATED, memory_order_release);
+    frame_count_fetch_or(f, FC_ALLOCATED, memory_order_release);
     domain_set_m2p(d, mfn, gfn);
     return 0;
 }
@@ -210,11 +209,11 @@ int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
     }
     f = mfn_frame(m, mfn);
     spin_lock(&d->mmu_lock);
-    if (atomic_load_explicit(&f->type_info, memory_order_acquire) & PGT_PINNED) {
+    if (frame_type(f, memory_order_acquire) & PGT_PINNED) {
         /* XSA-252: no implicit unpin, which would be unbounded work here. */
         rc = -PVCORE_EBUSY;
     } else {
-        c = atomic_fetch_and_explicit(&f->count, ~FC_ALLOCATED, memory_order_acq_rel);
+        c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
         if (c & FC_ALLOCATED) {
             frame_put_page(m, mfn);
         } else {
@@ -348,21 +347,21 @@ static void destroy_frame(struct domain *d, uint64_t mfn)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+    uint32_t t = frame_type(f, memory_order_acquire);
     uint32_t c;
 
     if (t & PGT_PINNED) {
-        atomic_fetch_and_explicit(&f->type_info, ~PGT_PINNED, memory_order_acq_rel);
+        frame_type_fetch_and(f, ~PGT_PINNED, memory_order_acq_rel);
         frame_put_page_and_type(d, mfn);
-        t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+        t = frame_type(f, memory_order_acquire);
     }
     if (t & PGT_PARTIAL) {
         /* Abandoned, preempted validation: its references go to the teardown list. */
-        atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
-        atomic_fetch_or_explicit(&f->type_info, PGT_TEARDOWN, memory_order_release);
+        frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
+        frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
         teardown_push(d, mfn);
     }
-    c = atomic_fetch_and_explicit(&f->count, ~FC_ALLOCATED, memory_order_acq_rel);
+    c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
     if (c & FC_ALLOCATED) {
         frame_put_page(m, mfn);
     }

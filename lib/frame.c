@@ -25,7 +25,7 @@ void frame_free(struct machine *m, uint64_t mfn)
     struct frame *f = mfn_frame(m, mfn);
     uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
 
-    atomic_store_explicit(&f->type_info, 0, memory_order_relaxed);
+    frame_type_store(f, 0);
     atomic_store_explicit(&f->linear, 0, memory_order_relaxed);
     atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
     f->nr_validated = 0;
@@ -105,7 +105,7 @@ static int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *t
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t x = frame_type(f, memory_order_relaxed);
     uint32_t nx;
     unsigned level = pgt_type_level(type);
     bool fresh;
@@ -141,9 +141,7 @@ static int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *t
                 }
                 /* Take over the preempted validation together with its references. */
                 nx = x & ~PGT_PARTIAL;
-                if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx,
-                                                          memory_order_acq_rel,
-                                                          memory_order_relaxed)) {
+                if (frame_type_cas(f, &x, nx)) {
                     *took_over = true;
                     break;
                 }
@@ -151,8 +149,7 @@ static int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *t
             }
             nx = x + 1;
         }
-        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
+        if (frame_type_cas(f, &x, nx)) {
             break;
         }
     }
@@ -175,7 +172,7 @@ static void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t x = frame_type(f, memory_order_relaxed);
     uint32_t nx;
 
     *queued = false;
@@ -187,9 +184,7 @@ static void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
              * which may be a lot of work, so hand the frame to the teardown list with the
              * caller's type and general reference. */
             nx = (x & ~(PGT_VALIDATED | PGT_PINNED | PGT_PARTIAL)) | PGT_TEARDOWN;
-            if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx,
-                                                      memory_order_acq_rel,
-                                                      memory_order_relaxed)) {
+            if (frame_type_cas(f, &x, nx)) {
                 f->nr_validated = PAGING_ENTRIES;
                 teardown_push(d, mfn);
                 *queued = true;
@@ -201,8 +196,7 @@ static void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
         PVCORE_ASSERT(cnt > 1 || !(x & (PGT_PARTIAL | PGT_TEARDOWN)));
         /* With no holder left the frame has no type at all: one canonical free state. */
         nx = cnt == 1 ? 0u : x - 1;
-        if (atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
+        if (frame_type_cas(f, &x, nx)) {
             break;
         }
     }
@@ -253,7 +247,7 @@ void frame_put_writable_unlocked(struct machine *m, uint64_t mfn)
      * CPU's page walks before the flush number is read: a full flush numbered after it
      * then really removes every TLB entry the mapping left. */
     atomic_thread_fence(memory_order_seq_cst);
-    x = atomic_load_explicit(&f->type_info, memory_order_acquire);
+    x = frame_type(f, memory_order_acquire);
     do {
         PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
         if ((x & PGT_COUNT_MASK) == 1) {
@@ -265,8 +259,7 @@ void frame_put_writable_unlocked(struct machine *m, uint64_t mfn)
         } else {
             nx = x - 1;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
-                                                    memory_order_acquire));
+    } while (!frame_type_cas(f, &x, nx));
 }
 
 /* ---- teardown list ------------------------------------------------------------------------- */
@@ -298,15 +291,15 @@ int domain_run_teardown(struct domain *d)
         d->teardown_head = f->next;
         f->next = 0;
         rc = paging_devalidate(d, mfn, pgt_type_level(
-                                   atomic_load_explicit(&f->type_info, memory_order_relaxed)));
+                                   frame_type(f, memory_order_relaxed)));
         if (rc == -PVCORE_ERESTART) {
             teardown_push(d, mfn);
             return rc;
         }
         /* The teardown state held the last type reference: the frame has no type now. */
-        x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+        x = frame_type(f, memory_order_relaxed);
         PVCORE_ASSERT((x & PGT_COUNT_MASK) == 1 && (x & PGT_TEARDOWN));
-        atomic_store_explicit(&f->type_info, 0, memory_order_release);
+        frame_type_store(f, 0);
         frame_put_page(m, mfn);
     }
     return 0;

@@ -65,8 +65,7 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
     }
     for (i = 0; i < m->nr_frames; i++) {
         struct frame *f = &m->frames[i];
-        atomic_init(&f->count, 0);
-        atomic_init(&f->type_info, 0);
+        atomic_init(&f->ct, 0);
         atomic_init(&f->owner, (uint16_t)DOMID_FREE);
         atomic_init(&f->linear, 0);
         atomic_init(&f->hints, 0);
@@ -94,12 +93,12 @@ int pvcore_frame_add_ram(struct pvcore_machine *pm, uint64_t first, uint64_t cou
         return -PVCORE_EINVAL;
     }
     for (i = first; i < first + count; i++) {
-        if (atomic_load_explicit(&m->frames[i].count, memory_order_relaxed) & FC_RAM) {
+        if (frame_count(&m->frames[i], memory_order_relaxed) & FC_RAM) {
             return -PVCORE_EBUSY;
         }
     }
     for (i = first; i < first + count; i++) {
-        atomic_store_explicit(&m->frames[i].count, FC_RAM, memory_order_relaxed);
+        atomic_store_explicit(&m->frames[i].ct, CT_MAKE(FC_RAM, 0), memory_order_relaxed);
     }
     return 0;
 }
@@ -114,7 +113,7 @@ int pvcore_frame_reserve_xen(struct pvcore_machine *pm, uint64_t first, uint64_t
     }
     for (i = first; i < first + count; i++) {
         const struct frame *f = &m->frames[i];
-        if (atomic_load_explicit(&f->count, memory_order_relaxed) != FC_RAM ||
+        if (frame_count(f, memory_order_relaxed) != FC_RAM ||
             atomic_load_explicit(&f->owner, memory_order_relaxed) != DOMID_FREE) {
             return -PVCORE_EBUSY;
         }
@@ -122,7 +121,7 @@ int pvcore_frame_reserve_xen(struct pvcore_machine *pm, uint64_t first, uint64_t
     for (i = first; i < first + count; i++) {
         struct frame *f = &m->frames[i];
         atomic_store_explicit(&f->owner, (uint16_t)PVCORE_DOMID_XEN, memory_order_relaxed);
-        atomic_store_explicit(&f->count, FC_RAM | FC_ALLOCATED | 1u, memory_order_release);
+        atomic_store_explicit(&f->ct, CT_MAKE(FC_RAM | FC_ALLOCATED | 1u, 0), memory_order_release);
     }
     return 0;
 }
@@ -131,14 +130,16 @@ int pvcore_frame_query(const struct pvcore_machine *pm, uint64_t mfn, struct pvc
 {
     const struct machine *m = (const struct machine *)(const void *)pm;
     const struct frame *f;
+    uint64_t ct;
     uint32_t c, t;
 
     if (m == NULL || info == NULL || mfn >= m->nr_frames) {
         return -PVCORE_EINVAL;
     }
     f = &m->frames[mfn];
-    c = atomic_load_explicit(&f->count, memory_order_acquire);
-    t = atomic_load_explicit(&f->type_info, memory_order_acquire);
+    ct = atomic_load_explicit(&f->ct, memory_order_acquire);
+    c = CT_COUNT(ct);
+    t = CT_TYPE(ct);
     info->mfn = mfn;
     info->owner = atomic_load_explicit(&f->owner, memory_order_acquire);
     info->type = (uint8_t)((t & PGT_TYPE_MASK) >> PGT_TYPE_SHIFT);

@@ -347,7 +347,7 @@ static int pin_table(struct domain *cur, const struct pg_owner *pg, uint64_t mfn
         return rc;
     }
     f = mfn_frame(d->m, mfn);
-    old = atomic_fetch_or_explicit(&f->type_info, PGT_PINNED, memory_order_acq_rel);
+    old = frame_type_fetch_or(f, PGT_PINNED, memory_order_acq_rel);
     if (old & PGT_PINNED) {
         frame_put_page_and_type(d, mfn);
         return -PVCORE_EINVAL;
@@ -368,8 +368,7 @@ static int unpin_table(const struct pg_owner *pg, uint64_t mfn)
     if (!frame_get_page(m, mfn, d->domid)) {
         return -PVCORE_EINVAL;
     }
-    old = atomic_fetch_and_explicit(&mfn_frame(m, mfn)->type_info, ~PGT_PINNED,
-                                    memory_order_acq_rel);
+    old = frame_type_fetch_and(mfn_frame(m, mfn), ~PGT_PINNED, memory_order_acq_rel);
     if (!(old & PGT_PINNED)) {
         frame_put_page(m, mfn);
         return -PVCORE_EINVAL;
@@ -654,7 +653,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
         if (!frame_get_page(m, l1, d->domid)) {
             rc = -PVCORE_EINVAL;
         } else {
-            x = atomic_load_explicit(&mfn_frame(m, l1)->type_info, memory_order_acquire);
+            x = frame_type(mfn_frame(m, l1), memory_order_acquire);
             if ((x & PGT_TYPE_MASK) != PGT_L1 || !(x & PGT_VALIDATED) ||
                 (x & PGT_COUNT_MASK) == 0) {
                 rc = -PVCORE_EINVAL;

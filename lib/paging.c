@@ -143,6 +143,14 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     if (e & l1_disallow(l1o)) {
         return -PVCORE_EINVAL;
     }
+    if (pg->domid == l1o->domid && frame_get_own_mapping(m, mfn, l1o->domid, (e & PTE_RW) != 0)) {
+        /* The common case, in one step: the mapper's own frame. */
+        if ((e & PTE_RW) && (e & (PTE_PCD | PTE_PWT | PTE_PAT))) {
+            atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_NON_COHERENT,
+                                     memory_order_relaxed);
+        }
+        return 0;
+    }
     if (!frame_get_any_page(m, mfn, &real)) {
         /* A free RAM frame (or a saturated count), or memory that is not RAM at all. */
         return mfn_is_ram(m, mfn) ? -PVCORE_EBUSY : get_l1e_io(l1o, ep, pg);
@@ -183,10 +191,12 @@ static PVCORE_INLINE void put_l1e(struct domain *l1o, uint64_t e)
     }
     if (e & PTE_RW) {
         /* Our own frame: we hold its owner's lock. Another domain's: we do not. */
-        frame_put_writable(m, mfn, atomic_load_explicit(&mfn_frame(m, mfn)->owner,
-                                                        memory_order_relaxed) == l1o->domid);
+        frame_put_mapping(m, mfn, true,
+                          atomic_load_explicit(&mfn_frame(m, mfn)->owner, memory_order_relaxed) ==
+                              l1o->domid);
+    } else {
+        frame_put_page(m, mfn);
     }
-    frame_put_page(m, mfn);
 }
 
 /* ---- L2-L4 entries ---------------------------------------------------------------------------- */
@@ -223,7 +233,7 @@ static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned
         return -PVCORE_EINVAL;
     }
     cf = mfn_frame(m, child);
-    x = atomic_load_explicit(&cf->type_info, memory_order_relaxed);
+    x = frame_type(cf, memory_order_relaxed);
     do {
         /* The L2 holding a 32-bit guest's hypervisor slots is referenced once, by its
          * L3's slot 3, and never also mapped linearly (it would be shared). */
@@ -232,8 +242,7 @@ static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned
             frame_put_page(m, child);
             return -PVCORE_EINVAL;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&cf->type_info, &x, x + 1,
-                                                    memory_order_acq_rel, memory_order_relaxed));
+    } while (!frame_type_cas(cf, &x, x + 1));
     if (!linear_inc(&mfn_frame(m, table)->linear, 1)) {
         frame_put_page_and_type(d, child);
         return -PVCORE_EINVAL;
@@ -252,7 +261,7 @@ static int get_pae_xen_l2(struct domain *d, uint64_t child)
     int rc = frame_get_page_and_type(d, child, d->domid, PGT_L2 | PGT_PAE_XEN_L2);
 
     if (rc == 0 &&
-        (atomic_load_explicit(&mfn_frame(d->m, child)->type_info, memory_order_relaxed) &
+        (frame_type(mfn_frame(d->m, child), memory_order_relaxed) &
          PGT_COUNT_MASK) != 1) {
         frame_put_page_and_type(d, child);
         return -PVCORE_EINVAL;
@@ -294,7 +303,7 @@ static inline void put_upper(struct domain *d, uint64_t table, unsigned level, u
     if (!pte_present(e) || child == table) {
         return;
     }
-    if ((atomic_load_explicit(&mfn_frame(m, child)->type_info, memory_order_relaxed) &
+    if ((frame_type(mfn_frame(m, child), memory_order_relaxed) &
          PGT_TYPE_MASK) == pgt_level_type(level)) {
         linear_undo(&mfn_frame(m, table)->linear, 1);
         linear_undo(&mfn_frame(m, child)->linear, -1);
@@ -337,8 +346,8 @@ static void to_teardown(struct domain *d, uint64_t mfn, unsigned nr)
     struct frame *f = mfn_frame(d->m, mfn);
 
     f->nr_validated = (uint16_t)nr;
-    atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
-    atomic_fetch_or_explicit(&f->type_info, PGT_TEARDOWN, memory_order_release);
+    frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
+    frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
     teardown_push(d, mfn);
 }
 
@@ -346,7 +355,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t type_info = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t type_info = frame_type(f, memory_order_relaxed);
     const struct pt_level *lv = paging_level(d, level, type_info);
     const struct pt_format *fmt = domain_format(d);
     struct pg_owner self = { d->domid, d };
@@ -373,7 +382,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         if ((i & 31u) == 0 || pte_present(e)) {
             if (level > 1 && i > start && domain_should_preempt(d)) {
                 f->nr_validated = (uint16_t)i;
-                atomic_fetch_or_explicit(&f->type_info, PGT_PARTIAL, memory_order_release);
+                frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
                 return -PVCORE_ERESTART;
             }
             domain_charge(d, 1);
@@ -397,7 +406,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         }
         if (rc == -PVCORE_ERESTART) {
             f->nr_validated = (uint16_t)i;
-            atomic_fetch_or_explicit(&f->type_info, PGT_PARTIAL, memory_order_release);
+            frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
             return rc;
         }
         if (rc != 0) {
@@ -411,8 +420,8 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
     fill_xen_slots(d, pt, lv);
     f->nr_validated = 0;
     /* release: the entries' references are taken before the table counts as valid. */
-    atomic_fetch_and_explicit(&f->type_info, ~PGT_PARTIAL, memory_order_relaxed);
-    atomic_fetch_or_explicit(&f->type_info, PGT_VALIDATED, memory_order_release);
+    frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
+    frame_type_fetch_or(f, PGT_VALIDATED, memory_order_release);
     return 0;
 }
 
@@ -420,7 +429,7 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t type_info = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t type_info = frame_type(f, memory_order_relaxed);
     const struct pt_level *lv = paging_level(d, level, type_info);
     uint64_t *pt = frame_entries(m, mfn);
     bool progress = false;
@@ -549,7 +558,7 @@ int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint
 {
     struct machine *m = pt_owner->m;
     uint64_t *p = &frame_entries(m, mfn)[slot];
-    uint32_t x = atomic_load_explicit(&mfn_frame(m, mfn)->type_info, memory_order_acquire);
+    uint32_t x = frame_type(mfn_frame(m, mfn), memory_order_acquire);
     unsigned level = pgt_type_level(x);
 
     if (level != 0 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0) {

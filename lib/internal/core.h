@@ -66,8 +66,13 @@ static inline unsigned pgt_type_level(uint32_t type_info)
 }
 
 struct frame {
-    _Atomic uint32_t count;
-    _Atomic uint32_t type_info;
+    /*
+     * The general count (low half: FC_*) and type_info (high half: PGT_*) share one word,
+     * so that the two references of a read-write L1 mapping (general and writable type)
+     * move in one atomic operation. Read the halves with frame_count() and frame_type();
+     * the frame_count_*() and frame_type_*() helpers change one half and keep the other.
+     */
+    _Atomic uint64_t ct;
     _Atomic uint16_t owner;     /* domid; PVCORE_DOMID_INVALID when free */
     _Atomic int16_t linear;     /* XSA-240 single-level linear page-table accounting */
     uint16_t nr_validated;      /* PARTIAL: entries [0,n) hold refs; TEARDOWN: [0,n) still to put */
@@ -76,6 +81,81 @@ struct frame {
     uint32_t next;              /* teardown list link: mfn + 1, 0 ends the list */
     _Atomic uint32_t wr_seq;    /* machine flush_seq when the last writable mapping went */
 };
+
+#define CT_COUNT(ct) ((uint32_t)(ct))
+#define CT_TYPE(ct) ((uint32_t)((ct) >> 32))
+#define CT_MAKE(count, type) (((uint64_t)(type) << 32) | (uint64_t)(uint32_t)(count))
+#define CT_COUNT_HALF 0x00000000FFFFFFFFull
+#define CT_TYPE_HALF 0xFFFFFFFF00000000ull
+
+static inline uint32_t frame_count(const struct frame *f, memory_order o)
+{
+    return CT_COUNT(atomic_load_explicit(&f->ct, o));
+}
+
+static inline uint32_t frame_type(const struct frame *f, memory_order o)
+{
+    return CT_TYPE(atomic_load_explicit(&f->ct, o));
+}
+
+/* A compare-and-swap of the type half alone: fails (storing the current value in *old)
+ * only if that half is not *old; changes of the count half meanwhile are kept. */
+static inline bool frame_type_cas(struct frame *f, uint32_t *old, uint32_t nt)
+{
+    uint64_t c = atomic_load_explicit(&f->ct, memory_order_acquire);
+
+    while (CT_TYPE(c) == *old) {
+        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, CT_MAKE(CT_COUNT(c), nt),
+                                                  memory_order_acq_rel, memory_order_acquire)) {
+            return true;
+        }
+    }
+    *old = CT_TYPE(c);
+    return false;
+}
+
+/* The same for the count half. */
+static inline bool frame_count_cas(struct frame *f, uint32_t *old, uint32_t nc)
+{
+    uint64_t c = atomic_load_explicit(&f->ct, memory_order_acquire);
+
+    while (CT_COUNT(c) == *old) {
+        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, CT_MAKE(nc, CT_TYPE(c)),
+                                                  memory_order_acq_rel, memory_order_acquire)) {
+            return true;
+        }
+    }
+    *old = CT_COUNT(c);
+    return false;
+}
+
+static inline void frame_type_store(struct frame *f, uint32_t t)
+{
+    uint32_t x = frame_type(f, memory_order_relaxed);
+
+    while (!frame_type_cas(f, &x, t)) {
+    }
+}
+
+static inline uint32_t frame_type_fetch_or(struct frame *f, uint32_t bits, memory_order o)
+{
+    return CT_TYPE(atomic_fetch_or_explicit(&f->ct, (uint64_t)bits << 32, o));
+}
+
+static inline uint32_t frame_type_fetch_and(struct frame *f, uint32_t bits, memory_order o)
+{
+    return CT_TYPE(atomic_fetch_and_explicit(&f->ct, ((uint64_t)bits << 32) | CT_COUNT_HALF, o));
+}
+
+static inline uint32_t frame_count_fetch_or(struct frame *f, uint32_t bits, memory_order o)
+{
+    return CT_COUNT(atomic_fetch_or_explicit(&f->ct, (uint64_t)bits, o));
+}
+
+static inline uint32_t frame_count_fetch_and(struct frame *f, uint32_t bits, memory_order o)
+{
+    return CT_COUNT(atomic_fetch_and_explicit(&f->ct, (uint64_t)bits | CT_TYPE_HALF, o));
+}
 
 /* frame.hints: what a TLB may still hold (see flush_stale_writable in frame.c) */
 #define FH_WAS_WRITABLE 0x01u     /* a writable mapping existed since the last flush */
@@ -196,7 +276,7 @@ static inline struct frame *mfn_frame(const struct machine *m, uint64_t mfn)
 static inline bool mfn_is_ram(const struct machine *m, uint64_t mfn)
 {
     return mfn < m->nr_frames &&
-           (atomic_load_explicit(&m->frames[mfn].count, memory_order_relaxed) & FC_RAM) != 0;
+           (frame_count(&m->frames[mfn], memory_order_relaxed) & FC_RAM) != 0;
 }
 
 static inline uint64_t *frame_entries(const struct machine *m, uint64_t mfn)
@@ -228,23 +308,31 @@ static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
  */
 void frame_free(struct machine *m, uint64_t mfn);
 
+/* A count half that may gain a reference: a live RAM frame (a free one, at 0, cannot be
+ * revived), not saturated. */
+static inline bool fc_can_get(uint32_t c)
+{
+    uint32_t n = c & FC_COUNT_MASK;
+
+    return (c & FC_RAM) != 0 && n != 0 && n != FC_COUNT_MASK;
+}
+
 static inline bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t *owner)
 {
     struct frame *f;
-    uint32_t c;
+    uint64_t c;
 
     if (mfn >= m->nr_frames) {
         return false;
     }
     f = mfn_frame(m, mfn);
-    c = atomic_load_explicit(&f->count, memory_order_relaxed);
+    c = atomic_load_explicit(&f->ct, memory_order_relaxed);
     do {
-        uint32_t n = c & FC_COUNT_MASK;
-        /* A free frame (0) cannot be revived; a saturated count refuses new holders. */
-        if ((c & FC_RAM) == 0 || n == 0 || n == FC_COUNT_MASK) {
+        if (!fc_can_get(CT_COUNT(c))) {
             return false;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, c + 1, memory_order_acquire,
+        /* (+1 cannot carry out of the count half: the count is below its maximum.) */
+    } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, c + 1, memory_order_acquire,
                                                     memory_order_relaxed));
     /* With a reference held the owner cannot change (it changes only at count 0). */
     *owner = atomic_load_explicit(&f->owner, memory_order_acquire);
@@ -254,18 +342,18 @@ static inline bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t 
 static inline void frame_put_page(struct machine *m, uint64_t mfn)
 {
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t c = atomic_load_explicit(&f->count, memory_order_relaxed);
-    uint32_t nc;
+    uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
+    uint64_t nc;
 
     do {
-        PVCORE_ASSERT((c & FC_COUNT_MASK) != 0);
+        PVCORE_ASSERT((CT_COUNT(c) & FC_COUNT_MASK) != 0);
         nc = c - 1;
-        if ((nc & FC_COUNT_MASK) == 0) {
-            nc &= ~FC_ALLOCATED;
+        if ((CT_COUNT(nc) & FC_COUNT_MASK) == 0) {
+            nc &= ~(uint64_t)FC_ALLOCATED;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&f->count, &c, nc, memory_order_acq_rel,
+    } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, nc, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    if ((nc & FC_COUNT_MASK) == 0) {
+    if ((CT_COUNT(nc) & FC_COUNT_MASK) == 0) {
         frame_free(m, mfn);
     }
 }
@@ -302,14 +390,15 @@ static inline int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16
         return -PVCORE_EINVAL;
     }
     f = mfn_frame(m, mfn);
-    x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    x = frame_type(f, memory_order_relaxed);
     /* Validated implies at least one holder, and excludes partial and teardown states.
      * While a frame has a page-table type, only holders of its owner's lock (held here)
-     * can change type_info; other CPUs' compare-and-swaps fail without writing. So a
-     * plain atomic store suffices, without a locked read-modify-write. */
+     * can change the type half; other CPUs' compare-and-swaps of it fail without writing,
+     * and their count changes commute with an addition. So an add suffices, with no
+     * compare-and-swap loop. */
     if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) == (type | PGT_VALIDATED) &&
         (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) {
-        atomic_store_explicit(&f->type_info, x + 1, memory_order_release);
+        atomic_fetch_add_explicit(&f->ct, CT_MAKE(0, 1), memory_order_acq_rel);
         return 0;
     }
     frame_put_page(m, mfn);
@@ -320,40 +409,57 @@ static inline void frame_put_page_and_type(struct domain *d, uint64_t mfn)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t x = frame_type(f, memory_order_relaxed);
 
     /* Not the last type reference: nothing but the counts changes (and, as above, only
-     * the owner's lock holder can change a page-table type's count). */
+     * the owner's lock holder can change a page-table type). Another type holder holds a
+     * general reference too, so neither half reaches zero: one subtraction drops both. */
     PVCORE_ASSERT(pgt_type_level(x) != 0);
     if ((x & PGT_COUNT_MASK) > 1) {
-        atomic_store_explicit(&f->type_info, x - 1, memory_order_release);
-        frame_put_page(m, mfn);
+        atomic_fetch_sub_explicit(&f->ct, CT_MAKE(1, 1), memory_order_acq_rel);
         return;
     }
     frame_put_page_and_type_slow(d, mfn);
 }
 
+/* The type half after one more writable reference (0 if it cannot take one: another type,
+ * or saturated). A writable page is valid as soon as it is typed. */
+static inline uint32_t pgt_writable_inc(uint32_t x)
+{
+    uint32_t cnt = x & PGT_COUNT_MASK;
+
+    if (cnt == 0) {
+        return PGT_WRITABLE | PGT_VALIDATED | 1u;
+    }
+    if ((x & PGT_TYPE_MASK) != PGT_WRITABLE || cnt == PGT_COUNT_MASK) {
+        return 0;
+    }
+    return x + 1;
+}
+
+/* The type half after one writable reference less: with no holder left, no type at all. */
+static inline uint32_t pgt_writable_dec(uint32_t x)
+{
+    PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
+    return (x & PGT_COUNT_MASK) == 1 ? 0u : x - 1;
+}
+
 /*
- * The writable type, inline: every read-write L1 mapping takes and drops one. A writable
- * page is valid as soon as it is typed, so this needs no lock and no validation.
+ * The writable type, for a caller that holds a general reference: every read-write
+ * mapping takes and drops one. It needs no lock and no validation.
  */
 static inline bool frame_get_writable(struct machine *m, uint64_t mfn)
 {
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    uint32_t x = frame_type(f, memory_order_relaxed);
     uint32_t nx;
 
     do {
-        uint32_t cnt = x & PGT_COUNT_MASK;
-        if (cnt == 0) {
-            nx = PGT_WRITABLE | PGT_VALIDATED | 1u;
-        } else if ((x & PGT_TYPE_MASK) != PGT_WRITABLE || cnt == PGT_COUNT_MASK) {
+        nx = pgt_writable_inc(x);
+        if (nx == 0) {
             return false;
-        } else {
-            nx = x + 1;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
-                                                    memory_order_relaxed));
+    } while (!frame_type_cas(f, &x, nx));
     return true;
 }
 
@@ -369,6 +475,19 @@ static inline bool frame_get_writable(struct machine *m, uint64_t mfn)
  */
 void frame_put_writable_unlocked(struct machine *m, uint64_t mfn);
 
+/* Records the drop of a frame's last writable reference, with its owner's lock held. */
+static inline void frame_record_unwritable(struct machine *m, struct frame *f)
+{
+    /* (The caller's compare-and-swap made its rewrite of the mapping globally visible
+     * before the flush number is read.) Read the hint first: in steady state it is already
+     * set, and a load is cheaper than a read-modify-write. */
+    atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
+                          memory_order_release);
+    if (!(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
+        atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+    }
+}
+
 static inline void frame_put_writable(struct machine *m, uint64_t mfn, bool owner_locked)
 {
     struct frame *f = mfn_frame(m, mfn);
@@ -379,23 +498,88 @@ static inline void frame_put_writable(struct machine *m, uint64_t mfn, bool owne
         frame_put_writable_unlocked(m, mfn);
         return;
     }
-    x = atomic_load_explicit(&f->type_info, memory_order_relaxed);
+    x = frame_type(f, memory_order_relaxed);
     do {
-        PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
-        /* With no holder left the frame has no type at all. */
-        nx = (x & PGT_COUNT_MASK) == 1 ? 0u : x - 1;
-    } while (!atomic_compare_exchange_weak_explicit(&f->type_info, &x, nx, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    /* (The compare-and-swap also made the caller's rewrite of the mapping globally visible
-     * before the flush number is read.) Read the hint first: in steady state it is already
-     * set, and a load is cheaper than a read-modify-write. */
+        nx = pgt_writable_dec(x);
+    } while (!frame_type_cas(f, &x, nx));
     if (nx == 0) {
-        atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
-                              memory_order_release);
-        if (!(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
-            atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
+        frame_record_unwritable(m, f);
+    }
+}
+
+/*
+ * The references of an L1 entry that maps a RAM frame: a general reference, and the
+ * writable type if `rw`. The pair below moves both in one atomic operation in the common
+ * case (the mapper's own frame, which stays allocated) and otherwise falls back to the
+ * separate steps above.
+ */
+static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw, bool owner_locked)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint64_t c, nc;
+
+    if (rw && owner_locked) {
+        c = atomic_load_explicit(&f->ct, memory_order_relaxed);
+        /* Not when the frame would be freed: that takes the two steps, in order. */
+        while ((CT_COUNT(c) & FC_COUNT_MASK) > 1) {
+            nc = CT_MAKE(CT_COUNT(c) - 1, pgt_writable_dec(CT_TYPE(c)));
+            if (atomic_compare_exchange_weak_explicit(&f->ct, &c, nc, memory_order_acq_rel,
+                                                      memory_order_relaxed)) {
+                if (CT_TYPE(nc) == 0) {
+                    frame_record_unwritable(m, f);
+                }
+                return;
+            }
         }
     }
+    if (rw) {
+        frame_put_writable(m, mfn, owner_locked);
+    }
+    frame_put_page(m, mfn);
+}
+
+/*
+ * Takes the references for a mapping by `owner` of its own frame. false (holding
+ * nothing): the frame is not simply the owner's (free, another domain's, saturated, or of
+ * a type a writable mapping cannot have), and the caller takes the general path. The owner
+ * is read first, so that another domain's frame never gains even a transient writable type
+ * here (which would make that domain's own type changes fail); it is checked again once
+ * the references are held, in case the frame was freed and reallocated in between.
+ */
+static inline bool frame_get_own_mapping(struct machine *m, uint64_t mfn, uint16_t owner, bool rw)
+{
+    struct frame *f;
+    uint64_t c, nc;
+
+    if (mfn >= m->nr_frames) {
+        return false;
+    }
+    f = mfn_frame(m, mfn);
+    if (atomic_load_explicit(&f->owner, memory_order_acquire) != owner) {
+        return false;
+    }
+    c = atomic_load_explicit(&f->ct, memory_order_relaxed);
+    do {
+        uint32_t nx = CT_TYPE(c);
+
+        if (!fc_can_get(CT_COUNT(c))) {
+            return false;
+        }
+        if (rw) {
+            nx = pgt_writable_inc(nx);
+            if (nx == 0) {
+                return false;
+            }
+        }
+        nc = CT_MAKE(CT_COUNT(c) + 1, nx);
+    } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, nc, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if (atomic_load_explicit(&f->owner, memory_order_acquire) == owner) {
+        return true;
+    }
+    /* Nothing mapped it yet; the drop is recorded as for any other domain's frame. */
+    frame_put_mapping(m, mfn, rw, false);
+    return false;
 }
 
 void teardown_push(struct domain *d, uint64_t mfn);
