@@ -95,8 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         atomic_store(&f->ct, CT_MAKE(cnt, type_info));
         atomic_store(&f->owner, owners[byte(&r) & 7]);
-        atomic_store(&f->linear, (int16_t)(byte(&r) | byte(&r) << 8));
-        f->nr_validated = (uint16_t)(byte(&r) | byte(&r) << 8);
+        atomic_store(&m->aux[i].linear, (int16_t)(byte(&r) | byte(&r) << 8));
+        m->aux[i].nr_validated = (uint16_t)(byte(&r) | byte(&r) << 8);
     }
     /* Base pointers of each domain's vCPU 0, then page contents: (frame, slot, value). */
     for (i = 0; i < 3; i++) {

@@ -230,7 +230,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         if (t & PGT_VALIDATED) {
             check_entries(&c, d, mfn, t, PAGING_ENTRIES, true);
         } else if (t & (PGT_PARTIAL | PGT_TEARDOWN)) {
-            check_entries(&c, d, mfn, t, f->nr_validated, false);
+            check_entries(&c, d, mfn, t, mfn_aux(m, mfn)->nr_validated, false);
         } else {
             violation(&c, PVCORE_CHECK_STATE, mfn, 3, t);
         }
@@ -241,7 +241,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         const struct frame *f = mfn_frame(m, mfn);
         uint32_t cnt = frame_count(f, memory_order_relaxed) & FC_COUNT_MASK;
         uint32_t t = frame_type(f, memory_order_relaxed);
-        int16_t lin = atomic_load_explicit(&f->linear, memory_order_relaxed);
+        int16_t lin = atomic_load_explicit(&mfn_aux(m, mfn)->linear, memory_order_relaxed);
         const struct expect *e = &c.exp[mfn];
 
         if (cnt != e->gen) {

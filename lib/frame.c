@@ -26,10 +26,8 @@ void frame_free(struct machine *m, uint64_t mfn)
     uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
 
     frame_type_store(f, 0);
-    atomic_store_explicit(&f->linear, 0, memory_order_relaxed);
     atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
-    f->nr_validated = 0;
-    f->next = 0;
+    frame_aux_reset(mfn_aux(m, mfn));
     domain_forget_frame(m, owner, mfn);
     if (owner < m->max_domains) {
         /* The owner stays in the table while it owns frames (pvcore_domain_destroy). */
@@ -156,7 +154,7 @@ static int frame_get_type(struct domain *d, uint64_t mfn, uint32_t type, bool *t
 
     if (fresh) {
         flush_stale_writable(m, mfn, atomic_load_explicit(&f->owner, memory_order_relaxed));
-        f->nr_validated = 0;
+        mfn_aux(m, mfn)->nr_validated = 0;
     }
     if (!fresh && !*took_over) {
         return 0;
@@ -185,7 +183,7 @@ static void frame_put_type(struct domain *d, uint64_t mfn, bool *queued)
              * caller's type and general reference. */
             nx = (x & ~(PGT_VALIDATED | PGT_PINNED | PGT_PARTIAL)) | PGT_TEARDOWN;
             if (frame_type_cas(f, &x, nx)) {
-                f->nr_validated = PAGING_ENTRIES;
+                mfn_aux(m, mfn)->nr_validated = PAGING_ENTRIES;
                 teardown_push(d, mfn);
                 *queued = true;
                 return;
@@ -266,9 +264,9 @@ void frame_put_writable_unlocked(struct machine *m, uint64_t mfn)
 
 void teardown_push(struct domain *d, uint64_t mfn)
 {
-    struct frame *f = mfn_frame(d->m, mfn);
+    struct frame_aux *a = mfn_aux(d->m, mfn);
 
-    f->next = d->teardown_head;
+    a->next = d->teardown_head;
     d->teardown_head = (uint32_t)(mfn + 1);
 }
 
@@ -288,8 +286,8 @@ int domain_run_teardown(struct domain *d)
         }
         progress = true;
         /* Pop first: putting this frame's entries may push its children. */
-        d->teardown_head = f->next;
-        f->next = 0;
+        d->teardown_head = mfn_aux(m, mfn)->next;
+        mfn_aux(m, mfn)->next = 0;
         rc = paging_devalidate(d, mfn, pgt_type_level(
                                    frame_type(f, memory_order_relaxed)));
         if (rc == -PVCORE_ERESTART) {

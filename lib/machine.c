@@ -8,7 +8,10 @@
 /* Bounds the public API promises; the frame table links frames by 32-bit indices. */
 #define MAX_FRAMES 0xFFFFFFFFull
 
-_Static_assert(sizeof(struct frame) == 24, "frame table entries are 24 bytes");
+/* The frame table: nr_frames records of each kind, struct frame first (see core.h). */
+_Static_assert(sizeof(struct frame) == 16, "frame records are 16 bytes");
+_Static_assert(sizeof(struct frame_aux) == 8, "auxiliary frame records are 8 bytes");
+#define FRAME_BYTES (sizeof(struct frame) + sizeof(struct frame_aux))
 
 size_t pvcore_machine_size(uint32_t max_domains)
 {
@@ -21,10 +24,10 @@ size_t pvcore_machine_size(uint32_t max_domains)
 size_t pvcore_frame_table_size(uint64_t nr_frames)
 {
     if (nr_frames == 0 || nr_frames > MAX_FRAMES ||
-        nr_frames > (uint64_t)(SIZE_MAX / sizeof(struct frame))) {
+        nr_frames > (uint64_t)(SIZE_MAX / FRAME_BYTES)) {
         return 0;
     }
-    return (size_t)nr_frames * sizeof(struct frame);
+    return (size_t)nr_frames * FRAME_BYTES;
 }
 
 int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_config *cfg,
@@ -48,6 +51,7 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
     }
     memset(m, 0, need);
     m->frames = cfg->frame_table;
+    m->aux = (struct frame_aux *)(void *)(m->frames + cfg->nr_frames);
     m->nr_frames = cfg->nr_frames;
     m->directmap = cfg->directmap;
     m->m2p = cfg->m2p;
@@ -65,14 +69,15 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
     }
     for (i = 0; i < m->nr_frames; i++) {
         struct frame *f = &m->frames[i];
+        struct frame_aux *a = &m->aux[i];
         atomic_init(&f->ct, 0);
         atomic_init(&f->owner, (uint16_t)DOMID_FREE);
-        atomic_init(&f->linear, 0);
         atomic_init(&f->hints, 0);
-        f->nr_validated = 0;
         f->pad = 0;
-        f->next = 0;
         atomic_init(&f->wr_seq, 0);
+        atomic_init(&a->linear, 0);
+        a->nr_validated = 0;
+        a->next = 0;
         m->m2p[i] = INVALID_MFN;
     }
     *out = (struct pvcore_machine *)(void *)m;
@@ -152,8 +157,8 @@ int pvcore_frame_query(const struct pvcore_machine *pm, uint64_t mfn, struct pvc
                             ((t & PGT_PAE_XEN_L2) ? PVCORE_FRAME_PAE_XEN_L2 : 0u));
     info->count = c & FC_COUNT_MASK;
     info->type_count = t & PGT_COUNT_MASK;
-    info->linear = atomic_load_explicit(&f->linear, memory_order_relaxed);
-    info->nr_validated = f->nr_validated;
+    info->linear = atomic_load_explicit(&m->aux[mfn].linear, memory_order_relaxed);
+    info->nr_validated = m->aux[mfn].nr_validated;
     return 0;
 }
 

@@ -243,12 +243,12 @@ static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned
             return -PVCORE_EINVAL;
         }
     } while (!frame_type_cas(cf, &x, x + 1));
-    if (!linear_inc(&mfn_frame(m, table)->linear, 1)) {
+    if (!linear_inc(&mfn_aux(m, table)->linear, 1)) {
         frame_put_page_and_type(d, child);
         return -PVCORE_EINVAL;
     }
-    if (!linear_inc(&cf->linear, -1)) {
-        linear_undo(&mfn_frame(m, table)->linear, 1);
+    if (!linear_inc(&mfn_aux(m, child)->linear, -1)) {
+        linear_undo(&mfn_aux(m, table)->linear, 1);
         frame_put_page_and_type(d, child);
         return -PVCORE_EINVAL;
     }
@@ -305,8 +305,8 @@ static inline void put_upper(struct domain *d, uint64_t table, unsigned level, u
     }
     if ((frame_type(mfn_frame(m, child), memory_order_relaxed) &
          PGT_TYPE_MASK) == pgt_level_type(level)) {
-        linear_undo(&mfn_frame(m, table)->linear, 1);
-        linear_undo(&mfn_frame(m, child)->linear, -1);
+        linear_undo(&mfn_aux(m, table)->linear, 1);
+        linear_undo(&mfn_aux(m, child)->linear, -1);
     }
     frame_put_page_and_type(d, child);
 }
@@ -344,8 +344,9 @@ static void fill_xen_slots(struct domain *d, uint64_t *pt, const struct pt_level
 static void to_teardown(struct domain *d, uint64_t mfn, unsigned nr)
 {
     struct frame *f = mfn_frame(d->m, mfn);
+    struct frame_aux *fa = mfn_aux(d->m, mfn);
 
-    f->nr_validated = (uint16_t)nr;
+    fa->nr_validated = (uint16_t)nr;
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
     frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
     teardown_push(d, mfn);
@@ -355,12 +356,13 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
+    struct frame_aux *fa = mfn_aux(m, mfn);
     uint32_t type_info = frame_type(f, memory_order_relaxed);
     const struct pt_level *lv = paging_level(d, level, type_info);
     const struct pt_format *fmt = domain_format(d);
     struct pg_owner self = { d->domid, d };
     uint64_t *pt = frame_entries(m, mfn);
-    unsigned start = f->nr_validated;
+    unsigned start = fa->nr_validated;
     unsigned i;
     int rc;
 
@@ -381,7 +383,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
          * (512 entries) and never preempted, as in Xen. */
         if ((i & 31u) == 0 || pte_present(e)) {
             if (level > 1 && i > start && domain_should_preempt(d)) {
-                f->nr_validated = (uint16_t)i;
+                fa->nr_validated = (uint16_t)i;
                 frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
                 return -PVCORE_ERESTART;
             }
@@ -405,7 +407,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
             ne |= lv->adjust;
         }
         if (rc == -PVCORE_ERESTART) {
-            f->nr_validated = (uint16_t)i;
+            fa->nr_validated = (uint16_t)i;
             frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
             return rc;
         }
@@ -418,7 +420,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         }
     }
     fill_xen_slots(d, pt, lv);
-    f->nr_validated = 0;
+    fa->nr_validated = 0;
     /* release: the entries' references are taken before the table counts as valid. */
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
     frame_type_fetch_or(f, PGT_VALIDATED, memory_order_release);
@@ -429,17 +431,18 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
+    struct frame_aux *fa = mfn_aux(m, mfn);
     uint32_t type_info = frame_type(f, memory_order_relaxed);
     const struct pt_level *lv = paging_level(d, level, type_info);
     uint64_t *pt = frame_entries(m, mfn);
     bool progress = false;
 
-    while (f->nr_validated > 0) {
-        unsigned i = f->nr_validated - 1u;
+    while (fa->nr_validated > 0) {
+        unsigned i = fa->nr_validated - 1u;
         uint64_t e;
 
         if (!paging_slot_is_guest(lv, i)) {
-            f->nr_validated = (uint16_t)i;
+            fa->nr_validated = (uint16_t)i;
             continue;
         }
         e = pte_read(&pt[i]);
@@ -454,7 +457,7 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
         } else {
             put_upper(d, mfn, level, e);
         }
-        f->nr_validated = (uint16_t)i;
+        fa->nr_validated = (uint16_t)i;
         progress = true;
     }
     return 0;

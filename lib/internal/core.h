@@ -74,11 +74,8 @@ struct frame {
      */
     _Atomic uint64_t ct;
     _Atomic uint16_t owner;     /* domid; PVCORE_DOMID_INVALID when free */
-    _Atomic int16_t linear;     /* XSA-240 single-level linear page-table accounting */
-    uint16_t nr_validated;      /* PARTIAL: entries [0,n) hold refs; TEARDOWN: [0,n) still to put */
     _Atomic uint8_t hints;      /* FH_* */
     uint8_t pad;
-    uint32_t next;              /* teardown list link: mfn + 1, 0 ends the list */
     _Atomic uint32_t wr_seq;    /* machine flush_seq when the last writable mapping went */
 };
 
@@ -156,6 +153,17 @@ static inline uint32_t frame_count_fetch_and(struct frame *f, uint32_t bits, mem
 {
     return CT_COUNT(atomic_fetch_and_explicit(&f->ct, (uint64_t)bits | CT_TYPE_HALF, o));
 }
+
+/*
+ * Frame state that no entry update touches in the common case, kept apart (machine.aux,
+ * parallel to machine.frames) so that struct frame stays at 16 bytes, four to a cache line:
+ * a batch of updates walks many frames, and their records' footprint is much of its cost.
+ */
+struct frame_aux {
+    _Atomic int16_t linear;     /* XSA-240 single-level linear page-table accounting */
+    uint16_t nr_validated;      /* PARTIAL: entries [0,n) hold refs; TEARDOWN: [0,n) still to put */
+    uint32_t next;              /* teardown list link: mfn + 1, 0 ends the list */
+};
 
 /* frame.hints: what a TLB may still hold (see flush_stale_writable in frame.c) */
 #define FH_WAS_WRITABLE 0x01u     /* a writable mapping existed since the last flush */
@@ -248,6 +256,7 @@ struct domain {
 
 struct machine {
     struct frame *frames;
+    struct frame_aux *aux;      /* [nr_frames], after frames[] in the caller's frame table */
     uint64_t nr_frames;
     uint8_t *directmap;
     uint64_t *m2p;
@@ -271,6 +280,19 @@ struct machine {
 static inline struct frame *mfn_frame(const struct machine *m, uint64_t mfn)
 {
     return &m->frames[mfn];
+}
+
+static inline struct frame_aux *mfn_aux(const struct machine *m, uint64_t mfn)
+{
+    return &m->aux[mfn];
+}
+
+/* The auxiliary record of a frame that is being freed or allocated. */
+static inline void frame_aux_reset(struct frame_aux *a)
+{
+    atomic_store_explicit(&a->linear, 0, memory_order_relaxed);
+    a->nr_validated = 0;
+    a->next = 0;
 }
 
 static inline bool mfn_is_ram(const struct machine *m, uint64_t mfn)
