@@ -276,16 +276,22 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         uint64_t ptr, val;
 
         rc = mmu_between(pt_owner, i);
-        if (rc == 0 && src->read != NULL) {
-            rc = src->read(src->ctx, i, &req);
-        } else if (rc == 0) {
-            req = ((const struct pvcore_mmu_update *)src->array)[i];
-        }
         if (rc != 0) {
             break;
         }
-        ptr = req.ptr;
-        val = req.val;
+        if (src->read == NULL) {
+            /* Field by field, not a struct copy: a copy goes through the stack as one
+             * 16-byte store read back as two 8-byte loads, a forwarding case some CPUs
+             * handle slowly, on the path of every request. */
+            const struct pvcore_mmu_update *r = &((const struct pvcore_mmu_update *)src->array)[i];
+            ptr = r->ptr;
+            val = r->val;
+        } else if ((rc = src->read(src->ctx, i, &req)) == 0) {
+            ptr = req.ptr;
+            val = req.val;
+        } else {
+            break;
+        }
         switch (ptr & PVCORE_MMU_UPDATE_CMD_MASK) {
         case PVCORE_MMU_NORMAL_PT_UPDATE:
         case PVCORE_MMU_PT_UPDATE_NO_TRANSLATE:
