@@ -41,6 +41,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
     d->domid = cfg->domid;
     d->nr_vcpus = cfg->nr_vcpus;
     d->flags = cfg->flags;
+    d->fmt = domain_is_32(d) ? &pt_format_pae : &pt_format_64;
     d->max_pages = cfg->max_pages;
     atomic_init(&d->tot_pages, 0);
     spin_init(&d->mmu_lock);

@@ -148,11 +148,12 @@ static void mmu_end(struct domain *d)
 
 static inline int mmu_between(struct domain *d, uint32_t i)
 {
-    if (i > 0 && (d->budget == 0 || (i % MMU_PREEMPT_STRIDE == 0 && domain_should_preempt(d)))) {
+    if (PVCORE_UNLIKELY(d->budget == 0 || i % MMU_PREEMPT_STRIDE == 0) && i > 0 &&
+        (d->budget == 0 || domain_should_preempt(d))) {
         return -PVCORE_ERESTART;
     }
     domain_charge(d, 1);
-    return d->teardown_head != 0 ? domain_run_teardown(d) : 0;
+    return PVCORE_UNLIKELY(d->teardown_head != 0) ? domain_run_teardown(d) : 0;
 }
 
 /* ---- mmu_update ----------------------------------------------------------------------------- */
@@ -177,7 +178,7 @@ static void held_release(struct machine *m, struct held_frame *h)
 
 static bool held_get(struct machine *m, struct held_frame *h, uint64_t mfn, uint16_t owner)
 {
-    if (h->mfn == mfn) {
+    if (PVCORE_LIKELY(h->mfn == mfn)) {
         return true;
     }
     held_release(m, h);
@@ -276,10 +277,10 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         uint64_t ptr, val;
 
         rc = mmu_between(pt_owner, i);
-        if (rc != 0) {
+        if (PVCORE_UNLIKELY(rc != 0)) {
             break;
         }
-        if (src->read == NULL) {
+        if (PVCORE_LIKELY(src->read == NULL)) {
             /* Field by field, not a struct copy: a copy goes through the stack as one
              * 16-byte store read back as two 8-byte loads, a forwarding case some CPUs
              * handle slowly, on the path of every request. */
@@ -298,7 +299,7 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         case PVCORE_MMU_PT_UPDATE_PRESERVE_AD:
             /* As Xen's per-request XSM check: an unprivileged caller may name only itself
              * (or I/O memory) as the data owner and only itself as the table owner. */
-            if (!normal_ok) {
+            if (PVCORE_UNLIKELY(!normal_ok)) {
                 rc = -PVCORE_EPERM;
                 break;
             }
@@ -315,7 +316,7 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
             rc = -PVCORE_ENOSYS;
             break;
         }
-        if (rc != 0) {
+        if (PVCORE_UNLIKELY(rc != 0)) {
             break;
         }
     }

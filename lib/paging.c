@@ -57,7 +57,7 @@ static bool domain_has_iomem(const struct domain *d)
 static uint64_t l1_disallow(const struct domain *d)
 {
     /* A domain with I/O memory may choose cache attributes (PAT, PCD, PWT). */
-    return domain_has_iomem(d) ? 0 : L1_DISALLOW;
+    return PVCORE_UNLIKELY(domain_has_iomem(d)) ? 0 : L1_DISALLOW;
 }
 
 static bool iomem_permitted(const struct domain *d, uint64_t mfn)
@@ -75,10 +75,10 @@ static bool iomem_permitted(const struct domain *d, uint64_t mfn)
 /* 64-bit guest kernels run in ring 3: their kernel mappings need U, marked as kernel-only. */
 static uint64_t adjust_l1(const struct domain *d, uint64_t e)
 {
-    if (domain_format(d)->l1_kernel_adjust && pte_present(e) && !(e & PTE_US)) {
-        e |= PTE_US | PTE_GUEST_KERNEL;
-    }
-    return e;
+    /* (Without a branch: this is on every L1 update's path.) */
+    bool kernel = domain_format(d)->l1_kernel_adjust & ((e & (PTE_P | PTE_US)) == PTE_P);
+
+    return e | ((PTE_US | PTE_GUEST_KERNEL) & (0u - (uint64_t)kernel));
 }
 
 /* ---- L1 entries ----------------------------------------------------------------------------- */
@@ -140,12 +140,13 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     uint64_t mfn = pte_mfn(e);
     uint16_t real;
 
-    if (e & l1_disallow(l1o)) {
+    if (PVCORE_UNLIKELY(e & l1_disallow(l1o))) {
         return -PVCORE_EINVAL;
     }
-    if (pg->domid == l1o->domid && frame_get_own_mapping(m, mfn, l1o->domid, (e & PTE_RW) != 0)) {
+    if (PVCORE_LIKELY(pg->domid == l1o->domid &&
+                      frame_get_own_mapping(m, mfn, l1o->domid, (e & PTE_RW) != 0))) {
         /* The common case, in one step: the mapper's own frame. */
-        if ((e & PTE_RW) && (e & (PTE_PCD | PTE_PWT | PTE_PAT))) {
+        if (PVCORE_UNLIKELY((e & PTE_RW) && (e & (PTE_PCD | PTE_PWT | PTE_PAT)))) {
             atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_NON_COHERENT,
                                      memory_order_relaxed);
         }
@@ -186,7 +187,7 @@ static PVCORE_INLINE void put_l1e(struct domain *l1o, uint64_t e)
     struct machine *m = l1o->m;
     uint64_t mfn = pte_mfn(e);
 
-    if (!pte_present(e) || !mfn_is_ram(m, mfn)) {
+    if (PVCORE_UNLIKELY(!pte_present(e) || !mfn_is_ram(m, mfn))) {
         return;
     }
     if (e & PTE_RW) {
@@ -465,9 +466,9 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
 
 /* ---- single-entry updates ------------------------------------------------------------------- */
 
-static void write_entry(uint64_t *p, uint64_t val, bool preserve_ad)
+static PVCORE_INLINE void write_entry(uint64_t *p, uint64_t val, bool preserve_ad)
 {
-    if (preserve_ad) {
+    if (PVCORE_UNLIKELY(preserve_ad)) {
         _Atomic uint64_t *a = (_Atomic uint64_t *)(void *)p;
         uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
         /* Keep accessed/dirty bits a concurrent page walk may be setting right now. */
@@ -486,8 +487,8 @@ static PVCORE_INLINE int mod_l1(struct domain *d, uint64_t *p, uint64_t ol, uint
 {
     int rc;
 
-    if (pte_present(val)) {
-        if (val & l1_disallow(d)) {
+    if (PVCORE_LIKELY(pte_present(val))) {
+        if (PVCORE_UNLIKELY(val & l1_disallow(d))) {
             return -PVCORE_EINVAL;
         }
         val = adjust_l1(d, val);
@@ -497,7 +498,7 @@ static PVCORE_INLINE int mod_l1(struct domain *d, uint64_t *p, uint64_t ol, uint
             return 0;
         }
         rc = get_l1e(d, &val, pg);
-        if (rc != 0) {
+        if (PVCORE_UNLIKELY(rc != 0)) {
             return rc;
         }
     }
@@ -564,10 +565,10 @@ int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint
     uint32_t x = frame_type(mfn_frame(m, mfn), memory_order_acquire);
     unsigned level = pgt_type_level(x);
 
-    if (level != 0 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0) {
+    if (PVCORE_LIKELY(level != 0 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0)) {
         uint64_t ol = pte_read(p);
 
-        if (level == 1) {
+        if (PVCORE_LIKELY(level == 1)) {
             return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
         }
         if (pg->domid != pt_owner->domid) {

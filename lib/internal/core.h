@@ -62,7 +62,8 @@ static inline uint32_t pgt_level_type(unsigned level)
 static inline unsigned pgt_type_level(uint32_t type_info)
 {
     uint32_t t = (type_info & PGT_TYPE_MASK) >> PGT_TYPE_SHIFT;
-    return t >= 1 && t <= 4 ? (unsigned)t : 0u;
+    /* Types 1-4 are the levels; written without a branch, as it is on every update. */
+    return (unsigned)(t & (0u - (uint32_t)(t - 1u < 4u)));
 }
 
 struct frame {
@@ -181,11 +182,17 @@ struct frame_aux {
 #define PVCORE_ASSERT(c) ((void)sizeof(c))
 #endif
 
-/* Inline expansion the hot paths rely on (one guest request, one call). */
+/* Inline expansion the hot paths rely on (one guest request, one call), and the branch
+ * hints that keep the common case of an update a straight run of code: a batch executes
+ * it for every request, and each taken branch costs fetch bandwidth. */
 #if defined(__GNUC__)
 #define PVCORE_INLINE inline __attribute__((always_inline))
+#define PVCORE_LIKELY(c) __builtin_expect(!!(c), 1)
+#define PVCORE_UNLIKELY(c) __builtin_expect(!!(c), 0)
 #else
 #define PVCORE_INLINE inline
+#define PVCORE_LIKELY(c) (c)
+#define PVCORE_UNLIKELY(c) (c)
 #endif
 
 /* ---- spinlock ----------------------------------------------------------------------------- */
@@ -215,6 +222,7 @@ static inline void spin_unlock(struct spinlock *l)
 /* ---- vCPU, domain, machine ------------------------------------------------------------------ */
 
 struct domain;
+struct pt_format;
 
 struct vcpu {
     struct domain *d;
@@ -234,6 +242,7 @@ struct domain {
     uint16_t domid;
     uint16_t nr_vcpus;
     uint32_t flags;             /* PVCORE_DOMAIN_* */
+    const struct pt_format *fmt; /* its paging format (paging.h), fixed at creation */
     uint32_t vmassist;          /* bit n: VMASST type n (n < 32), m2p_strict as bit 31 */
     _Atomic bool dying;
     _Atomic uint64_t tot_pages; /* frames owned (count > 0 and owner == domid) */
@@ -344,13 +353,13 @@ static inline bool frame_get_any_page(struct machine *m, uint64_t mfn, uint16_t 
     struct frame *f;
     uint64_t c;
 
-    if (mfn >= m->nr_frames) {
+    if (PVCORE_UNLIKELY(mfn >= m->nr_frames)) {
         return false;
     }
     f = mfn_frame(m, mfn);
     c = atomic_load_explicit(&f->ct, memory_order_relaxed);
     do {
-        if (!fc_can_get(CT_COUNT(c))) {
+        if (PVCORE_UNLIKELY(!fc_can_get(CT_COUNT(c)))) {
             return false;
         }
         /* (+1 cannot carry out of the count half: the count is below its maximum.) */
@@ -375,7 +384,7 @@ static inline void frame_put_page(struct machine *m, uint64_t mfn)
         }
     } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, nc, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    if ((CT_COUNT(nc) & FC_COUNT_MASK) == 0) {
+    if (PVCORE_UNLIKELY((CT_COUNT(nc) & FC_COUNT_MASK) == 0)) {
         frame_free(m, mfn);
     }
 }
@@ -418,8 +427,9 @@ static inline int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16
      * can change the type half; other CPUs' compare-and-swaps of it fail without writing,
      * and their count changes commute with an addition. So an add suffices, with no
      * compare-and-swap loop. */
-    if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) == (type | PGT_VALIDATED) &&
-        (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) {
+    if (PVCORE_LIKELY((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) ==
+                          (type | PGT_VALIDATED) &&
+                      (x & PGT_COUNT_MASK) != PGT_COUNT_MASK)) {
         atomic_fetch_add_explicit(&f->ct, CT_MAKE(0, 1), memory_order_acq_rel);
         return 0;
     }
@@ -437,7 +447,7 @@ static inline void frame_put_page_and_type(struct domain *d, uint64_t mfn)
      * the owner's lock holder can change a page-table type). Another type holder holds a
      * general reference too, so neither half reaches zero: one subtraction drops both. */
     PVCORE_ASSERT(pgt_type_level(x) != 0);
-    if ((x & PGT_COUNT_MASK) > 1) {
+    if (PVCORE_LIKELY((x & PGT_COUNT_MASK) > 1)) {
         atomic_fetch_sub_explicit(&f->ct, CT_MAKE(1, 1), memory_order_acq_rel);
         return;
     }
@@ -450,7 +460,8 @@ static inline uint32_t pgt_writable_inc(uint32_t x)
 {
     uint32_t cnt = x & PGT_COUNT_MASK;
 
-    if (cnt == 0) {
+    /* (Most frames have one writable mapping at a time: the common case.) */
+    if (PVCORE_LIKELY(cnt == 0)) {
         return PGT_WRITABLE | PGT_VALIDATED | 1u;
     }
     if ((x & PGT_TYPE_MASK) != PGT_WRITABLE || cnt == PGT_COUNT_MASK) {
@@ -463,7 +474,7 @@ static inline uint32_t pgt_writable_inc(uint32_t x)
 static inline uint32_t pgt_writable_dec(uint32_t x)
 {
     PVCORE_ASSERT((x & PGT_TYPE_MASK) == PGT_WRITABLE && (x & PGT_COUNT_MASK) != 0);
-    return (x & PGT_COUNT_MASK) == 1 ? 0u : x - 1;
+    return PVCORE_LIKELY((x & PGT_COUNT_MASK) == 1) ? 0u : x - 1;
 }
 
 /*
@@ -505,7 +516,8 @@ static inline void frame_record_unwritable(struct machine *m, struct frame *f)
      * set, and a load is cheaper than a read-modify-write. */
     atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
                           memory_order_release);
-    if (!(atomic_load_explicit(&f->hints, memory_order_relaxed) & FH_WAS_WRITABLE)) {
+    if (PVCORE_UNLIKELY(!(atomic_load_explicit(&f->hints, memory_order_relaxed) &
+                          FH_WAS_WRITABLE))) {
         atomic_fetch_or_explicit(&f->hints, FH_WAS_WRITABLE, memory_order_relaxed);
     }
 }
@@ -540,13 +552,13 @@ static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw, b
     struct frame *f = mfn_frame(m, mfn);
     uint64_t c, nc;
 
-    if (rw && owner_locked) {
+    if (PVCORE_LIKELY(rw && owner_locked)) {
         c = atomic_load_explicit(&f->ct, memory_order_relaxed);
         /* Not when the frame would be freed: that takes the two steps, in order. */
-        while ((CT_COUNT(c) & FC_COUNT_MASK) > 1) {
+        while (PVCORE_LIKELY((CT_COUNT(c) & FC_COUNT_MASK) > 1)) {
             nc = CT_MAKE(CT_COUNT(c) - 1, pgt_writable_dec(CT_TYPE(c)));
-            if (atomic_compare_exchange_weak_explicit(&f->ct, &c, nc, memory_order_acq_rel,
-                                                      memory_order_relaxed)) {
+            if (PVCORE_LIKELY(atomic_compare_exchange_weak_explicit(
+                    &f->ct, &c, nc, memory_order_acq_rel, memory_order_relaxed))) {
                 if (CT_TYPE(nc) == 0) {
                     frame_record_unwritable(m, f);
                 }
@@ -573,30 +585,30 @@ static inline bool frame_get_own_mapping(struct machine *m, uint64_t mfn, uint16
     struct frame *f;
     uint64_t c, nc;
 
-    if (mfn >= m->nr_frames) {
+    if (PVCORE_UNLIKELY(mfn >= m->nr_frames)) {
         return false;
     }
     f = mfn_frame(m, mfn);
-    if (atomic_load_explicit(&f->owner, memory_order_acquire) != owner) {
+    if (PVCORE_UNLIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) != owner)) {
         return false;
     }
     c = atomic_load_explicit(&f->ct, memory_order_relaxed);
     do {
         uint32_t nx = CT_TYPE(c);
 
-        if (!fc_can_get(CT_COUNT(c))) {
+        if (PVCORE_UNLIKELY(!fc_can_get(CT_COUNT(c)))) {
             return false;
         }
         if (rw) {
             nx = pgt_writable_inc(nx);
-            if (nx == 0) {
+            if (PVCORE_UNLIKELY(nx == 0)) {
                 return false;
             }
         }
         nc = CT_MAKE(CT_COUNT(c) + 1, nx);
     } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, nc, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    if (atomic_load_explicit(&f->owner, memory_order_acquire) == owner) {
+    if (PVCORE_LIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) == owner)) {
         return true;
     }
     /* Nothing mapped it yet; the drop is recorded as for any other domain's frame. */

@@ -78,7 +78,7 @@ extern const struct pt_format pt_format_pae;
 
 static inline const struct pt_format *domain_format(const struct domain *d)
 {
-    return domain_is_32(d) ? &pt_format_pae : &pt_format_64;
+    return d->fmt;
 }
 
 /* The level descriptor that applies to a frame of type `type_info` validated as `level`. */
