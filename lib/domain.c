@@ -186,9 +186,7 @@ int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
         atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
         return -PVCORE_EBUSY;
     }
-    frame_type_store(f, 0);
-    atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
-    frame_aux_reset(mfn_aux(m, mfn));
+    frame_reset_state(m, mfn);
     atomic_store_explicit(&f->owner, d->domid, memory_order_release);
     frame_count_fetch_or(f, FC_ALLOCATED, memory_order_release);
     domain_set_m2p(d, mfn, gfn);

@@ -25,9 +25,7 @@ void frame_free(struct machine *m, uint64_t mfn)
     struct frame *f = mfn_frame(m, mfn);
     uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
 
-    frame_type_store(f, 0);
-    atomic_store_explicit(&f->hints, 0, memory_order_relaxed);
-    frame_aux_reset(mfn_aux(m, mfn));
+    frame_reset_state(m, mfn);
     domain_forget_frame(m, owner, mfn);
     if (owner < m->max_domains) {
         /* The owner stays in the table while it owns frames (pvcore_domain_destroy). */

@@ -157,8 +157,8 @@ int pvcore_frame_query(const struct pvcore_machine *pm, uint64_t mfn, struct pvc
                             ((t & PGT_PAE_XEN_L2) ? PVCORE_FRAME_PAE_XEN_L2 : 0u));
     info->count = c & FC_COUNT_MASK;
     info->type_count = t & PGT_COUNT_MASK;
-    info->linear = atomic_load_explicit(&m->aux[mfn].linear, memory_order_relaxed);
-    info->nr_validated = m->aux[mfn].nr_validated;
+    info->linear = atomic_load_explicit(&mfn_aux(m, mfn)->linear, memory_order_relaxed);
+    info->nr_validated = mfn_aux(m, mfn)->nr_validated;
     return 0;
 }
 

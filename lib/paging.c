@@ -132,6 +132,15 @@ static int l1e_foreign_ok(const struct domain *l1o, uint64_t e, uint16_t real,
     return 0;
 }
 
+/* A read-write mapping `e` of RAM frame mfn with a non-write-back cache type: writes may
+ * sit in caches the page walker does not snoop (XSA-402). */
+static PVCORE_INLINE void note_non_coherent(struct machine *m, uint64_t mfn, uint64_t e)
+{
+    if (PVCORE_UNLIKELY(e & (PTE_PCD | PTE_PWT | PTE_PAT))) {
+        atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_NON_COHERENT, memory_order_relaxed);
+    }
+}
+
 /* The references for a present L1 entry *ep (which may be adjusted, for I/O memory). */
 static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
 {
@@ -146,9 +155,8 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     if (PVCORE_LIKELY(pg->domid == l1o->domid &&
                       frame_get_own_mapping(m, mfn, l1o->domid, (e & PTE_RW) != 0))) {
         /* The common case, in one step: the mapper's own frame. */
-        if (PVCORE_UNLIKELY((e & PTE_RW) && (e & (PTE_PCD | PTE_PWT | PTE_PAT)))) {
-            atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_NON_COHERENT,
-                                     memory_order_relaxed);
+        if (e & PTE_RW) {
+            note_non_coherent(m, mfn, e);
         }
         return 0;
     }
@@ -173,11 +181,7 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
             atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_FOREIGN_WRITABLE,
                                      memory_order_relaxed);
         }
-        if (e & (PTE_PCD | PTE_PWT | PTE_PAT)) {
-            /* Writes may sit in caches the page walker does not snoop (XSA-402). */
-            atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_NON_COHERENT,
-                                     memory_order_relaxed);
-        }
+        note_non_coherent(m, mfn, e);
     }
     return 0;
 }

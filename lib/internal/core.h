@@ -96,35 +96,32 @@ static inline uint32_t frame_type(const struct frame *f, memory_order o)
     return CT_TYPE(atomic_load_explicit(&f->ct, o));
 }
 
-/* A compare-and-swap of the type half alone: fails (storing the current value in *old)
- * only if that half is not *old; changes of the count half meanwhile are kept. */
-static inline bool frame_type_cas(struct frame *f, uint32_t *old, uint32_t nt)
+/* A compare-and-swap of one half (`shift` 0: count, 32: type): fails (storing the current
+ * value in *old) only if that half is not *old; changes of the other half meanwhile are
+ * kept. */
+static inline bool frame_half_cas(struct frame *f, unsigned shift, uint32_t *old, uint32_t nv)
 {
+    uint64_t mask = (uint64_t)UINT32_MAX << shift;
     uint64_t c = atomic_load_explicit(&f->ct, memory_order_acquire);
 
-    while (CT_TYPE(c) == *old) {
-        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, CT_MAKE(CT_COUNT(c), nt),
+    while ((uint32_t)(c >> shift) == *old) {
+        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, (c & ~mask) | ((uint64_t)nv << shift),
                                                   memory_order_acq_rel, memory_order_acquire)) {
             return true;
         }
     }
-    *old = CT_TYPE(c);
+    *old = (uint32_t)(c >> shift);
     return false;
 }
 
-/* The same for the count half. */
+static inline bool frame_type_cas(struct frame *f, uint32_t *old, uint32_t nt)
+{
+    return frame_half_cas(f, 32, old, nt);
+}
+
 static inline bool frame_count_cas(struct frame *f, uint32_t *old, uint32_t nc)
 {
-    uint64_t c = atomic_load_explicit(&f->ct, memory_order_acquire);
-
-    while (CT_COUNT(c) == *old) {
-        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, CT_MAKE(nc, CT_TYPE(c)),
-                                                  memory_order_acq_rel, memory_order_acquire)) {
-            return true;
-        }
-    }
-    *old = CT_COUNT(c);
-    return false;
+    return frame_half_cas(f, 0, old, nc);
 }
 
 static inline void frame_type_store(struct frame *f, uint32_t t)
@@ -296,9 +293,14 @@ static inline struct frame_aux *mfn_aux(const struct machine *m, uint64_t mfn)
     return &m->aux[mfn];
 }
 
-/* The auxiliary record of a frame that is being freed or allocated. */
-static inline void frame_aux_reset(struct frame_aux *a)
+/* The state besides count and owner of a frame that is being freed or allocated: no
+ * type, no hints, nothing in the auxiliary record. */
+static inline void frame_reset_state(struct machine *m, uint64_t mfn)
 {
+    struct frame_aux *a = mfn_aux(m, mfn);
+
+    frame_type_store(mfn_frame(m, mfn), 0);
+    atomic_store_explicit(&mfn_frame(m, mfn)->hints, 0, memory_order_relaxed);
     atomic_store_explicit(&a->linear, 0, memory_order_relaxed);
     a->nr_validated = 0;
     a->next = 0;
