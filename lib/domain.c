@@ -420,6 +420,11 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
             d->destroy_cursor++;
         }
     }
+    if (d->destroy_phase == DESTROY_WAIT && rc == 0) {
+        /* A guest walk (guestmem.c) that held the last reference to a table queues its
+         * devalidation here, even once the scan is over. */
+        rc = domain_run_teardown(d);
+    }
     spin_unlock(&d->mmu_lock);
     if (rc != 0) {
         return rc;

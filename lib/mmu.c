@@ -47,8 +47,7 @@ static bool pg_owner_permitted(const struct domain *cur, const struct pg_owner *
 
 static bool addr_ok(const struct domain *d, uint64_t va)
 {
-    const struct pt_format *fmt = domain_format(d);
-    return va < fmt->va_limit_low || (fmt->va_limit_high != 0 && va >= fmt->va_limit_high);
+    return paging_va_is_guest(d, va);
 }
 
 static void flush_domain(struct domain *d, uint8_t kind, uint64_t va)
@@ -655,7 +654,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     if (rc != 0) {
         return rc;
     }
-    rc = paging_find_l1e(v, va, &l1, &slot, NULL);
+    rc = paging_find_l1e(v, va, &l1, &slot);
     if (rc == 0) {
         if (!frame_get_page(m, l1, d->domid)) {
             rc = -PVCORE_EINVAL;
@@ -684,28 +683,6 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     }
     mmu_end(d);
     return rc;
-}
-
-int pvcore_vcpu_translate(struct pvcore_vcpu *pv, uint64_t va, uint64_t *maddr, int *writable)
-{
-    struct vcpu *v = (struct vcpu *)(void *)pv;
-    struct machine *m = v->d->m;
-    uint64_t l1, e;
-    unsigned slot;
-    bool upper_rw;
-
-    if (paging_find_l1e(v, va, &l1, &slot, &upper_rw) != 0) {
-        return -PVCORE_EFAULT;
-    }
-    e = pte_read(&frame_entries(m, l1)[slot]);
-    if (!pte_present(e) || !mfn_is_ram(m, pte_mfn(e))) {
-        return -PVCORE_EFAULT;
-    }
-    *maddr = (pte_mfn(e) << PVCORE_PAGE_SHIFT) | (va & (PVCORE_PAGE_SIZE - 1u));
-    if (writable != NULL) {
-        *writable = upper_rw && (e & PTE_RW) != 0;
-    }
-    return 0;
 }
 
 /* ---- wire-format helpers ---------------------------------------------------------------------- */

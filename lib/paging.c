@@ -591,45 +591,28 @@ int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint
 
 /* ---- walking a vCPU's tables -------------------------------------------------------------------- */
 
-int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot, bool *upper_rw)
+int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot)
 {
     struct domain *d = v->d;
     struct machine *m = d->m;
-    const struct pt_format *fmt = domain_format(d);
     uint64_t mfn = v->guest_table;
     unsigned level;
 
-    if (!(va < fmt->va_limit_low || (fmt->va_limit_high != 0 && va >= fmt->va_limit_high))) {
+    if (!paging_va_is_guest(d, va) || mfn == INVALID_MFN) {
         return -PVCORE_EINVAL;
     }
-    if (mfn == INVALID_MFN) {
-        return -PVCORE_EINVAL;
-    }
-    if (upper_rw != NULL) {
-        *upper_rw = true;
-    }
-    for (level = fmt->levels; level > 1; level--) {
-        unsigned shift = 12u + 9u * (level - 1u);
-        unsigned idx = (unsigned)(va >> shift) & (PAGING_ENTRIES - 1u);
+    for (level = domain_format(d)->levels; level > 1; level--) {
         uint64_t e;
 
-        if (!mfn_is_ram(m, mfn)) {
+        if (mfn >= m->nr_frames ||
+            atomic_load_explicit(&mfn_frame(m, mfn)->owner, memory_order_relaxed) != d->domid ||
+            !walk_step(d, mfn, frame_type(mfn_frame(m, mfn), memory_order_acquire), level, va,
+                       &e)) {
             return -PVCORE_EINVAL;
-        }
-        e = pte_read(&frame_entries(m, mfn)[idx]);
-        if (!pte_present(e) || (e & PTE_PSE)) {
-            return -PVCORE_EINVAL;
-        }
-        /* As the CPU: a read-only upper entry (a linear one, say) makes all below it so. */
-        if (upper_rw != NULL && !(e & PTE_RW)) {
-            *upper_rw = false;
         }
         mfn = pte_mfn(e);
     }
-    if (!mfn_is_ram(m, mfn)) {
-        return -PVCORE_EINVAL;
-    }
     *l1_mfn = mfn;
-    *slot = (unsigned)(va >> 12) & (PAGING_ENTRIES - 1u);
+    *slot = walk_index(va, 1);
     return 0;
 }

@@ -71,59 +71,21 @@ static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel,
 }
 
 /*
- * Guest memory through the guest's own tables: only what they map is reachable, and
- * writes need every level of the walk to allow them. Copies to the guest are all or
- * nothing: every page is checked before the first byte is written.
+ * Guest memory through the guest's own tables, by the library's walk: only what they map
+ * is reachable, writes need every level of the walk to allow them, each frame is held
+ * while it is copied, and copies to the guest are all or nothing.
  */
-static int copy_guest(struct pvcore_vcpu *v, uint64_t gva, void *buf, size_t len, int to_guest)
-{
-    struct guest *g = guest_of(v);
-    int pass;
-
-    if (g == NULL || len > UINT64_MAX - gva || (g->is32 && gva + len > 0x100000000ull)) {
-        return -PVCORE_EFAULT;
-    }
-    for (pass = to_guest ? 0 : 1; pass < 2; pass++) {
-        uint64_t a = gva;
-        uint8_t *p = buf;
-        size_t left = len;
-
-        while (left) {
-            uint64_t ma, chunk = PAGE_SIZE - (a & (PAGE_SIZE - 1));
-            int writable = 0;
-            if (chunk > left) {
-                chunk = left;
-            }
-            if (pvcore_vcpu_translate(v, a, &ma, &writable) != 0 || (to_guest && !writable) ||
-                ma >= DIRECTMAP_SIZE) {
-                return -PVCORE_EFAULT;
-            }
-            if (pass == 1) {
-                if (to_guest) {
-                    memcpy(phys_to_virt(ma), p, chunk);
-                } else {
-                    memcpy(p, phys_to_virt(ma), chunk);
-                }
-            }
-            p += chunk;
-            a += chunk;
-            left -= chunk;
-        }
-    }
-    return 0;
-}
-
 static int hook_copy_from_guest(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
 {
     (void)ctx;
-    return copy_guest(v, gva, dst, len, 0);
+    return pvcore_guestmem_copy_from(v, dst, gva, len);
 }
 
 static int hook_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
                               size_t len)
 {
     (void)ctx;
-    return copy_guest(v, gva, (void *)src, len, 1);
+    return pvcore_guestmem_copy_to(v, gva, src, len);
 }
 
 const struct pvcore_host_ops minihv_host_ops = {
@@ -166,7 +128,7 @@ static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint
     }
     while (count) {
         size_t n = count < sizeof(chunk) ? (size_t)count : sizeof(chunk);
-        if (copy_guest(g->v, buf, chunk, n, 0) != 0) {
+        if (pvcore_guestmem_copy_from(g->v, chunk, buf, n) != 0) {
             return -PVCORE_EFAULT;
         }
         guest_console(g, chunk, n);
@@ -185,7 +147,7 @@ static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
     case PVCORE_SCHEDOP_block:
         return 0; /* one vCPU, no events yet: nothing else to run */
     case PVCORE_SCHEDOP_shutdown:
-        if (copy_guest(g->v, arg, &reason, sizeof(reason), 0) != 0) {
+        if (pvcore_guestmem_copy_from(g->v, &reason, arg, sizeof(reason)) != 0) {
             return -PVCORE_EFAULT;
         }
         if (!g->line_start) {

@@ -15,5 +15,6 @@
 #include <pvcore/mmu.h>
 #include <pvcore/hypercall.h>
 #include <pvcore/check.h>
+#include <pvcore/guestmem.h>
 
 #endif /* PVCORE_PVCORE_H */

@@ -426,9 +426,11 @@ static inline int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16
     x = frame_type(f, memory_order_relaxed);
     /* Validated implies at least one holder, and excludes partial and teardown states.
      * While a frame has a page-table type, only holders of its owner's lock (held here)
-     * can change the type half; other CPUs' compare-and-swaps of it fail without writing,
-     * and their count changes commute with an addition. So an add suffices, with no
-     * compare-and-swap loop. */
+     * can change its type or flags; other CPUs' compare-and-swaps of the type half fail
+     * without writing, except a guest walk's (guestmem.c), which adds a reference only to
+     * a validated table that has one, never beyond half the maximum, and drops one only
+     * while another remains. All of that commutes with an addition, so an add suffices,
+     * with no compare-and-swap loop. */
     if (PVCORE_LIKELY((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) ==
                           (type | PGT_VALIDATED) &&
                       (x & PGT_COUNT_MASK) != PGT_COUNT_MASK)) {
@@ -443,15 +445,19 @@ static inline void frame_put_page_and_type(struct domain *d, uint64_t mfn)
 {
     struct machine *m = d->m;
     struct frame *f = mfn_frame(m, mfn);
-    uint32_t x = frame_type(f, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
 
     /* Not the last type reference: nothing but the counts changes (and, as above, only
      * the owner's lock holder can change a page-table type). Another type holder holds a
-     * general reference too, so neither half reaches zero: one subtraction drops both. */
-    PVCORE_ASSERT(pgt_type_level(x) != 0);
-    if (PVCORE_LIKELY((x & PGT_COUNT_MASK) > 1)) {
-        atomic_fetch_sub_explicit(&f->ct, CT_MAKE(1, 1), memory_order_acq_rel);
-        return;
+     * general reference too, so neither half reaches zero: one operation drops both. A
+     * compare-and-swap, not a subtraction: a guest walk may drop its own reference
+     * meanwhile, and then ours may be the last. */
+    PVCORE_ASSERT(pgt_type_level(CT_TYPE(c)) != 0);
+    while (PVCORE_LIKELY((CT_TYPE(c) & PGT_COUNT_MASK) > 1)) {
+        if (PVCORE_LIKELY(atomic_compare_exchange_weak_explicit(
+                &f->ct, &c, c - CT_MAKE(1, 1), memory_order_acq_rel, memory_order_relaxed))) {
+            return;
+        }
     }
     frame_put_page_and_type_slow(d, mfn);
 }

@@ -119,9 +119,50 @@ int paging_mod_l1_entry(struct domain *d, uint64_t l1, unsigned slot, uint64_t v
 int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint64_t mfn,
                         unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper);
 
-/* Walk the vCPU's kernel page tables to the L1 entry mapping va. `upper_rw` (may be NULL)
- * receives whether every upper-level entry on the way allows writes. */
-int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot, bool *upper_rw);
+/* ---- guest walks ------------------------------------------------------------------------- */
+
+/* Is va in the guest's part of the address space (canonical, not the hypervisor's)? */
+static inline bool paging_va_is_guest(const struct domain *d, uint64_t va)
+{
+    const struct pt_format *fmt = domain_format(d);
+
+    return va < fmt->va_limit_low || (fmt->va_limit_high != 0 && va >= fmt->va_limit_high);
+}
+
+/* The slot of va's entry in a table read at walk level `level` (1: the last). */
+static inline unsigned walk_index(uint64_t va, unsigned level)
+{
+    return (unsigned)(va >> (PVCORE_PAGE_SHIFT + 9u * (level - 1u))) & (PAGING_ENTRIES - 1u);
+}
+
+/*
+ * One step of a walk of d's tables for va, as the guest's own access takes it: table
+ * `mfn`, whose type half is `type`, read at walk level `level`. Allowed only if the frame
+ * is a validated page table whose own level is at least `level` (same-level "linear"
+ * entries make a table be read one level lower than its type; nothing makes it be read
+ * higher, and a data frame is never read as a table), and only at a slot the guest
+ * controls under the table's own type, so never a hypervisor slot. The entry must be
+ * present, and above the last level not a large page (validated entries never are).
+ * The caller has checked the frame's owner and keeps the type stable (its lock, or a type
+ * reference). true: *e is the entry.
+ */
+static inline bool walk_step(const struct domain *d, uint64_t mfn, uint32_t type, unsigned level,
+                             uint64_t va, uint64_t *e)
+{
+    unsigned t = pgt_type_level(type);
+    unsigned idx = walk_index(va, level);
+
+    if (t < level || (type & PGT_VALIDATED) == 0 || (type & PGT_COUNT_MASK) == 0 ||
+        !paging_slot_is_guest(paging_level(d, t, type), idx)) {
+        return false;
+    }
+    *e = pte_read(&frame_entries(d->m, mfn)[idx]);
+    return pte_present(*e) && (level == 1 || (*e & PTE_PSE) == 0);
+}
+
+/* The L1 table and slot that map va in v's kernel tables, walked by walk_step() with d's
+ * lock held (which keeps d's tables and their types stable); -PVCORE_EINVAL if none. */
+int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot);
 
 /*
  * mmu.c: pvcore_mmu_update() and pvcore_mmuext_op() reading their requests from a source:

@@ -2,7 +2,7 @@
  * The host backend: a machine in process memory, with hooks that count instead of flush.
  */
 #include <pvcore/host_backend.h>
-#include <pvcore/mmu.h>
+#include <pvcore/guestmem.h>
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -82,84 +82,19 @@ static int hb_preempt_check(void *ctx)
     return n % every == 0;
 }
 
-/*
- * Guest memory is reached as the guest's own accesses would be: through the vCPU's kernel
- * page tables (pvcore_vcpu_translate()) into the directmap. The hooks are called with an
- * MMU lock held (see struct pvcore_host_ops); the walk reads each entry once, atomically.
- */
-
-/* A range that wraps around the top of the address space is never guest memory. */
-static int hb_range_ok(uint64_t gva, size_t len)
-{
-    return len == 0 || (uint64_t)len - 1u <= UINT64_MAX - gva;
-}
-
-/* Translates the page holding `gva`; 0 and the machine address, or -PVCORE_EFAULT. */
-static int hb_translate(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva,
-                        int need_write, uint64_t *maddr)
-{
-    int writable = 0;
-
-    if (pvcore_vcpu_translate(v, gva, maddr, &writable) != 0 ||
-        (*maddr >> PVCORE_PAGE_SHIFT) >= hb->nr_frames) {
-        return -PVCORE_EFAULT;
-    }
-    /* `writable` covers every level of the walk, as the processor's check does. */
-    if (need_write && !writable) {
-        return -PVCORE_EFAULT;
-    }
-    return 0;
-}
-
-/*
- * Copies between buf and [gva, gva + len) of the guest, page by page. A copy to the guest
- * is all or nothing: a first pass checks every page before the second writes.
- */
-static int hb_copy(struct pvcore_host_backend *hb, struct pvcore_vcpu *v, uint64_t gva,
-                   void *buf, size_t len, int to_guest)
-{
-    int pass;
-
-    if (!hb_range_ok(gva, len)) {
-        return -PVCORE_EFAULT;
-    }
-    for (pass = to_guest ? 0 : 1; pass < 2; pass++) {
-        uint8_t *p = buf;
-        uint64_t a = gva;
-        size_t left = len;
-
-        while (left > 0) {
-            uint64_t maddr;
-            size_t chunk = PVCORE_PAGE_SIZE - (size_t)(a & (PVCORE_PAGE_SIZE - 1u));
-            if (chunk > left) {
-                chunk = left;
-            }
-            if (hb_translate(hb, v, a, to_guest, &maddr) != 0) {
-                return -PVCORE_EFAULT;
-            }
-            if (pass == 1 && to_guest) {
-                memcpy(hb->ram + maddr, p, chunk);
-            } else if (pass == 1) {
-                memcpy(p, hb->ram + maddr, chunk);
-            }
-            p += chunk;
-            a += chunk;
-            left -= chunk;
-        }
-    }
-    return 0;
-}
-
+/* Guest memory is reached as the guest's own accesses would be, through the library's
+ * guest walk (<pvcore/guestmem.h>), which holds each frame while it is copied. */
 static int hb_copy_from_guest(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
 {
-    return hb_copy(ctx, v, gva, dst, len, 0);
+    (void)ctx;
+    return pvcore_guestmem_copy_from(v, dst, gva, len);
 }
 
 static int hb_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
                             size_t len)
 {
-    /* hb_copy only reads buf when copying to the guest. */
-    return hb_copy(ctx, v, gva, (void *)(uintptr_t)src, len, 1);
+    (void)ctx;
+    return pvcore_guestmem_copy_to(v, gva, src, len);
 }
 
 static void hb_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user)
