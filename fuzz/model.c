@@ -538,7 +538,7 @@ int model_mmu_update(struct model *m, unsigned dom, unsigned vcpu, uint64_t ptr,
 
     if (pfd != 0 && pfd - 1 != dom) {
         if (pfd - 1 >= M_DOMS || !m->d[pfd - 1].exists) {
-            return -PVCORE_EINVAL;
+            return -PVCORE_ESRCH;
         }
         pt = pfd - 1;
     }

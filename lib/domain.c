@@ -265,9 +265,7 @@ int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t typ
     }
     switch (type) {
     case PVCORE_VMASST_TYPE_pae_extended_cr3:
-        if (!domain_is_32(d)) {
-            return -PVCORE_EINVAL;
-        }
+        /* Accepted from 64-bit guests too, as Xen does (Linux asks for it). */
         bit = type;
         break;
     case PVCORE_VMASST_TYPE_m2p_strict:

@@ -295,6 +295,21 @@ static const struct pvcore_xen_compile_info compile_info = { "libpvcore " PVCORE
                                                              "", "", "" };
 static const uint8_t zeros[PVCORE_XEN_COMMANDLINE_LEN];
 
+/* XENVER_get_features word 0: exactly the optional interfaces the library implements. */
+static uint32_t features(const struct domain *d)
+{
+    /* MMU_PT_UPDATE_PRESERVE_AD, and MMUEXT_CLEAR_PAGE / MMUEXT_COPY_PAGE ("highmem
+     * assist"). */
+    uint32_t f = (1u << PVCORE_XENFEAT_mmu_pt_update_preserve_ad) |
+                 (1u << PVCORE_XENFEAT_highmem_assist);
+
+    /* A PAE L3 may lie above 4 GiB once the guest said it copes, as Xen reports it. */
+    if (d->vmassist & (1u << PVCORE_VMASST_TYPE_pae_extended_cr3)) {
+        f |= 1u << PVCORE_XENFEAT_pae_pgdir_above_4gb;
+    }
+    return f;
+}
+
 static int64_t xen_version(const struct caller *c, uint32_t cmd, uint64_t argp)
 {
     switch (cmd) {
@@ -328,8 +343,7 @@ static int64_t xen_version(const struct caller *c, uint32_t cmd, uint64_t argp)
         if (get_le32(b) >= PVCORE_XENFEAT_NR_SUBMAPS) {
             return -PVCORE_EINVAL;
         }
-        /* No optional feature is advertised yet (see docs/hypercall.md). */
-        put_le(b + 4, 0, 4);
+        put_le(b + 4, features(c->d), 4);
         return copy_out(c, argp, b, sizeof(b));
     }
     case PVCORE_XENVER_pagesize:

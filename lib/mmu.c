@@ -254,8 +254,9 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         if (pfd - 1u != cur->domid) {
             pt_owner = (struct domain *)pvcore_domain_lookup((struct pvcore_machine *)cur->m,
                                                              (uint16_t)(pfd - 1u));
+            /* As Xen: no such domain (reserved ids included) is -ESRCH. */
             if (pt_owner == NULL || pfd - 1u >= PVCORE_DOMID_FIRST_RESERVED) {
-                return -PVCORE_EINVAL;
+                return -PVCORE_ESRCH;
             }
         }
     }

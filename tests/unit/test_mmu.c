@@ -216,6 +216,24 @@ static void test_mmu_update_commands_and_errors(void **state)
     /* Naming oneself as the foreign domain is refused; unknown domains too. */
     assert_int_equal(mmu1(t, 1, as.l1 << 12, 0, 1), -PVCORE_ESRCH);
     assert_int_equal(mmu1(t, 1, as.l1 << 12, 0, 5), -PVCORE_ESRCH);
+    /* A page-table owner (foreigndom bits 31:16, domid + 1) that names no domain, or a
+     * reserved id, is -ESRCH too, as in Xen, for any caller; nothing changes. */
+    {
+        const uint32_t pfds[] = { 6u, 8u, 0x7FF0u + 1u, PVCORE_DOMID_IO + 1u, PVCORE_DOMID_XEN + 1u,
+                                  PVCORE_DOMID_SELF + 1u, 0xFFFFu };
+        struct pvcore_frame_info before = finfo(t, as.l1), after;
+        unsigned k;
+        int d;
+        for (d = 0; d <= 1; d++) {
+            for (k = 0; k < sizeof(pfds) / sizeof(pfds[0]); k++) {
+                assert_int_equal(mmu1(t, d, as.l1 << 12, 0, (pfds[k] << 16) | PVCORE_DOMID_SELF),
+                                 -PVCORE_ESRCH);
+            }
+        }
+        after = finfo(t, as.l1);
+        assert_memory_equal(&before, &after, sizeof(before));
+        assert_int_not_equal(frame_ptr(t, as.l1)[0], 0);
+    }
     /* Ordinary memory of one's own: a plain write. */
     assert_int_equal(mmu1(t, 1, (plain << 12) | 8, 0x1234, PVCORE_DOMID_SELF), 0);
     assert_int_equal(frame_ptr(t, plain)[1], 0x1234);
@@ -665,8 +683,9 @@ static void test_pae_l3_above_4g(void **state)
     struct pvtest *t = pvtest_new();
     assert_int_equal(pvcore_domain_vm_assist(t->dom[2], PVCORE_VMASST_CMD_enable,
                                              PVCORE_VMASST_TYPE_pae_extended_cr3), 0);
+    /* 64-bit guests may ask for it too, as on Xen (it changes nothing for them). */
     assert_int_equal(pvcore_domain_vm_assist(t->dom[1], PVCORE_VMASST_CMD_enable,
-                                             PVCORE_VMASST_TYPE_pae_extended_cr3), -PVCORE_EINVAL);
+                                             PVCORE_VMASST_TYPE_pae_extended_cr3), 0);
     assert_int_equal(pvcore_domain_vm_assist(t->dom[1], 2, PVCORE_VMASST_TYPE_m2p_strict), -PVCORE_EINVAL);
     assert_int_equal(pvcore_domain_vm_assist(t->dom[1], PVCORE_VMASST_CMD_enable, 31), -PVCORE_EINVAL);
     pvtest_free(t);
