@@ -16,7 +16,7 @@
 #include <pvcore/pvcore.h>
 #include <pvcore/host_backend.h>
 
-#include "internal/core.h"
+#include "internal/frame.h"
 
 #define FRAMES 48u
 

@@ -56,7 +56,6 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
     struct machine *m = c->m;
     unsigned level = pgt_type_level(t);
     const struct pt_level *lv = paging_level(d, level, t);
-    const struct pt_format *fmt = domain_format(d);
     const uint64_t *pt = frame_entries(m, mfn);
     unsigned i;
 
@@ -73,7 +72,7 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
             continue;
         }
         if (i >= n || !pte_present(e)) {
-            if (live && fmt->levels == 3 && level == 3 && i == 3) {
+            if (live && i == lv->hyp_l2_slot) {
                 violation(c, PVCORE_CHECK_XEN_SLOT, mfn, i, e);
             }
             continue;
@@ -128,7 +127,7 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
             } else if (pgt_type_level(tt) != level - 1u) {
                 violation(c, PVCORE_CHECK_STATE, target, level - 1u, pgt_type_level(tt));
             }
-            if (live && fmt->levels == 3 && level == 3 && i == 3 &&
+            if (live && i == lv->hyp_l2_slot &&
                 (!(tt & PGT_PAE_XEN_L2) || (tt & PGT_COUNT_MASK) != 1)) {
                 violation(c, PVCORE_CHECK_XEN_SLOT, mfn, i, tt);
             }

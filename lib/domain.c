@@ -1,9 +1,29 @@
 /*
- * Domains and vCPUs: creation, frame assignment and release, I/O permissions, the M2P and
- * P2M, and preemptible destruction.
+ * Domains and vCPUs: creation, frame assignment and release, I/O permissions, vm_assist,
+ * and preemptible destruction.
+ *
+ * Lock order, the whole of it (outermost first; a lock may be taken while holding only
+ * those above it):
+ *   1. domain->mmu_lock: a domain's page tables, their types, its teardown list, its I/O
+ *      ranges and assists. A call holds at most one domain's, taken through
+ *      domain_lock(), which hands out the witness (struct domain_locked) that every
+ *      function needing it takes and asserts. Guest memory is never touched with it held
+ *      (guestmem.c): copies run before or between the locked steps of a call.
+ *   2. (grant tables, next) the granting domain's grant lock, taken under the mapping
+ *      domain's mmu_lock when a grant mapping goes into one of its L1 tables.
+ *   3. (event channels, next) a domain's event-channel lock; two of them (an
+ *      interdomain bind or send) only through one helper that takes the lower domid's
+ *      first.
+ *   4. machine->m2p_lock: the M2P and every domain's P2M (m2p.c).
+ *   5. machine->domtab_lock: the domain table's slots; held briefly, with nothing
+ *      taken under it.
+ * Frame counts (the count word) change only by atomic operations, so a domain may take
+ * or drop references on another domain's frames (foreign mappings) without its lock.
  */
 #include <pvcore/domain.h>
 
+#include "internal/m2p.h"
+#include "internal/pagetype.h"
 #include "internal/paging.h"
 
 static struct domain *D(struct pvcore_domain *d)
@@ -96,62 +116,6 @@ uint64_t pvcore_domain_tot_pages(const struct pvcore_domain *pd)
     return atomic_load_explicit(&d->tot_pages, memory_order_acquire);
 }
 
-/* ---- M2P / P2M ------------------------------------------------------------------------------ */
-
-void domain_set_m2p(struct domain *d, uint64_t mfn, uint64_t gfn)
-{
-    struct machine *m = d->m;
-    uint64_t old;
-
-    spin_lock(&m->m2p_lock);
-    old = m->m2p[mfn];
-    if (d->p2m != NULL) {
-        if (old < d->p2m_size && d->p2m[old] == mfn) {
-            d->p2m[old] = INVALID_MFN;
-        }
-        if (gfn < d->p2m_size) {
-            d->p2m[gfn] = mfn;
-        }
-    }
-    m->m2p[mfn] = gfn;
-    spin_unlock(&m->m2p_lock);
-}
-
-void domain_forget_frame(struct machine *m, uint16_t owner, uint64_t mfn)
-{
-    struct domain *d = NULL;
-    uint64_t g;
-
-    if (owner < m->max_domains) {
-        d = atomic_load_explicit(&m->domtab[owner], memory_order_acquire);
-    }
-    spin_lock(&m->m2p_lock);
-    g = m->m2p[mfn];
-    if (d != NULL && d->p2m != NULL && g < d->p2m_size && d->p2m[g] == mfn) {
-        d->p2m[g] = INVALID_MFN;
-    }
-    m->m2p[mfn] = INVALID_MFN;
-    spin_unlock(&m->m2p_lock);
-}
-
-int pvcore_domain_set_p2m(struct pvcore_domain *pd, uint64_t *p2m, uint64_t nr)
-{
-    struct domain *d = D(pd);
-    uint64_t i;
-
-    if (p2m == NULL && nr != 0) {
-        return -PVCORE_EINVAL;
-    }
-    for (i = 0; i < nr; i++) {
-        p2m[i] = INVALID_MFN;
-    }
-    spin_lock(&d->m->m2p_lock);
-    d->p2m = p2m;
-    d->p2m_size = nr;
-    spin_unlock(&d->m->m2p_lock);
-    return 0;
-}
-
 /* ---- frames --------------------------------------------------------------------------------- */
 
 int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
@@ -189,7 +153,7 @@ int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
     frame_reset_state(m, mfn);
     atomic_store_explicit(&f->owner, d->domid, memory_order_release);
     frame_count_fetch_or(f, FC_ALLOCATED, memory_order_release);
-    domain_set_m2p(d, mfn, gfn);
+    m2p_set(d, mfn, gfn);
     return 0;
 }
 
@@ -198,6 +162,8 @@ int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
     struct domain *d = D(pd);
     struct machine *m = d->m;
     struct frame *f;
+    struct call call;
+    struct domain_locked dl;
     uint32_t c;
     int rc = 0;
 
@@ -205,7 +171,8 @@ int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
         return -PVCORE_EINVAL;
     }
     f = mfn_frame(m, mfn);
-    spin_lock(&d->mmu_lock);
+    call_init(&call, m);
+    dl = domain_lock(&call, d);
     if (frame_type(f, memory_order_acquire) & PGT_PINNED) {
         /* XSA-252: no implicit unpin, which would be unbounded work here. */
         rc = -PVCORE_EBUSY;
@@ -217,7 +184,7 @@ int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
             rc = -PVCORE_EINVAL;
         }
     }
-    spin_unlock(&d->mmu_lock);
+    domain_unlock(dl);
     frame_put_page(m, mfn);
     return rc;
 }
@@ -225,13 +192,16 @@ int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
 int pvcore_domain_iomem_permit(struct pvcore_domain *pd, uint64_t first, uint64_t last, int allow)
 {
     struct domain *d = D(pd);
+    struct call call;
+    struct domain_locked dl;
     uint32_t i;
     int rc = 0;
 
     if (first > last) {
         return -PVCORE_EINVAL;
     }
-    spin_lock(&d->mmu_lock);
+    call_init(&call, d->m);
+    dl = domain_lock(&call, d);
     if (allow) {
         if (d->nr_iomem >= PVCORE_MAX_IOMEM_RANGES) {
             rc = -PVCORE_ENOSPC;
@@ -251,13 +221,15 @@ int pvcore_domain_iomem_permit(struct pvcore_domain *pd, uint64_t first, uint64_
             }
         }
     }
-    spin_unlock(&d->mmu_lock);
+    domain_unlock(dl);
     return rc;
 }
 
 int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t type)
 {
     struct domain *d = D(pd);
+    struct call call;
+    struct domain_locked dl;
     uint32_t bit;
 
     if (cmd != PVCORE_VMASST_CMD_enable && cmd != PVCORE_VMASST_CMD_disable) {
@@ -282,13 +254,14 @@ int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t typ
     default:
         return -PVCORE_EINVAL;
     }
-    spin_lock(&d->mmu_lock);
+    call_init(&call, d->m);
+    dl = domain_lock(&call, d);
     if (cmd == PVCORE_VMASST_CMD_enable) {
         d->vmassist |= 1u << bit;
     } else {
         d->vmassist &= ~(1u << bit);
     }
-    spin_unlock(&d->mmu_lock);
+    domain_unlock(dl);
     return 0;
 }
 
@@ -338,23 +311,23 @@ void pvcore_vcpu_ldt(const struct pvcore_vcpu *pv, uint64_t *base, uint32_t *ent
 enum { DESTROY_VCPUS = 0, DESTROY_FRAMES, DESTROY_WAIT, DESTROY_DONE };
 
 /* Releases what one owned frame holds on behalf of the domain itself. */
-static void destroy_frame(struct domain *d, uint64_t mfn)
+static void destroy_frame(struct domain_locked dl, uint64_t mfn)
 {
-    struct machine *m = d->m;
+    struct machine *m = dl.d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t t = frame_type(f, memory_order_acquire);
     uint32_t c;
 
     if (t & PGT_PINNED) {
         frame_type_fetch_and(f, ~PGT_PINNED, memory_order_acq_rel);
-        frame_put_page_and_type(d, mfn);
+        frame_put_page_and_type(dl, mfn);
         t = frame_type(f, memory_order_acquire);
     }
     if (t & PGT_PARTIAL) {
         /* Abandoned, preempted validation: its references go to the teardown list. */
         frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
         frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
-        teardown_push(d, mfn);
+        teardown_push(dl, mfn);
     }
     c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
     if (c & FC_ALLOCATED) {
@@ -366,24 +339,26 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
 {
     struct domain *d = D(pd);
     struct machine *m = d->m;
+    struct call call;
+    struct domain_locked dl;
     int rc = 0;
 
     if (d->destroy_phase == DESTROY_DONE) {
         return 0;
     }
     atomic_store_explicit(&d->dying, true, memory_order_release);
-    spin_lock(&d->mmu_lock);
-    d->budget = m->work_budget;
+    call_init(&call, m);
+    dl = domain_lock(&call, d);
     if (d->destroy_phase == DESTROY_VCPUS) {
         uint32_t i;
         for (i = 0; i < d->nr_vcpus; i++) {
             struct vcpu *v = &d->vcpus[i];
             if (v->guest_table != INVALID_MFN) {
-                frame_put_page_and_type(d, v->guest_table);
+                frame_put_page_and_type(dl, v->guest_table);
                 v->guest_table = INVALID_MFN;
             }
             if (v->guest_table_user != INVALID_MFN) {
-                frame_put_page_and_type(d, v->guest_table_user);
+                frame_put_page_and_type(dl, v->guest_table_user);
                 v->guest_table_user = INVALID_MFN;
             }
             v->ldt_base = 0;
@@ -395,7 +370,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     if (d->destroy_phase == DESTROY_FRAMES) {
         bool progress = false;
         for (;;) {
-            rc = domain_run_teardown(d);
+            rc = domain_run_teardown(dl);
             if (rc != 0) {
                 break;
             }
@@ -404,16 +379,16 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
                 break;
             }
             /* Every call makes progress, however eager the host is to preempt. */
-            if (progress && domain_should_preempt(d)) {
+            if (progress && call_should_preempt(&call)) {
                 rc = -PVCORE_ERESTART;
                 break;
             }
             progress = true;
-            domain_charge(d, 1);
+            call_charge(&call, 1);
             if (atomic_load_explicit(&mfn_frame(m, d->destroy_cursor)->owner,
                                      memory_order_acquire) == d->domid &&
                 mfn_is_ram(m, d->destroy_cursor)) {
-                destroy_frame(d, d->destroy_cursor);
+                destroy_frame(dl, d->destroy_cursor);
             }
             d->destroy_cursor++;
         }
@@ -421,9 +396,9 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     if (d->destroy_phase == DESTROY_WAIT && rc == 0) {
         /* A guest walk (guestmem.c) that held the last reference to a table queues its
          * devalidation here, even once the scan is over. */
-        rc = domain_run_teardown(d);
+        rc = domain_run_teardown(dl);
     }
-    spin_unlock(&d->mmu_lock);
+    domain_unlock(dl);
     if (rc != 0) {
         return rc;
     }

@@ -63,6 +63,8 @@ static void table_put(struct machine *m, uint64_t mfn)
     uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
     uint16_t owner;
     struct domain *od;
+    struct call call;
+    struct domain_locked dl;
 
     /* (Another type holder holds a general reference too: neither half reaches zero.) */
     while ((CT_TYPE(c) & PGT_COUNT_MASK) > 1) {
@@ -76,11 +78,12 @@ static void table_put(struct machine *m, uint64_t mfn)
      * queues its devalidation, which is the owner's lock holder's work. With a reference
      * held the owner cannot change, and a domain stays in the table while it owns frames. */
     owner = atomic_load_explicit(&f->owner, memory_order_acquire);
-    od = atomic_load_explicit(&m->domtab[owner], memory_order_acquire);
+    od = machine_domain(m, owner);
     PVCORE_ASSERT(od != NULL);
-    spin_lock(&od->mmu_lock);
-    frame_put_page_and_type(od, mfn);
-    spin_unlock(&od->mmu_lock);
+    call_init(&call, m);
+    dl = domain_lock(&call, od);
+    frame_put_page_and_type(dl, mfn);
+    domain_unlock(dl);
 }
 
 /* The guest's own access to va, walked and held as the header describes. */

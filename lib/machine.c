@@ -3,7 +3,7 @@
  */
 #include <pvcore/machine.h>
 
-#include "internal/core.h"
+#include "internal/frame.h"
 
 /* Bounds the public API promises; the frame table links frames by 32-bit indices. */
 #define MAX_FRAMES 0xFFFFFFFFull

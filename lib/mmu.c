@@ -4,11 +4,31 @@
  * Each call locks the domain whose tables it changes, finishes any devalidation that
  * domain has queued, then handles its requests in order, stopping at the first failure
  * or when its work budget runs out (-ERESTART, with the count done reported), and
- * flushes at most once at the end where the ABI allows batching.
+ * flushes at most once at the end where the ABI allows batching. Guest memory (request
+ * arrays, vCPU bitmaps) is read with the lock let go (mmu_call_unlock()).
  */
 #include <pvcore/mmu.h>
 
-#include "internal/paging.h"
+#include "internal/guestmem.h"
+#include "internal/m2p.h"
+#include "internal/mmu.h"
+
+/* A batch in progress: the caller's context and the lock it holds for the batch. */
+struct mmu_call {
+    struct call *call;
+    struct vcpu *v;
+    struct domain_locked dl; /* the domain whose tables change */
+};
+
+void mmu_call_unlock(struct mmu_call *mc)
+{
+    domain_unlock(mc->dl);
+}
+
+void mmu_call_relock(struct mmu_call *mc)
+{
+    mc->dl = domain_lock(mc->call, mc->dl.d);
+}
 
 /* ---- the foreign-domain argument -------------------------------------------------------------- */
 
@@ -75,9 +95,11 @@ static void flush_local(struct vcpu *v, uint8_t kind, uint64_t va)
     machine_flush(v->d->m, &f);
 }
 
-/* Reads a guest vCPU bitmap (words of the guest's size) and flushes those vCPUs. */
-static int flush_mask(struct vcpu *v, uint64_t bitmap_gva, uint8_t kind, uint64_t va)
+/* Reads a guest vCPU bitmap (words of the guest's size), with the batch's lock let go,
+ * and flushes those vCPUs. */
+static int flush_mask(struct mmu_call *mc, uint64_t bitmap_gva, uint8_t kind, uint64_t va)
 {
+    struct vcpu *v = mc->v;
     struct domain *d = v->d;
     struct machine *m = d->m;
     unsigned word = domain_is_32(d) ? 4u : 8u;
@@ -88,11 +110,10 @@ static int flush_mask(struct vcpu *v, uint64_t bitmap_gva, uint8_t kind, uint64_
     unsigned i;
     int rc;
 
-    if (m->ops->copy_from_guest == NULL) {
-        return -PVCORE_EFAULT;
-    }
     memset(buf, 0, sizeof(buf));
-    rc = m->ops->copy_from_guest(m->ctx, (struct pvcore_vcpu *)(void *)v, buf, bitmap_gva, bytes);
+    mmu_call_unlock(mc);
+    rc = guest_copy_from(mc->call, v, buf, bitmap_gva, bytes);
+    mmu_call_relock(mc);
     if (rc != 0) {
         return -PVCORE_EFAULT;
     }
@@ -115,26 +136,28 @@ static int flush_mask(struct vcpu *v, uint64_t bitmap_gva, uint8_t kind, uint64_
     return 0;
 }
 
-/* Starts a hypercall's work on domain d: lock, budget, and finish queued teardown. */
-static int mmu_begin(struct domain *d)
+/* Starts a call's work on domain d: lock, and finish queued teardown. The budget is the
+ * call's, set when the call began. */
+static int mmu_begin(struct mmu_call *mc, struct call *call, struct vcpu *v, struct domain *d)
 {
     int rc;
 
-    spin_lock(&d->mmu_lock);
-    d->budget = d->m->work_budget;
-    rc = domain_run_teardown(d);
+    mc->call = call;
+    mc->v = v;
+    mc->dl = domain_lock(call, d);
+    rc = domain_run_teardown(mc->dl);
     if (rc != 0) {
-        spin_unlock(&d->mmu_lock);
+        domain_unlock(mc->dl);
     }
     return rc;
 }
 
-static void mmu_end(struct domain *d)
+static void mmu_end(struct mmu_call *mc)
 {
     /* Finish what this call queued while the budget lasts; the rest waits for the next
      * call on this domain, which finishes it before doing anything else. */
-    (void)domain_run_teardown(d);
-    spin_unlock(&d->mmu_lock);
+    (void)domain_run_teardown(mc->dl);
+    domain_unlock(mc->dl);
 }
 
 /*
@@ -145,14 +168,16 @@ static void mmu_end(struct domain *d)
  */
 #define MMU_PREEMPT_STRIDE 16u
 
-static inline int mmu_between(struct domain *d, uint32_t i)
+static inline int mmu_between(struct mmu_call *mc, uint32_t i)
 {
-    if (PVCORE_UNLIKELY(d->budget == 0 || i % MMU_PREEMPT_STRIDE == 0) && i > 0 &&
-        (d->budget == 0 || domain_should_preempt(d))) {
+    struct call *c = mc->call;
+
+    if (PVCORE_UNLIKELY(c->budget == 0 || i % MMU_PREEMPT_STRIDE == 0) && i > 0 &&
+        (c->budget == 0 || call_should_preempt(c))) {
         return -PVCORE_ERESTART;
     }
-    domain_charge(d, 1);
-    return PVCORE_UNLIKELY(d->teardown_head != 0) ? domain_run_teardown(d) : 0;
+    call_charge(c, 1);
+    return PVCORE_UNLIKELY(mc->dl.d->teardown_head != 0) ? domain_run_teardown(mc->dl) : 0;
 }
 
 /* ---- mmu_update ----------------------------------------------------------------------------- */
@@ -189,15 +214,15 @@ static bool held_get(struct machine *m, struct held_frame *h, uint64_t mfn, uint
 }
 
 /* One normal/preserve-A/D request; the caller checked the permissions for the batch. */
-static int mmu_normal_update(struct domain *pt_owner, const struct pg_owner *pg, uint64_t ptr,
+static int mmu_normal_update(struct domain_locked pt_owner, const struct pg_owner *pg, uint64_t ptr,
                              uint64_t val, bool preserve_ad, bool *changed_upper,
                              struct held_frame *held)
 {
-    struct machine *m = pt_owner->m;
+    struct machine *m = pt_owner.d->m;
     uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
     unsigned slot = (unsigned)(ptr & (PVCORE_PAGE_SIZE - 1u)) >> 3;
 
-    if (!held_get(m, held, mfn, pt_owner->domid)) {
+    if (!held_get(m, held, mfn, pt_owner.d->domid)) {
         return -PVCORE_EINVAL;
     }
     return paging_update_entry(pt_owner, pg, mfn, slot, val, preserve_ad, changed_upper);
@@ -223,7 +248,7 @@ static int mmu_machphys_update(struct domain *cur, struct domain *pt_owner,
         return -PVCORE_EINVAL;
     }
     /* The value is the guest's business (XSA-251): any value is stored, none trusted. */
-    domain_set_m2p(pg->d, mfn, val);
+    m2p_set(pg->d, mfn, val);
     frame_put_page(m, mfn);
     return 0;
 }
@@ -232,14 +257,17 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *re
                       uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
     struct mmu_source src = { reqs, NULL, NULL };
+    struct call call;
 
-    return mmu_update_source(pv, &src, count, done, foreigndom);
+    call_init(&call, vcpu_domain(pv)->m);
+    return mmu_update_source(&call, pv, &src, count, done, foreigndom);
 }
 
-int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint32_t count,
-                      uint32_t *done, uint32_t foreigndom)
+int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
+                      uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
+    struct mmu_call mc;
     struct domain *cur = v->d;
     struct domain *pt_owner = cur;
     struct pg_owner pg;
@@ -268,7 +296,7 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         return -PVCORE_EFAULT;
     }
     normal_ok = pg_owner_permitted(cur, &pg) && (pt_owner == cur || domain_privileged(cur));
-    rc = mmu_begin(pt_owner);
+    rc = mmu_begin(&mc, call, v, pt_owner);
     if (rc != 0) {
         return rc;
     }
@@ -276,7 +304,7 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         struct pvcore_mmu_update req;
         uint64_t ptr, val;
 
-        rc = mmu_between(pt_owner, i);
+        rc = mmu_between(&mc, i);
         if (PVCORE_UNLIKELY(rc != 0)) {
             break;
         }
@@ -287,7 +315,7 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
             const struct pvcore_mmu_update *r = &((const struct pvcore_mmu_update *)src->array)[i];
             ptr = r->ptr;
             val = r->val;
-        } else if ((rc = src->read(src->ctx, i, &req)) == 0) {
+        } else if ((rc = src->read(src->ctx, &mc, i, &req)) == 0) {
             ptr = req.ptr;
             val = req.val;
         } else {
@@ -303,7 +331,7 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
                 rc = -PVCORE_EPERM;
                 break;
             }
-            rc = mmu_normal_update(pt_owner, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
+            rc = mmu_normal_update(mc.dl, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
                                    val,
                                    (ptr & PVCORE_MMU_UPDATE_CMD_MASK) ==
                                        PVCORE_MMU_PT_UPDATE_PRESERVE_AD,
@@ -328,13 +356,16 @@ int mmu_update_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint
         /* XSA-286: no vCPU may keep using translations through a replaced upper entry. */
         flush_domain(pt_owner, PVCORE_FLUSH_TLB_ALL, 0);
     }
-    mmu_end(pt_owner);
+    mmu_end(&mc);
     return rc;
 }
 
 /* ---- mmuext_op ------------------------------------------------------------------------------ */
 
-static int pin_table(struct domain *cur, const struct pg_owner *pg, uint64_t mfn, unsigned level)
+/* Every command below runs with the lock of the data owner `pg` held (mc->dl), which is
+ * the caller's own domain for the commands marked MX_SELF. */
+
+static int pin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t mfn, unsigned level)
 {
     struct domain *d = pg->d;
     struct frame *f;
@@ -348,21 +379,20 @@ static int pin_table(struct domain *cur, const struct pg_owner *pg, uint64_t mfn
         /* 32-bit guests have no L4 of their own: accepted and ignored, as Xen does. */
         return 0;
     }
-    (void)cur;
-    rc = frame_get_page_and_type(d, mfn, d->domid, pgt_level_type(level));
+    rc = frame_get_page_and_type(mc->dl, mfn, pgt_level_type(level));
     if (rc != 0) {
         return rc;
     }
     f = mfn_frame(d->m, mfn);
     old = frame_type_fetch_or(f, PGT_PINNED, memory_order_acq_rel);
     if (old & PGT_PINNED) {
-        frame_put_page_and_type(d, mfn);
+        frame_put_page_and_type(mc->dl, mfn);
         return -PVCORE_EINVAL;
     }
     return 0;
 }
 
-static int unpin_table(const struct pg_owner *pg, uint64_t mfn)
+static int unpin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t mfn)
 {
     struct domain *d = pg->d;
     struct machine *m;
@@ -381,7 +411,7 @@ static int unpin_table(const struct pg_owner *pg, uint64_t mfn)
         return -PVCORE_EINVAL;
     }
     /* Drop the pin's references; the last one queues the tree's devalidation. */
-    frame_put_page_and_type(d, mfn);
+    frame_put_page_and_type(mc->dl, mfn);
     frame_put_page(m, mfn);
     return 0;
 }
@@ -396,8 +426,9 @@ static void base_changed(struct vcpu *v)
     }
 }
 
-static int new_baseptr(struct vcpu *v, uint64_t mfn, bool user)
+static int new_baseptr(struct mmu_call *mc, uint64_t mfn, bool user)
 {
+    struct vcpu *v = mc->v;
     struct domain *d = v->d;
     unsigned root = domain_format(d)->levels;
     uint64_t *slotp = user ? &v->guest_table_user : &v->guest_table;
@@ -415,7 +446,7 @@ static int new_baseptr(struct vcpu *v, uint64_t mfn, bool user)
             base_changed(v);
             return 0;
         }
-        rc = frame_get_page_and_type(d, mfn, d->domid, pgt_level_type(root));
+        rc = frame_get_page_and_type(mc->dl, mfn, pgt_level_type(root));
         if (rc != 0) {
             return rc;
         }
@@ -423,12 +454,13 @@ static int new_baseptr(struct vcpu *v, uint64_t mfn, bool user)
     }
     base_changed(v);
     if (old != INVALID_MFN) {
-        frame_put_page_and_type(d, old);
+        frame_put_page_and_type(mc->dl, old);
     }
     return 0;
 }
 
-static int clear_or_copy(const struct pg_owner *pg, uint64_t dst, uint64_t src, bool copy)
+static int clear_or_copy(struct mmu_call *mc, const struct pg_owner *pg, uint64_t dst,
+                         uint64_t src, bool copy)
 {
     struct domain *d = pg->d;
     struct machine *m;
@@ -453,7 +485,7 @@ static int clear_or_copy(const struct pg_owner *pg, uint64_t dst, uint64_t src, 
             } else {
                 memset(frame_entries(m, dst), 0, PVCORE_PAGE_SIZE);
             }
-            frame_put_writable(m, dst, true);
+            frame_put_writable_locked(mc->dl, dst);
         }
         frame_put_page(m, dst);
     }
@@ -480,107 +512,177 @@ static int set_ldt(struct vcpu *v, uint64_t base, uint64_t ents)
     return 0;
 }
 
-static int mmuext_one(struct vcpu *v, const struct pg_owner *pg, const struct pvcore_mmuext_req *op)
-{
-    struct domain *cur = v->d;
-    bool self = pg->d == cur;
+/* ---- the mmuext command table --------------------------------------------------------------- */
 
-    switch (op->cmd) {
-    case PVCORE_MMUEXT_PIN_L1_TABLE:
-    case PVCORE_MMUEXT_PIN_L2_TABLE:
-    case PVCORE_MMUEXT_PIN_L3_TABLE:
-    case PVCORE_MMUEXT_PIN_L4_TABLE:
-        return pin_table(cur, pg, op->arg1, op->cmd - PVCORE_MMUEXT_PIN_L1_TABLE + 1u);
-    case PVCORE_MMUEXT_UNPIN_TABLE:
-        return unpin_table(pg, op->arg1);
-    case PVCORE_MMUEXT_NEW_BASEPTR:
-        return self ? new_baseptr(v, op->arg1, false) : -PVCORE_EPERM;
-    case PVCORE_MMUEXT_NEW_USER_BASEPTR:
-        return self ? new_baseptr(v, op->arg1, true) : -PVCORE_EPERM;
-    case PVCORE_MMUEXT_TLB_FLUSH_LOCAL:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
-        return 0;
-    case PVCORE_MMUEXT_INVLPG_LOCAL:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        /* XSA-279: a non-canonical or hypervisor address is silently ignored. */
-        if (addr_ok(cur, op->arg1)) {
-            flush_local(v, PVCORE_FLUSH_TLB_VA, op->arg1);
-        }
-        return 0;
-    case PVCORE_MMUEXT_TLB_FLUSH_MULTI:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        return flush_mask(v, op->arg2, PVCORE_FLUSH_TLB_ALL, 0) != 0 ? -PVCORE_EINVAL : 0;
-    case PVCORE_MMUEXT_INVLPG_MULTI:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        if (!addr_ok(cur, op->arg1)) {
-            return 0;
-        }
-        return flush_mask(v, op->arg2, PVCORE_FLUSH_TLB_VA, op->arg1) != 0 ? -PVCORE_EINVAL : 0;
-    case PVCORE_MMUEXT_TLB_FLUSH_ALL:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        flush_domain(cur, PVCORE_FLUSH_TLB_ALL, 0);
-        return 0;
-    case PVCORE_MMUEXT_INVLPG_ALL:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        if (addr_ok(cur, op->arg1)) {
-            flush_domain(cur, PVCORE_FLUSH_TLB_VA, op->arg1);
-        }
-        return 0;
-    case PVCORE_MMUEXT_FLUSH_CACHE:
-    case PVCORE_MMUEXT_FLUSH_CACHE_GLOBAL:
-        if (!self) {
-            return -PVCORE_EPERM;
-        }
-        if (cur->nr_iomem == 0) {
-            return -PVCORE_EACCES;
-        }
-        if (cur->m->ops->flush_cache != NULL) {
-            cur->m->ops->flush_cache(cur->m->ctx, cur->domid,
-                                     op->cmd == PVCORE_MMUEXT_FLUSH_CACHE_GLOBAL);
-        }
-        return 0;
-    case PVCORE_MMUEXT_SET_LDT:
-        return self ? set_ldt(v, op->arg1, op->arg2 & 0xFFFFFFFFu) : -PVCORE_EPERM;
-    case PVCORE_MMUEXT_CLEAR_PAGE:
-        return clear_or_copy(pg, op->arg1, 0, false);
-    case PVCORE_MMUEXT_COPY_PAGE:
-        return clear_or_copy(pg, op->arg1, op->arg2, true);
-    case PVCORE_MMUEXT_MARK_SUPER:
-    case PVCORE_MMUEXT_UNMARK_SUPER:
-        /* PV superpages no longer exist (XSA-167): refused without looking at the frame. */
-        return -PVCORE_EOPNOTSUPP;
-    default:
+struct mmuext_cmd;
+typedef int (*mmuext_fn)(struct mmu_call *mc, const struct pg_owner *pg,
+                         const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd);
+
+/* Rules a command's arguments are checked against before its handler runs. */
+#define MX_SELF 0x1u     /* the data owner must be the caller itself, else -EPERM */
+#define MX_GUEST_VA 0x2u /* arg1 outside guest space: done, silently (XSA-279) */
+
+struct mmuext_cmd {
+    mmuext_fn fn;
+    uint8_t rules; /* MX_* */
+    uint8_t arg;   /* a per-command constant: the level of a pin, the flush kind, ... */
+};
+
+/* The address a flush of kind cmd->arg names: arg1 for one page, none for everything. */
+static uint64_t flush_va(const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    return cmd->arg == PVCORE_FLUSH_TLB_VA ? op->arg1 : 0;
+}
+
+static int mx_pin(struct mmu_call *mc, const struct pg_owner *pg, const struct pvcore_mmuext_req *op,
+                  const struct mmuext_cmd *cmd)
+{
+    return pin_table(mc, pg, op->arg1, cmd->arg);
+}
+
+static int mx_unpin(struct mmu_call *mc, const struct pg_owner *pg,
+                    const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)cmd;
+    return unpin_table(mc, pg, op->arg1);
+}
+
+static int mx_baseptr(struct mmu_call *mc, const struct pg_owner *pg,
+                      const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)pg;
+    return new_baseptr(mc, op->arg1, cmd->arg != 0);
+}
+
+static int mx_flush_local(struct mmu_call *mc, const struct pg_owner *pg,
+                          const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)pg;
+    flush_local(mc->v, cmd->arg, flush_va(op, cmd));
+    return 0;
+}
+
+static int mx_flush_multi(struct mmu_call *mc, const struct pg_owner *pg,
+                          const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)pg;
+    /* An unreadable bitmap is the ABI's -EINVAL. */
+    return flush_mask(mc, op->arg2, cmd->arg, flush_va(op, cmd)) != 0 ? -PVCORE_EINVAL : 0;
+}
+
+static int mx_flush_all(struct mmu_call *mc, const struct pg_owner *pg,
+                        const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)pg;
+    flush_domain(mc->v->d, cmd->arg, flush_va(op, cmd));
+    return 0;
+}
+
+static int mx_flush_cache(struct mmu_call *mc, const struct pg_owner *pg,
+                          const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    struct domain *cur = mc->v->d;
+
+    (void)pg;
+    (void)op;
+    if (cur->nr_iomem == 0) {
+        return -PVCORE_EACCES;
+    }
+    if (cur->m->ops->flush_cache != NULL) {
+        cur->m->ops->flush_cache(cur->m->ctx, cur->domid, cmd->arg);
+    }
+    return 0;
+}
+
+static int mx_set_ldt(struct mmu_call *mc, const struct pg_owner *pg,
+                      const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)pg;
+    (void)cmd;
+    return set_ldt(mc->v, op->arg1, op->arg2 & 0xFFFFFFFFu);
+}
+
+static int mx_clear_copy(struct mmu_call *mc, const struct pg_owner *pg,
+                         const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    return clear_or_copy(mc, pg, op->arg1, op->arg2, cmd->arg != 0);
+}
+
+static int mx_no_superpages(struct mmu_call *mc, const struct pg_owner *pg,
+                            const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
+{
+    (void)mc;
+    (void)pg;
+    (void)op;
+    (void)cmd;
+    /* PV superpages no longer exist (XSA-167): refused without looking at the frame. */
+    return -PVCORE_EOPNOTSUPP;
+}
+
+/* Xen's MMUEXT_* commands; the numbers without an entry (14, 21 and up) are -ENOSYS. */
+static const struct mmuext_cmd mmuext_cmds[] = {
+    [PVCORE_MMUEXT_PIN_L1_TABLE] = { .fn = mx_pin, .arg = 1 },
+    [PVCORE_MMUEXT_PIN_L2_TABLE] = { .fn = mx_pin, .arg = 2 },
+    [PVCORE_MMUEXT_PIN_L3_TABLE] = { .fn = mx_pin, .arg = 3 },
+    [PVCORE_MMUEXT_PIN_L4_TABLE] = { .fn = mx_pin, .arg = 4 },
+    [PVCORE_MMUEXT_UNPIN_TABLE] = { .fn = mx_unpin },
+    [PVCORE_MMUEXT_NEW_BASEPTR] = { .fn = mx_baseptr, .rules = MX_SELF, .arg = 0 },
+    [PVCORE_MMUEXT_NEW_USER_BASEPTR] = { .fn = mx_baseptr, .rules = MX_SELF, .arg = 1 },
+    [PVCORE_MMUEXT_TLB_FLUSH_LOCAL] = { .fn = mx_flush_local, .rules = MX_SELF,
+                                        .arg = PVCORE_FLUSH_TLB_ALL },
+    [PVCORE_MMUEXT_INVLPG_LOCAL] = { .fn = mx_flush_local, .rules = MX_SELF | MX_GUEST_VA,
+                                     .arg = PVCORE_FLUSH_TLB_VA },
+    [PVCORE_MMUEXT_TLB_FLUSH_MULTI] = { .fn = mx_flush_multi, .rules = MX_SELF,
+                                        .arg = PVCORE_FLUSH_TLB_ALL },
+    [PVCORE_MMUEXT_INVLPG_MULTI] = { .fn = mx_flush_multi, .rules = MX_SELF | MX_GUEST_VA,
+                                     .arg = PVCORE_FLUSH_TLB_VA },
+    [PVCORE_MMUEXT_TLB_FLUSH_ALL] = { .fn = mx_flush_all, .rules = MX_SELF,
+                                      .arg = PVCORE_FLUSH_TLB_ALL },
+    [PVCORE_MMUEXT_INVLPG_ALL] = { .fn = mx_flush_all, .rules = MX_SELF | MX_GUEST_VA,
+                                   .arg = PVCORE_FLUSH_TLB_VA },
+    [PVCORE_MMUEXT_FLUSH_CACHE] = { .fn = mx_flush_cache, .rules = MX_SELF, .arg = 0 },
+    [PVCORE_MMUEXT_FLUSH_CACHE_GLOBAL] = { .fn = mx_flush_cache, .rules = MX_SELF, .arg = 1 },
+    [PVCORE_MMUEXT_SET_LDT] = { .fn = mx_set_ldt, .rules = MX_SELF },
+    [PVCORE_MMUEXT_CLEAR_PAGE] = { .fn = mx_clear_copy, .arg = 0 },
+    [PVCORE_MMUEXT_COPY_PAGE] = { .fn = mx_clear_copy, .arg = 1 },
+    [PVCORE_MMUEXT_MARK_SUPER] = { .fn = mx_no_superpages },
+    [PVCORE_MMUEXT_UNMARK_SUPER] = { .fn = mx_no_superpages },
+};
+
+static int mmuext_one(struct mmu_call *mc, const struct pg_owner *pg,
+                      const struct pvcore_mmuext_req *op)
+{
+    const struct mmuext_cmd *cmd;
+
+    if (op->cmd >= sizeof(mmuext_cmds) / sizeof(mmuext_cmds[0]) || mmuext_cmds[op->cmd].fn == NULL) {
         return -PVCORE_ENOSYS;
     }
+    cmd = &mmuext_cmds[op->cmd];
+    if ((cmd->rules & MX_SELF) && pg->d != mc->v->d) {
+        return -PVCORE_EPERM;
+    }
+    if ((cmd->rules & MX_GUEST_VA) && !addr_ok(mc->v->d, op->arg1)) {
+        return 0;
+    }
+    return cmd->fn(mc, pg, op, cmd);
 }
 
 int pvcore_mmuext_op(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops, uint32_t count,
                      uint32_t *done, uint32_t foreigndom)
 {
     struct mmu_source src = { ops, NULL, NULL };
+    struct call call;
 
-    return mmuext_op_source(pv, &src, count, done, foreigndom);
+    call_init(&call, vcpu_domain(pv)->m);
+    return mmuext_op_source(&call, pv, &src, count, done, foreigndom);
 }
 
-int mmuext_op_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint32_t count,
-                     uint32_t *done, uint32_t foreigndom)
+int mmuext_op_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
+                     uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *cur = v->d;
-    struct domain *lockd;
+    struct mmu_call mc;
     struct pg_owner pg;
     uint32_t i;
     int rc;
@@ -599,24 +701,23 @@ int mmuext_op_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint3
     if (count != 0 && src->array == NULL && src->read == NULL) {
         return -PVCORE_EFAULT;
     }
-    lockd = pg.d;
-    rc = mmu_begin(lockd);
+    rc = mmu_begin(&mc, call, v, pg.d);
     if (rc != 0) {
         return rc;
     }
     for (i = 0; i < count; i++) {
         struct pvcore_mmuext_req op;
 
-        rc = mmu_between(lockd, i);
+        rc = mmu_between(&mc, i);
         if (rc == 0 && src->read != NULL) {
-            rc = src->read(src->ctx, i, &op);
+            rc = src->read(src->ctx, &mc, i, &op);
         } else if (rc == 0) {
             op = ((const struct pvcore_mmuext_req *)src->array)[i];
         }
         if (rc != 0) {
             break;
         }
-        rc = mmuext_one(v, &pg, &op);
+        rc = mmuext_one(&mc, &pg, &op);
         if (rc != 0) {
             break;
         }
@@ -624,7 +725,7 @@ int mmuext_op_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint3
     if (done != NULL) {
         *done += i;
     }
-    mmu_end(lockd);
+    mmu_end(&mc);
     return rc;
 }
 
@@ -633,9 +734,19 @@ int mmuext_op_source(struct pvcore_vcpu *pv, const struct mmu_source *src, uint3
 int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, uint64_t flags,
                              uint32_t foreigndom)
 {
+    struct call call;
+
+    call_init(&call, vcpu_domain(pv)->m);
+    return mmu_update_va_mapping(&call, pv, va, val, flags, foreigndom);
+}
+
+int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va, uint64_t val,
+                          uint64_t flags, uint32_t foreigndom)
+{
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *d = v->d;
     struct machine *m = d->m;
+    struct mmu_call mc;
     struct pg_owner pg;
     uint64_t l1;
     unsigned slot;
@@ -651,11 +762,11 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     if (!pg_owner_permitted(d, &pg)) {
         return -PVCORE_EPERM;
     }
-    rc = mmu_begin(d);
+    rc = mmu_begin(&mc, call, v, d);
     if (rc != 0) {
         return rc;
     }
-    rc = paging_find_l1e(v, va, &l1, &slot);
+    rc = paging_find_l1e(mc.dl, v, va, &l1, &slot);
     if (rc == 0) {
         if (!frame_get_page(m, l1, d->domid)) {
             rc = -PVCORE_EINVAL;
@@ -665,7 +776,7 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
                 (x & PGT_COUNT_MASK) == 0) {
                 rc = -PVCORE_EINVAL;
             } else {
-                rc = paging_mod_l1_entry(d, l1, slot, val, &pg);
+                rc = paging_mod_l1_entry(mc.dl, l1, slot, val, &pg);
             }
             frame_put_page(m, l1);
         }
@@ -679,10 +790,10 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
         } else if (scope == PVCORE_UVMF_ALL) {
             flush_domain(d, fk, va);
         } else {
-            rc = flush_mask(v, scope, fk, va);
+            rc = flush_mask(&mc, scope, fk, va);
         }
     }
-    mmu_end(d);
+    mmu_end(&mc);
     return rc;
 }
 

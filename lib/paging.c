@@ -17,37 +17,53 @@
 /* First L2 slot of the hypervisor's area (0xF5800000) in the L2 that L3 slot 3 maps. */
 #define PAE_XEN_L2_FIRST ((0xF5800000u >> 21) & 511u)
 
+/* A level with no hypervisor slots and no special slot. */
+#define NO_XEN_SLOTS .xen_first = 1, .xen_last = 0, .hyp_l2_slot = PT_NO_SLOT
+
 const struct pt_format pt_format_64 = {
     .levels = 4,
     .l1_kernel_adjust = true,
-    .linear_l3 = true,
     .va_limit_low = 0x0000800000000000ull,
     .va_limit_high = 0xFFFF880000000000ull,
     .lv = {
-        [1] = { L1_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
-        [2] = { BASE_DISALLOW, PTE_US, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
-        [3] = { BASE_DISALLOW, PTE_US, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+        [1] = { .disallow = L1_DISALLOW, NO_XEN_SLOTS, .guest_limit = PAGING_ENTRIES,
+                .reserved_err = -PVCORE_EINVAL },
+        [2] = { .disallow = BASE_DISALLOW, .adjust = PTE_US, NO_XEN_SLOTS,
+                .guest_limit = PAGING_ENTRIES, .reserved_err = -PVCORE_EINVAL, .linear = true },
+        [3] = { .disallow = BASE_DISALLOW, .adjust = PTE_US, NO_XEN_SLOTS,
+                .guest_limit = PAGING_ENTRIES, .reserved_err = -PVCORE_EINVAL, .linear = true },
         /* Slots 256-271 are the hypervisor's (HYPERVISOR_VIRT_START..END). */
-        [4] = { BASE_DISALLOW, PTE_US | PTE_A, 256, 271, PAGING_ENTRIES, -PVCORE_EINVAL },
+        [4] = { .disallow = BASE_DISALLOW, .adjust = PTE_US | PTE_A, .xen_first = 256,
+                .xen_last = 271, .hyp_l2_slot = PT_NO_SLOT, .guest_limit = PAGING_ENTRIES,
+                .reserved_err = -PVCORE_EINVAL, .hyp_template = HYP_TEMPLATE_L4,
+                .linear = true },
     },
-    .pae_xen_l2 = { BASE_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
+    /* (No 64-bit table has this type.) */
+    .pae_xen_l2 = { .disallow = BASE_DISALLOW, NO_XEN_SLOTS, .guest_limit = PAGING_ENTRIES,
+                    .reserved_err = -PVCORE_EINVAL },
 };
 
 const struct pt_format pt_format_pae = {
     .levels = 3,
     .l1_kernel_adjust = false,
-    .linear_l3 = false, /* XSA-185: the forced RW would make it writable */
     .va_limit_low = 0xF5800000ull,
     .va_limit_high = 0,
     .lv = {
-        [1] = { L1_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
-        [2] = { BASE_DISALLOW, 0, 1, 0, PAGING_ENTRIES, -PVCORE_EINVAL },
-        /* Only 4 PDPT slots exist; slot 3 maps the L2 that holds the hypervisor. */
-        [3] = { PAE_L3_DISALLOW, PTE_US | PTE_RW, 1, 0, 4, -PVCORE_EINVAL },
+        [1] = { .disallow = L1_DISALLOW, NO_XEN_SLOTS, .guest_limit = PAGING_ENTRIES,
+                .reserved_err = -PVCORE_EINVAL },
+        [2] = { .disallow = BASE_DISALLOW, NO_XEN_SLOTS, .guest_limit = PAGING_ENTRIES,
+                .reserved_err = -PVCORE_EINVAL, .linear = true },
+        /* Only 4 PDPT slots exist; slot 3 maps the L2 that holds the hypervisor. No linear
+         * entries: the forced RW would make them writable (XSA-185). */
+        [3] = { .disallow = PAE_L3_DISALLOW, .adjust = PTE_US | PTE_RW, .xen_first = 1,
+                .xen_last = 0, .hyp_l2_slot = 3, .guest_limit = 4,
+                .reserved_err = -PVCORE_EINVAL, .below_4g = true },
     },
-    .pae_xen_l2 = { BASE_DISALLOW, 0, PAE_XEN_L2_FIRST, 511, PAGING_ENTRIES, -PVCORE_EPERM },
+    .pae_xen_l2 = { .disallow = BASE_DISALLOW, .xen_first = PAE_XEN_L2_FIRST, .xen_last = 511,
+                    .hyp_l2_slot = PT_NO_SLOT, .guest_limit = PAGING_ENTRIES,
+                    .reserved_err = -PVCORE_EPERM, .hyp_template = HYP_TEMPLATE_PAE_L2,
+                    .linear = true },
 };
-
 
 static bool domain_has_iomem(const struct domain *d)
 {
@@ -186,9 +202,9 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     return 0;
 }
 
-static PVCORE_INLINE void put_l1e(struct domain *l1o, uint64_t e)
+static PVCORE_INLINE void put_l1e(struct domain_locked l1o, uint64_t e)
 {
-    struct machine *m = l1o->m;
+    struct machine *m = l1o.d->m;
     uint64_t mfn = pte_mfn(e);
 
     if (PVCORE_UNLIKELY(!pte_present(e) || !mfn_is_ram(m, mfn))) {
@@ -198,7 +214,9 @@ static PVCORE_INLINE void put_l1e(struct domain *l1o, uint64_t e)
         /* Our own frame: we hold its owner's lock. Another domain's: we do not. */
         frame_put_mapping(m, mfn, true,
                           atomic_load_explicit(&mfn_frame(m, mfn)->owner, memory_order_relaxed) ==
-                              l1o->domid);
+                                  l1o.d->domid
+                              ? &l1o
+                              : NULL);
     } else {
         frame_put_page(m, mfn);
     }
@@ -228,8 +246,9 @@ static void linear_undo(_Atomic int16_t *c, int dir)
  * A same-level ("linear", recursive) entry: read-only, target already validated and of
  * the container's own level, same domain, single level only.
  */
-static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned level)
+static int get_linear(struct domain_locked dl, uint64_t table, uint64_t child, unsigned level)
 {
+    struct domain *d = dl.d;
     struct machine *m = d->m;
     struct frame *cf;
     uint32_t x;
@@ -249,60 +268,62 @@ static int get_linear(struct domain *d, uint64_t table, uint64_t child, unsigned
         }
     } while (!frame_type_cas(cf, &x, x + 1));
     if (!linear_inc(&mfn_aux(m, table)->linear, 1)) {
-        frame_put_page_and_type(d, child);
+        frame_put_page_and_type(dl, child);
         return -PVCORE_EINVAL;
     }
     if (!linear_inc(&mfn_aux(m, child)->linear, -1)) {
         linear_undo(&mfn_aux(m, table)->linear, 1);
-        frame_put_page_and_type(d, child);
+        frame_put_page_and_type(dl, child);
         return -PVCORE_EINVAL;
     }
     return 0;
 }
 
-/* Slot 3 of a PAE L3: the L2 with the hypervisor's slots, which may not be shared. */
-static int get_pae_xen_l2(struct domain *d, uint64_t child)
+/* A PAE L3's hypervisor-L2 slot: the L2 with the hypervisor's slots, which may not be
+ * shared. (No guest walk can hold it meanwhile: it is reached only through this slot, of
+ * a table that is not validated yet.) */
+static int get_pae_xen_l2(struct domain_locked dl, uint64_t child)
 {
-    int rc = frame_get_page_and_type(d, child, d->domid, PGT_L2 | PGT_PAE_XEN_L2);
+    int rc = frame_get_page_and_type(dl, child, PGT_L2 | PGT_PAE_XEN_L2);
 
     if (rc == 0 &&
-        (frame_type(mfn_frame(d->m, child), memory_order_relaxed) &
+        (frame_type(mfn_frame(dl.d->m, child), memory_order_relaxed) &
          PGT_COUNT_MASK) != 1) {
-        frame_put_page_and_type(d, child);
+        frame_put_page_and_type(dl, child);
         return -PVCORE_EINVAL;
     }
     return rc;
 }
 
-/* The references for a present L2-L4 entry `e` of `table` whose flags the caller checked
- * against the level's disallow mask: a table of the level below, or a linear entry. */
-static inline int get_upper(struct domain *d, uint64_t table, unsigned level, uint64_t e,
-                            bool pae_slot3)
+/* The references for a present entry `e` of slot `slot` of `table`, of level 2-4 with
+ * descriptor `lv`, whose flags the caller checked against the level's disallow mask: the
+ * hypervisor L2, a table of the level below, or a linear entry. */
+static inline int get_upper(struct domain_locked dl, uint64_t table, const struct pt_level *lv,
+                            unsigned level, unsigned slot, uint64_t e)
 {
     uint64_t child = pte_mfn(e);
     int rc;
 
-    if (pae_slot3) {
-        return get_pae_xen_l2(d, child);
+    if (slot == lv->hyp_l2_slot) {
+        return get_pae_xen_l2(dl, child);
     }
-    rc = frame_get_page_and_type(d, child, d->domid, pgt_level_type(level - 1));
+    rc = frame_get_page_and_type(dl, child, pgt_level_type(level - 1));
     if (rc != -PVCORE_EINVAL) {
         return rc;
     }
-    if ((d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) ||
-        (level == 3 && !domain_format(d)->linear_l3) || (e & PTE_RW)) {
+    if ((dl.d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) || !lv->linear || (e & PTE_RW)) {
         return -PVCORE_EINVAL;
     }
     if (child == table) {
         /* A table mapping itself holds no reference on itself. */
         return 0;
     }
-    return get_linear(d, table, child, level);
+    return get_linear(dl, table, child, level);
 }
 
-static inline void put_upper(struct domain *d, uint64_t table, unsigned level, uint64_t e)
+static inline void put_upper(struct domain_locked dl, uint64_t table, unsigned level, uint64_t e)
 {
-    struct machine *m = d->m;
+    struct machine *m = dl.d->m;
     uint64_t child = pte_mfn(e);
 
     if (!pte_present(e) || child == table) {
@@ -313,7 +334,7 @@ static inline void put_upper(struct domain *d, uint64_t table, unsigned level, u
         linear_undo(&mfn_aux(m, table)->linear, 1);
         linear_undo(&mfn_aux(m, child)->linear, -1);
     }
-    frame_put_page_and_type(d, child);
+    frame_put_page_and_type(dl, child);
 }
 
 /* ---- whole tables ----------------------------------------------------------------------------- */
@@ -325,56 +346,57 @@ uint64_t paging_hyp_slot(const struct machine *m, const struct pt_level *lv, uns
     if (slot < lv->xen_first || slot > lv->xen_last) {
         return 0; /* beyond a PAE L3's four slots: always empty */
     }
-    if (lv == &pt_format_64.lv[4]) {
+    if (lv->hyp_template == HYP_TEMPLATE_L4) {
         tmpl = m->hyp_l4_slots;
-    } else if (lv == &pt_format_pae.pae_xen_l2) {
+    } else if (lv->hyp_template == HYP_TEMPLATE_PAE_L2) {
         tmpl = m->hyp_pae_l2_slots;
     }
     return tmpl != NULL ? tmpl[slot - lv->xen_first] : 0;
 }
 
-static void fill_xen_slots(struct domain *d, uint64_t *pt, const struct pt_level *lv)
+static void fill_xen_slots(const struct machine *m, uint64_t *pt, const struct pt_level *lv)
 {
     unsigned i;
 
     /* Whatever the guest wrote there is ignored and replaced by the hypervisor's own. */
     for (i = 0; i < PAGING_ENTRIES; i++) {
         if (!paging_slot_is_guest(lv, i)) {
-            pte_write(&pt[i], paging_hyp_slot(d->m, lv, i));
+            pte_write(&pt[i], paging_hyp_slot(m, lv, i));
         }
     }
 }
 
 /* Validation failed after `nr` entries took references: release them, then no type. */
-static void to_teardown(struct domain *d, uint64_t mfn, unsigned nr)
+static void to_teardown(struct domain_locked dl, uint64_t mfn, unsigned nr)
 {
-    struct frame *f = mfn_frame(d->m, mfn);
-    struct frame_aux *fa = mfn_aux(d->m, mfn);
+    struct frame *f = mfn_frame(dl.d->m, mfn);
+    struct frame_aux *fa = mfn_aux(dl.d->m, mfn);
 
     fa->nr_validated = (uint16_t)nr;
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
     frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
-    teardown_push(d, mfn);
+    teardown_push(dl, mfn);
 }
 
-int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
+static int paging_validate(struct domain_locked dl, uint64_t mfn, uint32_t type)
 {
+    struct domain *d = dl.d;
     struct machine *m = d->m;
+    unsigned level = pgt_type_level(type);
     struct frame *f = mfn_frame(m, mfn);
     struct frame_aux *fa = mfn_aux(m, mfn);
     uint32_t type_info = frame_type(f, memory_order_relaxed);
     const struct pt_level *lv = paging_level(d, level, type_info);
-    const struct pt_format *fmt = domain_format(d);
     struct pg_owner self = { d->domid, d };
     uint64_t *pt = frame_entries(m, mfn);
     unsigned start = fa->nr_validated;
     unsigned i;
     int rc;
 
-    if (fmt->levels == 3 && level == 3 && mfn >= (1ull << 20) &&
+    if (lv->below_4g && mfn >= (1ull << 20) &&
         !(d->vmassist & (1u << PVCORE_VMASST_TYPE_pae_extended_cr3))) {
         /* A PAE PDPT must be below 4 GiB unless the guest says it copes. */
-        to_teardown(d, mfn, 0);
+        to_teardown(dl, mfn, 0);
         return -PVCORE_ERANGE;
     }
     for (i = start; i < PAGING_ENTRIES; i++) {
@@ -387,16 +409,16 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         /* Work: one unit per present entry, one per 32 scanned. L1 tables are bounded
          * (512 entries) and never preempted, as in Xen. */
         if ((i & 31u) == 0 || pte_present(e)) {
-            if (level > 1 && i > start && domain_should_preempt(d)) {
+            if (level > 1 && i > start && call_should_preempt(dl.call)) {
                 fa->nr_validated = (uint16_t)i;
                 frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
                 return -PVCORE_ERESTART;
             }
-            domain_charge(d, 1);
+            call_charge(dl.call, 1);
         }
         if (!pte_present(e)) {
-            if (fmt->levels == 3 && level == 3 && i == 3) {
-                to_teardown(d, mfn, i);
+            if (i == lv->hyp_l2_slot) {
+                to_teardown(dl, mfn, i);
                 return -PVCORE_EINVAL;
             }
             continue;
@@ -408,7 +430,7 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
         } else if (e & lv->disallow) {
             rc = -PVCORE_EINVAL;
         } else {
-            rc = get_upper(d, mfn, level, e, fmt->levels == 3 && level == 3 && i == 3);
+            rc = get_upper(dl, mfn, lv, level, i, e);
             ne |= lv->adjust;
         }
         if (rc == -PVCORE_ERESTART) {
@@ -417,14 +439,14 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
             return rc;
         }
         if (rc != 0) {
-            to_teardown(d, mfn, i);
+            to_teardown(dl, mfn, i);
             return rc;
         }
         if (ne != e) {
             pte_write(&pt[i], ne);
         }
     }
-    fill_xen_slots(d, pt, lv);
+    fill_xen_slots(m, pt, lv);
     fa->nr_validated = 0;
     /* release: the entries' references are taken before the table counts as valid. */
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
@@ -432,9 +454,11 @@ int paging_validate(struct domain *d, uint64_t mfn, unsigned level)
     return 0;
 }
 
-int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
+static int paging_devalidate(struct domain_locked dl, uint64_t mfn, uint32_t type)
 {
+    struct domain *d = dl.d;
     struct machine *m = d->m;
+    unsigned level = pgt_type_level(type);
     struct frame *f = mfn_frame(m, mfn);
     struct frame_aux *fa = mfn_aux(m, mfn);
     uint32_t type_info = frame_type(f, memory_order_relaxed);
@@ -452,21 +476,27 @@ int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level)
         }
         e = pte_read(&pt[i]);
         if ((i & 31u) == 0 || pte_present(e)) {
-            if (level > 1 && progress && domain_should_preempt(d)) {
+            if (level > 1 && progress && call_should_preempt(dl.call)) {
                 return -PVCORE_ERESTART;
             }
-            domain_charge(d, 1);
+            call_charge(dl.call, 1);
         }
         if (level == 1) {
-            put_l1e(d, e);
+            put_l1e(dl, e);
         } else {
-            put_upper(d, mfn, level, e);
+            put_upper(dl, mfn, level, e);
         }
         fa->nr_validated = (uint16_t)i;
         progress = true;
     }
     return 0;
 }
+
+const struct pagetype_ops paging_type_ops = {
+    .entries = PAGING_ENTRIES,
+    .validate = paging_validate,
+    .devalidate = paging_devalidate,
+};
 
 /* ---- single-entry updates ------------------------------------------------------------------- */
 
@@ -485,10 +515,11 @@ static PVCORE_INLINE void write_entry(uint64_t *p, uint64_t val, bool preserve_a
     }
 }
 
-/* Replaces entry *p (now `ol`) of an L1 owned by d with `val`. */
-static PVCORE_INLINE int mod_l1(struct domain *d, uint64_t *p, uint64_t ol, uint64_t val,
+/* Replaces entry *p (now `ol`) of an L1 owned by the witness's domain with `val`. */
+static PVCORE_INLINE int mod_l1(struct domain_locked dl, uint64_t *p, uint64_t ol, uint64_t val,
                                 bool preserve_ad, const struct pg_owner *pg)
 {
+    struct domain *d = dl.d;
     int rc;
 
     if (PVCORE_LIKELY(pte_present(val))) {
@@ -507,21 +538,21 @@ static PVCORE_INLINE int mod_l1(struct domain *d, uint64_t *p, uint64_t ol, uint
         }
     }
     write_entry(p, val, preserve_ad);
-    put_l1e(d, ol);
+    put_l1e(dl, ol);
     return 0;
 }
 
-/* Replaces entry `slot` (now `ol`) of d's validated table `table`, of level 2-4 and type
- * `type_info`, with `val`. */
-static PVCORE_INLINE int mod_upper(struct domain *d, uint64_t table, unsigned level,
+/* Replaces entry `slot` (now `ol`) of the witness domain's validated table `table`, of
+ * level 2-4 and type `type_info`, with `val`. */
+static PVCORE_INLINE int mod_upper(struct domain_locked dl, uint64_t table, unsigned level,
                                    uint32_t type_info, unsigned slot, uint64_t *p, uint64_t ol,
                                    uint64_t val, bool preserve_ad, bool *changed_upper)
 {
+    struct domain *d = dl.d;
     const struct pt_level *lv = paging_level(d, level, type_info);
     int rc;
 
-    if (!paging_slot_is_guest(lv, slot) ||
-        (domain_format(d)->levels == 3 && level == 3 && slot >= 3)) {
+    if (!paging_slot_is_guest(lv, slot) || slot == lv->hyp_l2_slot) {
         /* Hypervisor slots, and the PAE L3's slot 3, which holds the hypervisor's L2. */
         return lv->reserved_err;
     }
@@ -541,41 +572,43 @@ static PVCORE_INLINE int mod_upper(struct domain *d, uint64_t table, unsigned le
             *changed_upper = true;
             return 0;
         }
-        /* (PAE L3 slot 3 was refused above.) */
-        rc = get_upper(d, table, level, val, false);
+        /* (The hypervisor-L2 slot was refused above.) */
+        rc = get_upper(dl, table, lv, level, slot, val);
         if (rc != 0) {
             return rc;
         }
     }
     write_entry(p, val, preserve_ad);
     *changed_upper = true;
-    put_upper(d, table, level, ol);
+    put_upper(dl, table, level, ol);
     return 0;
 }
 
-int paging_mod_l1_entry(struct domain *d, uint64_t l1, unsigned slot, uint64_t val,
+int paging_mod_l1_entry(struct domain_locked dl, uint64_t l1, unsigned slot, uint64_t val,
                         const struct pg_owner *pg)
 {
-    uint64_t *p = &frame_entries(d->m, l1)[slot];
+    uint64_t *p = &frame_entries(dl.d->m, l1)[slot];
 
-    return mod_l1(d, p, pte_read(p), val, false, pg);
+    ASSERT_LOCKED(dl);
+    return mod_l1(dl, p, pte_read(p), val, false, pg);
 }
 
-int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint64_t mfn,
+int paging_update_entry(struct domain_locked pt_owner, const struct pg_owner *pg, uint64_t mfn,
                         unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper)
 {
-    struct machine *m = pt_owner->m;
+    struct machine *m = pt_owner.d->m;
     uint64_t *p = &frame_entries(m, mfn)[slot];
     uint32_t x = frame_type(mfn_frame(m, mfn), memory_order_acquire);
     unsigned level = pgt_type_level(x);
 
+    ASSERT_LOCKED(pt_owner);
     if (PVCORE_LIKELY(level != 0 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0)) {
         uint64_t ol = pte_read(p);
 
         if (PVCORE_LIKELY(level == 1)) {
             return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
         }
-        if (pg->domid != pt_owner->domid) {
+        if (pg->domid != pt_owner.d->domid) {
             return -PVCORE_EINVAL;
         }
         return mod_upper(pt_owner, mfn, level, x, slot, p, ol, val, preserve_ad, changed_upper);
@@ -585,19 +618,22 @@ int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint
         return -PVCORE_EINVAL;
     }
     pte_write(p, val);
-    frame_put_writable(m, mfn, true);
+    frame_put_writable_locked(pt_owner, mfn);
     return 0;
 }
 
 /* ---- walking a vCPU's tables -------------------------------------------------------------------- */
 
-int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot)
+int paging_find_l1e(struct domain_locked dl, struct vcpu *v, uint64_t va, uint64_t *l1_mfn,
+                    unsigned *slot)
 {
     struct domain *d = v->d;
     struct machine *m = d->m;
     uint64_t mfn = v->guest_table;
     unsigned level;
 
+    ASSERT_LOCKED(dl);
+    PVCORE_ASSERT(dl.d == d);
     if (!paging_va_is_guest(d, va) || mfn == INVALID_MFN) {
         return -PVCORE_EINVAL;
     }

@@ -1,10 +1,11 @@
 /*
- * Page-table formats as data, and the generic validator over them. Never installed.
+ * Page-table formats as data, and the generic validator over them (the page-table levels'
+ * pagetype_ops), single-entry updates, and guest walks. Never installed.
  */
 #ifndef PVCORE_INTERNAL_PAGING_H
 #define PVCORE_INTERNAL_PAGING_H
 
-#include "internal/core.h"
+#include "internal/pagetype.h"
 
 #define PAGING_ENTRIES 512u
 
@@ -52,21 +53,38 @@ static inline void pte_write(uint64_t *p, uint64_t v)
     atomic_store_explicit((_Atomic uint64_t *)(void *)p, v, memory_order_release);
 }
 
-/* One level of a paging format. */
+/* Which of the embedder's templates fills a level's hypervisor slots. */
+enum hyp_template {
+    HYP_TEMPLATE_NONE, /* the slots are cleared (or there are none) */
+    HYP_TEMPLATE_L4,   /* pvcore_machine_config::hyp_l4_slots */
+    HYP_TEMPLATE_PAE_L2, /* pvcore_machine_config::hyp_pae_l2_slots */
+};
+
+#define PT_NO_SLOT 0xFFFFu
+
+/*
+ * One level of a paging format: what its slots may hold. Read by the validator, the
+ * entry updates, the guest walks and the invariant checker alike.
+ */
 struct pt_level {
-    uint64_t disallow;   /* flags that must be clear in a present entry */
-    uint64_t adjust;     /* flags the hypervisor adds to a present entry (see adjust_l1) */
-    uint16_t xen_first;  /* hypervisor slots [xen_first, xen_last]; first > last: none */
+    uint64_t disallow;    /* flags that must be clear in a present entry */
+    uint64_t adjust;      /* flags the hypervisor adds to a present entry (see adjust_l1) */
+    uint16_t xen_first;   /* hypervisor slots [xen_first, xen_last]; first > last: none */
     uint16_t xen_last;
     uint16_t guest_limit; /* slots >= this are neither validated nor updatable (PAE L3) */
+    /* The slot that must map, read-only to updates, the one L2 that holds the
+     * hypervisor's slots (a PAE L3's slot 3); PT_NO_SLOT: none. */
+    uint16_t hyp_l2_slot;
     int16_t reserved_err; /* error for an update of a hypervisor slot */
+    uint8_t hyp_template; /* enum hyp_template: what the hypervisor slots hold */
+    bool linear;          /* same-level ("linear") entries allowed (not PAE L3: XSA-185) */
+    bool below_4g;        /* the table must lie below 4 GiB unless pae_extended_cr3 */
 };
 
 /* A paging format: x86-64 4-level for 64-bit guests, PAE 3-level for 32-bit guests. */
 struct pt_format {
     unsigned levels;          /* 4 or 3 */
     bool l1_kernel_adjust;    /* 64-bit guests run their kernel in ring 3 */
-    bool linear_l3;           /* linear L3 entries allowed (64-bit only, XSA-185) */
     uint64_t va_limit_low;    /* guest addresses below this are guest space */
     uint64_t va_limit_high;   /* ... and those at or above this (0: none) */
     struct pt_level lv[5];    /* [1..levels] */
@@ -100,9 +118,6 @@ static inline bool paging_slot_is_guest(const struct pt_level *lv, unsigned slot
 /* What a hypervisor slot of a live table holds (the embedder's template, or 0). */
 uint64_t paging_hyp_slot(const struct machine *m, const struct pt_level *lv, unsigned slot);
 
-/* Validation and devalidation of whole tables (frame.c calls these). */
-int paging_validate(struct domain *d, uint64_t mfn, unsigned level);
-int paging_devalidate(struct domain *d, uint64_t mfn, unsigned level);
 
 /* Data owner of L1 entries: a domain, or one of the pseudo-owners DOMID_IO / DOMID_XEN. */
 struct pg_owner {
@@ -110,13 +125,14 @@ struct pg_owner {
     struct domain *d; /* NULL for DOMID_IO and DOMID_XEN */
 };
 
-/* Update entry `slot` of d's validated L1 table `l1` (update_va_mapping). */
-int paging_mod_l1_entry(struct domain *d, uint64_t l1, unsigned slot, uint64_t val,
+/* Update entry `slot` of the witness domain's validated L1 table `l1` (update_va_mapping). */
+int paging_mod_l1_entry(struct domain_locked dl, uint64_t l1, unsigned slot, uint64_t val,
                         const struct pg_owner *pg);
-/* One mmu_update request on frame `mfn` of pt_owner, on which the caller holds a general
- * reference: an entry of a validated table (L2-L4 only if pg is pt_owner itself), or a
- * word of ordinary memory that can be made writable. */
-int paging_update_entry(struct domain *pt_owner, const struct pg_owner *pg, uint64_t mfn,
+/* One mmu_update request on frame `mfn` of the page-table owner (the witness's domain),
+ * on which the caller holds a general reference: an entry of a validated table (L2-L4
+ * only if pg is the page-table owner itself), or a word of ordinary memory that can be
+ * made writable. */
+int paging_update_entry(struct domain_locked pt_owner, const struct pg_owner *pg, uint64_t mfn,
                         unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper);
 
 /* ---- guest walks ------------------------------------------------------------------------- */
@@ -160,26 +176,10 @@ static inline bool walk_step(const struct domain *d, uint64_t mfn, uint32_t type
     return pte_present(*e) && (level == 1 || (*e & PTE_PSE) == 0);
 }
 
-/* The L1 table and slot that map va in v's kernel tables, walked by walk_step() with d's
- * lock held (which keeps d's tables and their types stable); -PVCORE_EINVAL if none. */
-int paging_find_l1e(struct vcpu *v, uint64_t va, uint64_t *l1_mfn, unsigned *slot);
-
-/*
- * mmu.c: pvcore_mmu_update() and pvcore_mmuext_op() reading their requests from a source:
- * an array in hypervisor memory, or a reader called for request i just before it is
- * handled (the hypercall decoder's, which copies requests out of guest memory). A batch
- * from a guest is then one call: one lock, one work budget, at most one flush. The reader
- * runs with the MMU lock of the domain whose tables change held; it returns 0 or
- * -PVCORE_EFAULT, which ends the batch before request i.
- */
-struct mmu_source {
-    const void *array; /* struct pvcore_mmu_update[] or struct pvcore_mmuext_req[] */
-    int (*read)(void *ctx, uint32_t i, void *out);
-    void *ctx;
-};
-int mmu_update_source(struct pvcore_vcpu *v, const struct mmu_source *src, uint32_t count,
-                      uint32_t *done, uint32_t foreigndom);
-int mmuext_op_source(struct pvcore_vcpu *v, const struct mmu_source *src, uint32_t count,
-                     uint32_t *done, uint32_t foreigndom);
+/* The L1 table and slot that map va in v's kernel tables, walked by walk_step() with the
+ * lock of v's domain held (the witness), which keeps its tables and their types stable;
+ * -PVCORE_EINVAL if none. */
+int paging_find_l1e(struct domain_locked dl, struct vcpu *v, uint64_t va, uint64_t *l1_mfn,
+                    unsigned *slot);
 
 #endif /* PVCORE_INTERNAL_PAGING_H */

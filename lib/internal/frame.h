@@ -1,33 +1,15 @@
 /*
- * Internal state of the machine, frames, domains and vCPUs. Never installed.
- *
- * Lock order (the only locks in the core):
- *   1. machine->domtab_lock (domain table slots; held briefly, never with another lock
- *      except a domain's mmu_lock may be taken *before* it? no: never nested);
- *   2. domain->mmu_lock: one per domain, held for every change to that domain's page
- *      tables and their types. Only one domain's mmu_lock is ever held at a time.
- * Frame counts (count, type_info, linear) change only by atomic compare-and-swap, so a
- * domain may take or drop references on another domain's frames (foreign mappings)
- * without that domain's lock.
+ * The frame table: a frame's count word (general references and type_info in one 64-bit
+ * word), its owner, the hints and flush stamps a TLB flush decision needs, and the general
+ * and writable references. A leaf: nothing here calls above it (frame_free() tells the
+ * M2P, a leaf too). Page-table and descriptor types, which need validation, are
+ * pagetype.h's. Never installed.
  */
-#ifndef PVCORE_INTERNAL_CORE_H
-#define PVCORE_INTERNAL_CORE_H
+#ifndef PVCORE_INTERNAL_FRAME_H
+#define PVCORE_INTERNAL_FRAME_H
 
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <pvcore/abi/errno.h>
-#include <pvcore/abi/xen.h>
-#include <pvcore/domain.h>
-#include <pvcore/host.h>
-#include <pvcore/machine.h>
-#include <pvcore/types.h>
-
-#include "internal/mem.h"
-
-/* ---- frame state ---------------------------------------------------------------------- */
+#include "internal/domain.h"
+#include "internal/machine.h"
 
 /* frame.count: bit 31 = the owner's allocation reference is held; bits 30:0 = references
  * (the allocation reference included). */
@@ -168,121 +150,6 @@ struct frame_aux {
 #define FH_FOREIGN_WRITABLE 0x02u /* ... and one belonged to another domain */
 #define FH_NON_COHERENT 0x08u     /* mapped writable with a non-write-back cache type (XSA-402) */
 
-#if defined(__GNUC__) && !defined(NDEBUG)
-#define PVCORE_ASSERT(c) \
-    do { \
-        if (!(c)) { \
-            __builtin_trap(); \
-        } \
-    } while (0)
-#else
-#define PVCORE_ASSERT(c) ((void)sizeof(c))
-#endif
-
-/* Inline expansion the hot paths rely on (one guest request, one call), and the branch
- * hints that keep the common case of an update a straight run of code: a batch executes
- * it for every request, and each taken branch costs fetch bandwidth. */
-#if defined(__GNUC__)
-#define PVCORE_INLINE inline __attribute__((always_inline))
-#define PVCORE_LIKELY(c) __builtin_expect(!!(c), 1)
-#define PVCORE_UNLIKELY(c) __builtin_expect(!!(c), 0)
-#else
-#define PVCORE_INLINE inline
-#define PVCORE_LIKELY(c) (c)
-#define PVCORE_UNLIKELY(c) (c)
-#endif
-
-/* ---- spinlock ----------------------------------------------------------------------------- */
-
-struct spinlock {
-    atomic_flag f;
-};
-
-static inline void spin_init(struct spinlock *l)
-{
-    atomic_flag_clear_explicit(&l->f, memory_order_relaxed);
-}
-
-static inline void spin_lock(struct spinlock *l)
-{
-    /* acquire: the critical section's reads happen after we own the lock. */
-    while (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire)) {
-    }
-}
-
-static inline void spin_unlock(struct spinlock *l)
-{
-    /* release: the critical section's writes are visible before the lock is free. */
-    atomic_flag_clear_explicit(&l->f, memory_order_release);
-}
-
-/* ---- vCPU, domain, machine ------------------------------------------------------------------ */
-
-struct domain;
-struct pt_format;
-
-struct vcpu {
-    struct domain *d;
-    uint32_t id;
-    uint64_t guest_table;      /* kernel root MFN, INVALID_MFN if none; holds 1 type + 1 general ref */
-    uint64_t guest_table_user; /* user root MFN (64-bit guests), INVALID_MFN if none */
-    uint64_t ldt_base;
-    uint32_t ldt_ents;
-};
-
-struct iomem_range {
-    uint64_t first, last;
-};
-
-struct domain {
-    struct machine *m;
-    uint16_t domid;
-    uint16_t nr_vcpus;
-    uint32_t flags;             /* PVCORE_DOMAIN_* */
-    const struct pt_format *fmt; /* its paging format (paging.h), fixed at creation */
-    uint32_t vmassist;          /* bit n: VMASST type n (n < 32), m2p_strict as bit 31 */
-    _Atomic bool dying;
-    _Atomic uint64_t tot_pages; /* frames owned (count > 0 and owner == domid) */
-    uint64_t max_pages;
-    struct spinlock mmu_lock;
-    uint32_t teardown_head;     /* mfn + 1 of the first frame to devalidate; 0: none */
-    uint32_t nr_iomem;
-    struct iomem_range iomem[PVCORE_MAX_IOMEM_RANGES];
-    /* work accounting of the hypercall in progress (under mmu_lock) */
-    uint32_t budget;
-    uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
-    uint8_t destroy_phase;
-    _Atomic uint32_t flushed_seq; /* the last full flush of all this domain's vCPUs */
-    uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
-    uint64_t p2m_size;
-    struct vcpu vcpus[];
-};
-
-#define VMASST_M2P_STRICT_BIT 31u
-
-struct machine {
-    struct frame *frames;
-    struct frame_aux *aux;      /* [nr_frames], after frames[] in the caller's frame table */
-    uint64_t nr_frames;
-    uint8_t *directmap;
-    uint64_t *m2p;
-    uint32_t max_domains;
-    uint32_t work_budget;
-    uint32_t flags;
-    const uint64_t *hyp_l4_slots;     /* 16 entries or NULL */
-    const uint64_t *hyp_pae_l2_slots; /* 84 entries or NULL */
-    const struct pvcore_host_ops *ops;
-    void *ctx;
-    struct spinlock domtab_lock;
-    struct spinlock m2p_lock;   /* M2P and every domain's P2M; innermost lock */
-    _Atomic uint32_t flush_seq;       /* numbers every full flush (see machine_flush) */
-    _Atomic uint32_t all_flushed_seq; /* the last full flush of every domain's vCPUs */
-    _Atomic(struct domain *) domtab[];
-};
-
-#define INVALID_MFN UINT64_MAX
-#define DOMID_FREE PVCORE_DOMID_INVALID
-
 static inline struct frame *mfn_frame(const struct machine *m, uint64_t mfn)
 {
     return &m->frames[mfn];
@@ -311,28 +178,6 @@ static inline bool mfn_is_ram(const struct machine *m, uint64_t mfn)
     return mfn < m->nr_frames &&
            (frame_count(&m->frames[mfn], memory_order_relaxed) & FC_RAM) != 0;
 }
-
-static inline uint64_t *frame_entries(const struct machine *m, uint64_t mfn)
-{
-    return (uint64_t *)(void *)(m->directmap + (size_t)mfn * PVCORE_PAGE_SIZE);
-}
-
-static inline bool domain_is_32(const struct domain *d)
-{
-    return (d->flags & PVCORE_DOMAIN_GUEST_32) != 0;
-}
-
-static inline bool domain_privileged(const struct domain *d)
-{
-    return (d->flags & PVCORE_DOMAIN_PRIVILEGED) != 0;
-}
-
-static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
-{
-    return ((struct vcpu *)(void *)v)->d;
-}
-
-/* ---- frame.c -------------------------------------------------------------------------------- */
 
 /*
  * General references (inline: they are on every update's path). get_any_page() takes a
@@ -405,63 +250,6 @@ static inline bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owne
     return true;
 }
 
-/* Page-table types (L1-L4, see frame.c for the type-change rule), with the owner's lock
- * held. 0: the caller holds a general and a type reference. Any error: it holds neither.
- * The inline versions below handle the common case (a frame already validated as that
- * type gains or loses one of several holders) and call these for everything else. */
-int frame_get_page_and_type_slow(struct domain *d, uint64_t mfn, uint16_t owner, uint32_t type);
-void frame_put_page_and_type_slow(struct domain *d, uint64_t mfn);
-
-static inline int frame_get_page_and_type(struct domain *d, uint64_t mfn, uint16_t owner,
-                                          uint32_t type)
-{
-    struct machine *m = d->m;
-    struct frame *f;
-    uint32_t x;
-
-    if (!frame_get_page(m, mfn, owner)) {
-        return -PVCORE_EINVAL;
-    }
-    f = mfn_frame(m, mfn);
-    x = frame_type(f, memory_order_relaxed);
-    /* Validated implies at least one holder, and excludes partial and teardown states.
-     * While a frame has a page-table type, only holders of its owner's lock (held here)
-     * can change its type or flags; other CPUs' compare-and-swaps of the type half fail
-     * without writing, except a guest walk's (guestmem.c), which adds a reference only to
-     * a validated table that has one, never beyond half the maximum, and drops one only
-     * while another remains. All of that commutes with an addition, so an add suffices,
-     * with no compare-and-swap loop. */
-    if (PVCORE_LIKELY((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) ==
-                          (type | PGT_VALIDATED) &&
-                      (x & PGT_COUNT_MASK) != PGT_COUNT_MASK)) {
-        atomic_fetch_add_explicit(&f->ct, CT_MAKE(0, 1), memory_order_acq_rel);
-        return 0;
-    }
-    frame_put_page(m, mfn);
-    return frame_get_page_and_type_slow(d, mfn, owner, type);
-}
-
-static inline void frame_put_page_and_type(struct domain *d, uint64_t mfn)
-{
-    struct machine *m = d->m;
-    struct frame *f = mfn_frame(m, mfn);
-    uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
-
-    /* Not the last type reference: nothing but the counts changes (and, as above, only
-     * the owner's lock holder can change a page-table type). Another type holder holds a
-     * general reference too, so neither half reaches zero: one operation drops both. A
-     * compare-and-swap, not a subtraction: a guest walk may drop its own reference
-     * meanwhile, and then ours may be the last. */
-    PVCORE_ASSERT(pgt_type_level(CT_TYPE(c)) != 0);
-    while (PVCORE_LIKELY((CT_TYPE(c) & PGT_COUNT_MASK) > 1)) {
-        if (PVCORE_LIKELY(atomic_compare_exchange_weak_explicit(
-                &f->ct, &c, c - CT_MAKE(1, 1), memory_order_acq_rel, memory_order_relaxed))) {
-            return;
-        }
-    }
-    frame_put_page_and_type_slow(d, mfn);
-}
-
 /* The type half after one more writable reference (0 if it cannot take one: another type,
  * or saturated). A writable page is valid as soon as it is typed. */
 static inline uint32_t pgt_writable_inc(uint32_t x)
@@ -508,11 +296,11 @@ static inline bool frame_get_writable(struct machine *m, uint64_t mfn)
  * Drops a writable type reference. When the last one goes, TLBs may still hold the
  * mapping until the next full flush (XSA-401): the frame records when (wr_seq) and that it
  * was writable, and whoever next gives it a page-table or descriptor type flushes unless
- * a full flush completed since (flush_stale_writable in frame.c). Those records must be in
- * place before anyone can take the new type. `owner_locked`: the caller holds the frame
- * owner's MMU lock, without which no such type can be taken, so recording after the type
- * is dropped (while still holding it) is enough. Otherwise frame_put_writable_unlocked()
- * records first.
+ * a full flush completed since (frame_flush_stale_writable()). Those records must be in
+ * place before anyone can take the new type. A caller holding the frame owner's lock
+ * (frame_put_writable_locked(), with the witness), without which no such type can be
+ * taken, may record after the type is dropped (while still holding the lock). Any other
+ * caller uses frame_put_writable_unlocked(), which records first.
  */
 void frame_put_writable_unlocked(struct machine *m, uint64_t mfn);
 
@@ -530,16 +318,15 @@ static inline void frame_record_unwritable(struct machine *m, struct frame *f)
     }
 }
 
-static inline void frame_put_writable(struct machine *m, uint64_t mfn, bool owner_locked)
+static inline void frame_put_writable_locked(struct domain_locked owner, uint64_t mfn)
 {
+    struct machine *m = owner.d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t x;
     uint32_t nx;
 
-    if (!owner_locked) {
-        frame_put_writable_unlocked(m, mfn);
-        return;
-    }
+    ASSERT_LOCKED(owner);
+    PVCORE_ASSERT(atomic_load_explicit(&f->owner, memory_order_relaxed) == owner.d->domid);
     x = frame_type(f, memory_order_relaxed);
     do {
         nx = pgt_writable_dec(x);
@@ -551,16 +338,19 @@ static inline void frame_put_writable(struct machine *m, uint64_t mfn, bool owne
 
 /*
  * The references of an L1 entry that maps a RAM frame: a general reference, and the
- * writable type if `rw`. The pair below moves both in one atomic operation in the common
- * case (the mapper's own frame, which stays allocated) and otherwise falls back to the
- * separate steps above.
+ * writable type if `rw`. `owner` is the witness of the frame owner's lock when the caller
+ * holds it (its own frame), NULL otherwise. The pair below moves both in one atomic
+ * operation in the common case (the mapper's own frame, which stays allocated) and
+ * otherwise falls back to the separate steps above.
  */
-static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw, bool owner_locked)
+static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw,
+                                     const struct domain_locked *owner)
 {
     struct frame *f = mfn_frame(m, mfn);
     uint64_t c, nc;
 
-    if (PVCORE_LIKELY(rw && owner_locked)) {
+    if (PVCORE_LIKELY(rw && owner != NULL)) {
+        ASSERT_LOCKED(*owner);
         c = atomic_load_explicit(&f->ct, memory_order_relaxed);
         /* Not when the frame would be freed: that takes the two steps, in order. */
         while (PVCORE_LIKELY((CT_COUNT(c) & FC_COUNT_MASK) > 1)) {
@@ -574,8 +364,10 @@ static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw, b
             }
         }
     }
-    if (rw) {
-        frame_put_writable(m, mfn, owner_locked);
+    if (rw && owner != NULL) {
+        frame_put_writable_locked(*owner, mfn);
+    } else if (rw) {
+        frame_put_writable_unlocked(m, mfn);
     }
     frame_put_page(m, mfn);
 }
@@ -620,35 +412,16 @@ static inline bool frame_get_own_mapping(struct machine *m, uint64_t mfn, uint16
         return true;
     }
     /* Nothing mapped it yet; the drop is recorded as for any other domain's frame. */
-    frame_put_mapping(m, mfn, rw, false);
+    frame_put_mapping(m, mfn, rw, NULL);
     return false;
 }
 
-void teardown_push(struct domain *d, uint64_t mfn);
-/* Process the domain's teardown list within the budget: 0 when empty, -ERESTART if not. */
-int domain_run_teardown(struct domain *d);
-/* Work accounting: true when the caller should stop (budget exhausted or host asks). */
-static inline bool domain_should_preempt(struct domain *d)
-{
-    const struct machine *m = d->m;
-
-    if (d->budget == 0) {
-        return true;
-    }
-    return m->ops->preempt_check != NULL && m->ops->preempt_check(m->ctx) != 0;
-}
-
-static inline void domain_charge(struct domain *d, uint32_t units)
-{
-    d->budget = d->budget > units ? d->budget - units : 0;
-}
-
+/* A TLB flush through the embedder's hook, numbered when it is a full one (frame.c). */
 void machine_flush(struct machine *m, const struct pvcore_flush *f);
 
-/* domain.c: M2P[mfn] = gfn, keeping the owner's P2M (if any) consistent. d may be NULL. */
-void domain_set_m2p(struct domain *d, uint64_t mfn, uint64_t gfn);
-/* A frame of domain `owner` is being freed: forget it in M2P and P2M. */
-void domain_forget_frame(struct machine *m, uint16_t owner, uint64_t mfn);
+/* Before frame mfn of `owner`, which may have been writable, takes a page-table or
+ * descriptor type: flushes whatever a writable mapping may have left in TLBs and caches,
+ * unless a full flush since made that unnecessary (frame.c). */
+void frame_flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner);
 
-
-#endif /* PVCORE_INTERNAL_CORE_H */
+#endif /* PVCORE_INTERNAL_FRAME_H */

@@ -1,0 +1,140 @@
+/*
+ * Domains and vCPUs, the per-call context, and the lock witness. Never installed.
+ *
+ * The lock order is written once, at the top of domain.c, which owns the domain lock.
+ */
+#ifndef PVCORE_INTERNAL_DOMAIN_H
+#define PVCORE_INTERNAL_DOMAIN_H
+
+#include <pvcore/domain.h>
+
+#include "internal/machine.h"
+
+struct pt_format;
+
+struct vcpu {
+    struct domain *d;
+    uint32_t id;
+    uint64_t guest_table;      /* kernel root MFN, INVALID_MFN if none; holds 1 type + 1 general ref */
+    uint64_t guest_table_user; /* user root MFN (64-bit guests), INVALID_MFN if none */
+    uint64_t ldt_base;
+    uint32_t ldt_ents;
+};
+
+struct iomem_range {
+    uint64_t first, last;
+};
+
+struct domain {
+    struct machine *m;
+    uint16_t domid;
+    uint16_t nr_vcpus;
+    uint32_t flags;             /* PVCORE_DOMAIN_* */
+    const struct pt_format *fmt; /* its paging format (paging.h), fixed at creation */
+    uint32_t vmassist;          /* bit n: VMASST type n (n < 32), m2p_strict as bit 31 */
+    _Atomic bool dying;
+    _Atomic uint64_t tot_pages; /* frames owned (count > 0 and owner == domid) */
+    uint64_t max_pages;
+    struct spinlock mmu_lock;   /* its page tables, their types, its teardown list */
+    uint32_t teardown_head;     /* mfn + 1 of the first frame to devalidate; 0: none */
+    uint32_t nr_iomem;
+    struct iomem_range iomem[PVCORE_MAX_IOMEM_RANGES];
+    uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
+    uint8_t destroy_phase;
+    _Atomic uint32_t flushed_seq; /* the last full flush of all this domain's vCPUs */
+    uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
+    uint64_t p2m_size;
+    struct vcpu vcpus[];
+};
+
+#define VMASST_M2P_STRICT_BIT 31u
+
+static inline bool domain_is_32(const struct domain *d)
+{
+    return (d->flags & PVCORE_DOMAIN_GUEST_32) != 0;
+}
+
+static inline bool domain_privileged(const struct domain *d)
+{
+    return (d->flags & PVCORE_DOMAIN_PRIVILEGED) != 0;
+}
+
+static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
+{
+    return ((struct vcpu *)(void *)v)->d;
+}
+
+/* ---- the call in progress ---------------------------------------------------------------- */
+
+/*
+ * State that belongs to one call into the library (a hypercall, a domain destruction),
+ * not to a domain: it lives on that call's stack and is passed down. Two vCPUs of one
+ * domain making calls at once each have their own.
+ */
+struct call {
+    struct machine *m;
+    uint32_t budget;         /* work units left before the call must stop (-ERESTART) */
+    const struct domain *locked; /* the domain whose lock this call holds, or NULL */
+};
+
+static inline void call_init(struct call *c, struct machine *m)
+{
+    c->m = m;
+    c->budget = m->work_budget;
+    c->locked = NULL;
+}
+
+/* Work accounting: true when the call should stop (budget exhausted or host asks). */
+static inline bool call_should_preempt(const struct call *c)
+{
+    const struct machine *m = c->m;
+
+    if (c->budget == 0) {
+        return true;
+    }
+    return m->ops->preempt_check != NULL && m->ops->preempt_check(m->ctx) != 0;
+}
+
+static inline void call_charge(struct call *c, uint32_t units)
+{
+    c->budget = c->budget > units ? c->budget - units : 0;
+}
+
+/* ---- the lock witness -------------------------------------------------------------------- */
+
+/*
+ * Proof that `call` holds d's MMU lock, handed out by domain_lock() and taken by every
+ * function that needs that lock held, which asserts it in debug builds. It also carries
+ * the call, whose budget the work done under the lock is charged to.
+ */
+struct domain_locked {
+    struct domain *d;
+    struct call *call;
+};
+
+static inline struct domain_locked domain_lock(struct call *c, struct domain *d)
+{
+    struct domain_locked dl = { d, c };
+
+    /* A call holds at most one domain's lock (domain.c, lock order). */
+    PVCORE_ASSERT(c->locked == NULL);
+    spin_lock(&d->mmu_lock);
+    c->locked = d;
+    return dl;
+}
+
+static inline void domain_unlock(struct domain_locked dl)
+{
+    PVCORE_ASSERT(dl.call->locked == dl.d);
+    dl.call->locked = NULL;
+    spin_unlock(&dl.d->mmu_lock);
+}
+
+/* Asserts, in debug builds, that the witness is live: its call holds d's lock. */
+#define ASSERT_LOCKED(dl) \
+    PVCORE_ASSERT((dl).call->locked == (dl).d && spin_is_locked(&(dl).d->mmu_lock))
+
+/* Asserts, in debug builds, that the call holds no library lock (guest copies). */
+#define ASSERT_UNLOCKED(c) PVCORE_ASSERT((c)->locked == NULL)
+
+#endif /* PVCORE_INTERNAL_DOMAIN_H */

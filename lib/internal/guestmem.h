@@ -1,0 +1,40 @@
+/*
+ * Guest copies as the core makes them: through the embedder's hooks, with no library lock
+ * held by the calling context (asserted in debug builds). Never installed.
+ */
+#ifndef PVCORE_INTERNAL_GUESTMEM_H
+#define PVCORE_INTERNAL_GUESTMEM_H
+
+#include <pvcore/guestmem.h>
+
+#include "internal/domain.h"
+
+/* 0, or -PVCORE_EFAULT (no hook, or any byte unreadable). */
+static inline int guest_copy_from(const struct call *c, struct vcpu *v, void *dst, uint64_t gva,
+                                  size_t len)
+{
+    const struct machine *m = c->m;
+
+    ASSERT_UNLOCKED(c);
+    if (m->ops->copy_from_guest == NULL ||
+        m->ops->copy_from_guest(m->ctx, (struct pvcore_vcpu *)(void *)v, dst, gva, len) != 0) {
+        return -PVCORE_EFAULT;
+    }
+    return 0;
+}
+
+/* 0, or -PVCORE_EFAULT (no hook, or any byte not writable; nothing written then). */
+static inline int guest_copy_to(const struct call *c, struct vcpu *v, uint64_t gva, const void *src,
+                                size_t len)
+{
+    const struct machine *m = c->m;
+
+    ASSERT_UNLOCKED(c);
+    if (m->ops->copy_to_guest == NULL ||
+        m->ops->copy_to_guest(m->ctx, (struct pvcore_vcpu *)(void *)v, gva, src, len) != 0) {
+        return -PVCORE_EFAULT;
+    }
+    return 0;
+}
+
+#endif /* PVCORE_INTERNAL_GUESTMEM_H */

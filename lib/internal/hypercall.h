@@ -1,0 +1,109 @@
+/*
+ * The hypercall decoder's shared parts: the caller, argument and guest-memory helpers,
+ * and the handler table through which pvcore_hypercall() (and, next, multicall) reaches
+ * each module's decoder. Never installed.
+ */
+#ifndef PVCORE_INTERNAL_HYPERCALL_H
+#define PVCORE_INTERNAL_HYPERCALL_H
+
+#include <pvcore/hypercall.h>
+
+#include "internal/guestmem.h"
+
+/* The calling vCPU, what its word size implies, and the per-call context. */
+struct caller {
+    struct call call;
+    struct pvcore_vcpu *v;
+    struct domain *d;
+    struct machine *m;
+    bool is32;
+};
+
+/*
+ * A module's decoder for one hypercall: the guest's six argument registers in (only
+ * their low halves matter for a 32-bit guest: use hc_arg()), and either
+ * PVCORE_HYPERCALL_DONE with the result in *ret, or PVCORE_HYPERCALL_RESTART with args
+ * rewritten for a continuation. Handlers take no lock around guest copies and hold none
+ * on return, so that a multicall can run them one after the other unchanged.
+ */
+typedef int (*hcall_handler)(struct caller *c, uint64_t args[6], int64_t *ret);
+
+/* The MMU module's decoders (hcall_mmu.c). */
+int hcall_mmu_update(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_mmuext_op(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_update_va_mapping(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_update_va_mapping_otherdomain(struct caller *c, uint64_t args[6], int64_t *ret);
+/* The domain and version decoders (hcall_xen.c). */
+int hcall_vm_assist(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_xen_version(struct caller *c, uint64_t args[6], int64_t *ret);
+
+/* Argument i as the guest's word: its low half for a 32-bit guest. */
+static inline uint64_t hc_arg(const struct caller *c, const uint64_t args[6], unsigned i)
+{
+    return c->is32 ? (args[i] & 0xFFFFFFFFu) : args[i];
+}
+
+/* Does [gva, gva + len) fit below the top of the guest's address space (2^32 or 2^64)? */
+static inline bool hc_range_ok(const struct caller *c, uint64_t gva, uint64_t len)
+{
+    if (len == 0) {
+        return true;
+    }
+    if (c->is32) {
+        return gva <= 0xFFFFFFFFu && len - 1u <= 0xFFFFFFFFu - gva;
+    }
+    return len - 1u <= UINT64_MAX - gva;
+}
+
+/* Guest copies, with no lock held (the copy hooks' contract). */
+static inline int hc_copy_in(const struct caller *c, void *dst, uint64_t gva, size_t len)
+{
+    if (!hc_range_ok(c, gva, len)) {
+        return -PVCORE_EFAULT;
+    }
+    return guest_copy_from(&c->call, (struct vcpu *)(void *)c->v, dst, gva, len);
+}
+
+static inline int hc_copy_out(const struct caller *c, uint64_t gva, const void *src, size_t len)
+{
+    if (!hc_range_ok(c, gva, len)) {
+        return -PVCORE_EFAULT;
+    }
+    return guest_copy_to(&c->call, (struct vcpu *)(void *)c->v, gva, src, len);
+}
+
+/* Guest scalars are x86 little-endian, whatever the host. */
+static inline void hc_put_le(uint8_t *p, uint64_t val, unsigned bytes)
+{
+    unsigned i;
+
+    for (i = 0; i < bytes; i++) {
+        p[i] = (uint8_t)(val >> (8u * i));
+    }
+}
+
+static inline uint32_t hc_get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline int hc_read_u32(const struct caller *c, uint64_t gva, uint32_t *val)
+{
+    uint8_t b[4];
+    int rc = hc_copy_in(c, b, gva, sizeof(b));
+
+    if (rc == 0) {
+        *val = hc_get_le32(b);
+    }
+    return rc;
+}
+
+static inline int hc_write_u32(const struct caller *c, uint64_t gva, uint32_t val)
+{
+    uint8_t b[4];
+
+    hc_put_le(b, val, 4);
+    return hc_copy_out(c, gva, b, sizeof(b));
+}
+
+#endif /* PVCORE_INTERNAL_HYPERCALL_H */
