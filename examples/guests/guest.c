@@ -476,6 +476,67 @@ static void attacks(const struct plan *p, const pvcore_start_info_t *si, uint64_
     }
 }
 
+/* ---- step 5 (minihv.attack=walk): a walk into the hypervisor's slots -------------------- */
+
+/*
+ * A read-only self-map (an L4 slot naming the L4 itself) is legal. With it, an address
+ * whose next index is a hypervisor slot would, if the hypervisor's walk of our tables
+ * followed that slot, reach its own tables and direct map: minihv's slot 262 names its
+ * direct-map L3, whose entry 0 an L2 of 2 MiB pages, whose entry 1 maps physical 2 MiB.
+ * Hypercalls that copy from such an address must fail with -EFAULT. A request array read
+ * through the self-map from our own tables, by contrast, must be read (the request it
+ * finds is an L3 entry, whose low bits P|RW|US make command 7: -ENOSYS).
+ */
+#define SELF_SLOT 300ul
+
+static unsigned long va4(unsigned long i4, unsigned long i3, unsigned long i2, unsigned long i1)
+{
+    uint64_t va = (uint64_t)i4 << 39 | (uint64_t)i3 << 30 | (uint64_t)i2 << 21 | (uint64_t)i1 << 12;
+
+    return (unsigned long)((va & (1ull << 47)) ? va | 0xFFFF000000000000ull : va);
+}
+
+static void walk_attack(const struct plan *p)
+{
+    const uint64_t root = maddr(p, p->table_pfn[guest_format.levels]);
+    pvcore_mmu_update_t u;
+    unsigned int done = 0;
+    unsigned long hv, own;
+    long rc;
+
+    if (guest_format.levels != 4) {
+        guest_print("walk attack: needs 4-level paging, skipped");
+        return;
+    }
+    u.ptr = root + SELF_SLOT * 8u;
+    u.val = root | GUEST_PTE_P | GUEST_PTE_US | GUEST_PTE_A;
+    rc = hyp_mmu_update(&u, 1, &done, PVCORE_DOMID_SELF);
+    report("install a read-only self-map", rc, 0, "");
+    if (rc != 0) {
+        return;
+    }
+    /* Own L4, own L4 again (as an L3), then slot 262 and on into minihv's tables. */
+    hv = va4(SELF_SLOT, 262, 0, 1);
+    /* Own L4 three times, then slot 511: the L3 that maps VIRT_BASE, read as data. */
+    own = va4(SELF_SLOT, SELF_SLOT, SELF_SLOT, 511) + 510u * 8u;
+    done = 0;
+    rc = hyp_mmu_update((const pvcore_mmu_update_t *)own, 1, &done, PVCORE_DOMID_SELF);
+    report("request array through the self-map, own tables", rc, -PVCORE_ENOSYS, "");
+    guest_print("walking into the hypervisor's slots at 0x%lx", hv);
+    rc = hyp_console_io(PVCORE_CONSOLEIO_write, 64, (const char *)hv);
+    report("console_io from the hypervisor's direct map", rc, -PVCORE_EFAULT, "");
+    done = 0;
+    rc = hyp_mmu_update((const pvcore_mmu_update_t *)hv, 1, &done, PVCORE_DOMID_SELF);
+    report("mmu_update request array in the hypervisor's direct map", rc, -PVCORE_EFAULT, "");
+    if (done != 0) {
+        guest_print("mmu_update done %u (expected 0) FAILED", done);
+        failures++;
+    }
+    u.val = 0;
+    rc = hyp_mmu_update(&u, 1, &done, PVCORE_DOMID_SELF);
+    report("remove the self-map", rc, 0, "");
+}
+
 /* ---- the program ------------------------------------------------------------------------ */
 
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
@@ -517,6 +578,9 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
     attacks(&plan, si, foreign, xen);
 
     /* 5. */
+    if (option_is("minihv.attack", "walk")) {
+        walk_attack(&plan);
+    }
     if (option_is("minihv.fault", "1")) {
         guest_print("taking a page fault on purpose");
         (void)guest_read_byte(VIRT_BASE - PAGE_SIZE);
