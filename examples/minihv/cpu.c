@@ -20,7 +20,13 @@ static uint64_t gdt32[GDT_ENTRIES] __attribute__((aligned(4096)));
 static struct pvcore_x86_gate64 idt[256] __attribute__((aligned(16)));
 static struct pvcore_x86_tss64 tss __attribute__((aligned(128)));
 static uint8_t hyp_stack[STACK_SIZE] __attribute__((aligned(16)));
+/* Exceptions that can arrive anywhere, including the instructions between a guest's
+ * syscall and the switch to the hypervisor stack (when %rsp is still the guest's), run on
+ * stacks of their own (IST): #DF, NMI, #DB and #MC. */
 static uint8_t df_stack[4096] __attribute__((aligned(16)));
+static uint8_t nmi_stack[4096] __attribute__((aligned(16)));
+static uint8_t db_stack[4096] __attribute__((aligned(16)));
+static uint8_t mc_stack[4096] __attribute__((aligned(16)));
 uint64_t minihv_hyp_stack_top;
 static int current_mode = -1;
 
@@ -56,6 +62,22 @@ void cpu_enter_mode(int is32)
     current_mode = is32;
 }
 
+static unsigned ist_of(unsigned vec)
+{
+    switch (vec) {
+    case PVCORE_X86_VEC_DF:
+        return 1;
+    case PVCORE_X86_VEC_NMI:
+        return 2;
+    case PVCORE_X86_VEC_DB:
+        return 3;
+    case PVCORE_X86_VEC_MC:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
 void cpu_init(void)
 {
     uint32_t id[4];
@@ -66,7 +88,10 @@ void cpu_init(void)
     fill_reserved(gdt32, 1);
     minihv_hyp_stack_top = (uint64_t)(uintptr_t)(hyp_stack + sizeof(hyp_stack));
     tss.rsp[0] = minihv_hyp_stack_top;
-    tss.ist[0] = (uint64_t)(uintptr_t)(df_stack + sizeof(df_stack)); /* IST1: #DF */
+    tss.ist[0] = (uint64_t)(uintptr_t)(df_stack + sizeof(df_stack));   /* IST1: #DF */
+    tss.ist[1] = (uint64_t)(uintptr_t)(nmi_stack + sizeof(nmi_stack)); /* IST2: NMI */
+    tss.ist[2] = (uint64_t)(uintptr_t)(db_stack + sizeof(db_stack));   /* IST3: #DB */
+    tss.ist[3] = (uint64_t)(uintptr_t)(mc_stack + sizeof(mc_stack));   /* IST4: #MC */
     tss.iomap_base = sizeof(tss);                                      /* no I/O bitmap */
 
     pvcore_x86_lgdt(gdt64, sizeof(gdt64) - 1);
@@ -75,7 +100,7 @@ void cpu_init(void)
     pvcore_x86_ltr(HYP_TSS);
 
     for (v = 0; v < 32; v++) {
-        idt[v] = pvcore_x86_gate64(minihv_trap_stubs[v], HYP_CS, v == PVCORE_X86_VEC_DF ? 1 : 0,
+        idt[v] = pvcore_x86_gate64(minihv_trap_stubs[v], HYP_CS, ist_of(v),
                                    v == PVCORE_X86_VEC_BP ? 3 : 0, 0);
     }
     idt[VEC_HYPERCALL_INT82] =
@@ -97,6 +122,17 @@ void cpu_init(void)
     pvcore_x86_wrmsr(PVCORE_X86_MSR_EFER, efer);
     /* Guests may not write what they mapped read-only, even from ring 1. */
     pvcore_x86_write_cr0(pvcore_x86_read_cr0() | PVCORE_X86_CR0_WP);
+    /* Guest kernels run outside ring 0: with UMIP they cannot read where the hypervisor's
+     * GDT, IDT and TSS are (SGDT, SIDT, STR fault instead), on CPUs that have it. */
+    pvcore_x86_cpuid(0, 0, id);
+    if (id[0] >= 7) {
+        pvcore_x86_cpuid(7, 0, id);
+        if (id[2] & (1u << 2)) {
+            pvcore_x86_write_cr4(pvcore_x86_read_cr4() | PVCORE_X86_CR4_UMIP);
+        }
+    }
+    con_printf("minihv: IST stacks for #DF, NMI, #DB, #MC; UMIP %s\n",
+               (pvcore_x86_read_cr4() & PVCORE_X86_CR4_UMIP) ? "on" : "not available");
 
     /* No device interrupts: mask both 8259s. Guests run with IF set, as on Xen. */
     pvcore_x86_outb(PIC1_DATA, 0xff);

@@ -24,14 +24,17 @@ static struct guest *guest_of(struct pvcore_vcpu *v)
 static void hook_flush_tlb(void *ctx, const struct pvcore_flush *f)
 {
     (void)ctx;
-    /* One CPU: only the running guest's translations can be cached. */
-    if (current == NULL || current->domid != f->domid) {
-        return;
-    }
+    /*
+     * One CPU, so every flush is of this CPU's TLB, whichever domain it names: the running
+     * guest may hold another domain's frames (a foreign mapping, whose flush names every
+     * domain, PVCORE_DOMID_INVALID), and a flush that names another domain costs only a
+     * refill. So none is skipped; a full flush also takes global entries, which would
+     * survive the CR3 load of a switch between guests if CR4.PGE were ever turned on.
+     */
     if (f->kind == PVCORE_FLUSH_TLB_VA) {
         pvcore_x86_invlpg((uintptr_t)f->va);
     } else {
-        pvcore_x86_write_cr3(pvcore_x86_read_cr3());
+        pvcore_x86_flush_tlb_global();
     }
 }
 

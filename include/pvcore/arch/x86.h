@@ -88,6 +88,8 @@ PVCORE_BEGIN_DECLS
 #define PVCORE_X86_CR4_PCIDE ((uintptr_t)1 << 17)
 /** CR4.OSXSAVE: the OS supports `xsave` and XCR0. */
 #define PVCORE_X86_CR4_OSXSAVE ((uintptr_t)1 << 18)
+/** CR4.UMIP: SGDT, SIDT, SLDT, SMSW and STR raise \#GP above CPL 0 (CPUID.7.0:ECX bit 2). */
+#define PVCORE_X86_CR4_UMIP ((uintptr_t)1 << 11)
 /** CR4.SMEP: supervisor-mode execution prevention. */
 #define PVCORE_X86_CR4_SMEP ((uintptr_t)1 << 20)
 /** CR4.SMAP: supervisor-mode access prevention. */
