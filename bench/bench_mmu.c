@@ -69,7 +69,7 @@ static uint64_t pte(uint64_t mfn, uint64_t flags)
 static uint64_t give(struct guest *g)
 {
     uint64_t mfn = g->next++;
-    if (pvcore_domain_assign(g->d, mfn, mfn) != 0) {
+    if (pvcore_domain_assign(g->d, pvcore_mfn(mfn), pvcore_gfn(mfn)) != 0) {
         fprintf(stderr, "assign %" PRIu64 " failed\n", mfn);
         exit(1);
     }
@@ -113,26 +113,26 @@ static void guest_init(struct guest *g, int is32)
         g->l1s[i] = give(g);
     }
     /* The L1 maps pool[0..511] read-write; slot 0 of the L2 maps it. */
-    ft = pvcore_host_backend_frame(g->hb, g->l1);
+    ft = pvcore_host_backend_frame(g->hb, pvcore_mfn(g->l1));
     for (i = 0; i < 512; i++) {
         ft[i] = pte(g->pool[i], P | RW | US);
     }
-    ft = pvcore_host_backend_frame(g->hb, g->l2);
+    ft = pvcore_host_backend_frame(g->hb, pvcore_mfn(g->l2));
     ft[0] = pte(g->l1, P | RW | US);
     for (i = 1; i < 512; i++) {
         ft[i] = pte(g->l1s[i % UPPER_L1S], P | RW | US);
     }
     if (is32) {
         uint64_t l3 = give(g), l2x = give(g);
-        pvcore_host_backend_frame(g->hb, l3)[0] = pte(g->l2, P);
-        pvcore_host_backend_frame(g->hb, l3)[3] = pte(l2x, P);
+        pvcore_host_backend_frame(g->hb, pvcore_mfn(l3))[0] = pte(g->l2, P);
+        pvcore_host_backend_frame(g->hb, pvcore_mfn(l3))[3] = pte(l2x, P);
         if (ext(g, PVCORE_MMUEXT_NEW_BASEPTR, l3) != 0) {
             exit(1);
         }
     } else {
         uint64_t l4 = give(g), l3 = give(g);
-        pvcore_host_backend_frame(g->hb, l4)[0] = pte(l3, P | RW | US);
-        pvcore_host_backend_frame(g->hb, l3)[0] = pte(g->l2, P | RW | US);
+        pvcore_host_backend_frame(g->hb, pvcore_mfn(l4))[0] = pte(l3, P | RW | US);
+        pvcore_host_backend_frame(g->hb, pvcore_mfn(l3))[0] = pte(g->l2, P | RW | US);
         if (ext(g, PVCORE_MMUEXT_NEW_BASEPTR, l4) != 0) {
             exit(1);
         }
@@ -167,7 +167,7 @@ struct req_stream {
 };
 
 static void make_req(const struct guest *g, int upper, struct req_stream *rs,
-                     struct pvcore_mmu_update *u)
+                     pvcore_mmu_update_t *u)
 {
     unsigned slot = rs->slot;
 
@@ -194,7 +194,7 @@ static void stream_init(struct req_stream *rs, int upper)
     rs->phase = 0;
 }
 
-static struct pvcore_mmu_update reqs[MAX_BATCH];
+static pvcore_mmu_update_t reqs[MAX_BATCH];
 static struct req_stream stream[2]; /* per workload, continued from run to run */
 
 /* Times `n` validated updates (a multiple of `batch`) in calls of `batch` requests;
@@ -242,7 +242,7 @@ static double run_raw(struct guest *g, int upper, unsigned batch, unsigned n)
     t0 = now_ns();
     while (done_total < n) {
         for (k = 0; k < batch; k++) {
-            struct pvcore_mmu_update u;
+            pvcore_mmu_update_t u;
             make_req(g, upper, &rs, &u);
             *(volatile uint64_t *)&scratch[(u.ptr >> 3) & 511] = u.val;
         }

@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t mfn = byte(&r) % FRAMES;
         unsigned slot = (unsigned)(byte(&r) | (byte(&r) & 1u) << 8);
         uint64_t val = (uint64_t)u32(&r) | (uint64_t)u32(&r) << 32;
-        pvcore_host_backend_frame(hb, mfn)[slot] = val;
+        pvcore_host_backend_frame(hb, pvcore_mfn(mfn))[slot] = val;
     }
     /* Whatever it finds, its answer is consistent with its report. */
     if ((pvcore_check_invariants(pm, scratch, slen, &rep) == 0) != (rep.violations == 0) ||

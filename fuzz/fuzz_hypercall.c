@@ -75,7 +75,7 @@ static uint64_t dom_frame(unsigned d, unsigned idx)
 
 static uint64_t *fp(struct mach *x, uint64_t mfn)
 {
-    return pvcore_host_backend_frame(x->hb, mfn);
+    return pvcore_host_backend_frame(x->hb, pvcore_mfn(mfn));
 }
 
 static uint64_t pte(uint64_t mfn, uint64_t flags)
@@ -142,7 +142,7 @@ static void mach_new(struct mach *x, uint32_t budget)
         abort();
     }
     x->m = pvcore_host_backend_machine(x->hb);
-    if (pvcore_frame_reserve_xen(x->m, 2, 2) != 0) {
+    if (pvcore_frame_reserve_xen(x->m, pvcore_mfn(2), 2) != 0) {
         abort();
     }
     x->scratch_len = pvcore_check_scratch_size(x->m);
@@ -158,11 +158,11 @@ static void mach_new(struct mach *x, uint32_t budget)
             pvcore_domain_create(x->m, x->mem[d], sz, &cfg, &x->dom[d]) != 0) {
             abort();
         }
-        if (d < 2 && pvcore_domain_iomem_permit(x->dom[d], FRAMES, FRAMES + 7, 1) != 0) {
+        if (d < 2 && pvcore_domain_iomem_permit(x->dom[d], pvcore_mfn(FRAMES), pvcore_mfn(FRAMES + 7), 1) != 0) {
             abort();
         }
         for (i = 0; i < PER_DOM; i++) {
-            if (pvcore_domain_assign(x->dom[d], dom_frame(d, i), i) != 0) {
+            if (pvcore_domain_assign(x->dom[d], pvcore_mfn(dom_frame(d, i)), pvcore_gfn(i)) != 0) {
                 abort();
             }
         }
@@ -190,7 +190,7 @@ static void mach_free(struct mach *x)
     check(x);
     for (i = 0; i < FRAMES; i++) {
         struct pvcore_frame_info fi;
-        if (pvcore_frame_query(x->m, i, &fi) != 0) {
+        if (pvcore_frame_query(x->m, pvcore_mfn(i), &fi) != 0) {
             die("query", NULL);
         }
         if (fi.owner == PVCORE_DOMID_XEN ? (fi.count != 1 || fi.type_count != 0)
@@ -234,7 +234,7 @@ static void compare_frames(struct ctx *c)
         struct pvcore_frame_info fa, fb;
         memset(&fa, 0, sizeof(fa));
         memset(&fb, 0, sizeof(fb));
-        if (pvcore_frame_query(c->a.m, i, &fa) != 0 || pvcore_frame_query(c->b.m, i, &fb) != 0) {
+        if (pvcore_frame_query(c->a.m, pvcore_mfn(i), &fa) != 0 || pvcore_frame_query(c->b.m, pvcore_mfn(i), &fb) != 0) {
             die("query", NULL);
         }
         if (memcmp(&fa, &fb, sizeof(fa)) != 0) {
@@ -309,7 +309,11 @@ static int hz_page(struct mach *x, struct pvcore_vcpu *v, int is32, uint64_t va,
     if (!guest_range(is32, va)) {
         return 0; /* never mappable */
     }
-    pvcore_vcpu_base(v, &mfn, NULL);
+    {
+        pvcore_mfn_t root;
+        pvcore_vcpu_base(v, &root, NULL);
+        mfn = root.v;
+    }
     for (level = is32 ? 3u : 4u; level >= 1; level--) {
         unsigned idx = (unsigned)(va >> (12u + 9u * (level - 1u))) & 511u;
         if (mfn >= FRAMES) {
@@ -329,7 +333,7 @@ static int hz_page(struct mach *x, struct pvcore_vcpu *v, int is32, uint64_t va,
     }
     hz_add(h->dat, &h->ndat, mfn, h);
     /* Only a frame held writable by this very mapping cannot become a page table. */
-    if (pvcore_frame_query(x->m, mfn, &fi) != 0 || fi.type != PVCORE_PGT_WRITABLE || !(e & 2u)) {
+    if (pvcore_frame_query(x->m, pvcore_mfn(mfn), &fi) != 0 || fi.type != PVCORE_PGT_WRITABLE || !(e & 2u)) {
         h->fragile = 1;
     }
     return 1;
@@ -492,7 +496,7 @@ static uint8_t *area(struct mach *x, unsigned d, uint32_t off)
 static int guest_writable(struct mach *x, uint64_t mfn)
 {
     struct pvcore_frame_info fi;
-    return pvcore_frame_query(x->m, mfn, &fi) == 0 &&
+    return pvcore_frame_query(x->m, pvcore_mfn(mfn), &fi) == 0 &&
            (fi.type_count == 0 || fi.type == PVCORE_PGT_WRITABLE);
 }
 
@@ -693,7 +697,7 @@ static size_t op(struct ctx *c, const uint8_t *h, const uint8_t *p, size_t avail
         struct mach *xs[2] = { &c->a, &c->b };
         unsigned i;
         for (i = 0; i < 2; i++) {
-            if (pvcore_frame_query(xs[i]->m, mfn, &fi) == 0 && fi.owner == d && fi.type_count == 0) {
+            if (pvcore_frame_query(xs[i]->m, pvcore_mfn(mfn), &fi) == 0 && fi.owner == d && fi.type_count == 0) {
                 fp(xs[i], mfn)[slot] = entry(h + 5, d);
             }
         }

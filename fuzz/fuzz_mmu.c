@@ -85,7 +85,7 @@ static void op(struct ctx *c, const uint8_t *b)
     case 1:
     case 2: {
         /* Requests at b[4] and b[10]: [table frame][slot low][slot bit 8 | cmd << 5][entry] */
-        struct pvcore_mmu_update u[2];
+        pvcore_mmu_update_t u[2];
         uint32_t done = 0, n = 1 + (b[3] >> 7);
         unsigned k;
         for (k = 0; k < n; k++) {
@@ -142,9 +142,9 @@ static void op(struct ctx *c, const uint8_t *b)
          * (only possible while the page is not typed). */
         uint64_t mfn = dom_frame(d, b[4]);
         struct pvcore_frame_info fi;
-        if (pvcore_frame_query(c->m, mfn, &fi) == 0 && fi.owner == pvcore_domain_id(c->dom[d]) &&
+        if (pvcore_frame_query(c->m, pvcore_mfn(mfn), &fi) == 0 && fi.owner == pvcore_domain_id(c->dom[d]) &&
             fi.type_count == 0) {
-            pvcore_host_backend_frame(c->hb, mfn)[(b[5] | (b[6] & 1u) << 8)] = entry(b + 7, d);
+            pvcore_host_backend_frame(c->hb, pvcore_mfn(mfn))[(b[5] | (b[6] & 1u) << 8)] = entry(b + 7, d);
         }
         break;
     }
@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     c.m = pvcore_host_backend_machine(c.hb);
     /* Frames 0-7 are never handed out; 2 and 3 belong to the hypervisor (DOMID_XEN). */
-    if (pvcore_frame_reserve_xen(c.m, 2, 2) != 0) {
+    if (pvcore_frame_reserve_xen(c.m, pvcore_mfn(2), 2) != 0) {
         abort();
     }
     c.scratch_len = pvcore_check_scratch_size(c.m);
@@ -198,11 +198,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         c.alive[d] = 1;
-        if (d < 2 && pvcore_domain_iomem_permit(c.dom[d], FRAMES, FRAMES + 7, 1) != 0) {
+        if (d < 2 && pvcore_domain_iomem_permit(c.dom[d], pvcore_mfn(FRAMES), pvcore_mfn(FRAMES + 7), 1) != 0) {
             abort();
         }
         for (i = 0; i < PER_DOM; i++) {
-            if (pvcore_domain_assign(c.dom[d], dom_frame(d, i), i) != 0) {
+            if (pvcore_domain_assign(c.dom[d], pvcore_mfn(dom_frame(d, i)), pvcore_gfn(i)) != 0) {
                 abort();
             }
         }
@@ -226,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(&c);
     for (i = 0; i < FRAMES; i++) {
         struct pvcore_frame_info fi;
-        if (pvcore_frame_query(c.m, i, &fi) != 0) {
+        if (pvcore_frame_query(c.m, pvcore_mfn(i), &fi) != 0) {
             die("query", NULL);
         }
         if (fi.owner == PVCORE_DOMID_XEN ? (fi.count != 1 || fi.type_count != 0)

@@ -92,8 +92,8 @@ static void compare(struct lib *L)
     for (mfn = 0; mfn < M_FRAMES; mfn++) {
         const struct mframe *mf = &M.f[mfn];
         struct pvcore_frame_info fi;
-        const uint64_t *page = pvcore_host_backend_frame(L->hb, mfn);
-        if (pvcore_frame_query(L->m, mfn, &fi) != 0) {
+        const uint64_t *page = pvcore_host_backend_frame(L->hb, pvcore_mfn(mfn));
+        if (pvcore_frame_query(L->m, pvcore_mfn(mfn), &fi) != 0) {
             fail("query", (long)mfn, 0);
         }
         if (fi.owner != mf->owner) {
@@ -143,7 +143,7 @@ static void setup(struct lib *L, uint32_t budget)
         abort();
     }
     L->m = pvcore_host_backend_machine(L->hb);
-    if (pvcore_frame_reserve_xen(L->m, 2, 2) != 0) {
+    if (pvcore_frame_reserve_xen(L->m, pvcore_mfn(2), 2) != 0) {
         abort();
     }
     for (i = 2; i < 4; i++) {
@@ -165,14 +165,14 @@ static void setup(struct lib *L, uint32_t budget)
         M.d[d].priv = d == 0;
         M.d[d].is32 = d == 2;
         for (i = 0; i < PER_DOM; i++) {
-            if (pvcore_domain_assign(L->dom[d], pool(d, i), pool(d, i)) != 0 ||
+            if (pvcore_domain_assign(L->dom[d], pvcore_mfn(pool(d, i)), pvcore_gfn(pool(d, i))) != 0 ||
                 model_assign(&M, d, pool(d, i)) != 0) {
                 abort();
             }
         }
     }
     /* Domain 1 may map I/O frames M_FRAMES .. M_FRAMES + 3. */
-    if (pvcore_domain_iomem_permit(L->dom[1], M_FRAMES, M_FRAMES + 3, 1) != 0) {
+    if (pvcore_domain_iomem_permit(L->dom[1], pvcore_mfn(M_FRAMES), pvcore_mfn(M_FRAMES + 3), 1) != 0) {
         abort();
     }
     M.d[1].io_first = M_FRAMES;
@@ -191,7 +191,7 @@ static void op(struct lib *L, const uint8_t *b)
     case 0:
     case 1: {
         /* [table][slot lo][slot hi | cmd][entry 2][pfd] */
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         uint32_t done = 0;
         uint32_t f = fd | (b[7] & 0x80 ? ((uint32_t)(b[7] % 3u) + 1u) << 16 : 0u);
         u.ptr = (frame_sel(b[2], d) << 12) | ((uint64_t)(b[3] | (b[4] & 1u) << 8) << 3) |
@@ -247,11 +247,11 @@ static void op(struct lib *L, const uint8_t *b)
         unsigned slot = b[3] | (b[4] & 1u) << 8;
         uint64_t val = entry(b + 5, d);
         struct pvcore_frame_info fi;
-        if (pvcore_frame_query(L->m, mfn, &fi) != 0) {
+        if (pvcore_frame_query(L->m, pvcore_mfn(mfn), &fi) != 0) {
             abort();
         }
         if (fi.type_count == 0 && fi.owner == d) {
-            pvcore_host_backend_frame(L->hb, mfn)[slot] = val;
+            pvcore_host_backend_frame(L->hb, pvcore_mfn(mfn))[slot] = val;
         }
         if (M.f[mfn].tcount == 0 && M.f[mfn].owner == d) {
             M.f[mfn].pte[slot] = val;

@@ -118,9 +118,10 @@ uint64_t pvcore_domain_tot_pages(const struct pvcore_domain *pd)
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
+int pvcore_domain_assign(struct pvcore_domain *pd, pvcore_mfn_t frame, pvcore_gfn_t guest_frame)
 {
     struct domain *d = D(pd);
+    uint64_t mfn = frame.v, gfn = guest_frame.v;
     struct machine *m = d->m;
     struct frame *f;
     uint32_t c = FC_RAM;
@@ -157,9 +158,10 @@ int pvcore_domain_assign(struct pvcore_domain *pd, uint64_t mfn, uint64_t gfn)
     return 0;
 }
 
-int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
+int pvcore_domain_release(struct pvcore_domain *pd, pvcore_mfn_t frame)
 {
     struct domain *d = D(pd);
+    uint64_t mfn = frame.v;
     struct machine *m = d->m;
     struct frame *f;
     struct call call;
@@ -189,9 +191,11 @@ int pvcore_domain_release(struct pvcore_domain *pd, uint64_t mfn)
     return rc;
 }
 
-int pvcore_domain_iomem_permit(struct pvcore_domain *pd, uint64_t first, uint64_t last, int allow)
+int pvcore_domain_iomem_permit(struct pvcore_domain *pd, pvcore_mfn_t first_mfn,
+                               pvcore_mfn_t last_mfn, int allow)
 {
     struct domain *d = D(pd);
+    uint64_t first = first_mfn.v, last = last_mfn.v;
     struct call call;
     struct domain_locked dl;
     uint32_t i;
@@ -282,15 +286,15 @@ struct pvcore_domain *pvcore_vcpu_domain(struct pvcore_vcpu *pv)
     return (struct pvcore_domain *)(void *)((struct vcpu *)(void *)pv)->d;
 }
 
-void pvcore_vcpu_base(const struct pvcore_vcpu *pv, uint64_t *kernel, uint64_t *user)
+void pvcore_vcpu_base(const struct pvcore_vcpu *pv, pvcore_mfn_t *kernel, pvcore_mfn_t *user)
 {
     const struct vcpu *v = (const struct vcpu *)(const void *)pv;
 
     if (kernel != NULL) {
-        *kernel = v->guest_table;
+        *kernel = pvcore_mfn(v->guest_table);
     }
     if (user != NULL) {
-        *user = v->guest_table_user;
+        *user = pvcore_mfn(v->guest_table_user);
     }
 }
 

@@ -27,7 +27,7 @@ void frame_free(struct machine *m, uint64_t mfn)
     /* release: the reset above is visible before anyone sees the frame as free. */
     atomic_store_explicit(&f->owner, (uint16_t)DOMID_FREE, memory_order_release);
     if (m->ops->frame_freed != NULL) {
-        m->ops->frame_freed(m->ctx, mfn);
+        m->ops->frame_freed(m->ctx, pvcore_mfn(mfn));
     }
 }
 

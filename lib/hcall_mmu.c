@@ -31,7 +31,7 @@ struct reader {
     uint32_t size;  /* bytes per request in the guest's layout */
     uint32_t first, n; /* the buffer holds requests [first, first + n) */
     union {
-        struct pvcore_mmu_update mmu[CHUNK];
+        pvcore_mmu_update_t mmu[CHUNK];
         struct pvcore_mmuext_op_x86_64 ext64[CHUNK];
         struct pvcore_mmuext_op_x86_32 ext32[CHUNK];
     } raw;
@@ -82,7 +82,7 @@ static int reader_read(void *ctx, struct mmu_call *mc, uint32_t i, void *out)
     }
     k = i - rd->first;
     if (rd->kind == BATCH_MMU) {
-        *(struct pvcore_mmu_update *)out = rd->raw.mmu[k];
+        *(pvcore_mmu_update_t *)out = rd->raw.mmu[k];
     } else if (rd->c->is32) {
         pvcore_mmuext_from_x86_32(&rd->raw.ext32[k], 1, out);
     } else {
@@ -97,7 +97,7 @@ static int do_batch(struct caller *c, uint64_t args[6], int64_t *ret, enum batch
     uint32_t count = (uint32_t)args[1];
     uint64_t pdone = hc_arg(c, args, 2);
     uint32_t foreigndom = (uint32_t)args[3];
-    uint32_t size = kind == BATCH_MMU ? (uint32_t)sizeof(struct pvcore_mmu_update)
+    uint32_t size = kind == BATCH_MMU ? (uint32_t)sizeof(pvcore_mmu_update_t)
                     : c->is32         ? (uint32_t)sizeof(struct pvcore_mmuext_op_x86_32)
                                       : (uint32_t)sizeof(struct pvcore_mmuext_op_x86_64);
     uint32_t earlier = 0; /* completed by the calls this one continues */

@@ -89,9 +89,10 @@ static bool range_ok(const struct machine *m, uint64_t first, uint64_t count)
     return count != 0 && first < m->nr_frames && count <= m->nr_frames - first;
 }
 
-int pvcore_frame_add_ram(struct pvcore_machine *pm, uint64_t first, uint64_t count)
+int pvcore_frame_add_ram(struct pvcore_machine *pm, pvcore_mfn_t first_mfn, uint64_t count)
 {
     struct machine *m = (struct machine *)(void *)pm;
+    uint64_t first = first_mfn.v;
     uint64_t i;
 
     if (m == NULL || !range_ok(m, first, count)) {
@@ -108,9 +109,10 @@ int pvcore_frame_add_ram(struct pvcore_machine *pm, uint64_t first, uint64_t cou
     return 0;
 }
 
-int pvcore_frame_reserve_xen(struct pvcore_machine *pm, uint64_t first, uint64_t count)
+int pvcore_frame_reserve_xen(struct pvcore_machine *pm, pvcore_mfn_t first_mfn, uint64_t count)
 {
     struct machine *m = (struct machine *)(void *)pm;
+    uint64_t first = first_mfn.v;
     uint64_t i;
 
     if (m == NULL || !range_ok(m, first, count)) {
@@ -131,9 +133,11 @@ int pvcore_frame_reserve_xen(struct pvcore_machine *pm, uint64_t first, uint64_t
     return 0;
 }
 
-int pvcore_frame_query(const struct pvcore_machine *pm, uint64_t mfn, struct pvcore_frame_info *info)
+int pvcore_frame_query(const struct pvcore_machine *pm, pvcore_mfn_t frame,
+                       struct pvcore_frame_info *info)
 {
     const struct machine *m = (const struct machine *)(const void *)pm;
+    uint64_t mfn = frame.v;
     const struct frame *f;
     uint64_t ct;
     uint32_t c, t;

@@ -253,7 +253,7 @@ static int mmu_machphys_update(struct domain *cur, struct domain *pt_owner,
     return 0;
 }
 
-int pvcore_mmu_update(struct pvcore_vcpu *pv, const struct pvcore_mmu_update *reqs,
+int pvcore_mmu_update(struct pvcore_vcpu *pv, const pvcore_mmu_update_t *reqs,
                       uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
     struct mmu_source src = { reqs, NULL, NULL };
@@ -301,7 +301,7 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
         return rc;
     }
     for (i = 0; i < count; i++) {
-        struct pvcore_mmu_update req;
+        pvcore_mmu_update_t req;
         uint64_t ptr, val;
 
         rc = mmu_between(&mc, i);
@@ -312,7 +312,7 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
             /* Field by field, not a struct copy: a copy goes through the stack as one
              * 16-byte store read back as two 8-byte loads, a forwarding case some CPUs
              * handle slowly, on the path of every request. */
-            const struct pvcore_mmu_update *r = &((const struct pvcore_mmu_update *)src->array)[i];
+            const pvcore_mmu_update_t *r = &((const pvcore_mmu_update_t *)src->array)[i];
             ptr = r->ptr;
             val = r->val;
         } else if ((rc = src->read(src->ctx, &mc, i, &req)) == 0) {
@@ -421,8 +421,8 @@ static void base_changed(struct vcpu *v)
     struct machine *m = v->d->m;
 
     if (m->ops->base_changed != NULL) {
-        m->ops->base_changed(m->ctx, (struct pvcore_vcpu *)(void *)v, v->guest_table,
-                             v->guest_table_user);
+        m->ops->base_changed(m->ctx, (struct pvcore_vcpu *)(void *)v, pvcore_mfn(v->guest_table),
+                             pvcore_mfn(v->guest_table_user));
     }
 }
 

@@ -116,21 +116,21 @@ static inline uint64_t alloc_frame(struct pvtest *t, int d)
 {
     uint64_t mfn = t->next_mfn++;
     assert_true(mfn < TEST_FRAMES);
-    memset(pvcore_host_backend_frame(t->hb, mfn), 0, 4096);
-    assert_int_equal(pvcore_domain_assign(t->dom[d], mfn, mfn), 0);
+    memset(pvcore_host_backend_frame(t->hb, pvcore_mfn(mfn)), 0, 4096);
+    assert_int_equal(pvcore_domain_assign(t->dom[d], pvcore_mfn(mfn), pvcore_gfn(mfn)), 0);
     return mfn;
 }
 
 static inline uint64_t *frame_ptr(struct pvtest *t, uint64_t mfn)
 {
-    return pvcore_host_backend_frame(t->hb, mfn);
+    return pvcore_host_backend_frame(t->hb, pvcore_mfn(mfn));
 }
 
 static inline struct pvcore_frame_info finfo(struct pvtest *t, uint64_t mfn)
 {
     struct pvcore_frame_info fi;
     memset(&fi, 0, sizeof(fi)); /* padding too: states are compared with memcmp */
-    assert_int_equal(pvcore_frame_query(t->m, mfn, &fi), 0);
+    assert_int_equal(pvcore_frame_query(t->m, pvcore_mfn(mfn), &fi), 0);
     return fi;
 }
 
@@ -150,7 +150,7 @@ static inline void pvtest_check(struct pvtest *t, const char *file, int line)
 
 static inline int mmu1(struct pvtest *t, int d, uint64_t ptr, uint64_t val, uint32_t fd)
 {
-    struct pvcore_mmu_update u;
+    pvcore_mmu_update_t u;
     uint32_t done = 0;
     int rc;
     u.ptr = ptr;

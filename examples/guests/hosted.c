@@ -105,7 +105,7 @@ static uint64_t new_table(void)
 
 static uint64_t child(uint64_t table, unsigned index, uint64_t flags)
 {
-    uint64_t *t = pvcore_host_backend_frame(hb, table);
+    uint64_t *t = pvcore_host_backend_frame(hb, pvcore_mfn(table));
 
     if (!(t[index] & PTE_P)) {
         t[index] = (new_table() << 12) | flags;
@@ -126,7 +126,7 @@ static void map_page(uint64_t root, uint64_t va, uint64_t flags)
         uint64_t l2 = child(l3, (unsigned)(va >> 30) & 511u, up);
         l1 = child(l2, (unsigned)(va >> 21) & 511u, up);
     }
-    pvcore_host_backend_frame(hb, l1)[(va >> 12) & 511u] = (p2m[pfn_of(va)] << 12) | flags;
+    pvcore_host_backend_frame(hb, pvcore_mfn(l1))[(va >> 12) & 511u] = (p2m[pfn_of(va)] << 12) | flags;
 }
 
 static int ext1(uint32_t cmd, uint64_t mfn)
@@ -163,7 +163,7 @@ static void build(const char *cmdline)
     }
     /* Pseudo-physical and machine order differ on purpose (1237 is odd, so a bijection). */
     for (pfn = 0; pfn < NR_PAGES; pfn++) {
-        if ((rc = pvcore_domain_assign(d, FIRST_MFN + (pfn * 1237u) % NR_PAGES, pfn)) != 0) {
+        if ((rc = pvcore_domain_assign(d, pvcore_mfn(FIRST_MFN + (pfn * 1237u) % NR_PAGES), pvcore_gfn(pfn))) != 0) {
             die("pvcore_domain_assign", rc);
         }
     }
@@ -173,10 +173,10 @@ static void build(const char *cmdline)
     cfg.max_pages = 1;
     mem = calloc(1, pvcore_domain_size(1));
     if (mem == NULL || (rc = pvcore_domain_create(m, mem, pvcore_domain_size(1), &cfg, &other)) != 0 ||
-        (rc = pvcore_domain_assign(other, FOREIGN_MFN, UINT64_MAX)) != 0) {
+        (rc = pvcore_domain_assign(other, pvcore_mfn(FOREIGN_MFN), pvcore_gfn(UINT64_MAX))) != 0) {
         die("the foreign domain", mem == NULL ? -PVCORE_ENOMEM : rc);
     }
-    if ((rc = pvcore_frame_reserve_xen(m, XEN_MFN, 1)) != 0) {
+    if ((rc = pvcore_frame_reserve_xen(m, pvcore_mfn(XEN_MFN), 1)) != 0) {
         die("pvcore_frame_reserve_xen", rc);
     }
 
@@ -240,12 +240,14 @@ static void verify_final(void)
 {
     struct pvcore_check_report r;
     struct pvcore_frame_info fi;
-    uint64_t kernel, user, va, maddr, pfn, end, scratch_len;
+    pvcore_mfn_t kernel_mfn;
+    uint64_t kernel, va, maddr, pfn, end, scratch_len;
     const uint64_t old_root = p2m[pfn_of(va_pt)];
     void *scratch;
     int w;
 
-    pvcore_vcpu_base(v, &kernel, &user);
+    pvcore_vcpu_base(v, &kernel_mfn, NULL);
+    kernel = kernel_mfn.v;
     if (kernel != p2m[NR_PAGES - 1]) {
         problem("base pointer 0x%" PRIx64 ", expected the new root 0x%" PRIx64, kernel, p2m[NR_PAGES - 1]);
     }
@@ -275,12 +277,12 @@ static void verify_final(void)
     /* The old root is writable memory now; the rest of the old tables are untyped. */
     for (pfn = pfn_of(va_pt); pfn < pfn_of(va_pt) + nr_pt; pfn++) {
         uint8_t want = p2m[pfn] == old_root ? PVCORE_PGT_WRITABLE : PVCORE_PGT_NONE;
-        if (pvcore_frame_query(m, p2m[pfn], &fi) != 0 || fi.type != want ||
+        if (pvcore_frame_query(m, pvcore_mfn(p2m[pfn]), &fi) != 0 || fi.type != want ||
             (fi.flags & PVCORE_FRAME_PINNED)) {
             problem("old page-table frame 0x%" PRIx64 " has type %u", p2m[pfn], fi.type);
         }
     }
-    if (pvcore_frame_query(m, p2m[NR_PAGES - 1], &fi) != 0 ||
+    if (pvcore_frame_query(m, pvcore_mfn(p2m[NR_PAGES - 1]), &fi) != 0 ||
         fi.type != (is32 ? PVCORE_PGT_L3 : PVCORE_PGT_L4) || !(fi.flags & PVCORE_FRAME_PINNED)) {
         problem("the new root 0x%" PRIx64 " is not a pinned root table (type %u)",
                 p2m[NR_PAGES - 1], fi.type);

@@ -267,7 +267,7 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     for (pfn = 0; pfn < mem_pages; pfn++) {
         uint64_t mfn = mm_alloc_guest_frame();
         memset(phys_to_virt(mfn << 12), 0, PAGE_SIZE); /* nothing leaks between domains */
-        rc = pvcore_domain_assign(g->d, mfn, pfn);
+        rc = pvcore_domain_assign(g->d, pvcore_mfn(mfn), pvcore_gfn(pfn));
         if (rc) {
             panic("pvcore_domain_assign: %s", pvcore_strerror(rc));
         }
@@ -290,7 +290,7 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     /* The shared-info page: the domain's, but outside its pseudo-physical space. */
     shared_mfn = mm_alloc_guest_frame();
     memset(phys_to_virt(shared_mfn << 12), 0, PAGE_SIZE);
-    rc = pvcore_domain_assign(g->d, shared_mfn, UINT64_MAX);
+    rc = pvcore_domain_assign(g->d, pvcore_mfn(shared_mfn), pvcore_gfn(UINT64_MAX));
     if (rc) {
         panic("pvcore_domain_assign (shared info): %s", pvcore_strerror(rc));
     }

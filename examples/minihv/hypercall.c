@@ -60,7 +60,7 @@ void guest_load_cr3(struct guest *g)
     }
 }
 
-static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user)
+static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, pvcore_mfn_t kernel, pvcore_mfn_t user)
 {
     struct guest *g = guest_of(v);
 
@@ -69,7 +69,7 @@ static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel,
     if (g == NULL) {
         return;
     }
-    g->kernel_base = kernel;
+    g->kernel_base = kernel.v;
     guest_load_cr3(g);
 }
 

@@ -72,7 +72,7 @@ static uint64_t make_parked_domain(void)
         panic("cannot create the parked domain");
     }
     mfn = mm_alloc_guest_frame();
-    if (pvcore_domain_assign(d, mfn, 0) != 0) {
+    if (pvcore_domain_assign(d, pvcore_mfn(mfn), pvcore_gfn(0)) != 0) {
         panic("cannot give the parked domain its frame");
     }
     return mfn;

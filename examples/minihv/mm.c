@@ -63,7 +63,7 @@ uint64_t mm_alloc_guest_frame(void)
     struct pvcore_frame_info fi;
 
     for (; guest_next < nr_frames; guest_next++) {
-        if (pvcore_frame_query(machine, guest_next, &fi) == 0 && (fi.flags & PVCORE_FRAME_RAM) &&
+        if (pvcore_frame_query(machine, pvcore_mfn(guest_next), &fi) == 0 && (fi.flags & PVCORE_FRAME_RAM) &&
             fi.owner == PVCORE_DOMID_INVALID) {
             return guest_next++;
         }
@@ -182,7 +182,7 @@ void mm_init(uint32_t mbi_phys)
             end = nr_frames;
         }
         if (e->type == 1 && end > first) {
-            rc = pvcore_frame_add_ram(machine, first, end - first);
+            rc = pvcore_frame_add_ram(machine, pvcore_mfn(first), end - first);
             if (rc) {
                 panic("pvcore_frame_add_ram: %s", pvcore_strerror(rc));
             }
@@ -190,7 +190,7 @@ void mm_init(uint32_t mbi_phys)
         off += e->size + 4;
     }
     /* The image, the modules and the heap belong to the hypervisor. */
-    rc = pvcore_frame_reserve_xen(machine, image_first_frame, (heap_end >> 12) - image_first_frame);
+    rc = pvcore_frame_reserve_xen(machine, pvcore_mfn(image_first_frame), (heap_end >> 12) - image_first_frame);
     if (rc) {
         panic("pvcore_frame_reserve_xen: %s", pvcore_strerror(rc));
     }

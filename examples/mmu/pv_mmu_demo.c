@@ -31,7 +31,7 @@ static uint64_t pte(uint64_t mfn, uint64_t flags)
 static uint64_t give(struct pvcore_domain *d)
 {
     uint64_t mfn = next_free++;
-    if (pvcore_domain_assign(d, mfn, mfn) != 0) {
+    if (pvcore_domain_assign(d, pvcore_mfn(mfn), pvcore_gfn(mfn)) != 0) {
         fprintf(stderr, "assign failed\n");
         exit(1);
     }
@@ -47,7 +47,7 @@ static const char *type_name(uint8_t t)
 static void show(const char *what, uint64_t mfn)
 {
     struct pvcore_frame_info fi;
-    if (pvcore_frame_query(m, mfn, &fi) != 0) {
+    if (pvcore_frame_query(m, pvcore_mfn(mfn), &fi) != 0) {
         return;
     }
     printf("    %-22s mfn %4" PRIu64 ": type %-8s type_count %u count %u%s%s\n", what, mfn,
@@ -102,7 +102,7 @@ int main(void)
     struct pvcore_host_stats st;
     uint64_t l4, l3, l2, l1, data[16], fresh[8];
     uint64_t p3, p2, p2x, p1, pdata[4];
-    struct pvcore_mmu_update batch[8];
+    pvcore_mmu_update_t batch[8];
     uint32_t done = 0;
     unsigned i;
     int rc;
@@ -126,12 +126,12 @@ int main(void)
     l3 = give(g64);
     l2 = give(g64);
     l1 = give(g64);
-    pvcore_host_backend_frame(hb, l4)[0] = pte(l3, P | RW | US);
-    pvcore_host_backend_frame(hb, l3)[0] = pte(l2, P | RW | US);
-    pvcore_host_backend_frame(hb, l2)[2] = pte(l1, P | RW | US);
+    pvcore_host_backend_frame(hb, pvcore_mfn(l4))[0] = pte(l3, P | RW | US);
+    pvcore_host_backend_frame(hb, pvcore_mfn(l3))[0] = pte(l2, P | RW | US);
+    pvcore_host_backend_frame(hb, pvcore_mfn(l2))[2] = pte(l1, P | RW | US);
     for (i = 0; i < 16; i++) {
         data[i] = give(g64);
-        pvcore_host_backend_frame(hb, l1)[i] = pte(data[i], P | RW | US);
+        pvcore_host_backend_frame(hb, pvcore_mfn(l1))[i] = pte(data[i], P | RW | US);
     }
     result("MMUEXT_PIN_L4_TABLE (validates the whole tree)", ext(v64, PVCORE_MMUEXT_PIN_L4_TABLE, l4));
     result("MMUEXT_NEW_BASEPTR", ext(v64, PVCORE_MMUEXT_NEW_BASEPTR, l4));
@@ -179,12 +179,12 @@ int main(void)
     p2 = give(g32);
     p2x = give(g32);
     p1 = give(g32);
-    pvcore_host_backend_frame(hb, p3)[0] = pte(p2, P);
-    pvcore_host_backend_frame(hb, p3)[3] = pte(p2x, P);
-    pvcore_host_backend_frame(hb, p2)[2] = pte(p1, P | RW | US);
+    pvcore_host_backend_frame(hb, pvcore_mfn(p3))[0] = pte(p2, P);
+    pvcore_host_backend_frame(hb, pvcore_mfn(p3))[3] = pte(p2x, P);
+    pvcore_host_backend_frame(hb, pvcore_mfn(p2))[2] = pte(p1, P | RW | US);
     for (i = 0; i < 4; i++) {
         pdata[i] = give(g32);
-        pvcore_host_backend_frame(hb, p1)[i] = pte(pdata[i], P | RW | US);
+        pvcore_host_backend_frame(hb, pvcore_mfn(p1))[i] = pte(pdata[i], P | RW | US);
     }
     result("MMUEXT_PIN_L3_TABLE", ext(v32, PVCORE_MMUEXT_PIN_L3_TABLE, p3));
     result("MMUEXT_NEW_BASEPTR", ext(v32, PVCORE_MMUEXT_NEW_BASEPTR, p3));
@@ -205,8 +205,8 @@ int main(void)
     printf("\n5. The 64-bit guest switches to a new address space and drops the old one.\n");
     {
         uint64_t n4 = give(g64), n3 = give(g64);
-        pvcore_host_backend_frame(hb, n4)[0] = pte(n3, P | RW | US);
-        pvcore_host_backend_frame(hb, n3)[0] = pte(l2, P | RW | US); /* share the L2 */
+        pvcore_host_backend_frame(hb, pvcore_mfn(n4))[0] = pte(n3, P | RW | US);
+        pvcore_host_backend_frame(hb, pvcore_mfn(n3))[0] = pte(l2, P | RW | US); /* share the L2 */
         result("NEW_BASEPTR to the new L4", ext(v64, PVCORE_MMUEXT_NEW_BASEPTR, n4));
         result("UNPIN the old L4", ext(v64, PVCORE_MMUEXT_UNPIN_TABLE, l4));
         show("old L4", l4);
@@ -227,7 +227,7 @@ int main(void)
         uint64_t used = 0, mfn;
         for (mfn = 0; mfn < 1024; mfn++) {
             struct pvcore_frame_info fi;
-            if (pvcore_frame_query(m, mfn, &fi) == 0 && fi.count != 0) {
+            if (pvcore_frame_query(m, pvcore_mfn(mfn), &fi) == 0 && fi.count != 0) {
                 used++;
             }
         }

@@ -88,8 +88,8 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_create(struct pvcore_machine *m, 
  *         -PVCORE_ESRCH if the domain is being destroyed.
  * @note Thread-safe.
  */
-PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_assign(struct pvcore_domain *d, uint64_t mfn,
-                                                     uint64_t gfn);
+PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_assign(struct pvcore_domain *d, pvcore_mfn_t mfn,
+                                                     pvcore_gfn_t gfn);
 
 /**
  * @brief Drops a domain's allocation reference on one of its frames (decrease_reservation).
@@ -103,7 +103,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_assign(struct pvcore_domain *d, u
  *         -PVCORE_EBUSY if it is pinned.
  * @note Thread-safe; takes the domain's MMU lock.
  */
-PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_release(struct pvcore_domain *d, uint64_t mfn);
+PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_release(struct pvcore_domain *d, pvcore_mfn_t mfn);
 
 /**
  * @brief Permits (or stops permitting) the domain to map I/O frames [first, last].
@@ -120,7 +120,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_release(struct pvcore_domain *d, 
  * @note Existing mappings are not revoked.
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_iomem_permit(struct pvcore_domain *d,
-                                                           uint64_t first, uint64_t last,
+                                                           pvcore_mfn_t first, pvcore_mfn_t last,
                                                            int allow);
 
 /**
@@ -228,7 +228,8 @@ PVCORE_API struct pvcore_domain *pvcore_vcpu_domain(struct pvcore_vcpu *v);
  * @param kernel Receives the kernel root MFN, or PVCORE_INVALID_MFN_VALUE if none. May be NULL.
  * @param user   Receives the user root MFN (64-bit guests), or PVCORE_INVALID_MFN_VALUE. May be NULL.
  */
-PVCORE_API void pvcore_vcpu_base(const struct pvcore_vcpu *v, uint64_t *kernel, uint64_t *user);
+PVCORE_API void pvcore_vcpu_base(const struct pvcore_vcpu *v, pvcore_mfn_t *kernel,
+                                 pvcore_mfn_t *user);
 
 /**
  * @brief A vCPU's LDT as set by MMUEXT_SET_LDT.

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <pvcore/export.h>
+#include <pvcore/types.h>
 
 PVCORE_BEGIN_DECLS
 
@@ -101,12 +102,12 @@ struct pvcore_host_ops {
      * (PVCORE_INVALID_MFN_VALUE for none). A running vCPU should load the new CR3 before
      * returning to the guest. NULL: the embedder reads them with pvcore_vcpu_base().
      */
-    void (*base_changed)(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user);
+    void (*base_changed)(void *ctx, struct pvcore_vcpu *v, pvcore_mfn_t kernel, pvcore_mfn_t user);
     /**
      * Tells the embedder that machine frame `mfn` became free: its owner released it and
      * the last reference is gone. NULL: the embedder polls pvcore_frame_query().
      */
-    void (*frame_freed)(void *ctx, uint64_t mfn);
+    void (*frame_freed)(void *ctx, pvcore_mfn_t mfn);
     /**
      * Copies `len` bytes from `src` to guest virtual address `gva` of vCPU `v`'s current
      * address space, as the guest kernel could write them itself: every byte must be

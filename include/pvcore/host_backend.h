@@ -71,7 +71,7 @@ PVCORE_API struct pvcore_machine *pvcore_host_backend_machine(struct pvcore_host
  * @param mfn A frame below nr_frames.
  * @return Pointer to its 512 64-bit entries, or NULL if mfn is out of range.
  */
-PVCORE_API uint64_t *pvcore_host_backend_frame(struct pvcore_host_backend *hb, uint64_t mfn);
+PVCORE_API uint64_t *pvcore_host_backend_frame(struct pvcore_host_backend *hb, pvcore_mfn_t mfn);
 
 /**
  * @brief Reads the counters.

@@ -126,7 +126,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_machine_init(void *mem, size_t len,
  *         -PVCORE_EBUSY if a frame in it is already RAM (nothing is changed then).
  * @note Call before domains run; not safe against concurrent use of the same frames.
  */
-PVCORE_API PVCORE_MUST_CHECK int pvcore_frame_add_ram(struct pvcore_machine *m, uint64_t first,
+PVCORE_API PVCORE_MUST_CHECK int pvcore_frame_add_ram(struct pvcore_machine *m, pvcore_mfn_t first,
                                                      uint64_t count);
 
 /**
@@ -142,7 +142,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_frame_add_ram(struct pvcore_machine *m, 
  * @note Call before domains run.
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_frame_reserve_xen(struct pvcore_machine *m,
-                                                         uint64_t first, uint64_t count);
+                                                         pvcore_mfn_t first, uint64_t count);
 
 /** @name Frame types (#pvcore_frame_info.type) */
 /** @{ */
@@ -188,7 +188,7 @@ struct pvcore_frame_info {
  * @note Lock-free; a frame changing concurrently gives a consistent but instantly stale view
  *       of each field, not of the whole.
  */
-PVCORE_API PVCORE_MUST_CHECK int pvcore_frame_query(const struct pvcore_machine *m, uint64_t mfn,
+PVCORE_API PVCORE_MUST_CHECK int pvcore_frame_query(const struct pvcore_machine *m, pvcore_mfn_t mfn,
                                                    struct pvcore_frame_info *info);
 
 /**

@@ -86,7 +86,7 @@ struct pvcore_mmuext_req {
  *       only if an L2-L4 entry changed (L1 changes are the guest's to flush).
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_mmu_update(struct pvcore_vcpu *v,
-                                                  const struct pvcore_mmu_update *reqs,
+                                                  const pvcore_mmu_update_t *reqs,
                                                   uint32_t count, uint32_t *done,
                                                   uint32_t foreigndom);
 

@@ -4,7 +4,11 @@
  *
  * Machine frames, guest frames and addresses are distinct single-member structs, so that
  * passing a guest frame where a machine frame is expected is a compile error rather than
- * a security bug. Convert only through the helpers below.
+ * a security bug. Convert only through the helpers below. Every public prototype that
+ * takes or returns a machine or guest frame number uses these types; wire-format fields
+ * (requests copied from guests), arrays the embedder shares with guests (M2P, P2M) and
+ * byte addresses stay plain integers, as the ABI has them. The struct tags end in `_s`
+ * so that the constructors (pvcore_mfn(), ...) do not hide them in C++.
  */
 #ifndef PVCORE_TYPES_H
 #define PVCORE_TYPES_H
@@ -17,22 +21,22 @@
 #define PVCORE_PAGE_SIZE (1u << PVCORE_PAGE_SHIFT)
 
 /** A machine frame number: a host-physical address divided by #PVCORE_PAGE_SIZE. */
-typedef struct pvcore_mfn {
+typedef struct pvcore_mfn_s {
     uint64_t v; /**< The frame number. */
 } pvcore_mfn_t;
 
 /** A guest frame number (a pseudo-physical frame of one domain). */
-typedef struct pvcore_gfn {
+typedef struct pvcore_gfn_s {
     uint64_t v; /**< The frame number. */
 } pvcore_gfn_t;
 
 /** A machine (host-physical) byte address. */
-typedef struct pvcore_maddr {
+typedef struct pvcore_maddr_s {
     uint64_t v; /**< The address in bytes. */
 } pvcore_maddr_t;
 
 /** A guest virtual address. */
-typedef struct pvcore_vaddr {
+typedef struct pvcore_vaddr_s {
     uint64_t v; /**< The address in bytes. */
 } pvcore_vaddr_t;
 

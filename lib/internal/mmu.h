@@ -29,7 +29,7 @@ void mmu_call_relock(struct mmu_call *mc);
  * batch before request i.
  */
 struct mmu_source {
-    const void *array; /* struct pvcore_mmu_update[] or struct pvcore_mmuext_req[] */
+    const void *array; /* pvcore_mmu_update_t[] or struct pvcore_mmuext_req[] */
     int (*read)(void *ctx, struct mmu_call *mc, uint32_t i, void *out);
     void *ctx;
 };

@@ -610,7 +610,7 @@ static void check_xen_constants(void)
  * =================================================================================== */
 
 /* Pairs of (ours, Xen's) used below. */
-#define P_MMU_UPDATE struct pvcore_mmu_update, struct mmu_update
+#define P_MMU_UPDATE pvcore_mmu_update_t, struct mmu_update
 #define P_MMUEXT NATIVE(mmuext_op), struct mmuext_op
 #define P_MULTICALL NATIVE(multicall_entry), struct multicall_entry
 #define P_SCHED_SHUTDOWN struct pvcore_sched_shutdown, struct sched_shutdown

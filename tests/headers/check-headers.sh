@@ -1,11 +1,12 @@
 #!/bin/sh
 # Compiles every public header on its own, as the first and only include of a translation
-# unit, as C99, C11 and C++11 (and C11 with -m32), with strict warnings as errors.
+# unit, as C99, C11 and C++11 (and C11 with -m32), with strict warnings (-Wshadow too) as
+# errors.
 # usage: check-headers.sh <src include dir> <build include dir> <cc> <c++> <work dir>
 set -eu
 src=$1 bin=$2 cc=$3 cxx=$4 work=$5
 mkdir -p "$work"
-flags="-Wall -Wextra -Wpedantic -Werror -I$src -I$bin -fsyntax-only"
+flags="-Wall -Wextra -Wpedantic -Wshadow -Werror -I$src -I$bin -fsyntax-only"
 n=0 fail=0
 for h in $(cd "$src" && find pvcore -name '*.h' | sort) $(cd "$bin" && find pvcore -name '*.h' | sort); do
     # Included twice (include guards), then one declaration so the unit is never empty.

@@ -8,7 +8,7 @@ static void xsa_242_last_ref_mid_batch(void **state)
     struct pvtest *t = *state;
     struct as64 as;
     uint64_t x = alloc_frame(t, 1);
-    struct pvcore_mmu_update u[3];
+    pvcore_mmu_update_t u[3];
     uint32_t done = 0;
 
     build_as64(t, 1, &as, 2);

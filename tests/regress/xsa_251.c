@@ -16,7 +16,7 @@ static void xsa_251_arbitrary_m2p(void **state)
         assert_int_equal(mmu1(t, 1, (a << 12) | PVCORE_MMU_MACHPHYS_UPDATE, vals[i], PVCORE_DOMID_SELF), 0);
         check_invariants(t);
     }
-    assert_int_equal(pvcore_domain_release(t->dom[1], a), 0);
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(a)), 0);
     check_invariants(t);
 }
 

@@ -11,11 +11,11 @@ static void xsa_252_release_pinned(void **state)
     build_as64(t, 1, &as, 2);
     assert_int_equal(pin(t, 1, 4, as.l4), 0);
     before = snapshot(t);
-    assert_int_equal(pvcore_domain_release(t->dom[1], as.l4), -PVCORE_EBUSY);
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(as.l4)), -PVCORE_EBUSY);
     assert_same_state(t, before);
     free(before);
     assert_int_equal(unpin(t, 1, as.l4), 0);
-    assert_int_equal(pvcore_domain_release(t->dom[1], as.l4), 0);
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(as.l4)), 0);
     assert_int_equal(finfo(t, as.l4).owner, PVCORE_DOMID_INVALID);
     check_invariants(t);
 }

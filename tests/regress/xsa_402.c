@@ -11,7 +11,7 @@ static void xsa_402_cache_flush_before_validation(void **state)
     struct pvcore_host_stats st;
 
     /* Only a domain with I/O memory may choose cache attributes at all. */
-    assert_int_equal(pvcore_domain_iomem_permit(t->dom[1], TEST_FRAMES, TEST_FRAMES + 1, 1), 0);
+    assert_int_equal(pvcore_domain_iomem_permit(t->dom[1], pvcore_mfn(TEST_FRAMES), pvcore_mfn(TEST_FRAMES + 1), 1), 0);
     build_as64(t, 1, &as, 0);
     assert_int_equal(pin(t, 1, 4, as.l4), 0);
     assert_int_equal(set_entry(t, 1, as.l1, 0, pte(x, PT_P | PT_RW | PT_PSE /* PAT: WC */)), 0);

@@ -120,8 +120,8 @@ static int gm_setup(void **state)
     cfg.hyp_l4_slots = g->l4_slots;
     cfg.hyp_pae_l2_slots = g->pae_slots;
     assert_int_equal(pvcore_machine_init(g->mmem, ms, &cfg, &g->m), 0);
-    assert_int_equal(pvcore_frame_add_ram(g->m, 0, NF), 0);
-    assert_int_equal(pvcore_frame_reserve_xen(g->m, H3, 4), 0);
+    assert_int_equal(pvcore_frame_add_ram(g->m, pvcore_mfn(0), NF), 0);
+    assert_int_equal(pvcore_frame_reserve_xen(g->m, pvcore_mfn(H3), 4), 0);
     g->d64 = mkdom(g, 1, 0, &g->dmem64);
     g->d32 = mkdom(g, 2, PVCORE_DOMAIN_GUEST_32, &g->dmem32);
     g->next = 16;
@@ -151,7 +151,7 @@ static uint64_t gm_alloc(struct gm *g, struct pvcore_domain *d)
     uint64_t mfn = g->next++;
 
     memset(fr(g, mfn), 0, 4096);
-    assert_int_equal(pvcore_domain_assign(d, mfn, mfn), 0);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(mfn), pvcore_gfn(mfn)), 0);
     return mfn;
 }
 
@@ -180,7 +180,7 @@ static int ext1(struct pvcore_domain *d, uint32_t cmd, uint64_t arg1)
 
 static int upd(struct pvcore_domain *d, uint64_t table, unsigned slot, uint64_t val)
 {
-    struct pvcore_mmu_update u;
+    pvcore_mmu_update_t u;
     uint32_t done = 0;
 
     u.ptr = (table << 12) | ((uint64_t)slot << 3);
@@ -195,7 +195,7 @@ static void assert_xen_frames_untouched(struct gm *g)
 
     for (mfn = H3; mfn <= SECRET; mfn++) {
         struct pvcore_frame_info fi;
-        assert_int_equal(pvcore_frame_query(g->m, mfn, &fi), 0);
+        assert_int_equal(pvcore_frame_query(g->m, pvcore_mfn(mfn), &fi), 0);
         assert_int_equal(fi.owner, PVCORE_DOMID_XEN);
         assert_int_equal(fi.count, 1);
         assert_int_equal(fi.type_count, 0);

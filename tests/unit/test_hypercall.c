@@ -217,7 +217,7 @@ static int64_t hc_run(const struct env *e, struct pvcore_hypercall_regs r, uint3
 /* n requests remapping L1 slots 64.. to fresh frames (read-only and writable in turn;
  * far from the data pages, so that the page after them stays unmapped);
  * the frames come from the allocator, so two identical machines get identical requests. */
-static void make_reqs(const struct env *e, struct pvcore_mmu_update *u, unsigned n)
+static void make_reqs(const struct env *e, pvcore_mmu_update_t *u, unsigned n)
 {
     unsigned k;
     for (k = 0; k < n; k++) {
@@ -251,7 +251,7 @@ static void mmu_update_matches_direct(int d)
 {
     struct pvtest *ref = pvtest_new(), *t = pvtest_new();
     struct env er, et;
-    struct pvcore_mmu_update ur[NREQ], ut[NREQ];
+    pvcore_mmu_update_t ur[NREQ], ut[NREQ];
     uint64_t ua = VA + 4096 - 5 * 16; /* crosses into the second page */
     uint64_t pd = VA + 0x3000;
     uint32_t done = 0;
@@ -312,7 +312,7 @@ static void preempted_matches_uninterrupted(int d, uint32_t budget, uint32_t pre
 {
     struct pvtest *ref = pvtest_new(), *t = pvtest_new_budget(budget, 0);
     struct env er, et;
-    struct pvcore_mmu_update ur[NREQ], ut[NREQ];
+    pvcore_mmu_update_t ur[NREQ], ut[NREQ];
     uint64_t ua = VA + 4096 - 7 * 16, pd = VA + 0x5000;
     unsigned restarts = 0;
     uint32_t done = 0;
@@ -374,7 +374,7 @@ static void test_pdone_reread(void **state)
 {
     struct pvtest *t = pvtest_new();
     struct env e;
-    struct pvcore_mmu_update u[NREQ];
+    pvcore_mmu_update_t u[NREQ];
     struct pvcore_hypercall_regs r;
     uint64_t ua = VA + 0x1000, pd = VA + 0x10;
     uint32_t first;
@@ -402,7 +402,7 @@ static void test_forged_preempted_bit(void **state)
 {
     struct pvtest *ref = pvtest_new(), *t = pvtest_new();
     struct env er, et;
-    struct pvcore_mmu_update ur[3], ut[3];
+    pvcore_mmu_update_t ur[3], ut[3];
     uint64_t ua = VA + 0x1000, pd = VA + 0x10;
     (void)state;
 
@@ -462,7 +462,7 @@ static void bad_pointers(int d)
 {
     struct pvtest *ref = pvtest_new(), *t = pvtest_new();
     struct env er, et;
-    struct pvcore_mmu_update ur[5], ut[5];
+    pvcore_mmu_update_t ur[5], ut[5];
     struct pvcore_frame_info *before;
     uint64_t end = VA + NDATA * 4096u, pd = VA + 0x10;
     uint8_t sentinel[4];
@@ -559,7 +559,7 @@ static void test_wrap_at_top(void **state)
     for (pass = 0; pass < 2; pass++) {
         struct pvtest *ref = pvtest_new(), *t = pvtest_new();
         struct env er, et;
-        struct pvcore_mmu_update ur[3], ut[3];
+        pvcore_mmu_update_t ur[3], ut[3];
         uint64_t ua = 0xFFFFFFFFFFFFFFE0ull, pd = VA + 0x10;
 
         env_init_opt(&er, ref, 1, 1);
@@ -599,7 +599,7 @@ static void test_huge_count_bounded(void **state)
 
     env_init(&e, t, 1);
     for (k = 0; k < n; k++) {
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         u.ptr = (e.data[0] << 12) | PVCORE_MMU_MACHPHYS_UPDATE;
         u.val = k;
         gwrite(&e, ua + k * 16u, &u, sizeof(u));
@@ -1135,7 +1135,7 @@ static void test_no_copy_hooks(void **state)
     cfg.max_domains = 2;
     cfg.ops = &ops;
     assert_int_equal(pvcore_machine_init(mem, msize, &cfg, &m), 0);
-    assert_int_equal(pvcore_frame_add_ram(m, 0, 16), 0);
+    assert_int_equal(pvcore_frame_add_ram(m, pvcore_mfn(0), 16), 0);
     memset(&dc, 0, sizeof(dc));
     dc.domid = 1;
     dc.nr_vcpus = 1;
@@ -1190,7 +1190,7 @@ static void test_one_flush_per_batch(void **state)
     l1[0] = alloc_frame(t, 1);
     l1[1] = alloc_frame(t, 1);
     for (k = 0; k < n; k++) {
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         u.ptr = (e.l2 << 12) | ((uint64_t)(100 + k) << 3);
         u.val = pte(l1[k & 1], PT_P | PT_RW | PT_US);
         gwrite(&e, VA + k * sizeof(u), &u, sizeof(u));
@@ -1206,7 +1206,7 @@ static void test_one_flush_per_batch(void **state)
 
     /* Now replace them all again with preemption forced every few units of work. */
     for (k = 0; k < n; k++) {
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         u.ptr = (e.l2 << 12) | ((uint64_t)(100 + k) << 3);
         u.val = pte(l1[(k + 1) & 1], PT_P | PT_RW | PT_US);
         gwrite(&e, VA + k * sizeof(u), &u, sizeof(u));

@@ -118,20 +118,20 @@ static void test_ram_and_xen_frames(void **state)
 
     mach_cfg(&x);
     assert_int_equal(pvcore_machine_init(x.mem, pvcore_machine_size(4), &x.cfg, &x.m), 0);
-    assert_int_equal(pvcore_frame_query(x.m, 5, &fi), 0);
+    assert_int_equal(pvcore_frame_query(x.m, pvcore_mfn(5), &fi), 0);
     assert_int_equal(fi.flags & PVCORE_FRAME_RAM, 0);
-    assert_int_equal(pvcore_frame_add_ram(x.m, 0, 0), -PVCORE_EINVAL);
-    assert_int_equal(pvcore_frame_add_ram(x.m, NF - 1, 2), -PVCORE_EINVAL);
-    assert_int_equal(pvcore_frame_add_ram(x.m, UINT64_MAX, 2), -PVCORE_EINVAL);
-    assert_int_equal(pvcore_frame_add_ram(x.m, 1, NF - 2), 0);
-    assert_int_equal(pvcore_frame_add_ram(x.m, 0, 2), -PVCORE_EBUSY);
-    assert_int_equal(pvcore_frame_reserve_xen(x.m, 0, 1), -PVCORE_EBUSY); /* not RAM */
-    assert_int_equal(pvcore_frame_reserve_xen(x.m, 1, 2), 0);
-    assert_int_equal(pvcore_frame_reserve_xen(x.m, 2, 2), -PVCORE_EBUSY);
-    assert_int_equal(pvcore_frame_query(x.m, 1, &fi), 0);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(0), 0), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(NF - 1), 2), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(UINT64_MAX), 2), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(1), NF - 2), 0);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(0), 2), -PVCORE_EBUSY);
+    assert_int_equal(pvcore_frame_reserve_xen(x.m, pvcore_mfn(0), 1), -PVCORE_EBUSY); /* not RAM */
+    assert_int_equal(pvcore_frame_reserve_xen(x.m, pvcore_mfn(1), 2), 0);
+    assert_int_equal(pvcore_frame_reserve_xen(x.m, pvcore_mfn(2), 2), -PVCORE_EBUSY);
+    assert_int_equal(pvcore_frame_query(x.m, pvcore_mfn(1), &fi), 0);
     assert_int_equal(fi.owner, PVCORE_DOMID_XEN);
     assert_int_equal(fi.count, 1);
-    assert_int_equal(pvcore_frame_query(x.m, NF, &fi), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_frame_query(x.m, pvcore_mfn(NF), &fi), -PVCORE_EINVAL);
     mach_free(&x);
 }
 
@@ -146,7 +146,7 @@ static void test_domain_errors(void **state)
 
     mach_cfg(&x);
     assert_int_equal(pvcore_machine_init(x.mem, pvcore_machine_size(4), &x.cfg, &x.m), 0);
-    assert_int_equal(pvcore_frame_add_ram(x.m, 0, NF), 0);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(0), NF), 0);
     assert_int_equal(pvcore_domain_size(0), 0);
     assert_int_equal(pvcore_domain_size(PVCORE_MAX_VCPUS + 1), 0);
     assert_int_equal(pvcore_domain_create(x.m, m1, sz - 1, &cfg, &d), -PVCORE_EINVAL);
@@ -165,24 +165,24 @@ static void test_domain_errors(void **state)
     assert_null(pvcore_domain_vcpu(d, 1));
     assert_ptr_equal(pvcore_vcpu_domain(pvcore_domain_vcpu(d, 0)), d);
     /* The page limit. */
-    assert_int_equal(pvcore_domain_assign(d, 10, 0), 0);
-    assert_int_equal(pvcore_domain_assign(d, 11, 1), 0);
-    assert_int_equal(pvcore_domain_assign(d, 12, 2), 0);
-    assert_int_equal(pvcore_domain_assign(d, 13, 3), 0);
-    assert_int_equal(pvcore_domain_assign(d, 14, 4), -PVCORE_ENOMEM);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(10), pvcore_gfn(0)), 0);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(11), pvcore_gfn(1)), 0);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(12), pvcore_gfn(2)), 0);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(13), pvcore_gfn(3)), 0);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(14), pvcore_gfn(4)), -PVCORE_ENOMEM);
     assert_int_equal(pvcore_domain_tot_pages(d), 4);
     assert_int_equal(x.m2p[12], 2);
     /* I/O ranges. */
-    assert_int_equal(pvcore_domain_iomem_permit(d, 5, 4, 1), -PVCORE_EINVAL);
-    assert_int_equal(pvcore_domain_iomem_permit(d, 100, 200, 0), -PVCORE_ENOENT);
+    assert_int_equal(pvcore_domain_iomem_permit(d, pvcore_mfn(5), pvcore_mfn(4), 1), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_domain_iomem_permit(d, pvcore_mfn(100), pvcore_mfn(200), 0), -PVCORE_ENOENT);
     {
         unsigned i;
         for (i = 0; i < PVCORE_MAX_IOMEM_RANGES; i++) {
-            assert_int_equal(pvcore_domain_iomem_permit(d, 100 + i, 100 + i, 1), 0);
+            assert_int_equal(pvcore_domain_iomem_permit(d, pvcore_mfn(100 + i), pvcore_mfn(100 + i), 1), 0);
         }
-        assert_int_equal(pvcore_domain_iomem_permit(d, 300, 300, 1), -PVCORE_ENOSPC);
-        assert_int_equal(pvcore_domain_iomem_permit(d, 103, 103, 0), 0);
-        assert_int_equal(pvcore_domain_iomem_permit(d, 300, 300, 1), 0);
+        assert_int_equal(pvcore_domain_iomem_permit(d, pvcore_mfn(300), pvcore_mfn(300), 1), -PVCORE_ENOSPC);
+        assert_int_equal(pvcore_domain_iomem_permit(d, pvcore_mfn(103), pvcore_mfn(103), 0), 0);
+        assert_int_equal(pvcore_domain_iomem_permit(d, pvcore_mfn(300), pvcore_mfn(300), 1), 0);
     }
     assert_int_equal(pvcore_domain_vm_assist(d, 7, PVCORE_VMASST_TYPE_m2p_strict), -PVCORE_EINVAL);
     assert_int_equal(pvcore_domain_vm_assist(d, PVCORE_VMASST_CMD_enable, PVCORE_VMASST_TYPE_m2p_strict), 0);
@@ -190,7 +190,7 @@ static void test_domain_errors(void **state)
     assert_int_equal(pvcore_domain_destroy(d), 0);
     assert_int_equal(pvcore_domain_destroy(d), 0); /* idempotent */
     assert_null(pvcore_domain_lookup(x.m, 1));
-    assert_int_equal(pvcore_domain_assign(d, 15, 0), -PVCORE_ESRCH);
+    assert_int_equal(pvcore_domain_assign(d, pvcore_mfn(15), pvcore_gfn(0)), -PVCORE_ESRCH);
     free(m1);
     free(m2);
     mach_free(&x);
@@ -213,19 +213,19 @@ static void test_hypervisor_slot_templates(void **state)
     mach_cfg(&x);
     ram = x.ram;
     assert_int_equal(pvcore_machine_init(x.mem, pvcore_machine_size(4), &x.cfg, &x.m), 0);
-    assert_int_equal(pvcore_frame_add_ram(x.m, 0, NF), 0);
+    assert_int_equal(pvcore_frame_add_ram(x.m, pvcore_mfn(0), NF), 0);
     assert_int_equal(pvcore_domain_create(x.m, m1, sz, &c64, &d64), 0);
     assert_int_equal(pvcore_domain_create(x.m, m2, sz, &c32, &d32), 0);
-    assert_int_equal(pvcore_domain_assign(d64, 10, 0), 0);
+    assert_int_equal(pvcore_domain_assign(d64, pvcore_mfn(10), pvcore_gfn(0)), 0);
     ram[10 * 512 + 260] = 0x1234567ull; /* a guest value in a hypervisor slot */
     assert_int_equal(pvcore_mmuext_op(pvcore_domain_vcpu(d64, 0), &op, 1, NULL, PVCORE_DOMID_SELF), 0);
     for (i = 0; i < 16; i++) {
         assert_int_equal(ram[10 * 512 + 256 + i], x.l4t[i]);
     }
     /* 32-bit: L3 at 20, plain L2 at 21, slot-3 L2 at 22. */
-    assert_int_equal(pvcore_domain_assign(d32, 20, 0), 0);
-    assert_int_equal(pvcore_domain_assign(d32, 21, 1), 0);
-    assert_int_equal(pvcore_domain_assign(d32, 22, 2), 0);
+    assert_int_equal(pvcore_domain_assign(d32, pvcore_mfn(20), pvcore_gfn(0)), 0);
+    assert_int_equal(pvcore_domain_assign(d32, pvcore_mfn(21), pvcore_gfn(1)), 0);
+    assert_int_equal(pvcore_domain_assign(d32, pvcore_mfn(22), pvcore_gfn(2)), 0);
     ram[20 * 512 + 0] = (21ull << 12) | 1;
     ram[20 * 512 + 3] = (22ull << 12) | 1;
     ram[21 * 512 + 500] = 0x776ull; /* not present: plain L2, any value kept */

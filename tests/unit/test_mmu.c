@@ -253,7 +253,7 @@ static void test_mmu_update_batch(void **state)
 {
     struct pvtest *t = *state;
     struct as64 as;
-    struct pvcore_mmu_update u[8];
+    pvcore_mmu_update_t u[8];
     uint64_t f[8];
     uint32_t done = 0;
     unsigned i;
@@ -281,7 +281,7 @@ static void test_mmu_update_batch(void **state)
     /* L2-L4 changes: one flush for the whole batch (XSA-286), not one per entry. */
     {
         uint64_t l1b = alloc_frame(t, 1), l1c = alloc_frame(t, 1);
-        struct pvcore_mmu_update v[2] = {
+        pvcore_mmu_update_t v[2] = {
             { (as.l2 << 12) | (3u << 3), pte(l1b, PT_P | PT_RW) },
             { (as.l2 << 12) | (4u << 3), pte(l1c, PT_P | PT_RW) },
         };
@@ -378,7 +378,7 @@ static void test_io_mappings(void **state)
     build_as64(t, 1, &as, 0);
     assert_int_equal(pin(t, 1, 4, as.l4), 0);
     assert_int_equal(set_entry(t, 1, as.l1, 0, pte(io, PT_P | PT_RW)), -PVCORE_EPERM);
-    assert_int_equal(pvcore_domain_iomem_permit(t->dom[1], io, io + 3, 1), 0);
+    assert_int_equal(pvcore_domain_iomem_permit(t->dom[1], pvcore_mfn(io), pvcore_mfn(io + 3), 1), 0);
     /* Permitted: mapped, and a cacheable attribute is forced to UC (XSA-154). */
     assert_int_equal(set_entry(t, 1, as.l1, 0, pte(io, PT_P | PT_RW)), 0);
     assert_int_equal(frame_ptr(t, as.l1)[0] & (PT_PCD | PT_PWT), PT_PCD | PT_PWT);
@@ -458,14 +458,14 @@ static void test_new_baseptr(void **state)
 {
     struct pvtest *t = *state;
     struct as64 a, b;
-    uint64_t kernel, user;
+    pvcore_mfn_t kernel, user;
 
     build_as64(t, 1, &a, 1);
     build_as64(t, 1, &b, 1);
     assert_int_equal(ext(t, 1, PVCORE_MMUEXT_NEW_BASEPTR, a.l4, 0, PVCORE_DOMID_SELF), 0);
     pvcore_vcpu_base(vcpu(t, 1, 0), &kernel, &user);
-    assert_int_equal(kernel, a.l4);
-    assert_int_equal(user, UINT64_MAX);
+    assert_int_equal(kernel.v, a.l4);
+    assert_int_equal(user.v, UINT64_MAX);
     assert_int_equal(finfo(t, a.l4).type_count, 1);
     check_invariants(t);
     /* Switch: the old tree, unpinned and unreferenced, is devalidated. */
@@ -765,7 +765,7 @@ static void test_preempted_batch_done_count(void **state)
 {
     struct pvtest *t = pvtest_new_budget(1, 0);
     struct as64 as;
-    struct pvcore_mmu_update u[6];
+    pvcore_mmu_update_t u[6];
     uint32_t done = 0, off = 0;
     unsigned i, calls = 0;
     int rc;
@@ -834,15 +834,15 @@ static void test_release_and_assign(void **state)
     struct pvtest *t = *state;
     uint64_t a = alloc_frame(t, 1), l1 = alloc_frame(t, 1);
 
-    assert_int_equal(pvcore_domain_assign(t->dom[2], a, 0), -PVCORE_EBUSY);
-    assert_int_equal(pvcore_domain_assign(t->dom[2], TEST_FRAMES, 0), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_domain_assign(t->dom[2], pvcore_mfn(a), pvcore_gfn(0)), -PVCORE_EBUSY);
+    assert_int_equal(pvcore_domain_assign(t->dom[2], pvcore_mfn(TEST_FRAMES), pvcore_gfn(0)), -PVCORE_EINVAL);
     assert_int_equal(pin(t, 1, 1, l1), 0);
-    assert_int_equal(pvcore_domain_release(t->dom[1], l1), -PVCORE_EBUSY); /* XSA-252 */
-    assert_int_equal(pvcore_domain_release(t->dom[1], a), 0);
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(l1)), -PVCORE_EBUSY); /* XSA-252 */
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(a)), 0);
     assert_int_equal(finfo(t, a).owner, PVCORE_DOMID_INVALID);
-    assert_int_equal(pvcore_domain_release(t->dom[1], a), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(a)), -PVCORE_EINVAL);
     assert_int_equal(pvcore_domain_tot_pages(t->dom[1]), 1);
-    assert_int_equal(pvcore_domain_assign(t->dom[2], a, 5), 0);
+    assert_int_equal(pvcore_domain_assign(t->dom[2], pvcore_mfn(a), pvcore_gfn(5)), 0);
     check_invariants(t);
 }
 

@@ -49,7 +49,7 @@ static void random_op(struct pvtest *t, struct rng *r, int d, const uint64_t *po
         fd = fds[rnd(r) % (sizeof(fds) / sizeof(fds[0]))];
     }
     if (k < 4) {
-        struct pvcore_mmu_update u[4];
+        pvcore_mmu_update_t u[4];
         uint32_t done = 0, cnt = 1 + (uint32_t)(rnd(r) % 4), i;
         for (i = 0; i < cnt; i++) {
             u[i].ptr = (pick(r, pool, n) << 12) | ((rnd(r) % 512) << 3) |

@@ -55,7 +55,7 @@ static void *domain1_vcpu(void *arg)
         switch ((r >> 16) % 6) {
         case 0:
         case 1: {
-            struct pvcore_mmu_update u[4];
+            pvcore_mmu_update_t u[4];
             uint32_t done = 0, n = 1 + (uint32_t)((r >> 24) % 4), k;
             for (k = 0; k < n; k++) {
                 uint64_t q = next(&w->seed);
@@ -78,7 +78,7 @@ static void *domain1_vcpu(void *arg)
         case 3: {
             /* Hook an extra L1 into (or out of) the L2, at its own slot. */
             unsigned k = (unsigned)((r >> 24) % 4);
-            struct pvcore_mmu_update u;
+            pvcore_mmu_update_t u;
             uint32_t done = 0;
             u.ptr = (s->as1.l2 << 12) | ((uint64_t)(8 + k) << 3);
             u.val = (r >> 40) & 1 ? pte(s->l1s[k], PT_P | PT_RW | PT_US) : 0;
@@ -123,7 +123,7 @@ static void *domain0_foreign(void *arg)
 
     for (i = 0; i < OPS; i++) {
         uint64_t r = next(&w->seed);
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         uint32_t done = 0;
         uint64_t target = (r >> 4) % 8 == 0 ? s->l1s[(r >> 8) % 4] : s->data1[(r >> 8) % DATA];
         u.ptr = (s->as0.l1 << 12) | (((r >> 20) % 32) << 3);
@@ -148,7 +148,7 @@ static void *domain2_vcpu(void *arg)
 
     for (i = 0; i < OPS; i++) {
         uint64_t r = next(&w->seed);
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         uint32_t done = 0;
         u.ptr = (s->as2.l1 << 12) | (((r >> 4) % 128) << 3);
         u.val = (r >> 20) % 4 == 0 ? 0 : pte(s->data2[(r >> 24) % DATA], (r >> 40) & 1 ? PT_P | PT_RW : PT_P);

@@ -130,7 +130,7 @@ static void *rewriter(void *arg)
     }
     for (i = 0; i < 3 * OPS; i++) {
         uint64_t r = next(&w->seed);
-        struct pvcore_mmu_update u;
+        pvcore_mmu_update_t u;
         struct pvcore_mmuext_req op;
         uint32_t done = 0;
         int rc;
@@ -193,7 +193,7 @@ static void test_copies_while_tables_change(void **state)
     s.l1a = alloc_frame(t, 1);
     s.l1b = alloc_frame(t, 1);
     for (i = 0; i < NW; i++) {
-        struct pvcore_mmu_update *req = (struct pvcore_mmu_update *)(void *)frame_ptr(t, (s.w[i] = alloc_frame(t, 1)));
+        pvcore_mmu_update_t *req = (pvcore_mmu_update_t *)(void *)frame_ptr(t, (s.w[i] = alloc_frame(t, 1)));
         /* Harmless requests: record a value in the M2P of the first data page. */
         for (k = 0; k < REQS; k++) {
             req[k].ptr = (s.as.data[0] << 12) | PVCORE_MMU_MACHPHYS_UPDATE;
@@ -313,7 +313,7 @@ static void *pinner(void *arg)
     struct pvcore_vcpu *v = pvcore_domain_vcpu(s->t->dom[1], 2);
 
     while (!atomic_load(&s->done)) {
-        struct pvcore_mmu_update u = { (s->as.l1 << 12), pte(s->page, PT_P) };
+        pvcore_mmu_update_t u = { (s->as.l1 << 12), pte(s->page, PT_P) };
         struct pvcore_mmuext_req op = { PVCORE_MMUEXT_PIN_L1_TABLE, 0, s->page, 0 };
         uint32_t done = 0;
 

@@ -147,7 +147,7 @@ typedef uint8_t pvcore_xen_domain_handle_t[16];
 
 /** Install entries of the guest's virtual IDT from an array of trap_info. */
 #define PVCORE_HYPERVISOR_set_trap_table 0
-/** Apply a batch of page-table or machine-to-physical updates (struct pvcore_mmu_update). */
+/** Apply a batch of page-table or machine-to-physical updates (pvcore_mmu_update_t). */
 #define PVCORE_HYPERVISOR_mmu_update 1
 /** Install a new GDT given as a list of frames and an entry count. */
 #define PVCORE_HYPERVISOR_set_gdt 2
@@ -353,13 +353,16 @@ typedef uint8_t pvcore_xen_domain_handle_t[16];
  */
 #define PVCORE_MMU_UPDATE_CMD_MASK 7U
 
-/** One request of an `mmu_update` batch. The same 16-byte layout for both guest widths. */
-struct pvcore_mmu_update {
+/**
+ * One request of an `mmu_update` batch (Xen's struct mmu_update). The same 16-byte layout
+ * for both guest widths. Named by its typedef: its tag is not `pvcore_mmu_update`, which
+ * is the function that applies a batch of them (a C++ consumer would see the one hide
+ * the other).
+ */
+typedef struct pvcore_mmu_update_s {
     uint64_t ptr; /**< Address of the target (see the commands) ORed with the sub-command in bits 2:0. */
     uint64_t val; /**< The new entry, or for #PVCORE_MMU_MACHPHYS_UPDATE the guest frame number. */
-};
-/** Typedef for struct pvcore_mmu_update. */
-typedef struct pvcore_mmu_update pvcore_mmu_update_t;
+} pvcore_mmu_update_t;
 
 /** @} */
 

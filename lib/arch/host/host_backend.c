@@ -97,7 +97,7 @@ static int hb_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, cons
     return pvcore_guestmem_copy_to(v, gva, src, len);
 }
 
-static void hb_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, uint64_t user)
+static void hb_base_changed(void *ctx, struct pvcore_vcpu *v, pvcore_mfn_t kernel, pvcore_mfn_t user)
 {
     (void)v;
     (void)kernel;
@@ -105,7 +105,7 @@ static void hb_base_changed(void *ctx, struct pvcore_vcpu *v, uint64_t kernel, u
     inc(ctx, C_BASE);
 }
 
-static void hb_frame_freed(void *ctx, uint64_t mfn)
+static void hb_frame_freed(void *ctx, pvcore_mfn_t mfn)
 {
     (void)mfn;
     inc(ctx, C_FREED);
@@ -157,7 +157,7 @@ int pvcore_host_backend_create(uint64_t nr_frames, uint32_t max_domains, uint32_
     cfg.flags = flags;
     rc = pvcore_machine_init(hb->machine_mem, msize, &cfg, &hb->m);
     if (rc == 0) {
-        rc = pvcore_frame_add_ram(hb->m, 0, nr_frames);
+        rc = pvcore_frame_add_ram(hb->m, pvcore_mfn(0), nr_frames);
     }
     if (rc != 0) {
         pvcore_host_backend_destroy(hb);
@@ -184,12 +184,12 @@ struct pvcore_machine *pvcore_host_backend_machine(struct pvcore_host_backend *h
     return hb->m;
 }
 
-uint64_t *pvcore_host_backend_frame(struct pvcore_host_backend *hb, uint64_t mfn)
+uint64_t *pvcore_host_backend_frame(struct pvcore_host_backend *hb, pvcore_mfn_t mfn)
 {
-    if (mfn >= hb->nr_frames) {
+    if (mfn.v >= hb->nr_frames) {
         return NULL;
     }
-    return (uint64_t *)(void *)(hb->ram + (size_t)mfn * PVCORE_PAGE_SIZE);
+    return (uint64_t *)(void *)(hb->ram + (size_t)mfn.v * PVCORE_PAGE_SIZE);
 }
 
 void pvcore_host_backend_stats(struct pvcore_host_backend *hb, struct pvcore_host_stats *out)
