@@ -7,9 +7,10 @@
  * supplies in a #pvcore_host_ops table at pvcore_machine_init(). The host backend in
  * <pvcore/host_backend.h> implements them for an ordinary process (it counts flushes).
  *
- * Hooks are called with the affected domain's MMU lock held: they must not call back into
- * libpvcore functions that take that lock (any pvcore_mmu_*, pvcore_domain_* call on the
- * same domain).
+ * The flush, cache, preempt and base-pointer hooks are called with the affected domain's
+ * MMU lock held: they must not call back into libpvcore functions that take that lock (any
+ * pvcore_mmu_*, pvcore_domain_* call on the same domain). The copy hooks are called with
+ * no library lock held, and may use <pvcore/guestmem.h>.
  */
 #ifndef PVCORE_HOST_H
 #define PVCORE_HOST_H
@@ -84,13 +85,12 @@ struct pvcore_host_ops {
      * space into `dst`. Returns 0, or a negative PVCORE_E* value if any byte is not
      * readable (the contents of `dst` are then unspecified). Used for the vCPU bitmaps
      * of the *_MULTI flushes and, by pvcore_hypercall(), for request arrays, the `pdone`
-     * counter and xen_version arguments. Called with an MMU lock held: `v`'s domain's,
-     * so that a walk of the guest's page tables (pvcore_vcpu_translate()) sees them
-     * stable, except while a privileged vCPU's batch changes another domain's tables
-     * (or names another domain in mmuext_op): then that domain's lock is held, and `v`'s
-     * own tables may change under the walk, which must therefore read each entry once,
-     * atomically (pvcore_vcpu_translate() does). The hook must not call back into the
-     * library.
+     * counter and xen_version arguments. Called with no library lock held (a batch lets
+     * go of its lock around each copy), so other vCPUs of the guest may be changing the
+     * very tables the copy walks: the hook must translate as the guest's own access would
+     * and keep each frame from changing owner while it copies, as
+     * pvcore_guestmem_copy_from() does (the host backend's and minihv's hooks are that
+     * call). It may call <pvcore/guestmem.h>, nothing else of the library.
      * NULL: such bitmaps cannot be read, and requests that need one fail with
      * -PVCORE_EINVAL, the ABI's error for an unreadable bitmap; hypercalls that read
      * guest memory through pvcore_hypercall() fail with -PVCORE_EFAULT.
@@ -115,8 +115,10 @@ struct pvcore_host_ops {
      * 0 when all `len` bytes were written, or -PVCORE_EFAULT, having written none of them,
      * if any byte is not writable (a hook that cannot write atomically checks every page
      * first). Used by pvcore_hypercall() for the `pdone` counter and xen_version results.
-     * Called with `v`'s domain's MMU lock held, as copy_from_guest. NULL: hypercalls that
-     * write guest memory fail with -PVCORE_EFAULT.
+     * Called with no library lock held, as copy_from_guest; each page written must be
+     * held so that it cannot become a page table meanwhile, as
+     * pvcore_guestmem_copy_to() does. NULL: hypercalls that write guest memory fail with
+     * -PVCORE_EFAULT.
      */
     int (*copy_to_guest)(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
                          size_t len);

@@ -49,7 +49,7 @@
  *
  * @par Guest memory
  * Pointers are guest virtual addresses in the vCPU's current address space. Every access
- * goes through the copy hooks, called with an MMU lock held (see #pvcore_host_ops); a hook
+ * goes through the copy hooks, called with no library lock held (see #pvcore_host_ops); a hook
  * that is NULL makes the calls that need it fail with -PVCORE_EFAULT. A guest pointer is used
  * as given, null included, except `pdone`, which may be null (no count is stored).
  *
@@ -142,8 +142,8 @@ struct pvcore_hypercall_regs {
  * @param r Its registers: `nr` and `arg` as captured; receives `ret` or new arguments.
  * @return #PVCORE_HYPERCALL_DONE, #PVCORE_HYPERCALL_RESTART or #PVCORE_HYPERCALL_UNHANDLED.
  * @note Work per call is bounded by the machine's work budget, whatever the guest asks.
- *       Takes the MMU locks the operations need, and the vCPU's domain's lock around each
- *       copy hook; must not be called from a hook.
+ *       Takes the MMU locks the operations need, and none around the copy hooks; must not
+ *       be called from a hook.
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_hypercall(struct pvcore_vcpu *v,
                                                  struct pvcore_hypercall_regs *r);

@@ -4,7 +4,7 @@
  *
  * A machine describes the host's physical frames. For every machine frame number (MFN)
  * below `nr_frames` it keeps an owner, a general reference count, a type with its own
- * count, and validation state (see <pvcore/frame.h>). Frames at or above `nr_frames` are
+ * count, and validation state (pvcore_frame_query()). Frames at or above `nr_frames` are
  * not RAM: they can only be mapped as I/O memory by a domain permitted to.
  *
  * The core never allocates. The embedder hands over the memory for the machine, the frame

@@ -144,7 +144,9 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_update_va_mapping(struct pvcore_vcpu *v,
 /**
  * @brief Translates a guest virtual address through a vCPU's kernel page tables.
  *
- * For embedders' copy-from-guest paths. Follows only present, validated entries.
+ * The walk of <pvcore/guestmem.h> (validated tables of the vCPU's domain, guest slots
+ * only, no large pages, RAM only), with nothing held afterwards: the answer may be stale
+ * by the time it is used. Copies use pvcore_guestmem_get() instead, which holds the frame.
  *
  * @param v     The vCPU.
  * @param va    Guest virtual address.
@@ -153,8 +155,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_update_va_mapping(struct pvcore_vcpu *v,
  *              every upper-level entry on the walk allow writes, as the CPU requires (may
  *              be NULL).
  * @return 0; -PVCORE_EFAULT if va is outside guest space or not mapped.
- * @note Lock-free read of the tables: call it from a hook (the domain's lock is then
- *       held by the caller of the hook) or while the domain is otherwise quiescent.
+ * @note Lock-free; safe against concurrent updates of the tables by other vCPUs.
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_vcpu_translate(struct pvcore_vcpu *v, uint64_t va,
                                                       uint64_t *maddr, int *writable);
