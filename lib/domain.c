@@ -165,7 +165,8 @@ int pvcore_domain_release(struct pvcore_domain *pd, pvcore_mfn_t frame)
     struct machine *m = d->m;
     struct frame *f;
     struct call call;
-    struct domain_locked dl;
+    struct domain_locked locked;
+    const struct domain_locked *dl = &locked;
     uint32_t c;
     int rc = 0;
 
@@ -174,7 +175,7 @@ int pvcore_domain_release(struct pvcore_domain *pd, pvcore_mfn_t frame)
     }
     f = mfn_frame(m, mfn);
     call_init(&call, m);
-    dl = domain_lock(&call, d);
+    locked = domain_lock(&call, d);
     if (frame_type(f, memory_order_acquire) & PGT_PINNED) {
         /* XSA-252: no implicit unpin, which would be unbounded work here. */
         rc = -PVCORE_EBUSY;
@@ -197,7 +198,8 @@ int pvcore_domain_iomem_permit(struct pvcore_domain *pd, pvcore_mfn_t first_mfn,
     struct domain *d = D(pd);
     uint64_t first = first_mfn.v, last = last_mfn.v;
     struct call call;
-    struct domain_locked dl;
+    struct domain_locked locked;
+    const struct domain_locked *dl = &locked;
     uint32_t i;
     int rc = 0;
 
@@ -205,7 +207,7 @@ int pvcore_domain_iomem_permit(struct pvcore_domain *pd, pvcore_mfn_t first_mfn,
         return -PVCORE_EINVAL;
     }
     call_init(&call, d->m);
-    dl = domain_lock(&call, d);
+    locked = domain_lock(&call, d);
     if (allow) {
         if (d->nr_iomem >= PVCORE_MAX_IOMEM_RANGES) {
             rc = -PVCORE_ENOSPC;
@@ -233,7 +235,8 @@ int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t typ
 {
     struct domain *d = D(pd);
     struct call call;
-    struct domain_locked dl;
+    struct domain_locked locked;
+    const struct domain_locked *dl = &locked;
     uint32_t bit;
 
     if (cmd != PVCORE_VMASST_CMD_enable && cmd != PVCORE_VMASST_CMD_disable) {
@@ -259,7 +262,7 @@ int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t typ
         return -PVCORE_EINVAL;
     }
     call_init(&call, d->m);
-    dl = domain_lock(&call, d);
+    locked = domain_lock(&call, d);
     if (cmd == PVCORE_VMASST_CMD_enable) {
         d->vmassist |= 1u << bit;
     } else {
@@ -315,9 +318,9 @@ void pvcore_vcpu_ldt(const struct pvcore_vcpu *pv, uint64_t *base, uint32_t *ent
 enum { DESTROY_VCPUS = 0, DESTROY_FRAMES, DESTROY_WAIT, DESTROY_DONE };
 
 /* Releases what one owned frame holds on behalf of the domain itself. */
-static void destroy_frame(struct domain_locked dl, uint64_t mfn)
+static void destroy_frame(const struct domain_locked *dl, uint64_t mfn)
 {
-    struct machine *m = dl.d->m;
+    struct machine *m = dl->d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t t = frame_type(f, memory_order_acquire);
     uint32_t c;
@@ -344,7 +347,8 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     struct domain *d = D(pd);
     struct machine *m = d->m;
     struct call call;
-    struct domain_locked dl;
+    struct domain_locked locked;
+    const struct domain_locked *dl = &locked;
     int rc = 0;
 
     if (d->destroy_phase == DESTROY_DONE) {
@@ -352,7 +356,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     }
     atomic_store_explicit(&d->dying, true, memory_order_release);
     call_init(&call, m);
-    dl = domain_lock(&call, d);
+    locked = domain_lock(&call, d);
     if (d->destroy_phase == DESTROY_VCPUS) {
         uint32_t i;
         for (i = 0; i < d->nr_vcpus; i++) {

@@ -25,6 +25,8 @@
  * unconditional increment (frame_get_page_and_type()) cannot overflow it. */
 #define WALK_TYPE_LIMIT (PGT_COUNT_MASK / 2u)
 
+static void table_put(struct machine *m, uint64_t mfn);
+
 /* A general and a type reference on table `mfn` of domain `owner`, in one step, if it is
  * a validated page table with a holder. true: *type is its type half, now held. */
 static bool table_get(struct machine *m, uint64_t mfn, uint16_t owner, uint32_t *type)
@@ -52,7 +54,30 @@ static bool table_get(struct machine *m, uint64_t mfn, uint16_t owner, uint32_t 
         /* acquire: the entries are read after the references are held. */
     } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, c + CT_MAKE(1, 1),
                                                     memory_order_acquire, memory_order_relaxed));
+    /* Again, now that it cannot change: the frame may have been freed and become another
+     * domain's table between the first check and the references. */
+    if (PVCORE_UNLIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) != owner)) {
+        table_put(m, mfn);
+        return false;
+    }
     *type = CT_TYPE(c + CT_MAKE(1, 1));
+    return true;
+}
+
+/* One more writable type reference on a frame that already has one (the mapping the walk
+ * found holds it). Never the first: a walk must not give any frame, the guest's or
+ * another domain's, even a transient writable type its owner's retyping would trip on. */
+static bool writable_get_existing(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t x = frame_type(f, memory_order_relaxed);
+
+    do {
+        if ((x & PGT_TYPE_MASK) != PGT_WRITABLE || (x & PGT_COUNT_MASK) == 0 ||
+            (x & PGT_COUNT_MASK) == PGT_COUNT_MASK) {
+            return false;
+        }
+    } while (!frame_type_cas(f, &x, x + 1));
     return true;
 }
 
@@ -64,7 +89,8 @@ static void table_put(struct machine *m, uint64_t mfn)
     uint16_t owner;
     struct domain *od;
     struct call call;
-    struct domain_locked dl;
+    struct domain_locked locked;
+    const struct domain_locked *dl = &locked;
 
     /* (Another type holder holds a general reference too: neither half reaches zero.) */
     while ((CT_TYPE(c) & PGT_COUNT_MASK) > 1) {
@@ -81,7 +107,7 @@ static void table_put(struct machine *m, uint64_t mfn)
     od = machine_domain(m, owner);
     PVCORE_ASSERT(od != NULL);
     call_init(&call, m);
-    dl = domain_lock(&call, od);
+    locked = domain_lock(&call, od);
     frame_put_page_and_type(dl, mfn);
     domain_unlock(dl);
 }
@@ -129,7 +155,7 @@ static int walk_get(struct vcpu *v, uint64_t va, bool write, struct pvcore_guest
     if (!frame_get_any_page(m, mfn, &owner)) {
         goto fail;
     }
-    if (write && !frame_get_writable(m, mfn)) {
+    if (write && !writable_get_existing(m, mfn)) {
         frame_put_page(m, mfn);
         goto fail;
     }

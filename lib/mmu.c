@@ -22,7 +22,7 @@ struct mmu_call {
 
 void mmu_call_unlock(struct mmu_call *mc)
 {
-    domain_unlock(mc->dl);
+    domain_unlock(&mc->dl);
 }
 
 void mmu_call_relock(struct mmu_call *mc)
@@ -145,9 +145,9 @@ static int mmu_begin(struct mmu_call *mc, struct call *call, struct vcpu *v, str
     mc->call = call;
     mc->v = v;
     mc->dl = domain_lock(call, d);
-    rc = domain_run_teardown(mc->dl);
+    rc = domain_run_teardown(&mc->dl);
     if (rc != 0) {
-        domain_unlock(mc->dl);
+        domain_unlock(&mc->dl);
     }
     return rc;
 }
@@ -156,8 +156,8 @@ static void mmu_end(struct mmu_call *mc)
 {
     /* Finish what this call queued while the budget lasts; the rest waits for the next
      * call on this domain, which finishes it before doing anything else. */
-    (void)domain_run_teardown(mc->dl);
-    domain_unlock(mc->dl);
+    (void)domain_run_teardown(&mc->dl);
+    domain_unlock(&mc->dl);
 }
 
 /*
@@ -177,7 +177,7 @@ static inline int mmu_between(struct mmu_call *mc, uint32_t i)
         return -PVCORE_ERESTART;
     }
     call_charge(c, 1);
-    return PVCORE_UNLIKELY(mc->dl.d->teardown_head != 0) ? domain_run_teardown(mc->dl) : 0;
+    return PVCORE_UNLIKELY(mc->dl.d->teardown_head != 0) ? domain_run_teardown(&mc->dl) : 0;
 }
 
 /* ---- mmu_update ----------------------------------------------------------------------------- */
@@ -214,15 +214,15 @@ static bool held_get(struct machine *m, struct held_frame *h, uint64_t mfn, uint
 }
 
 /* One normal/preserve-A/D request; the caller checked the permissions for the batch. */
-static int mmu_normal_update(struct domain_locked pt_owner, const struct pg_owner *pg, uint64_t ptr,
+static int mmu_normal_update(const struct domain_locked *pt_owner, const struct pg_owner *pg, uint64_t ptr,
                              uint64_t val, bool preserve_ad, bool *changed_upper,
                              struct held_frame *held)
 {
-    struct machine *m = pt_owner.d->m;
+    struct machine *m = pt_owner->d->m;
     uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
     unsigned slot = (unsigned)(ptr & (PVCORE_PAGE_SIZE - 1u)) >> 3;
 
-    if (!held_get(m, held, mfn, pt_owner.d->domid)) {
+    if (!held_get(m, held, mfn, pt_owner->d->domid)) {
         return -PVCORE_EINVAL;
     }
     return paging_update_entry(pt_owner, pg, mfn, slot, val, preserve_ad, changed_upper);
@@ -331,7 +331,7 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
                 rc = -PVCORE_EPERM;
                 break;
             }
-            rc = mmu_normal_update(mc.dl, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
+            rc = mmu_normal_update(&mc.dl, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
                                    val,
                                    (ptr & PVCORE_MMU_UPDATE_CMD_MASK) ==
                                        PVCORE_MMU_PT_UPDATE_PRESERVE_AD,
@@ -379,14 +379,14 @@ static int pin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t mf
         /* 32-bit guests have no L4 of their own: accepted and ignored, as Xen does. */
         return 0;
     }
-    rc = frame_get_page_and_type(mc->dl, mfn, pgt_level_type(level));
+    rc = frame_get_page_and_type(&mc->dl, mfn, pgt_level_type(level));
     if (rc != 0) {
         return rc;
     }
     f = mfn_frame(d->m, mfn);
     old = frame_type_fetch_or(f, PGT_PINNED, memory_order_acq_rel);
     if (old & PGT_PINNED) {
-        frame_put_page_and_type(mc->dl, mfn);
+        frame_put_page_and_type(&mc->dl, mfn);
         return -PVCORE_EINVAL;
     }
     return 0;
@@ -411,7 +411,7 @@ static int unpin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t 
         return -PVCORE_EINVAL;
     }
     /* Drop the pin's references; the last one queues the tree's devalidation. */
-    frame_put_page_and_type(mc->dl, mfn);
+    frame_put_page_and_type(&mc->dl, mfn);
     frame_put_page(m, mfn);
     return 0;
 }
@@ -446,7 +446,7 @@ static int new_baseptr(struct mmu_call *mc, uint64_t mfn, bool user)
             base_changed(v);
             return 0;
         }
-        rc = frame_get_page_and_type(mc->dl, mfn, pgt_level_type(root));
+        rc = frame_get_page_and_type(&mc->dl, mfn, pgt_level_type(root));
         if (rc != 0) {
             return rc;
         }
@@ -454,7 +454,7 @@ static int new_baseptr(struct mmu_call *mc, uint64_t mfn, bool user)
     }
     base_changed(v);
     if (old != INVALID_MFN) {
-        frame_put_page_and_type(mc->dl, old);
+        frame_put_page_and_type(&mc->dl, old);
     }
     return 0;
 }
@@ -485,7 +485,7 @@ static int clear_or_copy(struct mmu_call *mc, const struct pg_owner *pg, uint64_
             } else {
                 memset(frame_entries(m, dst), 0, PVCORE_PAGE_SIZE);
             }
-            frame_put_writable_locked(mc->dl, dst);
+            frame_put_writable_locked(&mc->dl, dst);
         }
         frame_put_page(m, dst);
     }
@@ -766,7 +766,7 @@ int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va
     if (rc != 0) {
         return rc;
     }
-    rc = paging_find_l1e(mc.dl, v, va, &l1, &slot);
+    rc = paging_find_l1e(&mc.dl, v, va, &l1, &slot);
     if (rc == 0) {
         if (!frame_get_page(m, l1, d->domid)) {
             rc = -PVCORE_EINVAL;
@@ -776,7 +776,7 @@ int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va
                 (x & PGT_COUNT_MASK) == 0) {
                 rc = -PVCORE_EINVAL;
             } else {
-                rc = paging_mod_l1_entry(mc.dl, l1, slot, val, &pg);
+                rc = paging_mod_l1_entry(&mc.dl, l1, slot, val, &pg);
             }
             frame_put_page(m, l1);
         }

@@ -41,10 +41,10 @@ static const struct pagetype_ops *type_ops(uint32_t type_info)
  * taken but validation was preempted or failed, so it and one general reference now
  * belong to the partial state or the teardown list.
  */
-static int frame_get_type(struct domain_locked dl, uint64_t mfn, uint32_t type, bool *took_over,
+static int frame_get_type(const struct domain_locked *dl, uint64_t mfn, uint32_t type, bool *took_over,
                           bool *handed_off)
 {
-    struct machine *m = dl.d->m;
+    struct machine *m = dl->d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t x = frame_type(f, memory_order_relaxed);
     uint32_t nx;
@@ -110,9 +110,9 @@ static int frame_get_type(struct domain_locked dl, uint64_t mfn, uint32_t type, 
 
 /* Drops a page-table type reference. *queued: it was the last of a validated table, which
  * went to the teardown list taking the caller's general reference with it. */
-static void frame_put_type(struct domain_locked dl, uint64_t mfn, bool *queued)
+static void frame_put_type(const struct domain_locked *dl, uint64_t mfn, bool *queued)
 {
-    struct machine *m = dl.d->m;
+    struct machine *m = dl->d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t x = frame_type(f, memory_order_relaxed);
     uint32_t nx;
@@ -144,48 +144,48 @@ static void frame_put_type(struct domain_locked dl, uint64_t mfn, bool *queued)
     }
 }
 
-int frame_get_page_and_type_slow(struct domain_locked dl, uint64_t mfn, uint32_t type)
+int frame_get_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn, uint32_t type)
 {
     bool took_over, handed_off;
     int rc;
 
-    if (!frame_get_page(dl.d->m, mfn, dl.d->domid)) {
+    if (!frame_get_page(dl->d->m, mfn, dl->d->domid)) {
         return -PVCORE_EINVAL;
     }
     rc = frame_get_type(dl, mfn, type, &took_over, &handed_off);
     if (took_over || (rc != 0 && !handed_off)) {
         /* Taken over: the partial state's general reference is ours instead. Failed
          * before taking the type: ours is not needed. */
-        frame_put_page(dl.d->m, mfn);
+        frame_put_page(dl->d->m, mfn);
     }
     return rc;
 }
 
-void frame_put_page_and_type_slow(struct domain_locked dl, uint64_t mfn)
+void frame_put_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn)
 {
     bool queued;
 
     ASSERT_LOCKED(dl);
     frame_put_type(dl, mfn, &queued);
     if (!queued) {
-        frame_put_page(dl.d->m, mfn);
+        frame_put_page(dl->d->m, mfn);
     }
 }
 
 /* ---- teardown list ------------------------------------------------------------------------- */
 
-void teardown_push(struct domain_locked dl, uint64_t mfn)
+void teardown_push(const struct domain_locked *dl, uint64_t mfn)
 {
-    struct frame_aux *a = mfn_aux(dl.d->m, mfn);
+    struct frame_aux *a = mfn_aux(dl->d->m, mfn);
 
     ASSERT_LOCKED(dl);
-    a->next = dl.d->teardown_head;
-    dl.d->teardown_head = (uint32_t)(mfn + 1);
+    a->next = dl->d->teardown_head;
+    dl->d->teardown_head = (uint32_t)(mfn + 1);
 }
 
-int domain_run_teardown(struct domain_locked dl)
+int domain_run_teardown(const struct domain_locked *dl)
 {
-    struct domain *d = dl.d;
+    struct domain *d = dl->d;
     struct machine *m = d->m;
     bool progress = false;
 
@@ -196,7 +196,7 @@ int domain_run_teardown(struct domain_locked dl)
         uint32_t x;
         int rc;
 
-        if (progress && call_should_preempt(dl.call)) {
+        if (progress && call_should_preempt(dl->call)) {
             return -PVCORE_ERESTART;
         }
         progress = true;

@@ -202,9 +202,9 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     return 0;
 }
 
-static PVCORE_INLINE void put_l1e(struct domain_locked l1o, uint64_t e)
+static PVCORE_INLINE void put_l1e(const struct domain_locked *l1o, uint64_t e)
 {
-    struct machine *m = l1o.d->m;
+    struct machine *m = l1o->d->m;
     uint64_t mfn = pte_mfn(e);
 
     if (PVCORE_UNLIKELY(!pte_present(e) || !mfn_is_ram(m, mfn))) {
@@ -214,8 +214,8 @@ static PVCORE_INLINE void put_l1e(struct domain_locked l1o, uint64_t e)
         /* Our own frame: we hold its owner's lock. Another domain's: we do not. */
         frame_put_mapping(m, mfn, true,
                           atomic_load_explicit(&mfn_frame(m, mfn)->owner, memory_order_relaxed) ==
-                                  l1o.d->domid
-                              ? &l1o
+                                  l1o->d->domid
+                              ? l1o
                               : NULL);
     } else {
         frame_put_page(m, mfn);
@@ -246,9 +246,9 @@ static void linear_undo(_Atomic int16_t *c, int dir)
  * A same-level ("linear", recursive) entry: read-only, target already validated and of
  * the container's own level, same domain, single level only.
  */
-static int get_linear(struct domain_locked dl, uint64_t table, uint64_t child, unsigned level)
+static int get_linear(const struct domain_locked *dl, uint64_t table, uint64_t child, unsigned level)
 {
-    struct domain *d = dl.d;
+    struct domain *d = dl->d;
     struct machine *m = d->m;
     struct frame *cf;
     uint32_t x;
@@ -282,12 +282,12 @@ static int get_linear(struct domain_locked dl, uint64_t table, uint64_t child, u
 /* A PAE L3's hypervisor-L2 slot: the L2 with the hypervisor's slots, which may not be
  * shared. (No guest walk can hold it meanwhile: it is reached only through this slot, of
  * a table that is not validated yet.) */
-static int get_pae_xen_l2(struct domain_locked dl, uint64_t child)
+static int get_pae_xen_l2(const struct domain_locked *dl, uint64_t child)
 {
     int rc = frame_get_page_and_type(dl, child, PGT_L2 | PGT_PAE_XEN_L2);
 
     if (rc == 0 &&
-        (frame_type(mfn_frame(dl.d->m, child), memory_order_relaxed) &
+        (frame_type(mfn_frame(dl->d->m, child), memory_order_relaxed) &
          PGT_COUNT_MASK) != 1) {
         frame_put_page_and_type(dl, child);
         return -PVCORE_EINVAL;
@@ -298,7 +298,7 @@ static int get_pae_xen_l2(struct domain_locked dl, uint64_t child)
 /* The references for a present entry `e` of slot `slot` of `table`, of level 2-4 with
  * descriptor `lv`, whose flags the caller checked against the level's disallow mask: the
  * hypervisor L2, a table of the level below, or a linear entry. */
-static inline int get_upper(struct domain_locked dl, uint64_t table, const struct pt_level *lv,
+static inline int get_upper(const struct domain_locked *dl, uint64_t table, const struct pt_level *lv,
                             unsigned level, unsigned slot, uint64_t e)
 {
     uint64_t child = pte_mfn(e);
@@ -311,7 +311,7 @@ static inline int get_upper(struct domain_locked dl, uint64_t table, const struc
     if (rc != -PVCORE_EINVAL) {
         return rc;
     }
-    if ((dl.d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) || !lv->linear || (e & PTE_RW)) {
+    if ((dl->d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) || !lv->linear || (e & PTE_RW)) {
         return -PVCORE_EINVAL;
     }
     if (child == table) {
@@ -321,9 +321,9 @@ static inline int get_upper(struct domain_locked dl, uint64_t table, const struc
     return get_linear(dl, table, child, level);
 }
 
-static inline void put_upper(struct domain_locked dl, uint64_t table, unsigned level, uint64_t e)
+static inline void put_upper(const struct domain_locked *dl, uint64_t table, unsigned level, uint64_t e)
 {
-    struct machine *m = dl.d->m;
+    struct machine *m = dl->d->m;
     uint64_t child = pte_mfn(e);
 
     if (!pte_present(e) || child == table) {
@@ -367,10 +367,10 @@ static void fill_xen_slots(const struct machine *m, uint64_t *pt, const struct p
 }
 
 /* Validation failed after `nr` entries took references: release them, then no type. */
-static void to_teardown(struct domain_locked dl, uint64_t mfn, unsigned nr)
+static void to_teardown(const struct domain_locked *dl, uint64_t mfn, unsigned nr)
 {
-    struct frame *f = mfn_frame(dl.d->m, mfn);
-    struct frame_aux *fa = mfn_aux(dl.d->m, mfn);
+    struct frame *f = mfn_frame(dl->d->m, mfn);
+    struct frame_aux *fa = mfn_aux(dl->d->m, mfn);
 
     fa->nr_validated = (uint16_t)nr;
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
@@ -378,9 +378,9 @@ static void to_teardown(struct domain_locked dl, uint64_t mfn, unsigned nr)
     teardown_push(dl, mfn);
 }
 
-static int paging_validate(struct domain_locked dl, uint64_t mfn, uint32_t type)
+static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_t type)
 {
-    struct domain *d = dl.d;
+    struct domain *d = dl->d;
     struct machine *m = d->m;
     unsigned level = pgt_type_level(type);
     struct frame *f = mfn_frame(m, mfn);
@@ -409,12 +409,12 @@ static int paging_validate(struct domain_locked dl, uint64_t mfn, uint32_t type)
         /* Work: one unit per present entry, one per 32 scanned. L1 tables are bounded
          * (512 entries) and never preempted, as in Xen. */
         if ((i & 31u) == 0 || pte_present(e)) {
-            if (level > 1 && i > start && call_should_preempt(dl.call)) {
+            if (level > 1 && i > start && call_should_preempt(dl->call)) {
                 fa->nr_validated = (uint16_t)i;
                 frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
                 return -PVCORE_ERESTART;
             }
-            call_charge(dl.call, 1);
+            call_charge(dl->call, 1);
         }
         if (!pte_present(e)) {
             if (i == lv->hyp_l2_slot) {
@@ -454,9 +454,9 @@ static int paging_validate(struct domain_locked dl, uint64_t mfn, uint32_t type)
     return 0;
 }
 
-static int paging_devalidate(struct domain_locked dl, uint64_t mfn, uint32_t type)
+static int paging_devalidate(const struct domain_locked *dl, uint64_t mfn, uint32_t type)
 {
-    struct domain *d = dl.d;
+    struct domain *d = dl->d;
     struct machine *m = d->m;
     unsigned level = pgt_type_level(type);
     struct frame *f = mfn_frame(m, mfn);
@@ -476,10 +476,10 @@ static int paging_devalidate(struct domain_locked dl, uint64_t mfn, uint32_t typ
         }
         e = pte_read(&pt[i]);
         if ((i & 31u) == 0 || pte_present(e)) {
-            if (level > 1 && progress && call_should_preempt(dl.call)) {
+            if (level > 1 && progress && call_should_preempt(dl->call)) {
                 return -PVCORE_ERESTART;
             }
-            call_charge(dl.call, 1);
+            call_charge(dl->call, 1);
         }
         if (level == 1) {
             put_l1e(dl, e);
@@ -516,10 +516,10 @@ static PVCORE_INLINE void write_entry(uint64_t *p, uint64_t val, bool preserve_a
 }
 
 /* Replaces entry *p (now `ol`) of an L1 owned by the witness's domain with `val`. */
-static PVCORE_INLINE int mod_l1(struct domain_locked dl, uint64_t *p, uint64_t ol, uint64_t val,
+static PVCORE_INLINE int mod_l1(const struct domain_locked *dl, uint64_t *p, uint64_t ol, uint64_t val,
                                 bool preserve_ad, const struct pg_owner *pg)
 {
-    struct domain *d = dl.d;
+    struct domain *d = dl->d;
     int rc;
 
     if (PVCORE_LIKELY(pte_present(val))) {
@@ -544,11 +544,11 @@ static PVCORE_INLINE int mod_l1(struct domain_locked dl, uint64_t *p, uint64_t o
 
 /* Replaces entry `slot` (now `ol`) of the witness domain's validated table `table`, of
  * level 2-4 and type `type_info`, with `val`. */
-static PVCORE_INLINE int mod_upper(struct domain_locked dl, uint64_t table, unsigned level,
+static PVCORE_INLINE int mod_upper(const struct domain_locked *dl, uint64_t table, unsigned level,
                                    uint32_t type_info, unsigned slot, uint64_t *p, uint64_t ol,
                                    uint64_t val, bool preserve_ad, bool *changed_upper)
 {
-    struct domain *d = dl.d;
+    struct domain *d = dl->d;
     const struct pt_level *lv = paging_level(d, level, type_info);
     int rc;
 
@@ -584,19 +584,19 @@ static PVCORE_INLINE int mod_upper(struct domain_locked dl, uint64_t table, unsi
     return 0;
 }
 
-int paging_mod_l1_entry(struct domain_locked dl, uint64_t l1, unsigned slot, uint64_t val,
+int paging_mod_l1_entry(const struct domain_locked *dl, uint64_t l1, unsigned slot, uint64_t val,
                         const struct pg_owner *pg)
 {
-    uint64_t *p = &frame_entries(dl.d->m, l1)[slot];
+    uint64_t *p = &frame_entries(dl->d->m, l1)[slot];
 
     ASSERT_LOCKED(dl);
     return mod_l1(dl, p, pte_read(p), val, false, pg);
 }
 
-int paging_update_entry(struct domain_locked pt_owner, const struct pg_owner *pg, uint64_t mfn,
+int paging_update_entry(const struct domain_locked *pt_owner, const struct pg_owner *pg, uint64_t mfn,
                         unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper)
 {
-    struct machine *m = pt_owner.d->m;
+    struct machine *m = pt_owner->d->m;
     uint64_t *p = &frame_entries(m, mfn)[slot];
     uint32_t x = frame_type(mfn_frame(m, mfn), memory_order_acquire);
     unsigned level = pgt_type_level(x);
@@ -608,7 +608,7 @@ int paging_update_entry(struct domain_locked pt_owner, const struct pg_owner *pg
         if (PVCORE_LIKELY(level == 1)) {
             return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
         }
-        if (pg->domid != pt_owner.d->domid) {
+        if (pg->domid != pt_owner->d->domid) {
             return -PVCORE_EINVAL;
         }
         return mod_upper(pt_owner, mfn, level, x, slot, p, ol, val, preserve_ad, changed_upper);
@@ -624,7 +624,7 @@ int paging_update_entry(struct domain_locked pt_owner, const struct pg_owner *pg
 
 /* ---- walking a vCPU's tables -------------------------------------------------------------------- */
 
-int paging_find_l1e(struct domain_locked dl, struct vcpu *v, uint64_t va, uint64_t *l1_mfn,
+int paging_find_l1e(const struct domain_locked *dl, struct vcpu *v, uint64_t va, uint64_t *l1_mfn,
                     unsigned *slot)
 {
     struct domain *d = v->d;
@@ -633,7 +633,7 @@ int paging_find_l1e(struct domain_locked dl, struct vcpu *v, uint64_t va, uint64
     unsigned level;
 
     ASSERT_LOCKED(dl);
-    PVCORE_ASSERT(dl.d == d);
+    PVCORE_ASSERT(dl->d == d);
     if (!paging_va_is_guest(d, va) || mfn == INVALID_MFN) {
         return -PVCORE_EINVAL;
     }

@@ -103,9 +103,10 @@ static inline void call_charge(struct call *c, uint32_t units)
 /* ---- the lock witness -------------------------------------------------------------------- */
 
 /*
- * Proof that `call` holds d's MMU lock, handed out by domain_lock() and taken by every
- * function that needs that lock held, which asserts it in debug builds. It also carries
- * the call, whose budget the work done under the lock is charged to.
+ * Proof that `call` holds d's MMU lock, handed out by domain_lock() and taken (by
+ * pointer: copying it through the stack on every request costs a store-forwarding stall)
+ * by every function that needs that lock held, which asserts it in debug builds. It also
+ * carries the call, whose budget the work done under the lock is charged to.
  */
 struct domain_locked {
     struct domain *d;
@@ -123,16 +124,16 @@ static inline struct domain_locked domain_lock(struct call *c, struct domain *d)
     return dl;
 }
 
-static inline void domain_unlock(struct domain_locked dl)
+static inline void domain_unlock(const struct domain_locked *dl)
 {
-    PVCORE_ASSERT(dl.call->locked == dl.d);
-    dl.call->locked = NULL;
-    spin_unlock(&dl.d->mmu_lock);
+    PVCORE_ASSERT(dl->call->locked == dl->d);
+    dl->call->locked = NULL;
+    spin_unlock(&dl->d->mmu_lock);
 }
 
 /* Asserts, in debug builds, that the witness is live: its call holds d's lock. */
 #define ASSERT_LOCKED(dl) \
-    PVCORE_ASSERT((dl).call->locked == (dl).d && spin_is_locked(&(dl).d->mmu_lock))
+    PVCORE_ASSERT((dl)->call->locked == (dl)->d && spin_is_locked(&(dl)->d->mmu_lock))
 
 /* Asserts, in debug builds, that the call holds no library lock (guest copies). */
 #define ASSERT_UNLOCKED(c) PVCORE_ASSERT((c)->locked == NULL)

@@ -318,15 +318,15 @@ static inline void frame_record_unwritable(struct machine *m, struct frame *f)
     }
 }
 
-static inline void frame_put_writable_locked(struct domain_locked owner, uint64_t mfn)
+static inline void frame_put_writable_locked(const struct domain_locked *owner, uint64_t mfn)
 {
-    struct machine *m = owner.d->m;
+    struct machine *m = owner->d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t x;
     uint32_t nx;
 
     ASSERT_LOCKED(owner);
-    PVCORE_ASSERT(atomic_load_explicit(&f->owner, memory_order_relaxed) == owner.d->domid);
+    PVCORE_ASSERT(atomic_load_explicit(&f->owner, memory_order_relaxed) == owner->d->domid);
     x = frame_type(f, memory_order_relaxed);
     do {
         nx = pgt_writable_dec(x);
@@ -350,7 +350,7 @@ static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw,
     uint64_t c, nc;
 
     if (PVCORE_LIKELY(rw && owner != NULL)) {
-        ASSERT_LOCKED(*owner);
+        ASSERT_LOCKED(owner);
         c = atomic_load_explicit(&f->ct, memory_order_relaxed);
         /* Not when the frame would be freed: that takes the two steps, in order. */
         while (PVCORE_LIKELY((CT_COUNT(c) & FC_COUNT_MASK) > 1)) {
@@ -365,7 +365,7 @@ static inline void frame_put_mapping(struct machine *m, uint64_t mfn, bool rw,
         }
     }
     if (rw && owner != NULL) {
-        frame_put_writable_locked(*owner, mfn);
+        frame_put_writable_locked(owner, mfn);
     } else if (rw) {
         frame_put_writable_unlocked(m, mfn);
     }

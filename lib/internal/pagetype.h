@@ -25,8 +25,8 @@
  */
 struct pagetype_ops {
     uint16_t entries; /* entries of a frame of this type (aux.nr_validated counts them) */
-    int (*validate)(struct domain_locked dl, uint64_t mfn, uint32_t type);
-    int (*devalidate)(struct domain_locked dl, uint64_t mfn, uint32_t type);
+    int (*validate)(const struct domain_locked *dl, uint64_t mfn, uint32_t type);
+    int (*devalidate)(const struct domain_locked *dl, uint64_t mfn, uint32_t type);
 };
 
 /* The page-table levels' validator (paging.c). */
@@ -37,17 +37,17 @@ extern const struct pagetype_ops paging_type_ops;
  * reference. Any error: it holds neither. The inline versions below handle the common
  * case (a frame already validated as that type gains or loses one of several holders)
  * and call these for everything else. */
-int frame_get_page_and_type_slow(struct domain_locked dl, uint64_t mfn, uint32_t type);
-void frame_put_page_and_type_slow(struct domain_locked dl, uint64_t mfn);
+int frame_get_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn, uint32_t type);
+void frame_put_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn);
 
-static inline int frame_get_page_and_type(struct domain_locked dl, uint64_t mfn, uint32_t type)
+static inline int frame_get_page_and_type(const struct domain_locked *dl, uint64_t mfn, uint32_t type)
 {
-    struct machine *m = dl.d->m;
+    struct machine *m = dl->d->m;
     struct frame *f;
     uint32_t x;
 
     ASSERT_LOCKED(dl);
-    if (!frame_get_page(m, mfn, dl.d->domid)) {
+    if (!frame_get_page(m, mfn, dl->d->domid)) {
         return -PVCORE_EINVAL;
     }
     f = mfn_frame(m, mfn);
@@ -69,9 +69,9 @@ static inline int frame_get_page_and_type(struct domain_locked dl, uint64_t mfn,
     return frame_get_page_and_type_slow(dl, mfn, type);
 }
 
-static inline void frame_put_page_and_type(struct domain_locked dl, uint64_t mfn)
+static inline void frame_put_page_and_type(const struct domain_locked *dl, uint64_t mfn)
 {
-    struct machine *m = dl.d->m;
+    struct machine *m = dl->d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
 
@@ -94,9 +94,9 @@ static inline void frame_put_page_and_type(struct domain_locked dl, uint64_t mfn
 
 /* Queues frame mfn, which holds one type and one general reference for it, for
  * devalidation by the owner's next call (the witness's domain). */
-void teardown_push(struct domain_locked dl, uint64_t mfn);
+void teardown_push(const struct domain_locked *dl, uint64_t mfn);
 /* Processes the domain's teardown list within the call's budget: 0 when empty,
  * -PVCORE_ERESTART if not. */
-int domain_run_teardown(struct domain_locked dl);
+int domain_run_teardown(const struct domain_locked *dl);
 
 #endif /* PVCORE_INTERNAL_PAGETYPE_H */
