@@ -81,35 +81,10 @@ static bool writable_get_existing(struct machine *m, uint64_t mfn)
     return true;
 }
 
-/* Drops what table_get() took. */
+/* Drops what table_get() took (no lock is held here). */
 static void table_put(struct machine *m, uint64_t mfn)
 {
-    struct frame *f = mfn_frame(m, mfn);
-    uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
-    uint16_t owner;
-    struct domain *od;
-    struct call call;
-    struct domain_locked locked;
-    const struct domain_locked *dl = &locked;
-
-    /* (Another type holder holds a general reference too: neither half reaches zero.) */
-    while ((CT_TYPE(c) & PGT_COUNT_MASK) > 1) {
-        /* release: our reads of the entries happen before the reference goes. */
-        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, c - CT_MAKE(1, 1),
-                                                  memory_order_release, memory_order_relaxed)) {
-            return;
-        }
-    }
-    /* Every other holder let go while we walked: the last reference of a validated table
-     * queues its devalidation, which is the owner's lock holder's work. With a reference
-     * held the owner cannot change, and a domain stays in the table while it owns frames. */
-    owner = atomic_load_explicit(&f->owner, memory_order_acquire);
-    od = machine_domain(m, owner);
-    PVCORE_ASSERT(od != NULL);
-    call_init(&call, m);
-    locked = domain_lock(&call, od);
-    frame_put_page_and_type(dl, mfn);
-    domain_unlock(dl);
+    frame_put_table_unlocked(m, mfn);
 }
 
 /* The guest's own access to va, walked and held as the header describes. */

@@ -12,6 +12,7 @@
 #include "internal/guestmem.h"
 #include "internal/m2p.h"
 #include "internal/mmu.h"
+#include "internal/paging_entry.h"
 
 /* A batch in progress: the caller's context and the lock it holds for the batch. */
 struct mmu_call {

@@ -218,3 +218,36 @@ int domain_run_teardown(const struct domain_locked *dl)
     return 0;
 }
 
+/* ---- references dropped without the owner's lock ---------------------------------------- */
+
+void frame_put_table_unlocked(struct machine *m, uint64_t mfn)
+{
+    struct domain *od;
+    struct call call;
+    struct domain_locked locked;
+
+    if (frame_put_table_if_not_last(mfn_frame(m, mfn))) {
+        return;
+    }
+    /* Every other holder let go meanwhile: the last reference of a validated table queues
+     * its devalidation, which is the owner's lock holder's work. With a reference held the
+     * owner cannot change, and a domain stays in the table while it owns frames. */
+    od = machine_domain(m, atomic_load_explicit(&mfn_frame(m, mfn)->owner, memory_order_acquire));
+    PVCORE_ASSERT(od != NULL);
+    call_init(&call, m);
+    locked = domain_lock(&call, od);
+    frame_put_page_and_type(&locked, mfn);
+    domain_unlock(&locked);
+}
+
+void call_run_deferred(struct call *c)
+{
+    ASSERT_UNLOCKED(c);
+    while (c->deferred != 0) {
+        uint64_t mfn = (uint64_t)c->deferred - 1u;
+
+        c->deferred = mfn_aux(c->m, mfn)->next;
+        mfn_aux(c->m, mfn)->next = 0;
+        frame_put_table_unlocked(c->m, mfn);
+    }
+}

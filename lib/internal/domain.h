@@ -74,6 +74,7 @@ static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
 struct call {
     struct machine *m;
     uint32_t budget;         /* work units left before the call must stop (-ERESTART) */
+    uint32_t deferred;       /* mfn + 1 of the first table reference to drop unlocked; 0: none */
     const struct domain *locked; /* the domain whose lock this call holds, or NULL */
 };
 
@@ -81,8 +82,12 @@ static inline void call_init(struct call *c, struct machine *m)
 {
     c->m = m;
     c->budget = m->work_budget;
+    c->deferred = 0;
     c->locked = NULL;
 }
+
+/* Drops the table references the call deferred while it held a lock (pagetype.c). */
+void call_run_deferred(struct call *c);
 
 /* Work accounting: true when the call should stop (budget exhausted or host asks). */
 static inline bool call_should_preempt(const struct call *c)
@@ -126,9 +131,14 @@ static inline struct domain_locked domain_lock(struct call *c, struct domain *d)
 
 static inline void domain_unlock(const struct domain_locked *dl)
 {
-    PVCORE_ASSERT(dl->call->locked == dl->d);
-    dl->call->locked = NULL;
+    struct call *c = dl->call;
+
+    PVCORE_ASSERT(c->locked == dl->d);
+    c->locked = NULL;
     spin_unlock(&dl->d->mmu_lock);
+    if (PVCORE_UNLIKELY(c->deferred != 0)) {
+        call_run_deferred(c);
+    }
 }
 
 /* Asserts, in debug builds, that the witness is live: its call holds d's lock. */

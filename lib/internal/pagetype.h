@@ -40,32 +40,77 @@ extern const struct pagetype_ops paging_type_ops;
 int frame_get_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn, uint32_t type);
 void frame_put_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn);
 
+/* Drops a general and a type reference on a validated table held without its owner's
+ * lock, by compare-and-swap, if another type reference remains: false (nothing changed)
+ * when it would be the last, which only the owner's lock holder may drop. */
+static inline bool frame_put_table_if_not_last(struct frame *f)
+{
+    uint64_t c = atomic_load_explicit(&f->ct, memory_order_relaxed);
+
+    /* (Another type holder holds a general reference too: neither half reaches zero.)
+     * release: whatever was read of the table happens before the reference goes. */
+    while ((CT_TYPE(c) & PGT_COUNT_MASK) > 1) {
+        if (atomic_compare_exchange_weak_explicit(&f->ct, &c, c - CT_MAKE(1, 1),
+                                                  memory_order_release, memory_order_relaxed)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The same for a caller that holds no lock: the last reference is dropped under the
+ * owner's lock, which queues the table's devalidation as any last drop does. */
+void frame_put_table_unlocked(struct machine *m, uint64_t mfn);
+
+/* A reference that frame_get_page_and_type() took on a frame that turned out to be
+ * another domain's, and that would be that table's last: the call drops it once it holds
+ * no lock (domain_unlock()). The frame's aux.next, unused while it is validated and held,
+ * links the call's list. */
+static inline void call_defer_table_put(struct call *c, struct machine *m, uint64_t mfn)
+{
+    mfn_aux(m, mfn)->next = c->deferred;
+    c->deferred = (uint32_t)(mfn + 1u);
+}
+
 static inline int frame_get_page_and_type(const struct domain_locked *dl, uint64_t mfn, uint32_t type)
 {
     struct machine *m = dl->d->m;
+    uint16_t domid = dl->d->domid;
     struct frame *f;
+    uint64_t c;
     uint32_t x;
 
     ASSERT_LOCKED(dl);
-    if (!frame_get_page(m, mfn, dl->d->domid)) {
+    if (PVCORE_UNLIKELY(mfn >= m->nr_frames)) {
         return -PVCORE_EINVAL;
     }
     f = mfn_frame(m, mfn);
-    x = frame_type(f, memory_order_relaxed);
-    /* Validated implies at least one holder, and excludes partial and teardown states.
-     * While a frame has a page-table type, only holders of its owner's lock (held here)
-     * can change its type or flags; other CPUs' compare-and-swaps of the type half fail
-     * without writing, except a guest walk's (guestmem.c), which adds a reference only to
-     * a validated table that has one, never beyond half the maximum, and drops one only
-     * while another remains. All of that commutes with an addition, so an add suffices,
-     * with no compare-and-swap loop. */
-    if (PVCORE_LIKELY((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) ==
-                          (type | PGT_VALIDATED) &&
-                      (x & PGT_COUNT_MASK) != PGT_COUNT_MASK)) {
-        atomic_fetch_add_explicit(&f->ct, CT_MAKE(0, 1), memory_order_acq_rel);
-        return 0;
+    /*
+     * The common case in one compare-and-swap of the count word: a frame of ours already
+     * validated as this type gains a general and a type reference. Validated implies a
+     * holder, and excludes the partial and teardown states. The owner is read first, so
+     * that another domain's frames are normally not touched, and again once the
+     * references are held (a free frame may have been reallocated in between).
+     */
+    if (PVCORE_LIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) == domid)) {
+        c = atomic_load_explicit(&f->ct, memory_order_relaxed);
+        x = CT_TYPE(c);
+        if (PVCORE_LIKELY(fc_can_get(CT_COUNT(c)) &&
+                          (x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) ==
+                              (type | PGT_VALIDATED) &&
+                          (x & PGT_COUNT_MASK) != 0 && (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) &&
+            PVCORE_LIKELY(atomic_compare_exchange_strong_explicit(
+                &f->ct, &c, c + CT_MAKE(1, 1), memory_order_acq_rel, memory_order_relaxed))) {
+            if (PVCORE_LIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) == domid)) {
+                return 0;
+            }
+            /* Another domain's table now: as if we had looked a moment later. */
+            if (!frame_put_table_if_not_last(f)) {
+                call_defer_table_put(dl->call, m, mfn);
+            }
+            return -PVCORE_EINVAL;
+        }
     }
-    frame_put_page(m, mfn);
     return frame_get_page_and_type_slow(dl, mfn, type);
 }
 

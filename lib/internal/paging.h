@@ -128,12 +128,6 @@ struct pg_owner {
 /* Update entry `slot` of the witness domain's validated L1 table `l1` (update_va_mapping). */
 int paging_mod_l1_entry(const struct domain_locked *dl, uint64_t l1, unsigned slot, uint64_t val,
                         const struct pg_owner *pg);
-/* One mmu_update request on frame `mfn` of the page-table owner (the witness's domain),
- * on which the caller holds a general reference: an entry of a validated table (L2-L4
- * only if pg is the page-table owner itself), or a word of ordinary memory that can be
- * made writable. */
-int paging_update_entry(const struct domain_locked *pt_owner, const struct pg_owner *pg, uint64_t mfn,
-                        unsigned slot, uint64_t val, bool preserve_ad, bool *changed_upper);
 
 /* ---- guest walks ------------------------------------------------------------------------- */
 
