@@ -12,17 +12,18 @@
  * with the reference held its owner cannot change.
  *
  * Page-table type references taken here follow one rule that the MMU's lock holders rely
- * on (frame.h): a walker adds a reference only to a validated table that already has one,
- * never up to the top of the count, and drops one by compare-and-swap only while another
- * remains; the last one is dropped under the owner's lock, as every other holder's is.
+ * on (pagetype.h): a walker adds a reference only to a validated table that already has
+ * one, never up to the top of the count, and drops one by compare-and-swap only while
+ * another remains; the last one is dropped under the owner's lock, as every other
+ * holder's is (frame_put_table_unlocked()).
  */
 #include <pvcore/guestmem.h>
 #include <pvcore/mmu.h>
 
 #include "internal/paging.h"
 
-/* A walker never takes a table's type count beyond this, so that a lock holder's
- * unconditional increment (frame_get_page_and_type()) cannot overflow it. */
+/* A walker never takes a table's type count beyond this: walks alone can never saturate
+ * a table's count and so make its owner's own references fail. */
 #define WALK_TYPE_LIMIT (PGT_COUNT_MASK / 2u)
 
 static void table_put(struct machine *m, uint64_t mfn);
