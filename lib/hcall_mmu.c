@@ -127,8 +127,8 @@ static int do_batch(struct caller *c, uint64_t args[6], int64_t *ret, enum batch
     src.array = NULL;
     src.read = reader_read;
     src.ctx = &rd;
-    /* One call for the whole batch: one lock, one work budget, at most one flush. Even an
-     * empty batch checks foreigndom and finishes queued teardown, as a direct call does. */
+    /* One call for the whole batch: one work budget, at most one flush. Even an empty
+     * batch checks foreigndom and finishes queued teardown, as a direct call does. */
     rc = kind == BATCH_MMU ? mmu_update_source(&c->call, c->v, &src, count, &i, foreigndom)
                            : mmuext_op_source(&c->call, c->v, &src, count, &i, foreigndom);
     /* A forged total may wrap; it is only ever reported back. */

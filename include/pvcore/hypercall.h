@@ -17,8 +17,9 @@
  *   requests are copied in chunks of at most 32 that do not cross a page boundary (unless
  *   one request does), so an unreadable request fails the batch with -PVCORE_EFAULT after
  *   exactly the requests before it, as if each were copied alone. The batch is one call
- *   into the MMU code: one lock, one work budget (pvcore_machine_config::work_budget) and
- *   at most one TLB flush for the whole invocation.
+ *   into the MMU code: one work budget (pvcore_machine_config::work_budget) and at most
+ *   one TLB flush for the whole invocation; the lock of the domain whose tables change is
+ *   let go around each copy, so other vCPUs' calls may run between chunks.
  * - `update_va_mapping(va, val, flags)` and `update_va_mapping_otherdomain(va, val, flags,
  *   domid)`: see pvcore_update_va_mapping(). A 32-bit guest passes the 64-bit entry in two
  *   registers, low half first (`va, val_lo, val_hi, flags[, domid]`).
@@ -132,8 +133,10 @@ struct pvcore_hypercall_regs {
  *   read `*pdone` starts from 0), but the requests and the result do not depend on
  *   where the batch was preempted.
  * - xen_version: XENVER_version gives `(major << 16) | minor`, XENVER_pagesize 4096;
- *   XENVER_get_features with a `submap_idx` other than 0 is -PVCORE_EINVAL (no optional
- *   feature is advertised yet: submap 0 is 0); XENVER_commandline and XENVER_build_id are
+ *   XENVER_get_features with a `submap_idx` other than 0 is -PVCORE_EINVAL (submap 0 holds
+ *   exactly what is implemented: mmu_pt_update_preserve_ad, highmem_assist, and
+ *   pae_pgdir_above_4gb once the guest enabled pae_extended_cr3); XENVER_commandline and
+ *   XENVER_build_id are
  *   -PVCORE_EPERM for an unprivileged domain (privileged: an empty command line, and
  *   -PVCORE_ENODATA as no build id exists, after -PVCORE_EINVAL for a zero buffer
  *   length); an unknown sub-command is -PVCORE_ENOSYS.

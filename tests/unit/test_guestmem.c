@@ -15,6 +15,8 @@
 #include <pvcore/guestmem.h>
 #include <pvcore/hypercall.h>
 
+#include "internal/domain.h" /* white box: are the domain locks free during a copy? */
+
 #define NF 256u
 #define H3 2u      /* hypervisor frames: an L3, an L2, an L1 and a secret page */
 #define H2 3u
@@ -29,8 +31,9 @@ struct gm {
     uint64_t m2p[NF];
     uint64_t l4_slots[16];
     uint64_t pae_slots[84];
-    struct pvcore_domain *d64, *d32;
-    void *dmem64, *dmem32;
+    struct pvcore_domain *d64, *d32, *d0;
+    void *dmem64, *dmem32, *dmem0;
+    unsigned copies, copies_under_lock;
     uint64_t next;
     void *scratch;
     size_t scratch_len;
@@ -42,15 +45,32 @@ static void flush_none(void *ctx, const struct pvcore_flush *f)
     (void)f;
 }
 
+/* Copies run with no domain's lock held: counted here, for every domain of the machine. */
+static void note_copy(struct gm *g)
+{
+    struct pvcore_domain *doms[3];
+    unsigned i;
+
+    doms[0] = g->d64;
+    doms[1] = g->d32;
+    doms[2] = g->d0;
+    g->copies++;
+    for (i = 0; i < 3; i++) {
+        if (doms[i] != NULL && spin_is_locked(&((struct domain *)(void *)doms[i])->mmu_lock)) {
+            g->copies_under_lock++;
+        }
+    }
+}
+
 static int copy_from(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len)
 {
-    (void)ctx;
+    note_copy(ctx);
     return pvcore_guestmem_copy_from(v, dst, gva, len);
 }
 
 static int copy_to(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src, size_t len)
 {
-    (void)ctx;
+    note_copy(ctx);
     return pvcore_guestmem_copy_to(v, gva, src, len);
 }
 
@@ -117,6 +137,7 @@ static int gm_setup(void **state)
     cfg.m2p = g->m2p;
     cfg.max_domains = 8;
     cfg.ops = &gm_ops;
+    cfg.ctx = g;
     cfg.hyp_l4_slots = g->l4_slots;
     cfg.hyp_pae_l2_slots = g->pae_slots;
     assert_int_equal(pvcore_machine_init(g->mmem, ms, &cfg, &g->m), 0);
@@ -124,6 +145,7 @@ static int gm_setup(void **state)
     assert_int_equal(pvcore_frame_reserve_xen(g->m, pvcore_mfn(H3), 4), 0);
     g->d64 = mkdom(g, 1, 0, &g->dmem64);
     g->d32 = mkdom(g, 2, PVCORE_DOMAIN_GUEST_32, &g->dmem32);
+    g->d0 = mkdom(g, 0, PVCORE_DOMAIN_PRIVILEGED, &g->dmem0);
     g->next = 16;
     g->scratch_len = pvcore_check_scratch_size(g->m);
     g->scratch = malloc(g->scratch_len);
@@ -141,6 +163,7 @@ static int gm_teardown(void **state)
     free(g->ram);
     free(g->dmem64);
     free(g->dmem32);
+    free(g->dmem0);
     free(g->scratch);
     free(g);
     return 0;
@@ -213,22 +236,28 @@ struct as {
     uint64_t root, l3, l2, l2x, l1, data;
 };
 
-/* A 64-bit guest: L4 -> L3 -> L2 -> L1 -> one data page at 0x400000, plus the self-map. */
-static void build64(struct gm *g, struct as *a)
+/* A 64-bit address space of d: L4 -> L3 -> L2 -> L1 -> one data page at 0x400000. */
+static void build64_of(struct gm *g, struct pvcore_domain *d, struct as *a)
 {
-    a->root = gm_alloc(g, g->d64);
-    a->l3 = gm_alloc(g, g->d64);
-    a->l2 = gm_alloc(g, g->d64);
-    a->l1 = gm_alloc(g, g->d64);
-    a->data = gm_alloc(g, g->d64);
+    a->root = gm_alloc(g, d);
+    a->l3 = gm_alloc(g, d);
+    a->l2 = gm_alloc(g, d);
+    a->l1 = gm_alloc(g, d);
+    a->data = gm_alloc(g, d);
     fr(g, a->root)[0] = pte(a->l3, PT_P | PT_RW | PT_US);
     fr(g, a->l3)[0] = pte(a->l2, PT_P | PT_RW | PT_US);
     fr(g, a->l2)[2] = pte(a->l1, PT_P | PT_RW | PT_US);
     fr(g, a->l1)[0] = pte(a->data, PT_P | PT_RW | PT_US);
-    assert_int_equal(ext1(g->d64, PVCORE_MMUEXT_NEW_BASEPTR, a->root), 0);
+    assert_int_equal(ext1(d, PVCORE_MMUEXT_NEW_BASEPTR, a->root), 0);
     /* The hypervisor's slot now holds its entry: the attack has something to follow. */
     assert_int_equal(fr(g, a->root)[256], g->l4_slots[0]);
-    /* A read-only self-map: legal (XSA-182 only forbids it writable). */
+}
+
+/* The 64-bit guest's, plus a read-only self-map: legal (XSA-182 only forbids it
+ * writable). */
+static void build64(struct gm *g, struct as *a)
+{
+    build64_of(g, g->d64, a);
     assert_int_equal(upd(g->d64, a->root, SELF, pte(a->root, PT_P | PT_US | PT_A)), 0);
 }
 
@@ -410,6 +439,56 @@ static void test_not_ram(void **state)
     gm_check(g);
 }
 
+/*
+ * A privileged vCPU names another domain as the page-table owner (foreigndom bits 31:16):
+ * its request array and *pdone are in its own memory, copied with no domain's lock held
+ * (neither its own nor the table owner's), and the request changes the other domain's
+ * L1. A vCPU bitmap (TLB_FLUSH_MULTI) is read the same way.
+ */
+static void test_copies_hold_no_lock(void **state)
+{
+    struct gm *g = *state;
+    struct as a0, a1;
+    struct pvcore_hypercall_regs r;
+    uint64_t *req;
+    uint32_t pdone;
+
+    build64_of(g, g->d0, &a0);
+    build64_of(g, g->d64, &a1);
+    req = (uint64_t *)(void *)fr(g, a0.data);
+    req[0] = (a1.l1 << 12) | (5u << 3);
+    req[1] = pte(a1.data, PT_P | PT_US);
+    g->copies = g->copies_under_lock = 0;
+    memset(&r, 0, sizeof(r));
+    r.nr = PVCORE_HYPERVISOR_mmu_update;
+    r.arg[0] = 0x400000;
+    r.arg[1] = 1;
+    r.arg[2] = 0x400800;
+    r.arg[3] = (2u << 16) | 1u; /* tables of domain 1, its own frames */
+    assert_int_equal(pvcore_hypercall(v0(g->d0), &r), PVCORE_HYPERCALL_DONE);
+    assert_int_equal(r.ret, 0);
+    assert_int_equal(pte_mfn_test(fr(g, a1.l1)[5]), a1.data);
+    memcpy(&pdone, (uint8_t *)fr(g, a0.data) + 0x800, 4);
+    assert_int_equal(pdone, 1);
+    /* The same from the unprivileged guest itself: a multi-vCPU flush reads its bitmap. */
+    req = (uint64_t *)(void *)fr(g, a1.data);
+    req[0] = PVCORE_MMUEXT_TLB_FLUSH_MULTI;
+    req[1] = 0;
+    req[2] = 0x400100;
+    req[32] = 3; /* the bitmap at 0x400100: vCPUs 0 and 1 */
+    memset(&r, 0, sizeof(r));
+    r.nr = PVCORE_HYPERVISOR_mmuext_op;
+    r.arg[0] = 0x400000;
+    r.arg[1] = 1;
+    r.arg[3] = PVCORE_DOMID_SELF;
+    assert_int_equal(pvcore_hypercall(v0(g->d64), &r), PVCORE_HYPERCALL_DONE);
+    assert_int_equal(r.ret, 0);
+    /* request array + pdone write, then request array + bitmap */
+    assert_true(g->copies >= 4);
+    assert_int_equal(g->copies_under_lock, 0);
+    gm_check(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_selfmap_hyp_slot_64, gm_setup, gm_teardown),
         cmocka_unit_test_setup_teardown(test_selfmap_hyp_slot_pae, gm_setup, gm_teardown),
         cmocka_unit_test_setup_teardown(test_not_ram, gm_setup, gm_teardown),
+        cmocka_unit_test_setup_teardown(test_copies_hold_no_lock, gm_setup, gm_teardown),
     };
     return cmocka_run_group_tests_name("guestmem", tests, NULL, NULL);
 }
