@@ -151,6 +151,7 @@ int pvcore_domain_assign(struct pvcore_domain *pd, pvcore_mfn_t frame, pvcore_gf
         atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
         return -PVCORE_EBUSY;
     }
+    frame_flush_stale_free(m, mfn);
     frame_reset_state(m, mfn);
     atomic_store_explicit(&f->owner, d->domid, memory_order_release);
     frame_count_fetch_or(f, FC_ALLOCATED, memory_order_release);

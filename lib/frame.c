@@ -16,6 +16,12 @@ void frame_free(struct machine *m, uint64_t mfn)
     uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
 
     frame_reset_state(m, mfn);
+    /* Its last mapping may have gone without a flush (an L1 entry cleared with no flush
+     * asked for, a table torn down mid-batch): TLBs may map it until the next full flush.
+     * pvcore_domain_assign() checks the record before anyone else can use it. */
+    atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
+                          memory_order_relaxed);
+    atomic_store_explicit(&f->hints, FH_FREED, memory_order_relaxed);
     m2p_forget(m, owner, mfn);
     {
         /* The owner stays in the table while it owns frames (pvcore_domain_destroy). */
@@ -73,6 +79,30 @@ void frame_flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
     fl.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
     /* DOMID_INVALID asks for every domain's vCPUs: a foreign mapper may hold the entry. */
     fl.domid = (h & FH_FOREIGN_WRITABLE) ? (uint16_t)PVCORE_DOMID_INVALID : owner;
+    machine_flush(m, &fl);
+}
+
+/*
+ * A freed frame goes to a new owner only once no TLB can still map it for the old one
+ * (or for a domain that mapped it foreign): a full flush of every domain must have
+ * completed since it was freed, and if none has, this is one. As with writable mappings,
+ * one flush covers every frame freed before it, so recycling many frames costs one.
+ */
+void frame_flush_stale_free(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint8_t h = atomic_fetch_and_explicit(&f->hints, (uint8_t)~FH_FREED, memory_order_acq_rel);
+    struct pvcore_flush fl;
+
+    if ((h & FH_FREED) == 0 ||
+        seq_after(atomic_load_explicit(&m->all_flushed_seq, memory_order_acquire),
+                  atomic_load_explicit(&f->wr_seq, memory_order_acquire))) {
+        return;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.kind = PVCORE_FLUSH_TLB_ALL;
+    fl.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
+    fl.domid = PVCORE_DOMID_INVALID;
     machine_flush(m, &fl);
 }
 

@@ -127,6 +127,7 @@ int pvcore_frame_reserve_xen(struct pvcore_machine *pm, pvcore_mfn_t first_mfn, 
     }
     for (i = first; i < first + count; i++) {
         struct frame *f = &m->frames[i];
+        frame_flush_stale_free(m, i);
         atomic_store_explicit(&f->owner, (uint16_t)PVCORE_DOMID_XEN, memory_order_relaxed);
         atomic_store_explicit(&f->ct, CT_MAKE(FC_RAM | FC_ALLOCATED | 1u, 0), memory_order_release);
     }

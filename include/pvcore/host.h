@@ -105,7 +105,10 @@ struct pvcore_host_ops {
     void (*base_changed)(void *ctx, struct pvcore_vcpu *v, pvcore_mfn_t kernel, pvcore_mfn_t user);
     /**
      * Tells the embedder that machine frame `mfn` became free: its owner released it and
-     * the last reference is gone. NULL: the embedder polls pvcore_frame_query().
+     * the last reference is gone. TLBs may still map it (its last mapping may have gone
+     * without a flush); the library flushes every domain before it gives the frame to a
+     * new owner (pvcore_domain_assign(), pvcore_frame_reserve_xen()) unless a full flush
+     * of every domain completed since. NULL: the embedder polls pvcore_frame_query().
      */
     void (*frame_freed)(void *ctx, pvcore_mfn_t mfn);
     /**

@@ -148,6 +148,7 @@ struct frame_aux {
 /* frame.hints: what a TLB may still hold (see flush_stale_writable in frame.c) */
 #define FH_WAS_WRITABLE 0x01u     /* a writable mapping existed since the last flush */
 #define FH_FOREIGN_WRITABLE 0x02u /* ... and one belonged to another domain */
+#define FH_FREED 0x04u            /* free since wr_seq: TLBs may still map it (frame_free) */
 #define FH_NON_COHERENT 0x08u     /* mapped writable with a non-write-back cache type (XSA-402) */
 
 static inline struct frame *mfn_frame(const struct machine *m, uint64_t mfn)
@@ -423,5 +424,9 @@ void machine_flush(struct machine *m, const struct pvcore_flush *f);
  * descriptor type: flushes whatever a writable mapping may have left in TLBs and caches,
  * unless a full flush since made that unnecessary (frame.c). */
 void frame_flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner);
+
+/* Before a free frame gets a new owner: flushes every domain's TLBs unless a full flush of
+ * every domain completed since the frame was freed (frame.c). */
+void frame_flush_stale_free(struct machine *m, uint64_t mfn);
 
 #endif /* PVCORE_INTERNAL_FRAME_H */

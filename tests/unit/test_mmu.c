@@ -846,6 +846,59 @@ static void test_release_and_assign(void **state)
     check_invariants(t);
 }
 
+/*
+ * A frame whose last mapping goes without a flush (an L1 entry cleared, no flush asked
+ * for) may still be in the TLBs of the vCPUs that mapped it. It must not reach a new
+ * owner before a full flush of every domain: the assignment does one if none happened
+ * since the frame was freed, and one flush covers every frame freed before it.
+ */
+static void test_freed_frame_flushed_before_reuse(void **state)
+{
+    struct pvtest *t = *state;
+    struct pvcore_host_stats st;
+    struct as64 as;
+    uint64_t d0, d1, d2;
+
+    build_as64(t, 1, &as, 3);
+    assert_int_equal(ext(t, 1, PVCORE_MMUEXT_NEW_BASEPTR, as.l4, 0, PVCORE_DOMID_SELF), 0);
+    d0 = as.data[0];
+    d1 = as.data[1];
+    d2 = as.data[2];
+    /* Given back while still mapped: freed only when the mapping goes. */
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(d0)), 0);
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(d1)), 0);
+    assert_int_equal(finfo(t, d0).owner, 1);
+    pvcore_host_backend_reset_stats(t->hb);
+    assert_int_equal(set_entry(t, 1, as.l1, 0, 0), 0);
+    assert_int_equal(set_entry(t, 1, as.l1, 1, 0), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.frames_freed, 2);
+    assert_int_equal(st.flush_calls, 0); /* the guest asked for none */
+    assert_int_equal(finfo(t, d0).owner, PVCORE_DOMID_INVALID);
+    /* The first reuse flushes every domain; the second frame was freed before that flush. */
+    assert_int_equal(pvcore_domain_assign(t->dom[2], pvcore_mfn(d0), pvcore_gfn(7)), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_every_domain, 1);
+    assert_int_equal(st.flush_domain, 1);
+    assert_int_equal(pvcore_domain_assign(t->dom[0], pvcore_mfn(d1), pvcore_gfn(8)), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_calls, 1);
+    /* A frame freed after that flush needs another one. */
+    assert_int_equal(pvcore_domain_release(t->dom[1], pvcore_mfn(d2)), 0);
+    assert_int_equal(set_entry(t, 1, as.l1, 2, 0), 0);
+    assert_int_equal(pvcore_domain_assign(t->dom[2], pvcore_mfn(d2), pvcore_gfn(9)), 0);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_every_domain, 2);
+    assert_int_equal(finfo(t, d2).owner, 2);
+    assert_int_equal(finfo(t, d2).count, 1);
+    /* A frame never used is handed out without a flush. */
+    pvcore_host_backend_reset_stats(t->hb);
+    (void)alloc_frame(t, 2);
+    pvcore_host_backend_stats(t->hb, &st);
+    assert_int_equal(st.flush_calls, 0);
+    check_invariants(t);
+}
+
 /* ---- wire-format conversion and translation ------------------------------------------------- */
 
 static void test_wire_conversion(void **state)
@@ -926,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_preempted_batch_done_count),
         cmocka_unit_test_setup_teardown(test_destroy_releases_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_and_assign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_freed_frame_flushed_before_reuse, setup, teardown),
         cmocka_unit_test(test_wire_conversion),
         cmocka_unit_test_setup_teardown(test_translate, setup, teardown),
     };
