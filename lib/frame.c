@@ -37,6 +37,18 @@ void frame_free(struct machine *m, uint64_t mfn)
     }
 }
 
+/* A full flush of every vCPU of domain `domid` (PVCORE_DOMID_INVALID: of every domain). */
+static void flush_all_of(struct machine *m, uint16_t domid)
+{
+    struct pvcore_flush fl;
+
+    memset(&fl, 0, sizeof(fl));
+    fl.kind = PVCORE_FLUSH_TLB_ALL;
+    fl.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
+    fl.domid = domid;
+    machine_flush(m, &fl);
+}
+
 /* a is later than b in the wrapping sequence of full flushes. */
 static bool seq_after(uint32_t a, uint32_t b)
 {
@@ -58,7 +70,6 @@ void frame_flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
                                           memory_order_acq_rel);
     uint32_t dropped = atomic_load_explicit(&f->wr_seq, memory_order_acquire);
     struct domain *od = machine_domain(m, owner);
-    struct pvcore_flush fl;
 
     if (h & FH_NON_COHERENT) {
         /* XSA-402: write back what a non-coherent writable mapping may have left in
@@ -74,12 +85,8 @@ void frame_flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
          seq_after(atomic_load_explicit(&od->flushed_seq, memory_order_acquire), dropped))) {
         return;
     }
-    memset(&fl, 0, sizeof(fl));
-    fl.kind = PVCORE_FLUSH_TLB_ALL;
-    fl.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
     /* DOMID_INVALID asks for every domain's vCPUs: a foreign mapper may hold the entry. */
-    fl.domid = (h & FH_FOREIGN_WRITABLE) ? (uint16_t)PVCORE_DOMID_INVALID : owner;
-    machine_flush(m, &fl);
+    flush_all_of(m, (h & FH_FOREIGN_WRITABLE) ? (uint16_t)PVCORE_DOMID_INVALID : owner);
 }
 
 /*
@@ -92,18 +99,13 @@ void frame_flush_stale_free(struct machine *m, uint64_t mfn)
 {
     struct frame *f = mfn_frame(m, mfn);
     uint8_t h = atomic_fetch_and_explicit(&f->hints, (uint8_t)~FH_FREED, memory_order_acq_rel);
-    struct pvcore_flush fl;
 
     if ((h & FH_FREED) == 0 ||
         seq_after(atomic_load_explicit(&m->all_flushed_seq, memory_order_acquire),
                   atomic_load_explicit(&f->wr_seq, memory_order_acquire))) {
         return;
     }
-    memset(&fl, 0, sizeof(fl));
-    fl.kind = PVCORE_FLUSH_TLB_ALL;
-    fl.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
-    fl.domid = PVCORE_DOMID_INVALID;
-    machine_flush(m, &fl);
+    flush_all_of(m, PVCORE_DOMID_INVALID);
 }
 
 /*

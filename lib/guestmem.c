@@ -20,49 +20,29 @@
 #include <pvcore/guestmem.h>
 #include <pvcore/mmu.h>
 
+#include "internal/guestmem.h"
 #include "internal/paging.h"
 
 /* A walker never takes a table's type count beyond this: walks alone can never saturate
  * a table's count and so make its owner's own references fail. */
 #define WALK_TYPE_LIMIT (PGT_COUNT_MASK / 2u)
 
-static void table_put(struct machine *m, uint64_t mfn);
-
 /* A general and a type reference on table `mfn` of domain `owner`, in one step, if it is
  * a validated page table with a holder. true: *type is its type half, now held. */
 static bool table_get(struct machine *m, uint64_t mfn, uint16_t owner, uint32_t *type)
 {
-    struct frame *f;
-    uint64_t c;
+    enum table_ref r;
 
     if (mfn >= m->nr_frames) {
         return false;
     }
-    f = mfn_frame(m, mfn);
-    /* Checked first so that another domain's tables are normally never touched. */
-    if (atomic_load_explicit(&f->owner, memory_order_acquire) != owner) {
-        return false;
+    r = frame_ref_validated(mfn_frame(m, mfn), owner, PGT_VALIDATED, PGT_VALIDATED, true,
+                            WALK_TYPE_LIMIT, type);
+    if (PVCORE_UNLIKELY(r == TABLE_REF_STRAY)) {
+        /* Another domain's table now (no lock is held here). */
+        frame_put_table_unlocked(m, mfn);
     }
-    c = atomic_load_explicit(&f->ct, memory_order_relaxed);
-    do {
-        uint32_t x = CT_TYPE(c);
-
-        if (!fc_can_get(CT_COUNT(c)) || pgt_type_level(x) == 0 ||
-            (x & (PGT_VALIDATED | PGT_PARTIAL | PGT_TEARDOWN)) != PGT_VALIDATED ||
-            (x & PGT_COUNT_MASK) == 0 || (x & PGT_COUNT_MASK) >= WALK_TYPE_LIMIT) {
-            return false;
-        }
-        /* acquire: the entries are read after the references are held. */
-    } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, c + CT_MAKE(1, 1),
-                                                    memory_order_acquire, memory_order_relaxed));
-    /* Again, now that it cannot change: the frame may have been freed and become another
-     * domain's table between the first check and the references. */
-    if (PVCORE_UNLIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) != owner)) {
-        table_put(m, mfn);
-        return false;
-    }
-    *type = CT_TYPE(c + CT_MAKE(1, 1));
-    return true;
+    return r == TABLE_REF_HELD;
 }
 
 /* One more writable type reference on a frame that already has one (the mapping the walk
@@ -80,12 +60,6 @@ static bool writable_get_existing(struct machine *m, uint64_t mfn)
         }
     } while (!frame_type_cas(f, &x, x + 1));
     return true;
-}
-
-/* Drops what table_get() took (no lock is held here). */
-static void table_put(struct machine *m, uint64_t mfn)
-{
-    frame_put_table_unlocked(m, mfn);
 }
 
 /* The guest's own access to va, walked and held as the header describes. */
@@ -119,7 +93,7 @@ static int walk_get(struct vcpu *v, uint64_t va, bool write, struct pvcore_guest
         if (!table_get(m, child, d->domid, &ctype)) {
             goto fail;
         }
-        table_put(m, table);
+        frame_put_table_unlocked(m, table);
         table = child;
         type = ctype;
     }
@@ -145,7 +119,7 @@ static int walk_get(struct vcpu *v, uint64_t va, bool write, struct pvcore_guest
         frame_put_page(m, mfn);
         goto fail;
     }
-    table_put(m, table);
+    frame_put_table_unlocked(m, table);
     out->maddr = (mfn << PVCORE_PAGE_SHIFT) | (va & (PVCORE_PAGE_SIZE - 1u));
     out->flags = (rw && (e2 & PTE_RW) ? PVCORE_GUESTMEM_WRITABLE : 0u) |
                  (write ? PVCORE_GUESTMEM_HELD_WRITE : 0u);
@@ -153,7 +127,7 @@ static int walk_get(struct vcpu *v, uint64_t va, bool write, struct pvcore_guest
     return 0;
 
 fail:
-    table_put(m, table);
+    frame_put_table_unlocked(m, table);
     return -PVCORE_EFAULT;
 }
 
@@ -193,14 +167,6 @@ int pvcore_vcpu_translate(struct pvcore_vcpu *pv, uint64_t va, uint64_t *maddr, 
 
 /* ---- copies ---------------------------------------------------------------------------------- */
 
-/* Is [gva, gva + len) inside the guest's address space (2^32 bytes or 2^64)? */
-static bool copy_range_ok(const struct domain *d, uint64_t gva, size_t len)
-{
-    uint64_t top = domain_is_32(d) ? 0xFFFFFFFFu : UINT64_MAX;
-
-    return len == 0 || (gva <= top && (uint64_t)len - 1u <= top - gva);
-}
-
 static size_t page_chunk(uint64_t gva, size_t left)
 {
     size_t in_page = PVCORE_PAGE_SIZE - (size_t)(gva & (PVCORE_PAGE_SIZE - 1u));
@@ -218,7 +184,7 @@ int pvcore_guestmem_copy_from(struct pvcore_vcpu *v, void *dst, uint64_t gva, si
     const struct machine *m = vcpu_domain(v)->m;
     uint8_t *p = dst;
 
-    if (!copy_range_ok(vcpu_domain(v), gva, len)) {
+    if (!guest_range_ok(vcpu_domain(v), gva, len)) {
         return -PVCORE_EFAULT;
     }
     while (len > 0) {
@@ -261,7 +227,7 @@ int pvcore_guestmem_copy_to(struct pvcore_vcpu *v, uint64_t gva, const void *src
     uint64_t first_page = gva & ~(uint64_t)(PVCORE_PAGE_SIZE - 1u);
     bool held_whole;
 
-    if (!copy_range_ok(vcpu_domain(v), gva, len)) {
+    if (!guest_range_ok(vcpu_domain(v), gva, len)) {
         return -PVCORE_EFAULT;
     }
     if (len == 0) {

@@ -66,11 +66,6 @@ static bool pg_owner_permitted(const struct domain *cur, const struct pg_owner *
     return pg->d == cur || pg->domid == PVCORE_DOMID_IO || domain_privileged(cur);
 }
 
-static bool addr_ok(const struct domain *d, uint64_t va)
-{
-    return paging_va_is_guest(d, va);
-}
-
 static void flush_domain(struct domain *d, uint8_t kind, uint64_t va)
 {
     struct pvcore_flush f;
@@ -501,8 +496,8 @@ static int set_ldt(struct vcpu *v, uint64_t base, uint64_t ents)
     struct domain *d = v->d;
 
     if (ents > 8192 ||
-        (ents != 0 && ((base & (PVCORE_PAGE_SIZE - 1u)) != 0 || !addr_ok(d, base) ||
-                       !addr_ok(d, base + ents * 8u - 1u)))) {
+        (ents != 0 && ((base & (PVCORE_PAGE_SIZE - 1u)) != 0 || !paging_va_is_guest(d, base) ||
+                       !paging_va_is_guest(d, base + ents * 8u - 1u)))) {
         return -PVCORE_EINVAL;
     }
     if (v->ldt_base != base || v->ldt_ents != ents) {
@@ -662,7 +657,7 @@ static int mmuext_one(struct mmu_call *mc, const struct pg_owner *pg,
     if ((cmd->rules & MX_SELF) && pg->d != mc->v->d) {
         return -PVCORE_EPERM;
     }
-    if ((cmd->rules & MX_GUEST_VA) && !addr_ok(mc->v->d, op->arg1)) {
+    if ((cmd->rules & MX_GUEST_VA) && !paging_va_is_guest(mc->v->d, op->arg1)) {
         return 0;
     }
     return cmd->fn(mc, pg, op, cmd);

@@ -9,6 +9,15 @@
 
 #include "internal/domain.h"
 
+/* Does [gva, gva + len) fit below the top of d's address space (2^32 bytes for a 32-bit
+ * guest, 2^64 otherwise)? A range that wraps never does. */
+static inline bool guest_range_ok(const struct domain *d, uint64_t gva, uint64_t len)
+{
+    uint64_t top = domain_is_32(d) ? 0xFFFFFFFFu : UINT64_MAX;
+
+    return len == 0 || (gva <= top && len - 1u <= top - gva);
+}
+
 /* 0, or -PVCORE_EFAULT (no hook, or any byte unreadable). */
 static inline int guest_copy_from(const struct call *c, struct vcpu *v, void *dst, uint64_t gva,
                                   size_t len)

@@ -43,16 +43,10 @@ static inline uint64_t hc_arg(const struct caller *c, const uint64_t args[6], un
     return c->is32 ? (args[i] & 0xFFFFFFFFu) : args[i];
 }
 
-/* Does [gva, gva + len) fit below the top of the guest's address space (2^32 or 2^64)? */
+/* Does [gva, gva + len) fit below the top of the guest's address space? */
 static inline bool hc_range_ok(const struct caller *c, uint64_t gva, uint64_t len)
 {
-    if (len == 0) {
-        return true;
-    }
-    if (c->is32) {
-        return gva <= 0xFFFFFFFFu && len - 1u <= 0xFFFFFFFFu - gva;
-    }
-    return len - 1u <= UINT64_MAX - gva;
+    return guest_range_ok(c->d, gva, len);
 }
 
 /* Guest copies, with no lock held (the copy hooks' contract). */

@@ -72,12 +72,57 @@ static inline void call_defer_table_put(struct call *c, struct machine *m, uint6
     c->deferred = (uint32_t)(mfn + 1u);
 }
 
+/* What frame_ref_validated() did. */
+enum table_ref {
+    TABLE_REF_NONE,  /* nothing taken: not such a table, or it changed meanwhile */
+    TABLE_REF_HELD,  /* a general and a type reference taken, the frame still `owner`'s */
+    TABLE_REF_STRAY, /* both taken, but the frame was reallocated to another domain in
+                      * between: the caller gives them back its own way */
+};
+
+/*
+ * A general and a type reference in one compare-and-swap of the count word, on a frame of
+ * `owner` validated as a page table: its type half masked by `type_mask` must equal
+ * `type_want` (VALIDATED included there), with `any_level` any page-table level will do,
+ * and the type count must be above 0 and below `count_limit`. Validated implies a holder,
+ * and excludes the partial and teardown states. The owner is read first, so that another
+ * domain's frames are normally not touched, and again once the references are held (a
+ * free frame may have been reallocated in between). Shared by the lock holder's fast path
+ * below and the lock-free guest walk.
+ */
+static PVCORE_INLINE enum table_ref frame_ref_validated(struct frame *f, uint16_t owner,
+                                                        uint32_t type_mask, uint32_t type_want,
+                                                        bool any_level, uint32_t count_limit,
+                                                        uint32_t *type)
+{
+    uint64_t c;
+    uint32_t x;
+
+    if (PVCORE_UNLIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) != owner)) {
+        return TABLE_REF_NONE;
+    }
+    c = atomic_load_explicit(&f->ct, memory_order_relaxed);
+    do {
+        x = CT_TYPE(c);
+        if (PVCORE_UNLIKELY(!fc_can_get(CT_COUNT(c)) || (x & type_mask) != type_want ||
+                            (any_level && pgt_type_level(x) == 0) ||
+                            (x & PGT_COUNT_MASK) == 0 || (x & PGT_COUNT_MASK) >= count_limit)) {
+            return TABLE_REF_NONE;
+        }
+        /* acq_rel: the table's entries are read after the references are held. (Another
+         * CPU's change of either half makes it retry with the new word.) */
+    } while (PVCORE_UNLIKELY(!atomic_compare_exchange_weak_explicit(
+        &f->ct, &c, c + CT_MAKE(1, 1), memory_order_acq_rel, memory_order_relaxed)));
+    *type = x + 1u;
+    return PVCORE_LIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) == owner)
+               ? TABLE_REF_HELD
+               : TABLE_REF_STRAY;
+}
+
 static inline int frame_get_page_and_type(const struct domain_locked *dl, uint64_t mfn, uint32_t type)
 {
     struct machine *m = dl->d->m;
-    uint16_t domid = dl->d->domid;
     struct frame *f;
-    uint64_t c;
     uint32_t x;
 
     ASSERT_LOCKED(dl);
@@ -85,31 +130,20 @@ static inline int frame_get_page_and_type(const struct domain_locked *dl, uint64
         return -PVCORE_EINVAL;
     }
     f = mfn_frame(m, mfn);
-    /*
-     * The common case in one compare-and-swap of the count word: a frame of ours already
-     * validated as this type gains a general and a type reference. Validated implies a
-     * holder, and excludes the partial and teardown states. The owner is read first, so
-     * that another domain's frames are normally not touched, and again once the
-     * references are held (a free frame may have been reallocated in between).
-     */
-    if (PVCORE_LIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) == domid)) {
-        c = atomic_load_explicit(&f->ct, memory_order_relaxed);
-        x = CT_TYPE(c);
-        if (PVCORE_LIKELY(fc_can_get(CT_COUNT(c)) &&
-                          (x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED)) ==
-                              (type | PGT_VALIDATED) &&
-                          (x & PGT_COUNT_MASK) != 0 && (x & PGT_COUNT_MASK) != PGT_COUNT_MASK) &&
-            PVCORE_LIKELY(atomic_compare_exchange_strong_explicit(
-                &f->ct, &c, c + CT_MAKE(1, 1), memory_order_acq_rel, memory_order_relaxed))) {
-            if (PVCORE_LIKELY(atomic_load_explicit(&f->owner, memory_order_acquire) == domid)) {
-                return 0;
-            }
-            /* Another domain's table now: as if we had looked a moment later. */
-            if (!frame_put_table_if_not_last(f)) {
-                call_defer_table_put(dl->call, m, mfn);
-            }
-            return -PVCORE_EINVAL;
+    /* The common case in one step: a frame of ours already validated as this type gains a
+     * general and a type reference. */
+    switch (frame_ref_validated(f, dl->d->domid, PGT_TYPE_MASK | PGT_PAE_XEN_L2 | PGT_VALIDATED,
+                                type | PGT_VALIDATED, false, PGT_COUNT_MASK, &x)) {
+    case TABLE_REF_HELD:
+        return 0;
+    case TABLE_REF_STRAY:
+        /* Another domain's table now: as if we had looked a moment later. */
+        if (!frame_put_table_if_not_last(f)) {
+            call_defer_table_put(dl->call, m, mfn);
         }
+        return -PVCORE_EINVAL;
+    case TABLE_REF_NONE:
+        break;
     }
     return frame_get_page_and_type_slow(dl, mfn, type);
 }
