@@ -136,6 +136,94 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
     }
 }
 
+/* A descriptor-page holder (GDT or LDT slot of a vCPU of d): the domain's own frame, of
+ * that type. */
+static void hold_desc(struct checker *c, const struct domain *d, uint64_t mfn)
+{
+    const struct frame *f;
+
+    if (mfn >= c->m->nr_frames) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 5, d->domid);
+        return;
+    }
+    f = mfn_frame(c->m, mfn);
+    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != d->domid) {
+        violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, d->domid,
+                  atomic_load_explicit(&f->owner, memory_order_relaxed));
+    }
+    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != PGT_SEG_DESC) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 6, frame_type(f, memory_order_relaxed));
+    }
+    hold(c, mfn, true);
+}
+
+static void check_desc_holders(struct checker *c, const struct domain *d, const struct vcpu *v)
+{
+    /* (A corrupted count must not take the scan beyond the array.) */
+    uint32_t nr = (v->cpu.gdt_ents + 511u) / 512u;
+    uint32_t i;
+
+    if (v->cpu.gdt_ents > PVCORE_FIRST_RESERVED_GDT_ENTRY) {
+        violation(c, PVCORE_CHECK_STATE, v->id, 7, v->cpu.gdt_ents);
+        nr = CPU_GDT_MAX_FRAMES;
+    }
+    for (i = 0; i < nr; i++) {
+        hold_desc(c, d, v->cpu.gdt_frames[i]);
+    }
+    for (i = 0; i < CPU_LDT_MAX_FRAMES; i++) {
+        if (v->cpu.ldt_frames[i] != INVALID_MFN) {
+            hold_desc(c, d, v->cpu.ldt_frames[i]);
+        }
+    }
+}
+
+/*
+ * A descriptor page in use: validated and nothing else, and no present descriptor that
+ * the rules refuse, restated here from the ABI rather than taken from the checker that
+ * installed it: no privilege above the guest kernel's ring, no system descriptor but a
+ * call gate stored with DPL 0 and leading to an allowed selector (or type 0), no 64-bit
+ * code for a 32-bit guest.
+ */
+static void check_desc_frame(struct checker *c, uint64_t mfn, uint32_t t, uint16_t owner)
+{
+    const struct domain *d = owner_domain(c->m, owner);
+    const uint64_t *descs = frame_entries(c->m, mfn);
+    unsigned i;
+
+    if ((t & (PGT_PINNED | PGT_PARTIAL | PGT_TEARDOWN | PGT_PAE_XEN_L2)) != 0 ||
+        !(t & PGT_VALIDATED) || d == NULL) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 8, t);
+        return;
+    }
+    for (i = 0; i < 512; i++) {
+        uint64_t e = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&descs[i],
+                                          memory_order_relaxed);
+        unsigned dpl = (unsigned)(e >> 45) & 3u;
+        unsigned type = (unsigned)(e >> 40) & 15u;
+        unsigned sel = (unsigned)(e >> 16) & 0xFFFFu;
+        bool is32 = domain_is_32(d);
+        bool ok;
+
+        c->r->entries_checked++;
+        if (!(e & (1ull << 47))) {
+            continue;
+        }
+        if (e & (1ull << 44)) {
+            ok = dpl >= (is32 ? 1u : 3u) && !(is32 && (e & (1ull << 53)));
+        } else {
+            /* A gate keeps the DPL asked for in its selector's RPL. */
+            unsigned flat = is32 ? PVCORE_FLAT_KERNEL_CS_X86_32 : PVCORE_FLAT_KERNEL_CS_X86_64;
+            ok = type == 0 ||
+                 (type == 0xC && dpl == 0 && (sel & 3u) >= (is32 ? 1u : 3u) &&
+                  ((sel & 4u) != 0 || sel < PVCORE_FIRST_RESERVED_GDT_BYTE ||
+                   (sel & ~3u) == (flat & ~3u)));
+        }
+        if (!ok) {
+            violation(c, PVCORE_CHECK_FLAGS, mfn, i, e);
+        }
+    }
+}
+
 size_t pvcore_check_scratch_size(const struct pvcore_machine *pm)
 {
     const struct machine *m = (const struct machine *)(const void *)pm;
@@ -159,7 +247,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
     c.r = report;
     memset(scratch, 0, pvcore_check_scratch_size(pm));
 
-    /* Holders outside the frame table: base pointers. */
+    /* Holders outside the frame table: base pointers, GDT and LDT frames. */
     for (dom = 0; dom < m->max_domains; dom++) {
         struct domain *d = atomic_load_explicit(&m->domtab[dom], memory_order_acquire);
         uint32_t i;
@@ -173,6 +261,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
             if (d->vcpus[i].guest_table_user != INVALID_MFN) {
                 hold(&c, d->vcpus[i].guest_table_user, true);
             }
+            check_desc_holders(&c, d, &d->vcpus[i]);
         }
     }
 
@@ -217,6 +306,10 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
                 violation(&c, PVCORE_CHECK_STATE, mfn, 1, t);
             }
             hold(&c, mfn, true);
+        }
+        if ((t & PGT_TYPE_MASK) == PGT_SEG_DESC && (t & PGT_COUNT_MASK) != 0) {
+            check_desc_frame(&c, mfn, t, owner);
+            continue;
         }
         if (level == 0 || (t & PGT_COUNT_MASK) == 0) {
             continue;

@@ -22,6 +22,8 @@
  */
 #include <pvcore/domain.h>
 
+#include "internal/emulate.h"
+#include "internal/desc.h"
 #include "internal/m2p.h"
 #include "internal/pagetype.h"
 #include "internal/paging.h"
@@ -70,7 +72,10 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
         d->vcpus[i].id = i;
         d->vcpus[i].guest_table = INVALID_MFN;
         d->vcpus[i].guest_table_user = INVALID_MFN;
+        cpu_state_init(&d->vcpus[i].cpu);
+        emulate_state_init(&d->vcpus[i]);
     }
+    d->shared_info_mfn = INVALID_MFN;
     spin_lock(&m->domtab_lock);
     if (atomic_load_explicit(&m->domtab[cfg->domid], memory_order_relaxed) != NULL) {
         rc = -PVCORE_EEXIST;
@@ -257,6 +262,7 @@ int pvcore_domain_vm_assist(struct pvcore_domain *pd, uint32_t cmd, uint32_t typ
     case PVCORE_VMASST_TYPE_4gb_segments:
     case PVCORE_VMASST_TYPE_4gb_segments_notify:
     case PVCORE_VMASST_TYPE_writable_pagetables:
+    case PVCORE_VMASST_TYPE_architectural_iopl: /* read by the emulator's IOPL check */
         bit = type;
         break;
     default:
@@ -370,6 +376,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
                 frame_put_page_and_type(dl, v->guest_table_user);
                 v->guest_table_user = INVALID_MFN;
             }
+            desc_vcpu_release(dl, v);
             v->ldt_base = 0;
             v->ldt_ents = 0;
         }

@@ -67,7 +67,8 @@ static int walk_get(struct vcpu *v, uint64_t va, bool write, struct pvcore_guest
 {
     struct domain *d = v->d;
     struct machine *m = d->m;
-    uint64_t table = v->guest_table;
+    /* The root of the mode the vCPU is in: a 64-bit guest's user half has its own. */
+    uint64_t table = v->cpu.user_mode ? v->guest_table_user : v->guest_table;
     uint64_t e, e2, mfn;
     uint32_t type;
     uint16_t owner;

@@ -9,6 +9,7 @@
  */
 #include <pvcore/mmu.h>
 
+#include "internal/desc.h"
 #include "internal/guestmem.h"
 #include "internal/m2p.h"
 #include "internal/mmu.h"
@@ -447,6 +448,10 @@ static int new_baseptr(struct mmu_call *mc, uint64_t mfn, bool user)
             return rc;
         }
         *slotp = mfn;
+        /* The LDT's frames were found through the old tables (Xen's pv_destroy_ldt). */
+        if (!user && desc_ldt_release(&mc->dl, v)) {
+            flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
+        }
     }
     base_changed(v);
     if (old != INVALID_MFN) {
@@ -491,7 +496,7 @@ static int clear_or_copy(struct mmu_call *mc, const struct pg_owner *pg, uint64_
     return rc;
 }
 
-static int set_ldt(struct vcpu *v, uint64_t base, uint64_t ents)
+static int set_ldt(const struct domain_locked *dl, struct vcpu *v, uint64_t base, uint64_t ents)
 {
     struct domain *d = v->d;
 
@@ -501,6 +506,8 @@ static int set_ldt(struct vcpu *v, uint64_t base, uint64_t ents)
         return -PVCORE_EINVAL;
     }
     if (v->ldt_base != base || v->ldt_ents != ents) {
+        /* The flush below also drops the embedder's mappings of them (<pvcore/desc.h>). */
+        (void)desc_ldt_release(dl, v);
         v->ldt_base = base;
         v->ldt_ents = (uint32_t)ents;
         flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
@@ -595,7 +602,7 @@ static int mx_set_ldt(struct mmu_call *mc, const struct pg_owner *pg,
 {
     (void)pg;
     (void)cmd;
-    return set_ldt(mc->v, op->arg1, op->arg2 & 0xFFFFFFFFu);
+    return set_ldt(&mc->dl, mc->v, op->arg1, op->arg2 & 0xFFFFFFFFu);
 }
 
 static int mx_clear_copy(struct mmu_call *mc, const struct pg_owner *pg,

@@ -18,6 +18,7 @@
  * reference to a validated table that has one and drop it while another remains; the
  * writable type changes by compare-and-swap from anywhere (frame.h).
  */
+#include "internal/desc.h"
 #include "internal/pagetype.h"
 
 /* The validator of each type that needs one, by the type field of type_info. */
@@ -26,6 +27,7 @@ static const struct pagetype_ops *const type_ops_table[8] = {
     [PGT_L2 >> PGT_TYPE_SHIFT] = &paging_type_ops,
     [PGT_L3 >> PGT_TYPE_SHIFT] = &paging_type_ops,
     [PGT_L4 >> PGT_TYPE_SHIFT] = &paging_type_ops,
+    [PGT_SEG_DESC >> PGT_TYPE_SHIFT] = &desc_type_ops,
 };
 
 static const struct pagetype_ops *type_ops(uint32_t type_info)
@@ -104,6 +106,12 @@ static int frame_get_type(const struct domain_locked *dl, uint64_t mfn, uint32_t
         return 0;
     }
     rc = ops->validate(dl, mfn, type);
+    if (rc != 0 && ops->devalidate == NULL) {
+        /* A type whose frames hold nothing (descriptor pages) fails whole: no teardown
+         * state, no type, and the caller drops the general reference it came with. */
+        frame_type_store(f, 0);
+        return rc;
+    }
     *handed_off = rc != 0;
     return rc;
 }
@@ -121,7 +129,8 @@ static void frame_put_type(const struct domain_locked *dl, uint64_t mfn, bool *q
     for (;;) {
         uint32_t cnt = x & PGT_COUNT_MASK;
         PVCORE_ASSERT(cnt != 0);
-        if (cnt == 1 && type_ops(x) != NULL && (x & PGT_VALIDATED)) {
+        if (cnt == 1 && type_ops(x) != NULL && type_ops(x)->devalidate != NULL &&
+            (x & PGT_VALIDATED)) {
             /* Last reference to a live table: its entries' references must be released,
              * which may be a lot of work, so hand the frame to the teardown list with the
              * caller's type and general reference. */

@@ -171,6 +171,7 @@ static void fill_start_info(struct layout *l, uint64_t shared_mfn, const char *c
         si->shared_info = (uint32_t)(shared_mfn << 12);
         si->store_mfn = (uint32_t)g->p2m[va_to_pfn(l, l->va_store)];
         si->console.domU.mfn = (uint32_t)g->p2m[va_to_pfn(l, l->va_console)];
+        si->console.domU.evtchn = MINIHV_CONSOLE_PORT;
         si->pt_base = (uint32_t)l->va_pt;
         si->nr_pt_frames = (uint32_t)l->nr_pt;
         si->mfn_list = (uint32_t)l->va_p2m;
@@ -182,6 +183,7 @@ static void fill_start_info(struct layout *l, uint64_t shared_mfn, const char *c
         si->shared_info = shared_mfn << 12;
         si->store_mfn = g->p2m[va_to_pfn(l, l->va_store)];
         si->console.domU.mfn = g->p2m[va_to_pfn(l, l->va_console)];
+        si->console.domU.evtchn = MINIHV_CONSOLE_PORT;
         si->pt_base = l->va_pt;
         si->nr_pt_frames = l->nr_pt;
         si->mfn_list = l->va_p2m;
@@ -295,6 +297,11 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
         panic("pvcore_domain_assign (shared info): %s", pvcore_strerror(rc));
     }
     ((uint8_t *)phys_to_virt(shared_mfn << 12))[1] = 1; /* vcpu_info[0].evtchn_upcall_mask */
+    if (pvcore_domain_set_shared_info(g->d, pvcore_mfn(shared_mfn)) != 0) {
+        panic("pvcore_domain_set_shared_info");
+    }
+    g->console_mfn = g->p2m[va_to_pfn(&l, l.va_console)];
+    g->user_base = PVCORE_INVALID_MFN_VALUE;
 
     fill_start_info(&l, shared_mfn, cmdline);
 

@@ -139,6 +139,9 @@ frame_return:
     popq %rbx
     popq %rax
     addq $16, %rsp             /* vector, error */
+    /* A fault here is the guest's (minihv_trap): the frame is the one it returns to. */
+    .globl minihv_iret_insn
+minihv_iret_insn:
     iretq
 
 /*

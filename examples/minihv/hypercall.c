@@ -4,6 +4,8 @@
  * (pvcore_hypercall()); minihv adds the console, the scheduler operations, and the
  * policy for faults it cannot deliver (the guest is destroyed).
  */
+#include <pvcore/abi/console.h>
+#include <pvcore/abi/event_channel.h>
 #include <pvcore/abi/xen.h>
 #include <pvcore/hypercall.h>
 
@@ -53,7 +55,11 @@ void guest_load_cr3(struct guest *g)
                                : 0;
         g->cr3 = g->compat_l4 << 12;
     } else {
-        g->cr3 = g->kernel_base << 12;
+        /* A 64-bit guest's user half runs on its own root. */
+        g->cr3 = (pvcore_vcpu_kernel_mode(g->v) || g->user_base == PVCORE_INVALID_MFN_VALUE
+                      ? g->kernel_base
+                      : g->user_base)
+                 << 12;
     }
     if (current == g) {
         pvcore_x86_write_cr3(g->cr3);
@@ -65,11 +71,11 @@ static void hook_base_changed(void *ctx, struct pvcore_vcpu *v, pvcore_mfn_t ker
     struct guest *g = guest_of(v);
 
     (void)ctx;
-    (void)user; /* minihv's guests run in kernel mode only */
     if (g == NULL) {
         return;
     }
     g->kernel_base = kernel.v;
+    g->user_base = user.v;
     guest_load_cr3(g);
 }
 
@@ -91,11 +97,47 @@ static int hook_copy_to_guest(void *ctx, struct pvcore_vcpu *v, uint64_t gva, co
     return pvcore_guestmem_copy_to(v, gva, src, len);
 }
 
+static void hook_mode_changed(void *ctx, struct pvcore_vcpu *v, int kernel_mode)
+{
+    struct guest *g = guest_of(v);
+
+    (void)ctx;
+    (void)kernel_mode;
+    if (g != NULL) {
+        guest_load_cr3(g); /* the new mode's root; sync_cpu_state() swaps the GS bases */
+    }
+}
+
+static void hook_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+    (void)ctx;
+    pvcore_x86_cpuid(leaf, subleaf, out);
+}
+
+static int64_t serve_hypercall(struct guest *g, uint64_t nr, const uint64_t *arg);
+
+/* A multicall entry the library hands back. */
+static int hook_hypercall(void *ctx, struct pvcore_vcpu *v, uint64_t nr, const uint64_t args[6],
+                          int64_t *ret)
+{
+    struct guest *g = guest_of(v);
+
+    (void)ctx;
+    if (g == NULL) {
+        return -1;
+    }
+    *ret = serve_hypercall(g, nr, args);
+    return 0;
+}
+
 const struct pvcore_host_ops minihv_host_ops = {
     .flush_tlb = hook_flush_tlb,
     .base_changed = hook_base_changed,
     .copy_from_guest = hook_copy_from_guest,
     .copy_to_guest = hook_copy_to_guest,
+    .cpuid = hook_cpuid,
+    .mode_changed = hook_mode_changed,
+    .hypercall = hook_hypercall,
 };
 
 /* ---- hypercalls minihv serves itself ------------------------------------------------------ */
@@ -114,6 +156,56 @@ static void guest_console(struct guest *g, const char *s, size_t n)
             con_putc(*s);
         }
     }
+}
+
+/*
+ * The console ring's back-end (the output half): what the guest wrote to `out` since the
+ * last drain, printed unless the guest also writes everything through console_io (as XTF
+ * does: then the ring is only consumed). The indices are the guest's: at most one ring's
+ * worth is taken, whatever the producer index claims.
+ */
+static void drain_console_ring(struct guest *g)
+{
+    struct pvcore_xencons_interface *ring;
+    uint32_t cons, prod, n;
+
+    if (g->console_mfn == 0) {
+        return;
+    }
+    ring = phys_to_virt(g->console_mfn << 12);
+    cons = __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED);
+    prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE); /* the bytes before the index */
+    n = prod - cons;
+    if (n > sizeof(ring->out)) {
+        n = sizeof(ring->out);
+        cons = prod - n;
+    }
+    for (; n; n--, cons++) {
+        char c = __atomic_load_n(&ring->out[cons % sizeof(ring->out)], __ATOMIC_RELAXED);
+        if (!g->used_console_io) {
+            guest_console(g, &c, 1);
+        }
+    }
+    /* release: the bytes were read before the guest may reuse their slots. */
+    __atomic_store_n(&ring->out_cons, prod, __ATOMIC_RELEASE);
+}
+
+/* Event channels are not modelled yet: sending on the console's port drains its ring. */
+static int64_t do_event_channel_op(struct guest *g, uint64_t cmd, uint64_t arg)
+{
+    uint32_t port;
+
+    if (cmd != PVCORE_EVTCHNOP_send) {
+        return -PVCORE_ENOSYS;
+    }
+    if (pvcore_guestmem_copy_from(g->v, &port, arg, sizeof(port)) != 0) {
+        return -PVCORE_EFAULT;
+    }
+    if (port != MINIHV_CONSOLE_PORT) {
+        return -PVCORE_EINVAL;
+    }
+    drain_console_ring(g);
+    return 0;
 }
 
 static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint64_t buf)
@@ -135,10 +227,28 @@ static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint
             return -PVCORE_EFAULT;
         }
         guest_console(g, chunk, n);
+        g->used_console_io = 1;
         buf += n;
         count -= n;
     }
     return 0;
+}
+
+static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg);
+
+/* The hypercalls minihv serves itself (the library hands them back). */
+static int64_t serve_hypercall(struct guest *g, uint64_t nr, const uint64_t *arg)
+{
+    switch (nr) {
+    case PVCORE_HYPERVISOR_console_io:
+        return do_console_io(g, arg[0], arg[1], arg[2]);
+    case PVCORE_HYPERVISOR_sched_op:
+        return do_sched_op(g, arg[0], arg[1]);
+    case PVCORE_HYPERVISOR_event_channel_op:
+        return do_event_channel_op(g, arg[0], arg[1]);
+    default:
+        return -PVCORE_ENOSYS;
+    }
 }
 
 static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
@@ -148,7 +258,9 @@ static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
     switch (cmd) {
     case PVCORE_SCHEDOP_yield:
     case PVCORE_SCHEDOP_block:
-        return 0; /* one vCPU, no events yet: nothing else to run */
+        /* One vCPU, no events yet: nothing else to run but the console back-end. */
+        drain_console_ring(g);
+        return 0;
     case PVCORE_SCHEDOP_shutdown:
         if (pvcore_guestmem_copy_from(g->v, &reason, arg, sizeof(reason)) != 0) {
             return -PVCORE_EFAULT;
@@ -163,53 +275,141 @@ static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
     }
 }
 
-/* Where hypercall argument i lives: rdi, rsi, rdx, r10, r8, r9 for 64-bit guests; ebx,
- * ecx, edx, esi, edi, ebp for 32-bit ones. */
-static uint64_t *arg_reg(struct frame *f, int is32, unsigned i)
+/* ---- the way in and out ------------------------------------------------------------------- */
+
+static uint16_t read_sel(int which)
 {
-    uint64_t *const r64[6] = { &f->rdi, &f->rsi, &f->rdx, &f->r10, &f->r8, &f->r9 };
-    uint64_t *const r32[6] = { &f->rbx, &f->rcx, &f->rdx, &f->rsi, &f->rdi, &f->rbp };
+    uint16_t v = 0;
 
-    return is32 ? r32[i] : r64[i];
-}
-
-static void hypercall(struct guest *g, struct frame *f)
-{
-    struct pvcore_hypercall_regs r;
-    int64_t ret;
-    unsigned i;
-    int rc;
-
-    memset(&r, 0, sizeof(r));
-    r.nr = g->is32 ? (uint32_t)f->rax : f->rax;
-    for (i = 0; i < 6; i++) {
-        r.arg[i] = g->is32 ? (uint32_t)*arg_reg(f, 1, i) : *arg_reg(f, 0, i);
-    }
-    rc = pvcore_hypercall(g->v, &r);
-    if (rc == PVCORE_HYPERCALL_DONE) {
-        f->rax = r.ret;
-        return;
-    }
-    if (rc == PVCORE_HYPERCALL_RESTART) {
-        /* A continuation: the guest re-executes the 2-byte syscall / int $0x82. */
-        for (i = 0; i < 6; i++) {
-            *arg_reg(f, g->is32, i) = r.arg[i];
-        }
-        f->rip -= 2;
-        return;
-    }
-    switch (r.nr) {
-    case PVCORE_HYPERVISOR_console_io:
-        ret = do_console_io(g, r.arg[0], r.arg[1], r.arg[2]);
+    switch (which) {
+    case 0:
+        __asm__ volatile("mov %%ds, %0" : "=r"(v));
         break;
-    case PVCORE_HYPERVISOR_sched_op:
-        ret = do_sched_op(g, r.arg[0], r.arg[1]);
+    case 1:
+        __asm__ volatile("mov %%es, %0" : "=r"(v));
+        break;
+    case 2:
+        __asm__ volatile("mov %%fs, %0" : "=r"(v));
         break;
     default:
-        ret = -PVCORE_ENOSYS;
+        __asm__ volatile("mov %%gs, %0" : "=r"(v));
         break;
     }
-    f->rax = (uint64_t)ret;
+    return v;
+}
+
+/* The entry stubs' frame as the library's register block, and back. The data selectors
+ * are the guest's still: the hypervisor never loads them. */
+static void frame_to_regs(const struct frame *f, struct pvcore_cpu_regs *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->rax = f->rax;
+    r->rbx = f->rbx;
+    r->rcx = f->rcx;
+    r->rdx = f->rdx;
+    r->rsi = f->rsi;
+    r->rdi = f->rdi;
+    r->rbp = f->rbp;
+    r->rsp = f->rsp;
+    r->r8 = f->r8;
+    r->r9 = f->r9;
+    r->r10 = f->r10;
+    r->r11 = f->r11;
+    r->r12 = f->r12;
+    r->r13 = f->r13;
+    r->r14 = f->r14;
+    r->r15 = f->r15;
+    r->rip = f->rip;
+    r->rflags = f->rflags;
+    r->cs = (uint16_t)f->cs;
+    r->ss = (uint16_t)f->ss;
+    r->ds = read_sel(0);
+    r->es = read_sel(1);
+    r->fs = read_sel(2);
+    r->gs = read_sel(3);
+}
+
+static void regs_to_frame(const struct pvcore_cpu_regs *r, struct frame *f)
+{
+    f->rax = r->rax;
+    f->rbx = r->rbx;
+    f->rcx = r->rcx;
+    f->rdx = r->rdx;
+    f->rsi = r->rsi;
+    f->rdi = r->rdi;
+    f->rbp = r->rbp;
+    f->rsp = r->rsp;
+    f->r8 = r->r8;
+    f->r9 = r->r9;
+    f->r10 = r->r10;
+    f->r11 = r->r11;
+    f->r12 = r->r12;
+    f->r13 = r->r13;
+    f->r14 = r->r14;
+    f->r15 = r->r15;
+    f->rip = r->rip;
+    f->rflags = r->rflags;
+    f->cs = r->cs;
+    f->ss = r->ss;
+}
+
+/* What the processor holds of the vCPU's state besides its registers: CR0.TS, and for
+ * 64-bit guests the FS and GS bases. Written only when the library's view changed, so
+ * that a base the guest set itself (by loading a selector) is not overwritten. */
+static void sync_cpu_state(struct guest *g)
+{
+    int ts = pvcore_vcpu_fpu_ts(g->v) != 0;
+    uintptr_t cr0 = pvcore_x86_read_cr0();
+
+    if (ts != ((cr0 & PVCORE_X86_CR0_TS) != 0)) {
+        pvcore_x86_write_cr0(ts ? cr0 | PVCORE_X86_CR0_TS : cr0 & ~(uintptr_t)PVCORE_X86_CR0_TS);
+    }
+    if (!g->is32) {
+        uint64_t fs, gsk, gsu;
+        int kernel = pvcore_vcpu_kernel_mode(g->v) != 0;
+        pvcore_vcpu_segment_bases(g->v, &fs, &gsk, &gsu);
+        if (fs != g->fs_base) {
+            pvcore_x86_wrmsr(PVCORE_X86_MSR_FS_BASE, fs);
+            g->fs_base = fs;
+        }
+        if (gsk != g->gs_kernel || gsu != g->gs_user || kernel != g->kernel_mode) {
+            pvcore_x86_wrmsr(PVCORE_X86_MSR_GS_BASE, kernel ? gsk : gsu);
+            pvcore_x86_wrmsr(PVCORE_X86_MSR_KERNEL_GS_BASE, kernel ? gsu : gsk);
+            g->gs_kernel = gsk;
+            g->gs_user = gsu;
+            g->kernel_mode = kernel;
+        }
+    }
+}
+
+static void destroy_current(struct guest *g, const char *what, const struct frame *f)
+{
+    if (!g->line_start) {
+        con_putc('\n');
+        g->line_start = 1;
+    }
+    con_printf("minihv: d%u: %s at rip 0x%lx: destroying the domain\n", g->domid, what, f->rip);
+    minihv_exit_to_host(STOP_FAULT);
+}
+
+/* A hypercall (or, from 64-bit guest user mode, a system call). */
+static void hypercall(struct guest *g, struct frame *f)
+{
+    struct pvcore_hypercall_regs h;
+    struct pvcore_cpu_regs r;
+    int64_t ret;
+    int rc;
+
+    frame_to_regs(f, &r);
+    rc = pvcore_cpu_hypercall(g->v, &r, &h);
+    if (rc == PVCORE_CPU_CRASH) {
+        destroy_current(g, "iret through an unreadable or impossible frame", f);
+    }
+    if (rc == PVCORE_CPU_UNHANDLED) {
+        ret = serve_hypercall(g, h.nr, h.arg);
+        r.rax = g->is32 ? (uint32_t)ret : (uint64_t)ret;
+    }
+    regs_to_frame(&r, f);
 }
 
 static const char *const vector_names[32] = {
@@ -220,43 +420,79 @@ static const char *const vector_names[32] = {
     "control protection",
 };
 
+/* An exception the guest took: the library emulates it or bounces it to the guest. */
+static void guest_exception(struct guest *g, struct frame *f, uint64_t cr2)
+{
+    struct pvcore_cpu_regs r;
+    int rc;
+
+    frame_to_regs(f, &r);
+    rc = pvcore_cpu_trap(g->v, &r, (uint32_t)f->vector, (uint32_t)f->error, cr2);
+    if (rc != PVCORE_CPU_RESUME) {
+        if (!g->line_start) {
+            con_putc('\n');
+            g->line_start = 1;
+        }
+        con_printf("minihv: d%u: %s (vector %lu) at rip 0x%lx, error 0x%lx", g->domid,
+                   f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
+                   f->vector, f->rip, f->error);
+        if (f->vector == PVCORE_X86_VEC_PF) {
+            con_printf(", address 0x%lx", cr2);
+        }
+        con_printf(": cannot deliver it, destroying the domain\n");
+        minihv_exit_to_host(STOP_FAULT);
+    }
+    regs_to_frame(&r, f);
+}
+
+extern const char minihv_iret_insn[];
+
 void minihv_trap(struct frame *f)
 {
     struct guest *g = current;
-    const char *name;
+    uint64_t cr2 = f->vector == PVCORE_X86_VEC_PF ? (uint64_t)pvcore_x86_read_cr2() : 0;
 
+    if (g != NULL && (f->cs & 3) == 0 && f->rip == (uint64_t)(uintptr_t)minihv_iret_insn &&
+        f->vector < 32) {
+        /*
+         * The return to the guest faulted on the guest's own frame (iret gave it selectors
+         * the processor refuses). The guest's registers are as they were restored, with
+         * rip..ss still on our stack: deliver the fault to the guest there, as the
+         * processor would have had the guest executed that iret itself.
+         */
+        const uint64_t *gf = (const uint64_t *)(uintptr_t)f->rsp;
+        f->rip = gf[0];
+        f->cs = gf[1];
+        f->rflags = gf[2];
+        f->rsp = gf[3];
+        f->ss = gf[4];
+        guest_exception(g, f, cr2);
+        sync_cpu_state(g);
+        return;
+    }
     if ((f->cs & 3) == 0 || g == NULL) {
         panic("exception %lu (%s) in the hypervisor at rip 0x%lx, error 0x%lx, cr2 0x%lx",
               f->vector, f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
-              f->rip, f->error, (uint64_t)pvcore_x86_read_cr2());
+              f->rip, f->error, cr2);
     }
     if ((f->vector == VEC_HYPERCALL_INT82 && g->is32) || (f->vector == VEC_SYSCALL64 && !g->is32)) {
         hypercall(g, f);
-        /*
-         * A syscall ending at the top of the lower half saves a non-canonical rip
-         * (0x0000800000000000). iretq would fault on it in ring 0, on our stack: the
-         * guest would have taken #GP itself, so treat it as a fault of the guest's.
-         */
-        if (g->is32 || (uint64_t)((int64_t)(f->rip << 16) >> 16) == f->rip) {
-            return;
-        }
+    } else if (f->vector < 32) {
+        guest_exception(g, f, cr2);
+    } else {
+        destroy_current(g, f->vector == VEC_SYSCALL32 ? "syscall from compatibility mode"
+                           : f->vector == VEC_SYSCALL64 ? "syscall from a 32-bit guest"
+                                                        : "int $0x82 from a 64-bit guest", f);
+    }
+    /*
+     * A 64-bit guest's rip must be canonical for iretq, which would fault in ring 0 on our
+     * stack otherwise (a syscall at the top of the lower half saves 0x0000800000000000):
+     * the guest would have taken #GP itself.
+     */
+    if (!g->is32 && (uint64_t)((int64_t)(f->rip << 16) >> 16) != f->rip) {
         f->vector = PVCORE_X86_VEC_GP;
         f->error = 0;
+        guest_exception(g, f, 0);
     }
-    /* Exception delivery to the guest's trap table is not implemented yet. */
-    name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
-         : f->vector == VEC_SYSCALL32 ? "syscall from compatibility mode"
-         : f->vector == VEC_SYSCALL64 ? "syscall from a 32-bit guest"
-         : f->vector == VEC_HYPERCALL_INT82 ? "int $0x82 from a 64-bit guest" : "?";
-    if (!g->line_start) {
-        con_putc('\n');
-        g->line_start = 1;
-    }
-    con_printf("minihv: d%u: %s (vector %lu) at rip 0x%lx, error 0x%lx", g->domid, name, f->vector,
-               f->rip, f->error);
-    if (f->vector == PVCORE_X86_VEC_PF) {
-        con_printf(", address 0x%lx", (uint64_t)pvcore_x86_read_cr2());
-    }
-    con_printf(": cannot deliver it, destroying the domain\n");
-    minihv_exit_to_host(STOP_FAULT);
+    sync_cpu_state(g);
 }

@@ -58,6 +58,9 @@ struct frame {
     uint64_t rip, cs, rflags, rsp, ss; /* as pushed by the CPU (or built by the syscall stub) */
 };
 
+/* The event channel port of every guest's console ring (start_info.console.domU.evtchn). */
+#define MINIHV_CONSOLE_PORT 1u
+
 /* Why a guest stopped running (minihv_enter_guest's return value). */
 #define STOP_SHUTDOWN 0x100 /* + the shutdown reason */
 #define STOP_FAULT 0x200    /* an exception that cannot be delivered */
@@ -79,6 +82,12 @@ struct guest {
     uint64_t cr3;             /* what CR3 is loaded with while it runs */
     uint64_t compat_l4;       /* 32-bit guests: the MFN of their per-vCPU L4 */
     uint64_t kernel_base;     /* current kernel base pointer (MFN) */
+    uint64_t user_base;       /* 64-bit guests: the user base pointer (MFN), or all ones */
+    uint64_t console_mfn;     /* the console ring page */
+    int used_console_io;      /* wrote through console_io: the ring is only consumed */
+    /* What the processor was last given of the vCPU's state (hypercall.c, sync_cpu_state). */
+    uint64_t fs_base, gs_kernel, gs_user;
+    int kernel_mode;
     struct frame regs;        /* initial registers */
     const char *name;
     char cmdline[1024];

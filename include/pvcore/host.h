@@ -125,6 +125,45 @@ struct pvcore_host_ops {
      */
     int (*copy_to_guest)(void *ctx, struct pvcore_vcpu *v, uint64_t gva, const void *src,
                          size_t len);
+    /**
+     * Executes CPUID leaf `leaf`, sub-leaf `subleaf` on the host processor and stores
+     * eax, ebx, ecx, edx in `out`. The library derives the guest's CPUID policy from it
+     * (see <pvcore/emulate.h>). NULL: the guest sees only the hypervisor leaves and
+     * zeroes elsewhere.
+     */
+    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+    /**
+     * Performs a port I/O access on behalf of vCPU `v`, already permitted by the
+     * library's rules (virtual IOPL and the domain's I/O port ranges): `bytes` is 1, 2 or
+     * 4; for a write `*val` holds the value, for a read the hook stores it there. NULL:
+     * reads give all ones and writes are dropped.
+     */
+    void (*io_port)(void *ctx, struct pvcore_vcpu *v, uint16_t port, unsigned bytes, int write,
+                    uint32_t *val);
+    /**
+     * Tells the embedder that vCPU `v`'s GDT changed (set_gdt): it reads the new frames
+     * with pvcore_vcpu_gdt() and makes the processor use them before the vCPU next runs.
+     * Called with no library lock held. NULL: the embedder polls pvcore_vcpu_gdt().
+     */
+    void (*gdt_changed)(void *ctx, struct pvcore_vcpu *v);
+    /**
+     * Tells the embedder that 64-bit vCPU `v` switched between guest kernel mode
+     * (`kernel_mode` non-zero) and guest user mode: an exception or callback entered the
+     * kernel, or iret returned to user mode. Before the vCPU runs again the embedder loads
+     * the root of the new mode (pvcore_vcpu_base(): kernel or user) and its GS base
+     * (pvcore_vcpu_segment_bases()). Called with no library lock held. NULL: the embedder
+     * checks pvcore_vcpu_kernel_mode() after every pvcore_cpu_* call.
+     */
+    void (*mode_changed)(void *ctx, struct pvcore_vcpu *v, int kernel_mode);
+    /**
+     * Serves hypercall `nr` that the library does not (console_io, sched_op, ...) as an
+     * entry of a multicall of vCPU `v`: `args` are the entry's arguments (32-bit guests:
+     * zero-extended), the result goes to `*ret`. Returns 0 when served; non-zero gives
+     * the entry -PVCORE_ENOSYS. Called with no library lock held. NULL: every such entry
+     * gives -PVCORE_ENOSYS.
+     */
+    int (*hypercall)(void *ctx, struct pvcore_vcpu *v, uint64_t nr, const uint64_t args[6],
+                     int64_t *ret);
 };
 
 PVCORE_END_DECLS

@@ -34,6 +34,7 @@ struct pvcore_host_stats {
     uint64_t cache_flushes;      /**< flush_cache calls. */
     uint64_t base_changes;       /**< base_changed calls. */
     uint64_t frames_freed;       /**< frame_freed calls. */
+    uint64_t mode_changes;       /**< mode_changed calls (64-bit guest kernel/user switches). */
     uint64_t preempt_checks;     /**< preempt_check calls while preemption is being forced. */
     uint64_t last_flush_vcpu_mask; /**< vcpu_mask of the last MASK-scope flush. */
     uint64_t last_flush_va;      /**< va of the last TLB_VA flush. */

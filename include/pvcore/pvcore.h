@@ -16,5 +16,6 @@
 #include <pvcore/hypercall.h>
 #include <pvcore/check.h>
 #include <pvcore/guestmem.h>
+#include <pvcore/cpu.h>
 
 #endif /* PVCORE_PVCORE_H */

@@ -7,7 +7,9 @@
 #define PVCORE_INTERNAL_DOMAIN_H
 
 #include <pvcore/domain.h>
+#include <pvcore/emulate.h>
 
+#include "internal/cpu.h"
 #include "internal/machine.h"
 
 struct pt_format;
@@ -19,10 +21,15 @@ struct vcpu {
     uint64_t guest_table_user; /* user root MFN (64-bit guests), INVALID_MFN if none */
     uint64_t ldt_base;
     uint32_t ldt_ents;
+    struct vcpu_cpu cpu;       /* the CPU half's state (cpu.h) */
 };
 
 struct iomem_range {
     uint64_t first, last;
+};
+
+struct ioport_range {
+    uint16_t first, last;
 };
 
 struct domain {
@@ -39,9 +46,12 @@ struct domain {
     uint32_t teardown_head;     /* mfn + 1 of the first frame to devalidate; 0: none */
     uint32_t nr_iomem;
     struct iomem_range iomem[PVCORE_MAX_IOMEM_RANGES];
+    uint32_t nr_ioport;         /* I/O port ranges (emulate.c), under mmu_lock */
+    struct ioport_range ioport[PVCORE_MAX_IOPORT_RANGES];
     uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
     uint8_t destroy_phase;
     _Atomic uint32_t flushed_seq; /* the last full flush of all this domain's vCPUs */
+    uint64_t shared_info_mfn;   /* the shared-info page (pvcore_domain_set_shared_info()); INVALID_MFN: none */
     uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
     uint64_t p2m_size;
     struct vcpu vcpus[];

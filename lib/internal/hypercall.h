@@ -6,6 +6,7 @@
 #ifndef PVCORE_INTERNAL_HYPERCALL_H
 #define PVCORE_INTERNAL_HYPERCALL_H
 
+#include <pvcore/cpu.h>
 #include <pvcore/hypercall.h>
 
 #include "internal/guestmem.h"
@@ -17,7 +18,16 @@ struct caller {
     struct domain *d;
     struct machine *m;
     bool is32;
+    /* The vCPU's registers, when the entry carries them (pvcore_cpu_hypercall()); iret
+     * needs them, and stops a multicall once it ran. */
+    struct pvcore_cpu_regs *regs;
+    bool iret_done;
+    bool in_multicall;
 };
+
+/* A handler's result besides PVCORE_HYPERCALL_DONE / _RESTART: the guest cannot go on
+ * (iret through an unreadable frame). */
+#define HCALL_CRASH 3
 
 /*
  * A module's decoder for one hypercall: the guest's six argument registers in (only
@@ -33,6 +43,23 @@ int hcall_mmu_update(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_mmuext_op(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_update_va_mapping(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_update_va_mapping_otherdomain(struct caller *c, uint64_t args[6], int64_t *ret);
+/* The trap, callback and stack decoders (traps.c). */
+int hcall_set_trap_table(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_stack_switch(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_set_callbacks(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_fpu_taskswitch(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_iret(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_set_segment_base(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_callback_op(struct caller *c, uint64_t args[6], int64_t *ret);
+/* The emulator's decoders (emulate.c): debug registers and the I/O privilege level. */
+int hcall_set_debugreg(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_get_debugreg(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_physdev_op(struct caller *c, uint64_t args[6], int64_t *ret);
+/* multicall (hypercall.c). */
+int hcall_multicall(struct caller *c, uint64_t args[6], int64_t *ret);
+/* The descriptor-table decoders (hcall_desc.c). */
+int hcall_set_gdt(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_update_descriptor(struct caller *c, uint64_t args[6], int64_t *ret);
 /* The domain and version decoders (hcall_xen.c). */
 int hcall_vm_assist(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_xen_version(struct caller *c, uint64_t args[6], int64_t *ret);
@@ -79,6 +106,11 @@ static inline void hc_put_le(uint8_t *p, uint64_t val, unsigned bytes)
 static inline uint32_t hc_get_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t hc_get_le64(const uint8_t *p)
+{
+    return (uint64_t)hc_get_le32(p) | (uint64_t)hc_get_le32(p + 4) << 32;
 }
 
 static inline int hc_read_u32(const struct caller *c, uint64_t gva, uint32_t *val)

@@ -570,6 +570,17 @@ static void check_xen_constants(void)
     CONST(PVCORE_SEGBASE_GS_USER, SEGBASE_GS_USER);
     CONST(PVCORE_SEGBASE_GS_KERNEL, SEGBASE_GS_KERNEL);
     CONST(PVCORE_SEGBASE_GS_USER_SEL, SEGBASE_GS_USER_SEL);
+    CONST(PVCORE_VGCF_i387_valid, VGCF_i387_valid);
+    CONST(PVCORE_VGCF_in_kernel, VGCF_in_kernel);
+    CONST(PVCORE_VGCF_failsafe_disables_events_BIT, _VGCF_failsafe_disables_events);
+    CONST(PVCORE_VGCF_failsafe_disables_events, VGCF_failsafe_disables_events);
+    CONST(PVCORE_VGCF_syscall_disables_events_BIT, _VGCF_syscall_disables_events);
+    CONST(PVCORE_VGCF_syscall_disables_events, VGCF_syscall_disables_events);
+    CONST(PVCORE_VGCF_online, VGCF_online);
+#if defined(__x86_64__)
+    CONST(PVCORE_VGCF_in_syscall_BIT, _VGCF_in_syscall);
+    CONST(PVCORE_VGCF_in_syscall, VGCF_in_syscall);
+#endif
     CONST(PVCORE_HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_END);
 #else
     CONST(PVCORE_FLAT_RING1_CS_X86_32, FLAT_RING1_CS);

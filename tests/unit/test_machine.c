@@ -25,7 +25,7 @@ static void flush_tlb(void *ctx, const struct pvcore_flush *f)
     flushes++;
 }
 
-static const struct pvcore_host_ops ops = { flush_tlb, NULL, NULL, NULL, NULL, NULL, NULL };
+static const struct pvcore_host_ops ops = { .flush_tlb = flush_tlb };
 
 struct mach {
     void *mem, *ft, *ram;
@@ -100,7 +100,7 @@ static void test_init_errors(void **state)
     c.max_domains = 0;
     assert_int_equal(pvcore_machine_init(x.mem, len, &c, &x.m), -PVCORE_EINVAL);
     {
-        static const struct pvcore_host_ops noflush = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+        static const struct pvcore_host_ops noflush = { .flush_tlb = NULL };
         c = x.cfg;
         c.ops = &noflush;
         assert_int_equal(pvcore_machine_init(x.mem, len, &c, &x.m), -PVCORE_EINVAL);
@@ -141,7 +141,7 @@ static void test_domain_errors(void **state)
     struct pvcore_domain *d, *d2;
     struct pvcore_domain_config cfg = { 1, 1, 0, 4 };
     size_t sz = pvcore_domain_size(1);
-    void *m1 = aligned_alloc(64, 4096), *m2 = aligned_alloc(64, 4096);
+    void *m1 = aligned_alloc(64, (sz + 63u) & ~(size_t)63u), *m2 = aligned_alloc(64, (sz + 63u) & ~(size_t)63u);
     (void)state;
 
     mach_cfg(&x);
@@ -202,7 +202,7 @@ static void test_hypervisor_slot_templates(void **state)
     struct pvcore_domain *d64, *d32;
     struct pvcore_domain_config c64 = { 1, 1, 0, 32 }, c32 = { 2, 1, PVCORE_DOMAIN_GUEST_32, 32 };
     size_t sz = pvcore_domain_size(1);
-    void *m1 = aligned_alloc(64, 4096), *m2 = aligned_alloc(64, 4096);
+    void *m1 = aligned_alloc(64, (sz + 63u) & ~(size_t)63u), *m2 = aligned_alloc(64, (sz + 63u) & ~(size_t)63u);
     uint64_t *ram;
     struct pvcore_mmuext_req op = { PVCORE_MMUEXT_PIN_L4_TABLE, 0, 10, 0 };
     void *scratch;

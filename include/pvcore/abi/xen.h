@@ -930,6 +930,36 @@ typedef struct pvcore_xen_build_id pvcore_xen_build_id_t;
 
 /** @} */
 
+/**
+ * @name vCPU guest-context flags (VGCF_*)
+ * @brief Flags of a vCPU's guest context; #PVCORE_VGCF_in_syscall is also the `flags`
+ *        word of a 64-bit guest's iret frame.
+ * @{
+ */
+/** The FPU state in the context is valid. */
+#define PVCORE_VGCF_i387_valid (1 << 0)
+/** The vCPU is in guest kernel mode. */
+#define PVCORE_VGCF_in_kernel (1 << 2)
+/** Bit number of #PVCORE_VGCF_failsafe_disables_events. */
+#define PVCORE_VGCF_failsafe_disables_events_BIT 3
+/** Entering the failsafe callback masks events. */
+#define PVCORE_VGCF_failsafe_disables_events (1 << 3)
+/** Bit number of #PVCORE_VGCF_syscall_disables_events. */
+#define PVCORE_VGCF_syscall_disables_events_BIT 4
+/** Entering the syscall callback masks events. */
+#define PVCORE_VGCF_syscall_disables_events (1 << 4)
+/** The vCPU is online (VCPUOP_initialise). */
+#define PVCORE_VGCF_online (1 << 5)
+/** Bit number of #PVCORE_VGCF_in_syscall. */
+#define PVCORE_VGCF_in_syscall_BIT 8
+/**
+ * 64-bit iret frame: the guest entered through a syscall, so iret leaves rcx and r11 as
+ * they are instead of restoring them from the frame.
+ */
+#define PVCORE_VGCF_in_syscall (1 << 8)
+
+/** @} */
+
 /* ========================================================================================
  * multicall
  * ===================================================================================== */

@@ -26,7 +26,7 @@ struct pvcore_host_backend {
 };
 
 enum {
-    C_FLUSH, C_LOCAL, C_DOMAIN, C_MASK, C_VA, C_EVERY, C_CACHE, C_BASE, C_FREED, C_PREEMPT
+    C_FLUSH, C_LOCAL, C_DOMAIN, C_MASK, C_VA, C_EVERY, C_CACHE, C_BASE, C_FREED, C_PREEMPT, C_MODE
 };
 
 static void inc(struct pvcore_host_backend *hb, int c)
@@ -105,6 +105,13 @@ static void hb_base_changed(void *ctx, struct pvcore_vcpu *v, pvcore_mfn_t kerne
     inc(ctx, C_BASE);
 }
 
+static void hb_mode_changed(void *ctx, struct pvcore_vcpu *v, int kernel_mode)
+{
+    (void)v;
+    (void)kernel_mode;
+    inc(ctx, C_MODE);
+}
+
 static void hb_frame_freed(void *ctx, pvcore_mfn_t mfn)
 {
     (void)mfn;
@@ -143,6 +150,7 @@ int pvcore_host_backend_create(uint64_t nr_frames, uint32_t max_domains, uint32_
     hb->ops.copy_from_guest = hb_copy_from_guest;
     hb->ops.base_changed = hb_base_changed;
     hb->ops.frame_freed = hb_frame_freed;
+    hb->ops.mode_changed = hb_mode_changed;
     hb->ops.copy_to_guest = hb_copy_to_guest;
     memset(&cfg, 0, sizeof(cfg));
     cfg.frame_table = hb->frame_table;
@@ -203,6 +211,7 @@ void pvcore_host_backend_stats(struct pvcore_host_backend *hb, struct pvcore_hos
     out->cache_flushes = atomic_load(&hb->ctr[C_CACHE]);
     out->base_changes = atomic_load(&hb->ctr[C_BASE]);
     out->frames_freed = atomic_load(&hb->ctr[C_FREED]);
+    out->mode_changes = atomic_load(&hb->ctr[C_MODE]);
     out->preempt_checks = atomic_load(&hb->ctr[C_PREEMPT]);
     out->last_flush_vcpu_mask = atomic_load(&hb->last_mask);
     out->last_flush_va = atomic_load(&hb->last_va);
