@@ -379,6 +379,11 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
             }
         }
     }
+    for (mfn = 0; m->m2p_compat != NULL && mfn < m->nr_frames; mfn++) {
+        if (m->m2p_compat[mfn] != (uint32_t)m->m2p[mfn]) {
+            violation(&c, PVCORE_CHECK_P2M, mfn, (uint32_t)m->m2p[mfn], m->m2p_compat[mfn]);
+        }
+    }
     return report->violations == 0 ? 0 : -PVCORE_EINVAL;
 }
 

@@ -66,6 +66,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
     d->fmt = domain_is_32(d) ? &pt_format_pae : &pt_format_64;
     d->max_pages = cfg->max_pages;
     atomic_init(&d->tot_pages, 0);
+    atomic_init(&d->gnt.nr, 0);
     spin_init(&d->mmu_lock);
     for (i = 0; i < d->nr_vcpus; i++) {
         d->vcpus[i].d = d;

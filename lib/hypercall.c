@@ -19,6 +19,7 @@ static const hcall_handler handlers[64] = {
     [PVCORE_HYPERVISOR_update_descriptor] = hcall_update_descriptor,
     [PVCORE_HYPERVISOR_update_va_mapping] = hcall_update_va_mapping,
     [PVCORE_HYPERVISOR_xen_version] = hcall_xen_version,
+    [PVCORE_HYPERVISOR_grant_table_op] = hcall_grant_table_op,
     [PVCORE_HYPERVISOR_vm_assist] = hcall_vm_assist,
     [PVCORE_HYPERVISOR_update_va_mapping_otherdomain] = hcall_update_va_mapping_otherdomain,
     [PVCORE_HYPERVISOR_iret] = hcall_iret,

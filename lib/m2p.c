@@ -1,5 +1,6 @@
 /*
- * The machine-to-phys table (embedder memory, one guest frame number per machine frame)
+ * The machine-to-phys table (embedder memory, one guest frame number per machine frame, and
+ * optionally its 32-bit copy for 32-bit guests)
  * and each domain's optional phys-to-machine table, kept consistent with each other under
  * machine->m2p_lock, which nests inside every other lock (domain.c, lock order). A leaf.
  */
@@ -23,6 +24,9 @@ void m2p_set(struct domain *d, uint64_t mfn, uint64_t gfn)
         }
     }
     m->m2p[mfn] = gfn;
+    if (m->m2p_compat != NULL) {
+        m->m2p_compat[mfn] = (uint32_t)gfn;
+    }
     spin_unlock(&m->m2p_lock);
 }
 
@@ -37,6 +41,9 @@ void m2p_forget(struct machine *m, uint16_t owner, uint64_t mfn)
         d->p2m[g] = INVALID_MFN;
     }
     m->m2p[mfn] = INVALID_MFN;
+    if (m->m2p_compat != NULL) {
+        m->m2p_compat[mfn] = UINT32_MAX;
+    }
     spin_unlock(&m->m2p_lock);
 }
 

@@ -60,6 +60,7 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
     m->flags = cfg->flags;
     m->hyp_l4_slots = cfg->hyp_l4_slots;
     m->hyp_pae_l2_slots = cfg->hyp_pae_l2_slots;
+    m->m2p_compat = cfg->m2p_compat;
     m->ops = cfg->ops;
     m->ctx = cfg->ctx;
     spin_init(&m->domtab_lock);
@@ -79,6 +80,9 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
         a->nr_validated = 0;
         a->next = 0;
         m->m2p[i] = INVALID_MFN;
+        if (m->m2p_compat != NULL) {
+            m->m2p_compat[i] = UINT32_MAX;
+        }
     }
     *out = (struct pvcore_machine *)(void *)m;
     return 0;

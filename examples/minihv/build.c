@@ -255,7 +255,7 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     cfg.domid = domid;
     cfg.nr_vcpus = 1;
     cfg.flags = g->is32 ? PVCORE_DOMAIN_GUEST_32 : 0;
-    cfg.max_pages = mem_pages + 1; /* + the shared-info page */
+    cfg.max_pages = mem_pages + 1 + MINIHV_GRANT_FRAMES; /* + shared info and grant table */
     rc = pvcore_domain_create(mm_machine(), phys_to_virt(mm_alloc_frames((dsize + 4095) / 4096) << 12),
                               dsize, &cfg, &g->d);
     if (rc) {
@@ -299,6 +299,20 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     ((uint8_t *)phys_to_virt(shared_mfn << 12))[1] = 1; /* vcpu_info[0].evtchn_upcall_mask */
     if (pvcore_domain_set_shared_info(g->d, pvcore_mfn(shared_mfn)) != 0) {
         panic("pvcore_domain_set_shared_info");
+    }
+    /* The grant table's frames, the domain's, outside its pseudo-physical space too. */
+    {
+        pvcore_mfn_t gnt[MINIHV_GRANT_FRAMES];
+        for (i = 0; i < MINIHV_GRANT_FRAMES; i++) {
+            gnt[i] = pvcore_mfn(mm_alloc_guest_frame());
+            memset(phys_to_virt(gnt[i].v << 12), 0, PAGE_SIZE);
+            if (pvcore_domain_assign(g->d, gnt[i], pvcore_gfn(UINT64_MAX)) != 0) {
+                panic("pvcore_domain_assign (grant table)");
+            }
+        }
+        if (pvcore_domain_set_grant_frames(g->d, gnt, MINIHV_GRANT_FRAMES) != 0) {
+            panic("pvcore_domain_set_grant_frames");
+        }
     }
     g->console_mfn = g->p2m[va_to_pfn(&l, l.va_console)];
     g->user_base = PVCORE_INVALID_MFN_VALUE;

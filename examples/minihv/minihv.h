@@ -61,6 +61,9 @@ struct frame {
 /* The event channel port of every guest's console ring (start_info.console.domU.evtchn). */
 #define MINIHV_CONSOLE_PORT 1u
 
+/* Grant-table frames every guest gets. */
+#define MINIHV_GRANT_FRAMES 4u
+
 /* Why a guest stopped running (minihv_enter_guest's return value). */
 #define STOP_SHUTDOWN 0x100 /* + the shutdown reason */
 #define STOP_FAULT 0x200    /* an exception that cannot be delivered */

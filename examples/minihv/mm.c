@@ -104,11 +104,37 @@ static void map_m2p(uint64_t m2p_first, uint64_t m2p_frames)
     boot_pml4[256] = pvcore_x86_pte(l3 << 12, up);
 }
 
+uint64_t mm_hyp_pae_l2_slots[84];
+
+/*
+ * The 32-bit guests' copy of the M2P, read-only (and user-accessible, as Xen maps it) at
+ * 0xF5800000, the first of the hypervisor's slots in a 32-bit guest's top L2: slot 428
+ * onwards, 2 MiB each, filled into every such L2 by libpvcore.
+ */
+static void map_m2p_compat(uint64_t first, uint64_t frames)
+{
+    uint64_t nr_l1 = (frames + 511) / 512, i;
+    uint64_t l1 = mm_alloc_frames(nr_l1);
+    uint64_t up = PVCORE_X86_PTE_P | PVCORE_X86_PTE_RW | PVCORE_X86_PTE_US | PVCORE_X86_PTE_A;
+
+    if (nr_l1 > 8) {
+        panic("compat M2P larger than its 16 MiB window");
+    }
+    for (i = 0; i < frames; i++) {
+        uint64_t *l1p = phys_to_virt((l1 + i / 512) << 12);
+        l1p[i % 512] = pvcore_x86_pte((first + i) << 12,
+                                      PVCORE_X86_PTE_P | PVCORE_X86_PTE_US | PVCORE_X86_PTE_A);
+    }
+    for (i = 0; i < nr_l1; i++) {
+        mm_hyp_pae_l2_slots[i] = pvcore_x86_pte((l1 + i) << 12, up);
+    }
+}
+
 void mm_init(uint32_t mbi_phys)
 {
     const struct mb_info *mbi = phys_to_virt(mbi_phys);
     uint64_t ram_end = 0, top = virt_to_phys(_image_end), off, i, ft_bytes, m_bytes, m2p_frames;
-    uint64_t region_end = 0, heap_first;
+    uint64_t region_end = 0, heap_first, m2p_compat_frames;
     struct pvcore_machine_config cfg;
     int rc;
 
@@ -145,8 +171,10 @@ void mm_init(uint32_t mbi_phys)
     ft_bytes = pvcore_frame_table_size(nr_frames);
     m_bytes = pvcore_machine_size(MAX_DOMAINS);
     m2p_frames = (nr_frames * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
+    m2p_compat_frames = (nr_frames * 4 + PAGE_SIZE - 1) / PAGE_SIZE;
     heap_next = heap_first;
-    heap_end = heap_first + (HEAP_EXTRA_FRAMES + m2p_frames + (ft_bytes + m_bytes) / PAGE_SIZE + 8) *
+    heap_end = heap_first + (HEAP_EXTRA_FRAMES + m2p_frames + 2 * m2p_compat_frames +
+                             (ft_bytes + m_bytes) / PAGE_SIZE + 8) *
                                 PAGE_SIZE;
     if (heap_end > region_end) {
         panic("not enough RAM after the image and modules");
@@ -161,7 +189,10 @@ void mm_init(uint32_t mbi_phys)
     cfg.max_domains = MAX_DOMAINS;
     cfg.ops = &minihv_host_ops;
     cfg.hyp_l4_slots = mm_hyp_l4_slots;
+    cfg.m2p_compat = phys_to_virt(mm_alloc_frames(m2p_compat_frames) << 12);
+    cfg.hyp_pae_l2_slots = mm_hyp_pae_l2_slots;
     map_m2p(virt_to_phys(cfg.m2p) >> 12, m2p_frames);
+    map_m2p_compat(virt_to_phys(cfg.m2p_compat) >> 12, m2p_compat_frames);
     for (i = 0; i < 16; i++) {
         mm_hyp_l4_slots[i] = boot_pml4[256 + i];
     }

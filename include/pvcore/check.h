@@ -44,7 +44,7 @@ PVCORE_BEGIN_DECLS
 #define PVCORE_CHECK_FREE_FRAME 8u        /**< A free frame has an owner or a type. */
 #define PVCORE_CHECK_STATE 9u             /**< Inconsistent flags (pinned, partial, teardown). */
 #define PVCORE_CHECK_TOT_PAGES 10u        /**< A domain's frame count is wrong. */
-#define PVCORE_CHECK_P2M 11u              /**< P2M and M2P disagree. */
+#define PVCORE_CHECK_P2M 11u              /**< P2M and M2P (or the M2P and its 32-bit copy) disagree. */
 /** @} */
 
 /** The result of a check. */

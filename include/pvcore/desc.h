@@ -79,9 +79,12 @@ PVCORE_BEGIN_DECLS
  *   target selector's RPL. Everything else (LDT, TSS, task, interrupt and trap gates) is
  *   refused.
  *
- * Checking a descriptor this function produced is accepted again; it gives the same
- * descriptor except that a 32-bit guest's call gate with DPL 2 or 3 then records DPL 1
- * (the stored DPL is 0), as in Xen.
+ * A descriptor this function produced, checked again, is accepted unchanged, with one
+ * exception that Xen shares: a 32-bit guest's call gate with DPL 2 or 3 then has its
+ * stored DPL 0 raised, so it records DPL 1, and if it leads to the flat kernel code
+ * selector it is refused (its selector now carries RPL 2 or 3). This matters because a
+ * descriptor page is checked again whenever it takes the type afresh, after its last
+ * holder let go (Xen: only after the frame had another type in between).
  *
  * @param is32 Non-zero for a 32-bit guest.
  * @param desc The descriptor, as the processor reads it (little-endian value); rewritten

@@ -79,6 +79,13 @@ struct pvcore_machine_config {
      * NULL: those slots are cleared instead.
      */
     const uint64_t *hyp_pae_l2_slots;
+    /**
+     * Optional: the machine-to-phys table as 32-bit guests see it (Xen's compat M2P, read
+     * at 0xF5800000): `nr_frames` 32-bit entries, kept equal to the low half of `m2p`
+     * (all ones where `m2p` has none). The embedder maps it read-only into 32-bit guests
+     * through `hyp_pae_l2_slots`. NULL: not kept.
+     */
+    uint32_t *m2p_compat;
 };
 
 /**

@@ -17,5 +17,6 @@
 #include <pvcore/check.h>
 #include <pvcore/guestmem.h>
 #include <pvcore/cpu.h>
+#include <pvcore/grant.h>
 
 #endif /* PVCORE_PVCORE_H */

@@ -7,6 +7,7 @@
 #define PVCORE_INTERNAL_DOMAIN_H
 
 #include <pvcore/domain.h>
+#include <pvcore/grant.h>
 #include <pvcore/emulate.h>
 
 #include "internal/cpu.h"
@@ -51,6 +52,11 @@ struct domain {
     uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
     uint8_t destroy_phase;
     _Atomic uint32_t flushed_seq; /* the last full flush of all this domain's vCPUs */
+    struct {
+        uint64_t frames[PVCORE_GRANT_MAX_FRAMES]; /* the table's frames (grant.c) */
+        uint32_t max;              /* frames given */
+        _Atomic uint32_t nr;       /* frames in use: grows only */
+    } gnt;
     uint64_t shared_info_mfn;   /* the shared-info page (pvcore_domain_set_shared_info()); INVALID_MFN: none */
     uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
     uint64_t p2m_size;

@@ -22,6 +22,7 @@ struct machine {
     uint64_t nr_frames;
     uint8_t *directmap;
     uint64_t *m2p;
+    uint32_t *m2p_compat;       /* optional: the 32-bit guests' copy of m2p */
     uint32_t max_domains;
     uint32_t work_budget;
     uint32_t flags;
