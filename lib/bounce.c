@@ -69,12 +69,13 @@ void cpu_set_upcall_mask(const struct vcpu *v, uint8_t val)
     }
 }
 
-static void set_vcpu_info_cr2(const struct vcpu *v, uint64_t cr2)
+void cpu_set_cr2(struct vcpu *v, uint64_t cr2)
 {
     uint8_t *vi = vcpu_info(v);
     uint8_t b[8];
     unsigned i, n = domain_is_32(v->d) ? 4u : 8u;
 
+    v->cpu.cr2 = cr2;
     if (vi == NULL) {
         return;
     }
@@ -290,8 +291,7 @@ int cpu_inject(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector, ui
     if (!soft && vector == X86_VEC_PF) {
         /* The guest reads the address from its virtual CR2, and the error code's user bit
          * says which of its own modes faulted (not the processor's ring). */
-        v->cpu.cr2 = cr2;
-        set_vcpu_info_cr2(v, cr2);
+        cpu_set_cr2(v, cr2);
         b.error &= ~PFEC_USER;
         if (!cpu_guest_kernel_mode(v, regs)) {
             b.error |= PFEC_USER;

@@ -74,7 +74,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
         d->vcpus[i].guest_table = INVALID_MFN;
         d->vcpus[i].guest_table_user = INVALID_MFN;
         cpu_state_init(&d->vcpus[i].cpu);
-        emulate_state_init(&d->vcpus[i]);
+        emulate_state_init(&d->vcpus[i].cpu);
     }
     d->shared_info_mfn = INVALID_MFN;
     spin_lock(&m->domtab_lock);

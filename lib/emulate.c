@@ -39,6 +39,7 @@
  * policy hides). */
 #define CR4_GUEST_MASK (CR4_TSD | CR4_DE | CR4_FSGSBASE | CR4_OSXSAVE)
 #define CR4_VISIBLE (CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+_Static_assert(CR4_VISIBLE == EMULATE_CR4_VISIBLE, "one value of the visible CR4 bits");
 
 #define DR6_BS 0x4000u
 #define DR7_GD 0x2000u
@@ -293,14 +294,6 @@ void pvcore_vcpu_cpuid(const struct pvcore_vcpu *pv, uint32_t leaf, uint32_t sub
 }
 
 /* ---- vCPU state ------------------------------------------------------------------------- */
-
-void emulate_state_init(struct vcpu *v)
-{
-    v->cpu.dr[6] = 0xFFFF0FF0u;
-    v->cpu.dr[7] = 0x400u;
-    v->cpu.dr7_emul = 0;
-    v->cpu.cr4 = CR4_VISIBLE;
-}
 
 uint64_t pvcore_vcpu_cr4(const struct pvcore_vcpu *pv)
 {
@@ -806,7 +799,7 @@ static int write_cr(struct ctx *x, unsigned cr, uint64_t val)
         v->cpu.fpu_ts = (val & CR0_TS) != 0;
         return EM_DONE;
     case 2:
-        v->cpu.cr2 = val;
+        cpu_set_cr2(v, val);
         return EM_DONE;
     case 3:
         memset(&req, 0, sizeof(req));

@@ -114,3 +114,40 @@ int hcall_vm_assist(struct caller *c, uint64_t args[6], int64_t *ret)
                                    (uint32_t)args[1]);
     return PVCORE_HYPERCALL_DONE;
 }
+
+/* ---- sysctl and domctl ---------------------------------------------------------------------- */
+
+/*
+ * The control interfaces, as far as a guest can tell them apart: the call is read whole
+ * (-EFAULT otherwise), a version other than the ABI's is -EACCES, an unprivileged caller
+ * is refused with -EPERM, as Xen's permission check does before any operation, and the
+ * operations themselves belong to the embedder's toolstack (-ENOSYS here).
+ */
+static int control_op(struct caller *c, uint64_t arg, size_t size, uint32_t version, int64_t *ret)
+{
+    uint8_t b[PVCORE_XEN_DOMCTL_SIZE];
+    int rc = hc_copy_in(c, b, arg, size);
+
+    if (rc != 0) {
+        *ret = rc;
+    } else if (hc_get_le32(b + 4) != version) {
+        *ret = -PVCORE_EACCES;
+    } else if (!domain_privileged(c->d)) {
+        *ret = -PVCORE_EPERM;
+    } else {
+        *ret = -PVCORE_ENOSYS;
+    }
+    return PVCORE_HYPERCALL_DONE;
+}
+
+int hcall_sysctl(struct caller *c, uint64_t args[6], int64_t *ret)
+{
+    return control_op(c, hc_arg(c, args, 0), PVCORE_XEN_SYSCTL_SIZE,
+                      PVCORE_XEN_SYSCTL_INTERFACE_VERSION, ret);
+}
+
+int hcall_domctl(struct caller *c, uint64_t args[6], int64_t *ret)
+{
+    return control_op(c, hc_arg(c, args, 0), PVCORE_XEN_DOMCTL_SIZE,
+                      PVCORE_XEN_DOMCTL_INTERFACE_VERSION, ret);
+}

@@ -1,7 +1,7 @@
 /*
  * The hypercall decoder's entry: the caller and its per-call context, dispatch through one
- * handler table, one decoder per module (hcall_mmu.c, hcall_xen.c, traps.c, desc.c,
- * emulate.c; the next modules add theirs), and multicall, whose entries go through the
+ * handler table, one decoder per module (hcall_mmu.c, hcall_xen.c, traps.c, hcall_desc.c,
+ * emulate.c, grant.c; the next modules add theirs), and multicall, whose entries go through the
  * same table. Guest memory is reached only through the host's copy hooks, with no library
  * lock held (internal/hypercall.h).
  */
@@ -26,6 +26,8 @@ static const hcall_handler handlers[64] = {
     [PVCORE_HYPERVISOR_set_segment_base] = hcall_set_segment_base,
     [PVCORE_HYPERVISOR_mmuext_op] = hcall_mmuext_op,
     [PVCORE_HYPERVISOR_callback_op] = hcall_callback_op,
+    [PVCORE_HYPERVISOR_sysctl] = hcall_sysctl,
+    [PVCORE_HYPERVISOR_domctl] = hcall_domctl,
     [PVCORE_HYPERVISOR_set_debugreg] = hcall_set_debugreg,
     [PVCORE_HYPERVISOR_get_debugreg] = hcall_get_debugreg,
     [PVCORE_HYPERVISOR_physdev_op] = hcall_physdev_op,
@@ -119,6 +121,8 @@ int pvcore_cpu_hypercall(struct pvcore_vcpu *v, struct pvcore_cpu_regs *regs,
     rc = h(&c, out->arg, &ret);
     ASSERT_UNLOCKED(&c.call);
     switch (rc) {
+    case PVCORE_HYPERCALL_UNHANDLED:
+        return PVCORE_CPU_UNHANDLED; /* a sub-command the library hands back */
     case PVCORE_HYPERCALL_DONE:
         out->ret = c.is32 ? (uint64_t)(uint32_t)ret : (uint64_t)ret;
         regs->rax = out->ret;
@@ -188,14 +192,12 @@ int hcall_multicall(struct caller *c, uint64_t args[6], int64_t *ret)
             sub[k] = c->is32 ? hc_get_le32(e + 8 + 4 * k) : hc_get_le64(e + 16 + 8 * k);
         }
         h = handler_of(c, op);
-        if (h != NULL) {
-            rc = h(c, sub, &result);
-        } else if (m->ops->hypercall != NULL &&
-                   m->ops->hypercall(m->ctx, c->v, op, sub, &result) == 0) {
+        rc = h != NULL ? h(c, sub, &result) : PVCORE_HYPERCALL_UNHANDLED;
+        if (rc == PVCORE_HYPERCALL_UNHANDLED) {
             /* The embedder's hypercalls (console_io, sched_op, ...). */
-            rc = PVCORE_HYPERCALL_DONE;
-        } else {
-            result = -PVCORE_ENOSYS;
+            if (m->ops->hypercall == NULL || m->ops->hypercall(m->ctx, c->v, op, sub, &result) != 0) {
+                result = -PVCORE_ENOSYS;
+            }
             rc = PVCORE_HYPERCALL_DONE;
         }
         ASSERT_UNLOCKED(&c->call);

@@ -208,6 +208,7 @@ int hcall_set_trap_table(struct caller *c, uint64_t args[6], int64_t *ret)
     struct vcpu *v = (struct vcpu *)(void *)c->v;
     uint64_t p = hc_arg(c, args, 0);
     size_t size = c->is32 ? sizeof(struct pvcore_trap_info_x86_32) : sizeof(struct pvcore_trap_info_x86_64);
+    uint32_t n;
 
     if (p == 0) {
         /* A null table clears every vector. */
@@ -215,13 +216,14 @@ int hcall_set_trap_table(struct caller *c, uint64_t args[6], int64_t *ret)
         *ret = 0;
         return PVCORE_HYPERCALL_DONE;
     }
-    for (;;) {
+    for (n = 0;; n++) {
         uint8_t e[16];
         struct cpu_trap *t;
         uint64_t address;
         int rc;
 
-        if (call_should_preempt(&c->call)) {
+        /* (after at least one entry: a continuation always makes progress) */
+        if (n != 0 && call_should_preempt(&c->call)) {
             args[0] = p; /* continue from the next entry */
             return PVCORE_HYPERCALL_RESTART;
         }
@@ -243,7 +245,7 @@ int hcall_set_trap_table(struct caller *c, uint64_t args[6], int64_t *ret)
         t = &v->cpu.traps[e[0]];
         t->address = address;
         t->flags = e[1];
-        t->cs = fixup_selector(c->d, (uint16_t)(e[2] | e[3] << 8));
+        t->cs = fixup_selector(c->d, (uint16_t)((unsigned)e[2] | (unsigned)e[3] << 8));
         p += size;
         if (c->is32) {
             p &= 0xFFFFFFFFu;
@@ -325,6 +327,7 @@ int hcall_callback_op(struct caller *c, uint64_t args[6], int64_t *ret)
     struct vcpu *v = (struct vcpu *)(void *)c->v;
     uint64_t p = hc_arg(c, args, 1);
     uint8_t b[16];
+    unsigned type, flags;
     int rc;
 
     switch ((int32_t)hc_arg(c, args, 0)) {
@@ -334,9 +337,11 @@ int hcall_callback_op(struct caller *c, uint64_t args[6], int64_t *ret)
             *ret = rc;
             break;
         }
-        *ret = c->is32 ? register_callback(c, b[0] | b[1] << 8, b[2] | b[3] << 8,
-                                           (uint16_t)hc_get_le32(b + 4), hc_get_le32(b + 8))
-                       : register_callback(c, b[0] | b[1] << 8, b[2] | b[3] << 8, 0, hc_get_le64(b + 8));
+        type = (unsigned)b[0] | (unsigned)b[1] << 8;
+        flags = (unsigned)b[2] | (unsigned)b[3] << 8;
+        *ret = c->is32 ? register_callback(c, type, flags, (uint16_t)hc_get_le32(b + 4),
+                                           hc_get_le32(b + 8))
+                       : register_callback(c, type, flags, 0, hc_get_le64(b + 8));
         break;
     case PVCORE_CALLBACKOP_unregister:
         rc = hc_copy_in(c, b, p, sizeof(struct pvcore_callback_unregister));
@@ -344,7 +349,7 @@ int hcall_callback_op(struct caller *c, uint64_t args[6], int64_t *ret)
             *ret = rc;
             break;
         }
-        switch (b[0] | b[1] << 8) {
+        switch ((unsigned)b[0] | (unsigned)b[1] << 8) {
         case PVCORE_CALLBACKTYPE_event:
         case PVCORE_CALLBACKTYPE_failsafe:
         case PVCORE_CALLBACKTYPE_syscall32:

@@ -38,11 +38,12 @@ _Static_assert(GUEST_HC_xen_version == PVCORE_HYPERVISOR_xen_version, "xen_versi
 
 /* An address in the hypervisor's part of the address space: the 64-bit ABI reserves
  * 0xFFFF800000000000-0xFFFF87FFFFFFFFFF (minihv's direct map, and its code, start at
- * 0xFFFF830000000000); a 32-bit guest's ends at 0xF5800000. */
+ * 0xFFFF830000000000); a 32-bit guest's ends at 0xF5800000, where the read-only M2P is
+ * (readable, as the ABI says), and the rest of the hole above it is the hypervisor's. */
 #if defined(__x86_64__)
 #define HV_PROBE_VA 0xFFFF830000100000ul
 #else
-#define HV_PROBE_VA 0xF5800000ul
+#define HV_PROBE_VA 0xF6800000ul
 #endif
 #define PAGE_SIZE ((unsigned long)GUEST_PAGE_SIZE)
 #define ENTRIES 512ul                  /* entries per page table, every level and width */

@@ -277,27 +277,6 @@ static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
 
 /* ---- the way in and out ------------------------------------------------------------------- */
 
-static uint16_t read_sel(int which)
-{
-    uint16_t v = 0;
-
-    switch (which) {
-    case 0:
-        __asm__ volatile("mov %%ds, %0" : "=r"(v));
-        break;
-    case 1:
-        __asm__ volatile("mov %%es, %0" : "=r"(v));
-        break;
-    case 2:
-        __asm__ volatile("mov %%fs, %0" : "=r"(v));
-        break;
-    default:
-        __asm__ volatile("mov %%gs, %0" : "=r"(v));
-        break;
-    }
-    return v;
-}
-
 /* The entry stubs' frame as the library's register block, and back. The data selectors
  * are the guest's still: the hypervisor never loads them. */
 static void frame_to_regs(const struct frame *f, struct pvcore_cpu_regs *r)
@@ -323,10 +302,14 @@ static void frame_to_regs(const struct frame *f, struct pvcore_cpu_regs *r)
     r->rflags = f->rflags;
     r->cs = (uint16_t)f->cs;
     r->ss = (uint16_t)f->ss;
-    r->ds = read_sel(0);
-    r->es = read_sel(1);
-    r->fs = read_sel(2);
-    r->gs = read_sel(3);
+    {
+        uint16_t sel[4];
+        pvcore_x86_read_data_segments(sel);
+        r->ds = sel[0];
+        r->es = sel[1];
+        r->fs = sel[2];
+        r->gs = sel[3];
+    }
 }
 
 static void regs_to_frame(const struct pvcore_cpu_regs *r, struct frame *f)

@@ -5,25 +5,25 @@
  *        registers) that decide it.
  *
  * A PV guest kernel runs in ring 3 (64-bit guests) or ring 1 (32-bit guests), so its
- * privileged instructions fault. pvcore_cpu_trap() hands each #UD and #GP to the
+ * privileged instructions fault. pvcore_cpu_trap() hands each \#UD and \#GP to the
  * emulator first, which fetches the instruction through the copy hook (at most 15 bytes,
- * exactly the bytes it decodes, in order; a fetch that fails becomes a #PF for the guest
+ * exactly the bytes it decodes, in order; a fetch that fails becomes a \#PF for the guest
  * at the first byte that could not be read) and either completes it (registers updated,
- * rip advanced; with TF set a single-step #DB follows, as on hardware) or leaves the
+ * rip advanced; with TF set a single-step \#DB follows, as on hardware) or leaves the
  * original exception to be delivered to the guest. What it completes, Xen's rules:
  *
- * - **Forced-emulation CPUID** (#UD): `ud2; .ascii "xen"; cpuid` (`0f 0b 78 65 6e 0f a2`)
+ * - **Forced-emulation CPUID** (\#UD): `ud2; .ascii "xen"; cpuid` (`0f 0b 78 65 6e 0f a2`)
  *   at rip, in either guest mode: CPUID from the guest's policy, rip += 7. A plain
- *   `cpuid` that faults with #GP (the embedder enabled CPUID faulting) gets the same
+ *   `cpuid` that faults with \#GP (the embedder enabled CPUID faulting) gets the same
  *   answer.
  * - **Control registers** (guest kernel mode): CR0 reads as a fixed value
  *   (PE, MP, ET, NE, WP, AM, PG) with the virtual TS; a write may change only TS. CR2
  *   reads and writes the virtual CR2. CR3 reads the kernel base pointer (64-bit guests:
  *   `mfn << 12`; 32-bit guests: Xen's compat encoding `mfn << 12 | mfn >> 20`); a write
- *   is MMUEXT_NEW_BASEPTR with the frame it names, and a refused one is a #GP. CR4: the
+ *   is MMUEXT_NEW_BASEPTR with the frame it names, and a refused one is a \#GP. CR4: the
  *   guest may toggle TSD and DE (when its CPUID shows TSC and DE); PAE, OSFXSR and
  *   OSXMMEXCPT always read as set; other bits keep their value (writes never fault).
- *   CR8 and the others: #GP. `clts` clears the virtual TS.
+ *   CR8 and the others: \#GP. `clts` clears the virtual TS.
  * - **MSRs** (guest kernel mode): a table of rules. FS_BASE, GS_BASE (the kernel GS
  *   base) and SHADOW_GS_BASE (the user GS base), 64-bit guests only, canonical values
  *   only. Reads: APIC_BASE (enabled at 0xFEE00000, BSP on vCPU 0), EFER (as the guest's
@@ -32,21 +32,21 @@
  *   PERF_CAPABILITIES, PLATFORM_INFO, MISC_FEATURES_ENABLES, the microcode revision
  *   and AMD's P-state and NB_CFG registers. Writes Xen drops silently: MISC_ENABLE,
  *   the microcode revision, MPERF/APERF, Intel THERM_CONTROL and ENERGY_PERF_BIAS, AMD
- *   HWCR, NB_CFG and P-state registers. Anything else: #GP, except that a read from a
- *   guest that has registered no #GP handler yet gives 0 (outside the hypervisor range
+ *   HWCR, NB_CFG and P-state registers. Anything else: \#GP, except that a read from a
+ *   guest that has registered no \#GP handler yet gives 0 (outside the hypervisor range
  *   0x40000000-0x4000FFFF), as Xen does for early boot code.
  * - **Port I/O** (`in`/`out` with an immediate or %dx port): permitted when the vCPU's
  *   virtual IOPL (PHYSDEVOP_set_iopl) is at least the guest's CPL as Xen counts it
  *   (guest kernel mode is ring 1, or ring 0 with VMASST_TYPE_architectural_iopl; user
- *   mode ring 3), else #GP. A permitted access reaches the `io_port` hook if the domain
+ *   mode ring 3), else \#GP. A permitted access reaches the `io_port` hook if the domain
  *   was given every port it touches (pvcore_domain_ioport_permit()), except a 4-byte
  *   access to 0xCF8 and accesses starting at the RTC ports 0x70/0x71, which Xen never
  *   passes through; otherwise a read gives all ones and a write is dropped. An access
- *   that an enabled I/O breakpoint (DR7, with CR4.DE) covers ends in a #DB.
- * - **cli/sti**: no-ops when the virtual IOPL permits them, else #GP.
- * - **int $n** (#GP): the vector is decoded from the instruction (not the error code).
+ *   that an enabled I/O breakpoint (DR7, with CR4.DE) covers ends in a \#DB.
+ * - **cli/sti**: no-ops when the virtual IOPL permits them, else \#GP.
+ * - **int $n** (\#GP): the vector is decoded from the instruction (not the error code).
  *   Delivered to the guest's handler when the trap table's DPL is at least 1 (guest
- *   kernel mode) or 3 (user mode), with rip after the instruction; else #GP with error
+ *   kernel mode) or 3 (user mode), with rip after the instruction; else \#GP with error
  *   code `n << 3 | 2`.
  * - **Debug registers** (mov to/from %dr0-%dr7, set_debugreg, get_debugreg):
  *   pvcore_vcpu_set_debugreg() below.
@@ -153,7 +153,7 @@ PVCORE_API uint64_t pvcore_vcpu_debugreg(const struct pvcore_vcpu *v, unsigned n
  *
  * The embedder loads the guest-controlled bits (TSD, DE) into the hardware CR4 while
  * `v` runs, if it wants their hardware effect. Note that rdtsc is not emulated, so with
- * TSD loaded a guest kernel's own rdtsc reaches pvcore_cpu_trap() as a #GP and goes to
+ * TSD loaded a guest kernel's own rdtsc reaches pvcore_cpu_trap() as a \#GP and goes to
  * the guest.
  *
  * @param v The vCPU.

@@ -17,6 +17,8 @@
 #include <pvcore/check.h>
 #include <pvcore/guestmem.h>
 #include <pvcore/cpu.h>
+#include <pvcore/desc.h>
+#include <pvcore/emulate.h>
 #include <pvcore/grant.h>
 
 #endif /* PVCORE_PVCORE_H */

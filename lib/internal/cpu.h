@@ -124,6 +124,9 @@ int cpu_bounce(struct vcpu *v, struct pvcore_cpu_regs *r, const struct bounce *b
 uint8_t cpu_upcall_mask(const struct vcpu *v);
 void cpu_set_upcall_mask(const struct vcpu *v, uint8_t val);
 
+/* The virtual CR2, and its copy in the vcpu_info the guest reads it from. */
+void cpu_set_cr2(struct vcpu *v, uint64_t cr2);
+
 /* A 64-bit guest's switch between its kernel and user halves (Xen's toggle_guest_mode):
  * tells the embedder, which loads the other root and GS base. */
 void cpu_toggle_mode(struct vcpu *v);

@@ -22,9 +22,20 @@ struct vcpu;
 bool emulate_trap(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector, uint32_t error,
                   int *result);
 
+/* The CR4 bits a PV guest always sees set: PAE, OSFXSR, OSXMMEXCPT (Xen's
+ * PV_CR4_GUEST_VISIBLE_MASK without MCE, which the CPUID policy hides). */
+#define EMULATE_CR4_VISIBLE 0x620u
+
 /* The emulator's part of a fresh vCPU: DR6/DR7 at their reset values, CR4 as a PV guest
- * starts with it. After cpu_state_init(). */
-void emulate_state_init(struct vcpu *v);
+ * starts with it. After cpu_state_init(). Inline: domain creation calls it, and the
+ * emulator calls the MMU, which calls the domain unit (no call cycle between files). */
+static inline void emulate_state_init(struct vcpu_cpu *c)
+{
+    c->dr[6] = 0xFFFF0FF0u;
+    c->dr[7] = 0x400u;
+    c->dr7_emul = 0;
+    c->cr4 = EMULATE_CR4_VISIBLE;
+}
 
 /* The guest's CPUID answer for leaf/subleaf (policy table plus the dynamic bits). */
 void emulate_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

@@ -32,8 +32,9 @@ struct caller {
 /*
  * A module's decoder for one hypercall: the guest's six argument registers in (only
  * their low halves matter for a 32-bit guest: use hc_arg()), and either
- * PVCORE_HYPERCALL_DONE with the result in *ret, or PVCORE_HYPERCALL_RESTART with args
- * rewritten for a continuation. Handlers take no lock around guest copies and hold none
+ * PVCORE_HYPERCALL_DONE with the result in *ret, PVCORE_HYPERCALL_RESTART with args
+ * rewritten for a continuation, or PVCORE_HYPERCALL_UNHANDLED for a sub-command the
+ * embedder serves (args untouched). Handlers take no lock around guest copies and hold none
  * on return, so that a multicall can run them one after the other unchanged.
  */
 typedef int (*hcall_handler)(struct caller *c, uint64_t args[6], int64_t *ret);
@@ -65,6 +66,8 @@ int hcall_update_descriptor(struct caller *c, uint64_t args[6], int64_t *ret);
 /* The domain and version decoders (hcall_xen.c). */
 int hcall_vm_assist(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_xen_version(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_sysctl(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_domctl(struct caller *c, uint64_t args[6], int64_t *ret);
 
 /* Argument i as the guest's word: its low half for a 32-bit guest. */
 static inline uint64_t hc_arg(const struct caller *c, const uint64_t args[6], unsigned i)

@@ -21,7 +21,9 @@
  *   -PVCORE_ERESTART: preempted, the frame is PARTIAL (see pagetype.c). Any other error:
  *   the references taken so far went to the teardown list with the frame.
  * - devalidate: releases the references of entries [0, aux.nr_validated), from the top;
- *   0, or -PVCORE_ERESTART with nr_validated saying where it stopped.
+ *   0, or -PVCORE_ERESTART with nr_validated saying where it stopped. NULL for a type whose
+ *   entries hold no references (descriptor pages): its validation never stops half way
+ *   (it fails whole, with no teardown), and its last reference drops the type at once.
  */
 struct pagetype_ops {
     uint16_t entries; /* entries of a frame of this type (aux.nr_validated counts them) */
@@ -160,7 +162,7 @@ static inline void frame_put_page_and_type(const struct domain_locked *dl, uint6
      * compare-and-swap, not a subtraction: a guest walk may drop its own reference
      * meanwhile, and then ours may be the last. */
     ASSERT_LOCKED(dl);
-    PVCORE_ASSERT(pgt_type_level(CT_TYPE(c)) != 0);
+    PVCORE_ASSERT(pgt_type_level(CT_TYPE(c)) != 0 || (CT_TYPE(c) & PGT_TYPE_MASK) == PGT_SEG_DESC);
     while (PVCORE_LIKELY((CT_TYPE(c) & PGT_COUNT_MASK) > 1)) {
         if (PVCORE_LIKELY(atomic_compare_exchange_weak_explicit(
                 &f->ct, &c, c - CT_MAKE(1, 1), memory_order_acq_rel, memory_order_relaxed))) {

@@ -804,6 +804,52 @@ static void test_hypercalls(void **state)
     }
 }
 
+/* set_gdt and update_descriptor first finish the devalidation the domain queued; when
+ * the budget runs out before, they stop with -ERESTART having changed nothing. */
+static void test_restart_after_teardown(void **state)
+{
+    struct pvtest *t = pvtest_new_budget(64, 0);
+    struct pvcore_frame_info *before;
+    uint64_t l2 = alloc_frame(t, 1), gdt = alloc_frame(t, 1);
+    unsigned i, k, restarts = 0;
+    pvcore_mfn_t f = pvcore_mfn(gdt);
+    int rc;
+    (void)state;
+
+    for (i = 0; i < 16; i++) {
+        uint64_t l1 = alloc_frame(t, 1);
+        frame_ptr(t, l2)[i] = pte(l1, PT_P | PT_RW);
+        for (k = 0; k < 512; k++) {
+            frame_ptr(t, l1)[k] = pte(l1, PT_P); /* read-only self references */
+        }
+    }
+    while ((rc = pin(t, 1, 2, l2)) == -PVCORE_ERESTART) {
+    }
+    assert_int_equal(rc, 0);
+    /* The unpin queues 16 tables of 512 references: more than its call can finish. */
+    assert_int_equal(unpin(t, 1, l2), 0);
+    for (;;) {
+        before = snapshot(t);
+        rc = pvcore_desc_set_gdt(vcpu(t, 1, 0), &f, 1);
+        if (rc != -PVCORE_ERESTART) {
+            free(before);
+            break;
+        }
+        /* Only queued teardown progressed: the GDT frame is untouched. */
+        assert_int_equal(finfo(t, gdt).type, PVCORE_PGT_NONE);
+        assert_int_equal(finfo(t, gdt).count, before[gdt].count);
+        free(before);
+        check_invariants(t);
+        assert_true(++restarts < 1000);
+    }
+    assert_int_equal(rc, 0);
+    assert_true(restarts > 0);
+    assert_desc_page(t, gdt, 1);
+    assert_int_equal(finfo(t, l2).type, PVCORE_PGT_NONE);
+    check_invariants(t);
+    pvtest_free(t);
+}
+
 /* The invariant checker holds descriptor pages to the rules on its own. */
 static void test_checker_sees_descriptors(void **state)
 {
@@ -852,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_ldt),
         cmocka_unit_test(test_destroy),
         cmocka_unit_test(test_hypercalls),
+        cmocka_unit_test(test_restart_after_teardown),
         cmocka_unit_test(test_checker_sees_descriptors),
     };
     return cmocka_run_group_tests_name("desc", tests, NULL, NULL);

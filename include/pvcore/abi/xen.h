@@ -931,6 +931,22 @@ typedef struct pvcore_xen_build_id pvcore_xen_build_id_t;
 /** @} */
 
 /**
+ * @name sysctl and domctl
+ * @brief The control interfaces' framing: each call's struct starts with `cmd` and
+ *        `interface_version` (32 bits each); a version other than these is -EACCES.
+ * @{
+ */
+/** XEN_SYSCTL_INTERFACE_VERSION of the ABI implemented. */
+#define PVCORE_XEN_SYSCTL_INTERFACE_VERSION 0x00000015
+/** XEN_DOMCTL_INTERFACE_VERSION of the ABI implemented. */
+#define PVCORE_XEN_DOMCTL_INTERFACE_VERSION 0x00000015
+/** sizeof(struct xen_sysctl): what the hypervisor reads of a sysctl call. */
+#define PVCORE_XEN_SYSCTL_SIZE 136
+/** sizeof(struct xen_domctl): what the hypervisor reads of a domctl call. */
+#define PVCORE_XEN_DOMCTL_SIZE 144
+/** @} */
+
+/**
  * @name vCPU guest-context flags (VGCF_*)
  * @brief Flags of a vCPU's guest context; #PVCORE_VGCF_in_syscall is also the `flags`
  *        word of a 64-bit guest's iret frame.

@@ -590,6 +590,13 @@ PVCORE_API void pvcore_x86_write_cr0(uintptr_t value);
 PVCORE_API uintptr_t pvcore_x86_read_cr2(void);
 
 /**
+ * @brief Reads the data segment selectors: `out` receives ds, es, fs and gs, in that
+ *        order (a hypervisor that never reloads them reads a guest's here).
+ * @param out Four selectors.
+ */
+PVCORE_API void pvcore_x86_read_data_segments(uint16_t out[4]);
+
+/**
  * @brief Reads CR3 (the machine address of the top-level page table, plus PCID or PWT/PCD).
  * CPL 0 only.
  * @return CR3.

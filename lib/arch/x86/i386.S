@@ -39,6 +39,16 @@ FUNC pvcore_x86_read_cr2
     ret
 END pvcore_x86_read_cr2
 
+/* void pvcore_x86_read_data_segments(uint16_t out[4]): ds, es, fs, gs */
+FUNC pvcore_x86_read_data_segments
+    mov     4(%esp), %eax
+    movw    %ds, 0(%eax)
+    movw    %es, 2(%eax)
+    movw    %fs, 4(%eax)
+    movw    %gs, 6(%eax)
+    ret
+END pvcore_x86_read_data_segments
+
 FUNC pvcore_x86_read_cr3
     mov     %cr3, %eax
     ret

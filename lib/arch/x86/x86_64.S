@@ -37,6 +37,15 @@ FUNC pvcore_x86_read_cr2
     ret
 END pvcore_x86_read_cr2
 
+/* void pvcore_x86_read_data_segments(uint16_t out[4]): ds, es, fs, gs */
+FUNC pvcore_x86_read_data_segments
+    movw    %ds, 0(%rdi)
+    movw    %es, 2(%rdi)
+    movw    %fs, 4(%rdi)
+    movw    %gs, 6(%rdi)
+    ret
+END pvcore_x86_read_data_segments
+
 FUNC pvcore_x86_read_cr3
     mov     %cr3, %rax
     ret
