@@ -157,6 +157,31 @@ static void hold_desc(struct checker *c, const struct domain *d, uint64_t mfn)
     hold(c, mfn, true);
 }
 
+/* A registered vcpu_info (VCPUOP_register_vcpu_info): the domain's own frame, holding a
+ * general and a writable type reference, and the 64 bytes inside the page. */
+static void check_vcpu_info_holder(struct checker *c, const struct domain *d, const struct vcpu *v)
+{
+    const struct frame *f;
+    uint64_t mfn = v->cpu.vcpu_info_mfn;
+
+    if (!v->cpu.vcpu_info_registered) {
+        return;
+    }
+    if (mfn >= c->m->nr_frames || v->cpu.vcpu_info_off > 4096u - 64u) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 8, v->cpu.vcpu_info_off);
+        return;
+    }
+    f = mfn_frame(c->m, mfn);
+    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != d->domid) {
+        violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, d->domid,
+                  atomic_load_explicit(&f->owner, memory_order_relaxed));
+    }
+    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != PGT_WRITABLE) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 9, frame_type(f, memory_order_relaxed));
+    }
+    hold(c, mfn, true);
+}
+
 static void check_desc_holders(struct checker *c, const struct domain *d, const struct vcpu *v)
 {
     /* (A corrupted count must not take the scan beyond the array.) */
@@ -247,7 +272,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
     c.r = report;
     memset(scratch, 0, pvcore_check_scratch_size(pm));
 
-    /* Holders outside the frame table: base pointers, GDT and LDT frames. */
+    /* Holders outside the frame table: base pointers, GDT and LDT frames, vcpu_infos. */
     for (dom = 0; dom < m->max_domains; dom++) {
         struct domain *d = atomic_load_explicit(&m->domtab[dom], memory_order_acquire);
         uint32_t i;
@@ -262,6 +287,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
                 hold(&c, d->vcpus[i].guest_table_user, true);
             }
             check_desc_holders(&c, d, &d->vcpus[i]);
+            check_vcpu_info_holder(&c, d, &d->vcpus[i]);
         }
     }
 

@@ -27,6 +27,7 @@
 #include "internal/m2p.h"
 #include "internal/pagetype.h"
 #include "internal/paging.h"
+#include "internal/vcpu.h"
 
 static struct domain *D(struct pvcore_domain *d)
 {
@@ -75,6 +76,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
         d->vcpus[i].guest_table_user = INVALID_MFN;
         cpu_state_init(&d->vcpus[i].cpu);
         emulate_state_init(&d->vcpus[i].cpu);
+        vcpu_op_state_init(&d->vcpus[i]);
     }
     d->shared_info_mfn = INVALID_MFN;
     spin_lock(&m->domtab_lock);
@@ -378,6 +380,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
                 v->guest_table_user = INVALID_MFN;
             }
             desc_vcpu_release(dl, v);
+            vcpu_info_release(dl, v);
             v->ldt_base = 0;
             v->ldt_ents = 0;
         }

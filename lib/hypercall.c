@@ -31,6 +31,7 @@ static const hcall_handler handlers[64] = {
     [PVCORE_HYPERVISOR_set_debugreg] = hcall_set_debugreg,
     [PVCORE_HYPERVISOR_get_debugreg] = hcall_get_debugreg,
     [PVCORE_HYPERVISOR_physdev_op] = hcall_physdev_op,
+    [PVCORE_HYPERVISOR_vcpu_op] = hcall_vcpu_op,
 };
 
 static hcall_handler handler_of(const struct caller *c, uint64_t nr)

@@ -423,40 +423,47 @@ static void base_changed(struct vcpu *v)
     }
 }
 
-static int new_baseptr(struct mmu_call *mc, uint64_t mfn, bool user)
+void mmu_install_base(const struct domain_locked *dl, struct vcpu *v, uint64_t mfn, bool user)
 {
-    struct vcpu *v = mc->v;
-    struct domain *d = v->d;
-    unsigned root = domain_format(d)->levels;
     uint64_t *slotp = user ? &v->guest_table_user : &v->guest_table;
     uint64_t old = *slotp;
+
+    ASSERT_LOCKED(dl);
+    *slotp = mfn;
+    /* The LDT's frames were found through the old tables (Xen's pv_destroy_ldt). */
+    if (!user && mfn != INVALID_MFN && desc_ldt_release(dl, v)) {
+        flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
+    }
+    base_changed(v);
+    if (old != INVALID_MFN) {
+        frame_put_page_and_type(dl, old);
+    }
+}
+
+static int new_baseptr(const struct domain_locked *dl, struct vcpu *v, uint64_t mfn, bool user)
+{
+    struct domain *d = v->d;
+    unsigned root = domain_format(d)->levels;
+    uint64_t old = user ? v->guest_table_user : v->guest_table;
     int rc;
 
     if (user && domain_is_32(d)) {
         return -PVCORE_EINVAL;
     }
     if (user && mfn == 0) {
-        *slotp = INVALID_MFN;
-    } else {
-        if (!user && mfn == old && old != INVALID_MFN) {
-            /* Same root: only a reload (a full flush of this vCPU's TLB). */
-            base_changed(v);
-            return 0;
-        }
-        rc = frame_get_page_and_type(&mc->dl, mfn, pgt_level_type(root));
-        if (rc != 0) {
-            return rc;
-        }
-        *slotp = mfn;
-        /* The LDT's frames were found through the old tables (Xen's pv_destroy_ldt). */
-        if (!user && desc_ldt_release(&mc->dl, v)) {
-            flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
-        }
+        mmu_install_base(dl, v, INVALID_MFN, true);
+        return 0;
     }
-    base_changed(v);
-    if (old != INVALID_MFN) {
-        frame_put_page_and_type(&mc->dl, old);
+    if (!user && mfn == old && old != INVALID_MFN) {
+        /* Same root: only a reload (a full flush of this vCPU's TLB). */
+        base_changed(v);
+        return 0;
     }
+    rc = frame_get_page_and_type(dl, mfn, pgt_level_type(root));
+    if (rc != 0) {
+        return rc;
+    }
+    mmu_install_base(dl, v, mfn, user);
     return 0;
 }
 
@@ -554,7 +561,7 @@ static int mx_baseptr(struct mmu_call *mc, const struct pg_owner *pg,
                       const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
 {
     (void)pg;
-    return new_baseptr(mc, op->arg1, cmd->arg != 0);
+    return new_baseptr(&mc->dl, mc->v, op->arg1, cmd->arg != 0);
 }
 
 static int mx_flush_local(struct mmu_call *mc, const struct pg_owner *pg,

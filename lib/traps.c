@@ -477,9 +477,45 @@ static int iret64(struct caller *c, struct pvcore_cpu_regs *r, int64_t *ret)
 }
 
 /*
+ * A 32-bit guest's iret into VM86 mode, which a PV guest cannot have: as Xen does, the
+ * guest takes #GP at its handler as if the first VM86 instruction had faulted, with the
+ * frame it asked for (eip, cs, eflags, esp, ss, es, ds, fs, gs) moved to its kernel stack
+ * under a zero error code. No handler, or a kernel stack that cannot take it: the guest
+ * cannot go on.
+ */
+static int iret32_vm86(struct caller *c, struct pvcore_cpu_regs *r, uint32_t eax, uint32_t eflags,
+                       int64_t *ret)
+{
+    struct vcpu *v = (struct vcpu *)(void *)c->v;
+    const struct cpu_trap *gp = &v->cpu.traps[X86_VEC_GP];
+    uint32_t ksp = (uint32_t)v->cpu.kernel_sp - 40u;
+    uint8_t w[40];
+
+    if ((gp->cs & ~3u) == 0 || hc_copy_in(c, w + 4, (uint32_t)r->rsp + 4u, 36) != 0) {
+        return HCALL_CRASH;
+    }
+    hc_put_le(w, 0, 4);
+    if (hc_copy_out(c, ksp, w, sizeof(w)) != 0) {
+        return HCALL_CRASH;
+    }
+    r->rax = eax;
+    r->rsp = ksp;
+    r->ss = v->cpu.kernel_ss;
+    r->rip = (uint32_t)gp->address;
+    r->cs = gp->cs;
+    r->rflags = ((eflags & ~EFLAGS_IOPL) | EFLAGS_IF) & ~(EFLAGS_VM | EFLAGS_RF | EFLAGS_NT | EFLAGS_TF);
+    if (gp->flags & PVCORE_TI_IF) {
+        eflags &= ~EFLAGS_IF;
+    }
+    cpu_set_upcall_mask(v, (eflags & EFLAGS_IF) ? 0 : 1);
+    *ret = (int64_t)eax;
+    return PVCORE_HYPERCALL_DONE;
+}
+
+/*
  * 32-bit: { eax, eip, cs, eflags, [esp, ss] }. Never back to ring 0; ring 1 pops the four
- * words, ring 2 or 3 takes esp and ss from the frame. No VM86 mode: asking for it takes
- * #GP at the kernel's handler, with the frame moved to the kernel stack as Xen does.
+ * words, ring 2 or 3 takes esp and ss from the frame; VM86 mode is refused with a #GP
+ * (iret32_vm86()).
  */
 static int iret32(struct caller *c, struct pvcore_cpu_regs *r, int64_t *ret)
 {
@@ -493,10 +529,11 @@ static int iret32(struct caller *c, struct pvcore_cpu_regs *r, int64_t *ret)
     }
     eflags = hc_get_le32(f + 3 * 4);
     cs = (uint16_t)hc_get_le32(f + 2 * 4);
+    if (c->d->vmassist & (1u << PVCORE_VMASST_TYPE_architectural_iopl)) {
+        v->cpu.iopl = eflags & EFLAGS_IOPL;
+    }
     if (eflags & EFLAGS_VM) {
-        /* No VM86 mode for PV guests: Xen reports #GP; refuse the frame as a crash rather
-         * than emulate a mode the guest cannot have. */
-        return HCALL_CRASH;
+        return iret32_vm86(c, r, hc_get_le32(f), eflags, ret);
     }
     if ((cs & 3u) == 0) {
         return HCALL_CRASH;
@@ -505,9 +542,6 @@ static int iret32(struct caller *c, struct pvcore_cpu_regs *r, int64_t *ret)
         if (hc_copy_in(c, f + 4 * 4, (uint64_t)sp + 16u, 8) != 0) {
             return HCALL_CRASH;
         }
-    }
-    if (c->d->vmassist & (1u << PVCORE_VMASST_TYPE_architectural_iopl)) {
-        v->cpu.iopl = eflags & EFLAGS_IOPL;
     }
     r->rax = hc_get_le32(f);
     r->rip = hc_get_le32(f + 4);

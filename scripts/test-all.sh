@@ -12,6 +12,15 @@
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
+# The unmodified XTF test kernels (ctest label xtf): from XTF_DIR, or the workplace's
+# copy beside the checkout when there is one; without them those tests report skipped.
+if [ -z "${XTF_DIR:-}" ] && [ -d ../shared/guests/xtf ]; then
+    XTF_DIR=$(cd ../shared/guests/xtf && pwd)
+fi
+if [ -n "${XTF_DIR:-}" ]; then
+    XTF_DIR=$(cd "$XTF_DIR" && pwd)
+    export XTF_DIR
+fi
 
 sh scripts/install-deps.sh
 

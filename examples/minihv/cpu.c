@@ -2,7 +2,8 @@
  * cpu.c: the descriptor tables and MSRs that make the CPU a hypervisor's.
  *
  * Two GDTs share one layout below 0xe000 (room for the 14 pages a guest may hand to
- * set_gdt) and differ in the reserved area at 0xe000, which holds the flat selectors of
+ * set_gdt, which the descriptor area maps in their place while the guest runs: see
+ * cpu_load_gdt()) and differ in the reserved area at 0xe000, which holds the flat selectors of
  * Xen's ABI: 64-bit guests get FLAT_RING3_CS32 0xe023, FLAT_RING3_SS 0xe02b and
  * FLAT_RING3_CS64 0xe033; 32-bit guests FLAT_RING1_CS 0xe019, FLAT_RING1_DS 0xe021,
  * FLAT_RING3_CS 0xe02b and FLAT_RING3_DS 0xe033. The hypervisor's own code and data
@@ -10,7 +11,8 @@
  */
 #include "minihv.h"
 
-#define GDT_ENTRIES ((0xe000 / 8) + 10)
+#define GDT_ENTRIES ((0xe000 / 8) + 12)
+#define LDT_SEL 0xe050u
 #define PIC1_DATA 0x21
 #define PIC2_DATA 0xa1
 #define STACK_SIZE 16384
@@ -28,7 +30,6 @@ static uint8_t nmi_stack[4096] __attribute__((aligned(16)));
 static uint8_t db_stack[4096] __attribute__((aligned(16)));
 static uint8_t mc_stack[4096] __attribute__((aligned(16)));
 uint64_t minihv_hyp_stack_top;
-static int current_mode = -1;
 
 static void fill_reserved(uint64_t *gdt, int is32)
 {
@@ -52,14 +53,92 @@ static void fill_reserved(uint64_t *gdt, int is32)
     r[9] = tss_desc[1];
 }
 
-/* Loads the GDT for the kind of guest about to run (the TSS stays loaded). */
-void cpu_enter_mode(int is32)
+/*
+ * The GDT the processor uses while vCPU g runs: the descriptor area maps g's GDT frames
+ * (validated descriptor pages the guest cannot write) as pages 0-13 and the reserved page
+ * of minihv's GDT for g's kind as page 14, as Xen maps a vCPU's GDT. Without a guest, the
+ * hypervisor's own GDT.
+ */
+void cpu_load_gdt(struct guest *g)
 {
-    if (current_mode == is32) {
+    pvcore_mfn_t frames[PVCORE_DESC_GDT_FRAMES];
+    uint64_t rw = PVCORE_X86_PTE_P | PVCORE_X86_PTE_RW | PVCORE_X86_PTE_A | PVCORE_X86_PTE_D;
+    uint32_t ents, nframes, i;
+
+    if (g == NULL) {
+        pvcore_x86_lgdt(gdt64, sizeof(gdt64) - 1);
+        pvcore_x86_lldt(0);
+        for (i = 0; i < 32; i++) {
+            mm_desc_area_l1[i] = 0;
+        }
+        pvcore_x86_flush_tlb_global();
         return;
     }
-    pvcore_x86_lgdt(is32 ? gdt32 : gdt64, sizeof(gdt64) - 1);
-    current_mode = is32;
+    pvcore_vcpu_gdt(g->v, frames, &ents);
+    nframes = (ents + 511) / 512;
+    for (i = 0; i < PVCORE_DESC_GDT_FRAMES; i++) {
+        uint64_t mfn = i < nframes ? frames[i].v : mm_zero_frame;
+        mm_desc_area_l1[i] = pvcore_x86_pte(mfn << 12, rw);
+    }
+    mm_desc_area_l1[14] = pvcore_x86_pte(virt_to_phys(&(g->is32 ? gdt32 : gdt64)[0xe000 / 8]), rw);
+    mm_desc_area_l1[15] = pvcore_x86_pte(mm_zero_frame << 12, PVCORE_X86_PTE_P | PVCORE_X86_PTE_A);
+    for (i = 0; i < 16; i++) {
+        pvcore_x86_invlpg((uintptr_t)(DESC_AREA_VA + i * PAGE_SIZE));
+    }
+    pvcore_x86_lgdt((const void *)(uintptr_t)DESC_AREA_VA, sizeof(gdt64) - 1);
+    g->ldt_ents_loaded = UINT32_MAX;
+    cpu_sync_ldt(g);
+}
+
+/* The LDT register for g's LDT size: a descriptor of the LDT area (whose pages fault in,
+ * cpu_ldt_fault()), or none. */
+void cpu_sync_ldt(struct guest *g)
+{
+    uint64_t *r = &(g->is32 ? gdt32 : gdt64)[LDT_SEL / 8];
+    uint64_t base;
+    uint32_t ents;
+
+    pvcore_vcpu_ldt(g->v, &base, &ents);
+    if (ents == g->ldt_ents_loaded) {
+        return;
+    }
+    if (ents != 0) {
+        pvcore_x86_ldt64_desc(r, LDT_AREA_VA, ents * 8 - 1);
+        pvcore_x86_lldt(LDT_SEL);
+    } else {
+        pvcore_x86_lldt(0);
+    }
+    g->ldt_ents_loaded = ents;
+}
+
+/* The library released (or may have released) the LDT frames: forget their mappings. */
+void cpu_drop_ldt_mappings(void)
+{
+    unsigned i;
+
+    for (i = 16; i < 32; i++) {
+        mm_desc_area_l1[i] = 0;
+    }
+}
+
+/*
+ * A page fault in the LDT area: the library checks the guest's LDT page and gives the
+ * frame, which is mapped and the access retried (1). Otherwise the fault goes to the guest
+ * (0), as Xen passes it back.
+ */
+int cpu_ldt_fault(struct guest *g, uint64_t cr2)
+{
+    pvcore_mfn_t mfn;
+    uint64_t off = cr2 - LDT_AREA_VA;
+
+    if (cr2 < LDT_AREA_VA || off >= LDT_AREA_SIZE ||
+        pvcore_desc_ldt_fault(g->v, off, &mfn) != 0) {
+        return 0;
+    }
+    mm_desc_area_l1[16 + off / PAGE_SIZE] = pvcore_x86_pte(
+        mfn.v << 12, PVCORE_X86_PTE_P | PVCORE_X86_PTE_RW | PVCORE_X86_PTE_A | PVCORE_X86_PTE_D);
+    pvcore_x86_invlpg((uintptr_t)(LDT_AREA_VA + (off & ~(PAGE_SIZE - 1))));
+    return 1;
 }
 
 static unsigned ist_of(unsigned vec)
@@ -95,7 +174,6 @@ void cpu_init(void)
     tss.iomap_base = sizeof(tss);                                      /* no I/O bitmap */
 
     pvcore_x86_lgdt(gdt64, sizeof(gdt64) - 1);
-    current_mode = 0;
     pvcore_x86_load_segments(HYP_CS, HYP_DS);
     pvcore_x86_ltr(HYP_TSS);
 

@@ -36,6 +36,9 @@ static void hook_flush_tlb(void *ctx, const struct pvcore_flush *f)
     if (f->kind == PVCORE_FLUSH_TLB_VA) {
         pvcore_x86_invlpg((uintptr_t)f->va);
     } else {
+        /* A full flush may follow the release of LDT frames (<pvcore/desc.h>): their
+         * mappings go too, and fault in again. */
+        cpu_drop_ldt_mappings();
         pvcore_x86_flush_tlb_global();
     }
 }
@@ -130,7 +133,18 @@ static int hook_hypercall(void *ctx, struct pvcore_vcpu *v, uint64_t nr, const u
     return 0;
 }
 
+static void hook_gdt_changed(void *ctx, struct pvcore_vcpu *v)
+{
+    struct guest *g = guest_of(v);
+
+    (void)ctx;
+    if (g != NULL && g == current) {
+        cpu_load_gdt(g);
+    }
+}
+
 const struct pvcore_host_ops minihv_host_ops = {
+    .gdt_changed = hook_gdt_changed,
     .flush_tlb = hook_flush_tlb,
     .base_changed = hook_base_changed,
     .copy_from_guest = hook_copy_from_guest,
@@ -341,6 +355,19 @@ static void regs_to_frame(const struct pvcore_cpu_regs *r, struct frame *f)
  * that a base the guest set itself (by loading a selector) is not overwritten. */
 static void sync_cpu_state(struct guest *g)
 {
+    static const unsigned drs[6] = { 0, 1, 2, 3, 6, 7 };
+    unsigned i;
+
+    cpu_sync_ldt(g);
+    /* The guest's debug registers as the library validated them (DR7 last, so that no
+     * breakpoint is armed with a stale address). */
+    for (i = 0; i < 6; i++) {
+        uint64_t val = pvcore_vcpu_debugreg(g->v, drs[i]);
+        if (val != g->dr[i]) {
+            pvcore_x86_write_dr(drs[i], val);
+            g->dr[i] = val;
+        }
+    }
     int ts = pvcore_vcpu_fpu_ts(g->v) != 0;
     uintptr_t cr0 = pvcore_x86_read_cr0();
 
@@ -435,6 +462,9 @@ void minihv_trap(struct frame *f)
     struct guest *g = current;
     uint64_t cr2 = f->vector == PVCORE_X86_VEC_PF ? (uint64_t)pvcore_x86_read_cr2() : 0;
 
+    if (g != NULL && f->vector == PVCORE_X86_VEC_PF && cpu_ldt_fault(g, cr2)) {
+        return; /* an LDT page of the guest's, now mapped: retry (also the iret's own) */
+    }
     if (g != NULL && (f->cs & 3) == 0 && f->rip == (uint64_t)(uintptr_t)minihv_iret_insn &&
         f->vector < 32) {
         /*
@@ -451,6 +481,12 @@ void minihv_trap(struct frame *f)
         f->ss = gf[4];
         guest_exception(g, f, cr2);
         sync_cpu_state(g);
+        return;
+    }
+    if ((f->cs & 3) == 0 && f->vector == PVCORE_X86_VEC_DB) {
+        /* A guest's data breakpoint hit by the hypervisor's own access to that address:
+         * the guest's breakpoints are the guest's; carry on. */
+        pvcore_x86_write_dr(6, 0xFFFF0FF0u);
         return;
     }
     if ((f->cs & 3) == 0 || g == NULL) {

@@ -99,10 +99,12 @@ static int run_guest(struct guest *g)
     int stop;
 
     current = g;
-    cpu_enter_mode(g->is32);
     pvcore_x86_write_cr3(g->cr3);
+    cpu_load_gdt(g);
     stop = minihv_enter_guest(&g->regs, g->is32 ? PVCORE_FLAT_RING1_DS_X86_32 : 0);
     pvcore_x86_write_cr3(virt_to_phys(boot_pml4)); /* off the guest's tables */
+    pvcore_x86_write_dr(7, 0x400u);                 /* and its breakpoints */
+    cpu_load_gdt(NULL);
     current = NULL;
     return stop;
 }

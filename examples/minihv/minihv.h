@@ -37,6 +37,10 @@ int memcmp(const void *a, const void *b, size_t n);
 #pragma GCC visibility push(hidden)
 
 #define DIRECTMAP_BASE 0xFFFF830000000000ull
+/* The descriptor area (mm.c, cpu.c): the GDT the processor uses, then the LDT pages. */
+#define DESC_AREA_VA 0xFFFF828000000000ull
+#define LDT_AREA_VA (DESC_AREA_VA + 16 * 4096ull)
+#define LDT_AREA_SIZE (16 * 4096ull)
 #define DIRECTMAP_SIZE 0x100000000ull /* 4 GiB */
 #define PAGE_SIZE 4096ull
 
@@ -91,6 +95,8 @@ struct guest {
     /* What the processor was last given of the vCPU's state (hypercall.c, sync_cpu_state). */
     uint64_t fs_base, gs_kernel, gs_user;
     int kernel_mode;
+    uint32_t ldt_ents_loaded; /* the LDT size the LDT register describes */
+    uint64_t dr[6];           /* debug registers 0-3, 6, 7 as last loaded */
     struct frame regs;        /* initial registers */
     const char *name;
     char cmdline[1024];
@@ -130,10 +136,16 @@ struct pvcore_machine *mm_machine(void);
 uint64_t mm_alloc_guest_frame(void);        /* a free RAM frame for a guest (not zeroed) */
 uint64_t mm_xen_frame_example(void);        /* some frame the hypervisor owns */
 extern uint64_t mm_hyp_l4_slots[16];
+extern uint64_t mm_hyp_pae_l2_slots[84];
+extern uint64_t *mm_desc_area_l1; /* the descriptor area's 32 entries */
+extern uint64_t mm_zero_frame;    /* a zeroed hypervisor frame */
 
 /* cpu.c */
 void cpu_init(void);
-void cpu_enter_mode(int is32);
+void cpu_load_gdt(struct guest *g);  /* g's GDT frames and kind; NULL: the hypervisor's alone */
+void cpu_sync_ldt(struct guest *g);  /* the LDT register, after g's LDT size changed */
+void cpu_drop_ldt_mappings(void);
+int cpu_ldt_fault(struct guest *g, uint64_t cr2); /* 1: an LDT page was mapped, retry */
 
 /* elf.c: the guest kernel loader */
 struct elf_image {

@@ -105,6 +105,25 @@ static void map_m2p(uint64_t m2p_first, uint64_t m2p_frames)
 }
 
 uint64_t mm_hyp_pae_l2_slots[84];
+uint64_t *mm_desc_area_l1;
+uint64_t mm_zero_frame;
+
+/*
+ * The descriptor area (L4 slot 261, hypervisor only): one L1 whose first 16 entries map
+ * the GDT the processor uses (the running vCPU's 14 GDT frames, then minihv's reserved
+ * page) and whose next 16 map the vCPU's LDT pages as they fault in (cpu.c).
+ */
+static void map_desc_area(void)
+{
+    uint64_t l3 = mm_alloc_frames(1), l2 = mm_alloc_frames(1), l1 = mm_alloc_frames(1);
+    uint64_t sup = PVCORE_X86_PTE_P | PVCORE_X86_PTE_RW | PVCORE_X86_PTE_A;
+
+    ((uint64_t *)phys_to_virt(l3 << 12))[(DESC_AREA_VA >> 30) & 511] = pvcore_x86_pte(l2 << 12, sup);
+    ((uint64_t *)phys_to_virt(l2 << 12))[(DESC_AREA_VA >> 21) & 511] = pvcore_x86_pte(l1 << 12, sup);
+    boot_pml4[(DESC_AREA_VA >> 39) & 511] = pvcore_x86_pte(l3 << 12, sup);
+    mm_desc_area_l1 = phys_to_virt(l1 << 12);
+    mm_zero_frame = mm_alloc_frames(1);
+}
 
 /*
  * The 32-bit guests' copy of the M2P, read-only (and user-accessible, as Xen maps it) at
@@ -193,6 +212,7 @@ void mm_init(uint32_t mbi_phys)
     cfg.hyp_pae_l2_slots = mm_hyp_pae_l2_slots;
     map_m2p(virt_to_phys(cfg.m2p) >> 12, m2p_frames);
     map_m2p_compat(virt_to_phys(cfg.m2p_compat) >> 12, m2p_compat_frames);
+    map_desc_area();
     for (i = 0; i < 16; i++) {
         mm_hyp_l4_slots[i] = boot_pml4[256 + i];
     }

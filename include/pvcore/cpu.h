@@ -45,8 +45,22 @@ PVCORE_BEGIN_DECLS
  * input and written as zero.
  */
 struct pvcore_cpu_regs {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp; /**< General registers. */
-    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;   /**< 64-bit only registers. */
+    uint64_t rax; /**< rax. */
+    uint64_t rbx; /**< rbx. */
+    uint64_t rcx; /**< rcx. */
+    uint64_t rdx; /**< rdx. */
+    uint64_t rsi; /**< rsi. */
+    uint64_t rdi; /**< rdi. */
+    uint64_t rbp; /**< rbp. */
+    uint64_t rsp; /**< rsp. */
+    uint64_t r8; /**< r8. */
+    uint64_t r9; /**< r9. */
+    uint64_t r10; /**< r10. */
+    uint64_t r11; /**< r11. */
+    uint64_t r12; /**< r12. */
+    uint64_t r13; /**< r13. */
+    uint64_t r14; /**< r14. */
+    uint64_t r15; /**< r15. */
     uint64_t rip;    /**< Instruction pointer. */
     uint64_t rflags; /**< Flags, as the processor had them (IF set, IOPL 0 for a PV guest). */
     uint16_t cs;     /**< Code selector (its RPL is the ring the guest ran in). */
@@ -77,9 +91,9 @@ struct pvcore_hypercall_regs;
 /**
  * @brief Handles exception `vector` that vCPU `v` took in guest context.
  *
- * In order: the emulator (<pvcore/emulate.h>) gets #UD and #GP first (the forced-emulation
- * CPUID prefix, privileged instructions, `int $n`); a #NM while the guest's virtual CR0.TS
- * is set goes to the guest once and clears it (a #NM with it clear is the embedder's own
+ * In order: the emulator (<pvcore/emulate.h>) gets \#UD and \#GP first (the forced-emulation
+ * CPUID prefix, privileged instructions, `int $n`); a \#NM while the guest's virtual CR0.TS
+ * is set goes to the guest once and clears it (a \#NM with it clear is the embedder's own
  * lazy FPU switch: #PVCORE_CPU_RESUME, nothing changed); everything else is bounced to
  * the guest's handler for `vector` (set_trap_table) with `error` for the vectors whose
  * exception pushes one. For a page fault `cr2` is the faulting address: it goes to the
@@ -90,7 +104,7 @@ struct pvcore_hypercall_regs;
  * @param regs Its registers at the fault; rewritten to resume in the handler.
  * @param vector 0-31.
  * @param error The processor's error code (ignored for vectors without one).
- * @param cr2 The faulting address for #PF (vector 14); ignored otherwise.
+ * @param cr2 The faulting address for \#PF (vector 14); ignored otherwise.
  * @return #PVCORE_CPU_RESUME, or #PVCORE_CPU_CRASH when the guest registered no handler
  *         for the vector or its kernel stack cannot take the frame (the domain must be
  *         destroyed; a vector of 32 or more also gives this).
@@ -124,11 +138,13 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_cpu_hypercall(struct pvcore_vcpu *v,
 
 /**
  * @brief A 64-bit vCPU in guest user mode executed `syscall`: enter the guest kernel's
- *        syscall callback (syscall32 for 32-bit user code, if registered), or deliver #UD
+ *        syscall callback (syscall32 for 32-bit user code, if registered), or deliver \#UD
  *        if it registered none.
  *
- * `regs` holds rip after the instruction and rflags as they were (the embedder's entry
- * stub undoes what the processor did to rcx and r11 if it must: the frame saves both).
+ * @param v The vCPU.
+ * @param regs Its registers: rip after the instruction, rflags as they were (the
+ *        embedder's entry stub undoes what the processor did to rcx and r11 if it must:
+ *        the frame saves both); rewritten to resume in the callback.
  * @return #PVCORE_CPU_RESUME or #PVCORE_CPU_CRASH (also for a vCPU not in user mode).
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_cpu_syscall(struct pvcore_vcpu *v, struct pvcore_cpu_regs *regs);
@@ -136,6 +152,8 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_cpu_syscall(struct pvcore_vcpu *v, struc
 /**
  * @brief Enters the guest's event callback (the upcall), with events masked, as the
  *        event-channel code does when an event is pending and unmasked.
+ * @param v The vCPU.
+ * @param regs Its registers; rewritten to resume in the callback.
  * @return #PVCORE_CPU_RESUME, or #PVCORE_CPU_CRASH if no callback is registered or the
  *         frame cannot be written.
  */
@@ -147,20 +165,35 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_cpu_event_callback(struct pvcore_vcpu *v
  *        segment selectors in `regs` (ds, es, fs, gs) on the way back to the guest.
  *
  * The frame also holds the four selectors (64-bit: after rcx and r11; 32-bit: first).
+ * @param v The vCPU.
+ * @param regs Its registers, with the selectors that could not be loaded; rewritten to
+ *        resume in the callback.
  * @return #PVCORE_CPU_RESUME, or #PVCORE_CPU_CRASH if no callback is registered or the
  *         frame cannot be written.
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_cpu_failsafe(struct pvcore_vcpu *v, struct pvcore_cpu_regs *regs);
 
-/** Non-zero while 64-bit vCPU `v` is in guest kernel mode (always for 32-bit vCPUs). */
+/**
+ * @brief Is 64-bit vCPU `v` in guest kernel mode?
+ * @param v The vCPU.
+ * @return Non-zero in kernel mode (always for a 32-bit vCPU), 0 in user mode.
+ */
 PVCORE_API int pvcore_vcpu_kernel_mode(const struct pvcore_vcpu *v);
 
-/** Non-zero while `v`'s virtual CR0.TS is set (fpu_taskswitch, clts): run it with CR0.TS. */
+/**
+ * @brief Is `v`'s virtual CR0.TS set (fpu_taskswitch, clts, mov to %cr0)?
+ * @param v The vCPU.
+ * @return Non-zero when set: run the vCPU with CR0.TS set.
+ */
 PVCORE_API int pvcore_vcpu_fpu_ts(const struct pvcore_vcpu *v);
 
 /**
- * The FS base and the kernel-mode and user-mode GS bases of 64-bit vCPU `v`
- * (set_segment_base, the base MSRs). Any pointer may be NULL.
+ * @brief The FS base and the kernel-mode and user-mode GS bases of 64-bit vCPU `v`
+ *        (set_segment_base, the base MSRs).
+ * @param v The vCPU.
+ * @param fs Receives the FS base; may be NULL.
+ * @param gs_kernel Receives the GS base of kernel mode; may be NULL.
+ * @param gs_user Receives the GS base of user mode; may be NULL.
  */
 PVCORE_API void pvcore_vcpu_segment_bases(const struct pvcore_vcpu *v, uint64_t *fs,
                                           uint64_t *gs_kernel, uint64_t *gs_user);
@@ -172,6 +205,8 @@ PVCORE_API void pvcore_vcpu_segment_bases(const struct pvcore_vcpu *v, uint64_t 
  * the library writes the event mask and cr2 there when it delivers an exception. The
  * embedder keeps the frame (it is normally the domain's, outside its pseudo-physical
  * space) for the domain's lifetime.
+ * @param d The domain.
+ * @param mfn The frame.
  * @return 0, or -PVCORE_EINVAL for a NULL domain or a frame outside the machine.
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_shared_info(struct pvcore_domain *d, pvcore_mfn_t mfn);

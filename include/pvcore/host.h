@@ -164,6 +164,14 @@ struct pvcore_host_ops {
      */
     int (*hypercall)(void *ctx, struct pvcore_vcpu *v, uint64_t nr, const uint64_t args[6],
                      int64_t *ret);
+    /**
+     * Tells the embedder that vCPU `v` went up or down, or asked to power the domain off
+     * (`event`: one of the PVCORE_VCPU_EVENT_* values of <pvcore/vcpu.h>): VCPUOP_up,
+     * VCPUOP_down, VCPUOP_initialise with VGCF_online. Called with no library lock held,
+     * after the state changed (pvcore_vcpu_is_up() already answers the new state). NULL:
+     * the embedder polls pvcore_vcpu_is_up() after every vcpu_op.
+     */
+    void (*vcpu_updown)(void *ctx, struct pvcore_vcpu *v, int event);
 };
 
 PVCORE_END_DECLS

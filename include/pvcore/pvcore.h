@@ -20,5 +20,6 @@
 #include <pvcore/desc.h>
 #include <pvcore/emulate.h>
 #include <pvcore/grant.h>
+#include <pvcore/vcpu.h>
 
 #endif /* PVCORE_PVCORE_H */

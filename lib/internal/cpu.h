@@ -84,6 +84,19 @@ struct vcpu_cpu {
     uint64_t vcpu_info_mfn;
     uint32_t vcpu_info_off;
     bool vcpu_info_registered; /* moved by register_vcpu_info: holds a writable reference */
+
+    /* VCPUOP (vcpu.c, internal/vcpu.h). `initialised` and `initialising` change under
+     * the domain lock; `up` too, and is also read without it. */
+    _Atomic bool up;
+    bool initialised;  /* has a context: vCPU 0 from creation, others from VCPUOP_initialise */
+    bool initialising; /* a VCPUOP_initialise of it is between its prepare and its commit */
+    bool init_regs_valid;
+    struct pvcore_cpu_regs init_regs; /* the registers VCPUOP_initialise gave */
+    _Atomic uint64_t runstate_area;   /* guest address of the runstate copy; 0: none */
+    struct spinlock runstate_lock;    /* the runstate below; a leaf: nothing taken under it */
+    int32_t rs_state;                 /* PVCORE_RUNSTATE_* */
+    uint64_t rs_entry;                /* when rs_state was entered (ns) */
+    uint64_t rs_time[4];              /* ns spent in each state */
 };
 
 /* A fresh vCPU's CPU state (domain creation): nothing registered, no descriptor pages. */

@@ -44,4 +44,13 @@ int mmuext_op_source(struct call *call, struct pvcore_vcpu *v, const struct mmu_
 int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *v, uint64_t va, uint64_t val,
                           uint64_t flags, uint32_t foreigndom);
 
+/*
+ * The commit half of MMUEXT_NEW_BASEPTR / NEW_USER_BASEPTR for vCPU v, with its domain's
+ * lock held: installs root `mfn` (INVALID_MFN: none), whose general and type references
+ * the caller already holds (they pass to the vCPU), drops the old root's, releases the
+ * LDT frames found through the old kernel root (with a local flush) and tells the
+ * embedder (base_changed). Cannot fail. VCPUOP_initialise (vcpu.c) uses it too.
+ */
+void mmu_install_base(const struct domain_locked *dl, struct vcpu *v, uint64_t mfn, bool user);
+
 #endif /* PVCORE_INTERNAL_MMU_H */

@@ -632,6 +632,31 @@ static void test_iret32_rules(void **state)
     assert_int_equal(r.ss, 0xe033);
     assert_int_equal(r.cs, 0xe02b);
     assert_int_equal(vinfo(&te, 0)[1], 0);
+    /* VM86 is never entered: #GP at the guest's handler, with the frame it asked for moved
+     * to its kernel stack under a zero error code (Xen's behaviour) */
+    set_handler(&te, 13, PVCORE_TI_IF);
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_stack_switch, 0xe021, STACK_TOP, 0), 0);
+    {
+        uint32_t vf[10] = { 0x77, 0x1234, 0x5678, 0x20202 /* VM, IF */, 0x9abc, 0xdef0,
+                            0x11, 0x22, 0x33, 0x44 };
+        uint32_t got[10];
+        gwrite(&te.e, TABLE_VA + 0x200, vf, sizeof(vf));
+        r = kregs(&te);
+        r.rsp = TABLE_VA + 0x200;
+        r.rax = PVCORE_HYPERVISOR_iret;
+        vinfo(&te, 0)[1] = 0;
+        assert_int_equal(pvcore_cpu_hypercall(vcpu(t, 2, 0), &r, &h), PVCORE_CPU_RESUME);
+        assert_int_equal(r.rax, 0x77);
+        assert_int_equal(r.rip, HANDLER32 + 13);
+        assert_int_equal(r.cs, PVCORE_FLAT_RING1_CS_X86_32);
+        assert_int_equal(r.rsp, STACK_TOP - 40);
+        assert_int_equal(r.ss, 0xe021);
+        assert_int_equal(r.rflags & 0x20000u, 0); /* no VM */
+        gread(&te.e, STACK_TOP - 40, got, sizeof(got));
+        assert_int_equal(got[0], 0);
+        assert_memory_equal(got + 1, vf + 1, 9 * sizeof(uint32_t));
+        assert_int_equal(vinfo(&te, 0)[1], 1); /* the handler asked for events off */
+    }
     /* ring 0 is never returned to */
     f[2] = 0xe010;
     gwrite(&te.e, TABLE_VA, f, 24);

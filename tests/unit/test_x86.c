@@ -128,6 +128,11 @@ static void test_tss64(void **state)
     pvcore_x86_tss64_desc(d, 0xDEADBEEFull, 0xFFF12345u);
     assert_int_equal(d[0], 0xDE0189ADBEEF2345ull);
     assert_int_equal(d[1], 0);
+
+    /* An LDT: system type 2, present, DPL 0. */
+    pvcore_x86_ldt64_desc(d, 0xFFFF828000010000ull, 0xFFF);
+    assert_int_equal(d[0], 0x0000820100000fffull);
+    assert_int_equal(d[1], 0x00000000FFFF8280ull);
 }
 
 static void test_gate64(void **state)

@@ -502,6 +502,19 @@ static inline void pvcore_x86_tss64_desc(uint64_t out[2], uint64_t base, uint32_
     out[1] = base >> 32;
 }
 
+/**
+ * @brief Encodes the 16-byte GDT descriptor of an LDT in long mode (present, DPL 0).
+ * @param out Receives the descriptor: out[0] goes in GDT slot n, out[1] in slot n + 1.
+ * @param base Linear address of the LDT (all 64 bits).
+ * @param limit Last valid byte offset (entries x 8 - 1), byte-granular; bits 19:0 used.
+ */
+static inline void pvcore_x86_ldt64_desc(uint64_t out[2], uint64_t base, uint32_t limit)
+{
+    out[0] = pvcore_x86_seg_desc((uint32_t)(base & 0xFFFFFFFFu), limit,
+                                 (uint8_t)(PVCORE_X86_DESC_P | PVCORE_X86_DESC_TYPE_LDT), 0);
+    out[1] = base >> 32;
+}
+
 /** A 16-byte 64-bit IDT gate, in the order it is stored in the IDT. */
 struct pvcore_x86_gate64 {
     uint64_t lo; /**< Offset 31:16, P, DPL, type, IST, selector, offset 15:0. */
@@ -653,6 +666,27 @@ PVCORE_API void pvcore_x86_lidt(const void *base, uint16_t limit);
  * @param selector GDT selector of the TSS descriptor.
  */
 PVCORE_API void pvcore_x86_ltr(uint16_t selector);
+
+/**
+ * @brief Writes debug register `n` (0-3, 6 or 7). CPL 0 only.
+ * @param n The register; any other number does nothing.
+ * @param value The value (a breakpoint address, or the DR6/DR7 image).
+ */
+PVCORE_API void pvcore_x86_write_dr(unsigned n, uintptr_t value);
+
+/**
+ * @brief Reads debug register `n` (0-3, 6 or 7). CPL 0 only.
+ * @param n The register; any other number reads 0.
+ * @return Its value.
+ */
+PVCORE_API uintptr_t pvcore_x86_read_dr(unsigned n);
+
+/**
+ * @brief Loads the LDT register. CPL 0 only.
+ * @param selector GDT selector of an LDT descriptor (see pvcore_x86_ldt64_desc()), or 0
+ *        for no LDT.
+ */
+PVCORE_API void pvcore_x86_lldt(uint16_t selector);
 
 /**
  * @brief Reloads every segment register from the current GDT. CPL 0 only.

@@ -99,6 +99,85 @@ FUNC pvcore_x86_lidt                    /* 4(%esp) = base, 8(%esp) = limit */
     ret
 END pvcore_x86_lidt
 
+FUNC pvcore_x86_write_dr                /* 4(%esp) = n, 8(%esp) = value */
+    mov     4(%esp), %ecx
+    mov     8(%esp), %eax
+    cmp     $0, %ecx
+    jne     10f
+    mov     %eax, %dr0
+    ret
+10:
+    cmp     $1, %ecx
+    jne     11f
+    mov     %eax, %dr1
+    ret
+11:
+    cmp     $2, %ecx
+    jne     12f
+    mov     %eax, %dr2
+    ret
+12:
+    cmp     $3, %ecx
+    jne     13f
+    mov     %eax, %dr3
+    ret
+13:
+    cmp     $6, %ecx
+    jne     16f
+    mov     %eax, %dr6
+    ret
+16:
+    cmp     $7, %ecx
+    jne     17f
+    mov     %eax, %dr7
+    ret
+17:
+    ret
+END pvcore_x86_write_dr
+
+FUNC pvcore_x86_read_dr                 /* 4(%esp) = n */
+    mov     4(%esp), %ecx
+    xor     %eax, %eax
+    cmp     $0, %ecx
+    jne     20f
+    mov     %dr0, %eax
+    ret
+20:
+    cmp     $1, %ecx
+    jne     21f
+    mov     %dr1, %eax
+    ret
+21:
+    cmp     $2, %ecx
+    jne     22f
+    mov     %dr2, %eax
+    ret
+22:
+    cmp     $3, %ecx
+    jne     23f
+    mov     %dr3, %eax
+    ret
+23:
+    cmp     $6, %ecx
+    jne     26f
+    mov     %dr6, %eax
+    ret
+26:
+    cmp     $7, %ecx
+    jne     27f
+    mov     %dr7, %eax
+    ret
+27:
+    ret
+END pvcore_x86_read_dr
+
+
+FUNC pvcore_x86_lldt                    /* 4(%esp) = selector */
+    mov     4(%esp), %eax
+    lldt    %ax
+    ret
+END pvcore_x86_lldt
+
 FUNC pvcore_x86_ltr                     /* 4(%esp) = selector */
     mov     4(%esp), %eax
     ltr     %ax

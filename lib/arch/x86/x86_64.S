@@ -90,6 +90,81 @@ FUNC pvcore_x86_lidt                    /* rdi = base, si = limit */
     ret
 END pvcore_x86_lidt
 
+FUNC pvcore_x86_write_dr                /* di = n, si = value */
+    cmp     $0, %edi
+    jne     10f
+    mov     %rsi, %dr0
+    ret
+10:
+    cmp     $1, %edi
+    jne     11f
+    mov     %rsi, %dr1
+    ret
+11:
+    cmp     $2, %edi
+    jne     12f
+    mov     %rsi, %dr2
+    ret
+12:
+    cmp     $3, %edi
+    jne     13f
+    mov     %rsi, %dr3
+    ret
+13:
+    cmp     $6, %edi
+    jne     16f
+    mov     %rsi, %dr6
+    ret
+16:
+    cmp     $7, %edi
+    jne     17f
+    mov     %rsi, %dr7
+    ret
+17:
+    ret
+END pvcore_x86_write_dr
+
+FUNC pvcore_x86_read_dr                 /* di = n */
+    xor     %eax, %eax
+    cmp     $0, %edi
+    jne     20f
+    mov     %dr0, %rax
+    ret
+20:
+    cmp     $1, %edi
+    jne     21f
+    mov     %dr1, %rax
+    ret
+21:
+    cmp     $2, %edi
+    jne     22f
+    mov     %dr2, %rax
+    ret
+22:
+    cmp     $3, %edi
+    jne     23f
+    mov     %dr3, %rax
+    ret
+23:
+    cmp     $6, %edi
+    jne     26f
+    mov     %dr6, %rax
+    ret
+26:
+    cmp     $7, %edi
+    jne     27f
+    mov     %dr7, %rax
+    ret
+27:
+    ret
+END pvcore_x86_read_dr
+
+
+FUNC pvcore_x86_lldt                    /* di = selector */
+    lldt    %di
+    ret
+END pvcore_x86_lldt
+
 FUNC pvcore_x86_ltr                     /* di = selector */
     ltr     %di
     ret
