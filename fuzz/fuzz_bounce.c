@@ -1357,6 +1357,9 @@ static void op_iret(struct guest *g)
     want = model_iret(g, &x, &mask_after);
     allow_mask = true;
     rc = pvcore_cpu_hypercall(g->v, &r, &h);
+    if (trace) {
+        fprintf(stderr, "  iret%s: rc %d (model %d)\n", mc ? " in a multicall" : "", rc, want);
+    }
     if (rc != want) {
         die("iret result differs from the model", (unsigned long long)rc, (unsigned long long)want);
     }
@@ -1530,6 +1533,9 @@ static void op_deliver(struct guest *g, unsigned kind)
         if (memcmp(vinfo(g) + (g->is32 ? 8 : 16), want, g->is32 ? 4u : 8u) != 0) {
             die("cr2 in vcpu_info", cr2, 0);
         }
+    }
+    if (trace) {
+        fprintf(stderr, "  delivery %u vector %u: rc %d (model %d)\n", kind, vec, rc, x.rc);
     }
     if (nothing) {
         if (rc != x.rc || nwrites != 0 || vinfo(g)[1] != mask_before) {

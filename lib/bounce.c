@@ -270,9 +270,15 @@ static int bounce32(struct vcpu *v, struct call *call, struct pvcore_cpu_regs *r
 int cpu_bounce(struct vcpu *v, struct pvcore_cpu_regs *r, const struct bounce *b)
 {
     struct call call;
+    bool user_access = v->cpu.user_access;
+    int rc;
 
+    /* The frame is the kernel's: written as the kernel would, whoever faulted. */
+    v->cpu.user_access = false;
     call_init(&call, v->d->m);
-    return domain_is_32(v->d) ? bounce32(v, &call, r, b) : bounce64(v, &call, r, b);
+    rc = domain_is_32(v->d) ? bounce32(v, &call, r, b) : bounce64(v, &call, r, b);
+    v->cpu.user_access = user_access;
+    return rc;
 }
 
 int cpu_inject(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector, uint32_t error,

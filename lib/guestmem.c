@@ -85,8 +85,13 @@ static int walk_get(struct vcpu *v, uint64_t va, bool write, struct pvcore_guest
         if (!walk_step(d, table, type, level, va, &e)) {
             goto fail;
         }
-        /* As the processor: a read-only entry at any level makes the page read-only. */
+        /* As the processor: a read-only entry at any level makes the page read-only, and
+         * for an access the guest makes from its user mode a supervisor-only one makes it
+         * unreachable. */
         rw = rw && (e & PTE_RW) != 0;
+        if (PVCORE_UNLIKELY(v->cpu.user_access) && !(e & PTE_US)) {
+            goto fail;
+        }
         if (level == 1) {
             break;
         }

@@ -59,11 +59,18 @@ int pvcore_cpu_trap(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs, uint32
     }
     switch (vector) {
     case X86_VEC_UD:
-    case X86_VEC_GP:
-        if (emulate_trap(v, regs, vector, error, &rc)) {
+    case X86_VEC_GP: {
+        /* The instruction is fetched as the code that ran it could reach it: from guest
+         * user mode, through user-accessible mappings only. */
+        bool handled;
+        v->cpu.user_access = !cpu_guest_kernel_mode(v, regs);
+        handled = emulate_trap(v, regs, vector, error, &rc);
+        v->cpu.user_access = false;
+        if (handled) {
             return rc;
         }
         break;
+    }
     case X86_VEC_NM:
         /* The virtual CR0.TS: the guest's own lazy FPU switch sees its #NM, once. A #NM
          * with it clear is the embedder's lazy FPU restore, not the guest's. */

@@ -70,6 +70,7 @@ PVCORE_BEGIN_DECLS
 
 /**
  * @brief Is vCPU `v` up?
+ * @param v The vCPU.
  * @return 1 if up (runnable), 0 if down.
  * @note Any context; an atomic read.
  */
@@ -77,7 +78,9 @@ PVCORE_API int pvcore_vcpu_is_up(const struct pvcore_vcpu *v);
 
 /**
  * @brief Was vCPU `v` initialised (vCPU 0 at creation, the others by VCPUOP_initialise)?
+ * @param v The vCPU.
  * @return 1 or 0.
+ * @note Takes the domain's lock briefly: not from a host hook called with it held.
  */
 PVCORE_API int pvcore_vcpu_is_initialised(const struct pvcore_vcpu *v);
 
@@ -127,7 +130,9 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_vcpu_runstate_update(struct pvcore_vcpu 
 PVCORE_API void pvcore_vcpu_runstate(struct pvcore_vcpu *v, struct pvcore_vcpu_runstate_info_x86_64 *out);
 
 /**
- * @brief The guest address of `v`'s registered runstate area (0: none).
+ * @brief Where the guest registered `v`'s runstate area.
+ * @param v The vCPU.
+ * @return Its guest virtual address, or 0 if none is registered.
  */
 PVCORE_API uint64_t pvcore_vcpu_runstate_area(const struct pvcore_vcpu *v);
 

@@ -60,6 +60,8 @@ struct vcpu_cpu {
     uint64_t kernel_sp; /* stack_switch */
     uint16_t kernel_ss;
     bool user_mode;     /* 64-bit guests: running in guest user mode (Xen: !TF_kernel_mode) */
+    bool user_access;   /* while the library fetches what guest user code executes: guest
+                         * walks need the user bit at every level, as the processor does */
     bool fpu_ts;        /* virtual CR0.TS (fpu_taskswitch, clts, mov to %cr0) */
     uint32_t iopl;      /* virtual IOPL, in EFLAGS position (bits 12-13) */
     uint64_t cr2;       /* virtual CR2: the last page fault's address */

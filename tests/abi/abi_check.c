@@ -39,6 +39,7 @@
 #include <xen/version.h>
 #include <xen/features.h>
 #include <xen/elfnote.h>
+#include <xen/vcpu.h>
 /* Included the default way this defines `enum xen_errno` with XEN_EPERM etc.; see also
  * check_errno(), which includes it a second time the X-macro way. */
 #include <xen/errno.h>
@@ -64,6 +65,7 @@
 #include <pvcore/abi/ring.h>
 #include <pvcore/abi/console.h>
 #include <pvcore/abi/elfnote.h>
+#include <pvcore/abi/vcpu.h>
 
 #if defined(__x86_64__)
 #define ABI_WIDTH "64-bit"
@@ -1684,6 +1686,155 @@ static void check_elfnote(void)
     CONST(PVCORE_XEN_ELFNOTE_MAX, XEN_ELFNOTE_MAX);
 }
 
+/* ======================================================================================
+ * vcpu.h and the vCPU guest context
+ * =================================================================================== */
+
+#define CHECK_VCPU_FOREIGN_COMMON(W)                                                            \
+    do {                                                                                        \
+        SZ(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W);                \
+        AGG(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, fpu_ctxt);     \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, flags);        \
+        AGG(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, user_regs);    \
+        AGG(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, trap_ctxt);    \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W,                \
+            trap_ctxt[255].address);                                                            \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, ldt_base);     \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, ldt_ents);     \
+        ARR(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, gdt_frames);   \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, gdt_ents);     \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, kernel_ss);    \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, kernel_sp);    \
+        ARR(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, ctrlreg);      \
+        ARR(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, debugreg);     \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W,                \
+            event_callback_eip);                                                                \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W,                \
+            failsafe_callback_eip);                                                             \
+        FLD(struct pvcore_vcpu_guest_context_##W, struct vcpu_guest_context_##W, vm_assist);    \
+        SZ(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W);                          \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, error_code);             \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, entry_vector);           \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, cs);                     \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, saved_upcall_mask);      \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, ss);                     \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, es);                     \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, ds);                     \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, fs);                     \
+        FLD(struct pvcore_cpu_user_regs_##W, struct cpu_user_regs_##W, gs);                     \
+    } while (0)
+
+#define RU64 struct pvcore_cpu_user_regs_x86_64, struct cpu_user_regs_x86_64
+#define RU32 struct pvcore_cpu_user_regs_x86_32, struct cpu_user_regs_x86_32
+#define GC64 struct pvcore_vcpu_guest_context_x86_64, struct vcpu_guest_context
+#define GC32 struct pvcore_vcpu_guest_context_x86_32, struct vcpu_guest_context
+#define RS64 struct pvcore_vcpu_runstate_info_x86_64, struct vcpu_runstate_info
+#define RS32 struct pvcore_vcpu_runstate_info_x86_32, struct vcpu_runstate_info
+
+static void check_vcpu(void)
+{
+    CONST(PVCORE_VCPUOP_initialise, VCPUOP_initialise);
+    CONST(PVCORE_VCPUOP_up, VCPUOP_up);
+    CONST(PVCORE_VCPUOP_down, VCPUOP_down);
+    CONST(PVCORE_VCPUOP_is_up, VCPUOP_is_up);
+    CONST(PVCORE_VCPUOP_get_runstate_info, VCPUOP_get_runstate_info);
+    CONST(PVCORE_VCPUOP_register_runstate_memory_area, VCPUOP_register_runstate_memory_area);
+    CONST(PVCORE_VCPUOP_set_periodic_timer, VCPUOP_set_periodic_timer);
+    CONST(PVCORE_VCPUOP_stop_periodic_timer, VCPUOP_stop_periodic_timer);
+    CONST(PVCORE_VCPUOP_set_singleshot_timer, VCPUOP_set_singleshot_timer);
+    CONST(PVCORE_VCPUOP_stop_singleshot_timer, VCPUOP_stop_singleshot_timer);
+    CONST(PVCORE_VCPUOP_register_vcpu_info, VCPUOP_register_vcpu_info);
+    CONST(PVCORE_VCPUOP_send_nmi, VCPUOP_send_nmi);
+    CONST(PVCORE_VCPUOP_get_physid, VCPUOP_get_physid);
+    CONST(PVCORE_VCPUOP_register_vcpu_time_memory_area, VCPUOP_register_vcpu_time_memory_area);
+    CONST(PVCORE_RUNSTATE_running, RUNSTATE_running);
+    CONST(PVCORE_RUNSTATE_runnable, RUNSTATE_runnable);
+    CONST(PVCORE_RUNSTATE_blocked, RUNSTATE_blocked);
+    CONST(PVCORE_RUNSTATE_offline, RUNSTATE_offline);
+    CONST(PVCORE_XEN_RUNSTATE_UPDATE, XEN_RUNSTATE_UPDATE);
+    CONST(PVCORE_VCPU_SSHOTTMR_future_BIT, _VCPU_SSHOTTMR_future);
+    CONST(PVCORE_VCPU_SSHOTTMR_future, VCPU_SSHOTTMR_future);
+
+    /* The same in both widths. */
+    SZ(struct pvcore_vcpu_register_vcpu_info, struct vcpu_register_vcpu_info);
+    FLD(struct pvcore_vcpu_register_vcpu_info, struct vcpu_register_vcpu_info, mfn);
+    FLD(struct pvcore_vcpu_register_vcpu_info, struct vcpu_register_vcpu_info, offset);
+    FLD(struct pvcore_vcpu_register_vcpu_info, struct vcpu_register_vcpu_info, rsvd);
+    SZ(struct pvcore_vcpu_register_runstate_memory_area, struct vcpu_register_runstate_memory_area);
+    AGG(struct pvcore_vcpu_register_runstate_memory_area, struct vcpu_register_runstate_memory_area,
+        addr);
+    SZ(struct pvcore_vcpu_set_periodic_timer, struct vcpu_set_periodic_timer);
+    FLD(struct pvcore_vcpu_set_periodic_timer, struct vcpu_set_periodic_timer, period_ns);
+    FLD(struct pvcore_vcpu_set_singleshot_timer, struct vcpu_set_singleshot_timer, timeout_abs_ns);
+    FLD(struct pvcore_vcpu_set_singleshot_timer, struct vcpu_set_singleshot_timer, flags);
+
+    /* The guest contexts and registers against the foreign headers, both widths. */
+    CHECK_VCPU_FOREIGN_COMMON(x86_32);
+    CHECK_VCPU_FOREIGN_COMMON(x86_64);
+    FLD(RU64, r15);
+    FLD(RU64, rbp);
+    FLD(RU64, rbx);
+    FLD(RU64, r11);
+    FLD(RU64, r8);
+    FLD(RU64, rax);
+    FLD(RU64, rcx);
+    FLD(RU64, rdx);
+    FLD(RU64, rsi);
+    FLD(RU64, rdi);
+    FLD(RU64, rip);
+    FLD(RU64, rflags);
+    FLD(RU64, rsp);
+    FLD(RU32, ebx);
+    FLD(RU32, ecx);
+    FLD(RU32, edx);
+    FLD(RU32, esi);
+    FLD(RU32, edi);
+    FLD(RU32, ebp);
+    FLD(RU32, eax);
+    FLD(RU32, eip);
+    FLD(RU32, eflags);
+    FLD(RU32, esp);
+    FLD(struct pvcore_vcpu_guest_context_x86_32, struct vcpu_guest_context_x86_32, event_callback_cs);
+    FLD(struct pvcore_vcpu_guest_context_x86_32, struct vcpu_guest_context_x86_32,
+        failsafe_callback_cs);
+    CHECK(sizeof(struct pvcore_vcpu_guest_context_x86_64) == 5168);
+    CHECK(sizeof(struct pvcore_vcpu_guest_context_x86_32) == 2800);
+
+    /* Width-specific members checked against the native header of each build. */
+    S64(GC64, 5168);
+    L64(GC64, syscall_callback_eip, 5128, 8);
+    L64(GC64, vm_assist, 5136, 8);
+    L64(GC64, fs_base, 5144, 8);
+    L64(GC64, gs_base_kernel, 5152, 8);
+    L64(GC64, gs_base_user, 5160, 8);
+    S32(GC32, 2800);
+    L32(GC32, event_callback_cs, 2780, 4);
+    L32(GC32, vm_assist, 2796, 4);
+    S64(RS64, 48);
+    L64(RS64, state, 0, 4);
+    L64(RS64, state_entry_time, 8, 8);
+    L64(RS64, time, 16, 32);
+    S32(RS32, 44);
+    L32(RS32, state, 0, 4);
+    L32(RS32, state_entry_time, 4, 8);
+    L32(RS32, time, 12, 32);
+
+    /* CR3 formats, against the native macros of each build. */
+#if defined(__x86_64__)
+    RCHECK(PVCORE_XEN_CR3_TO_PFN_X86_64(0x123456789000ull) == xen_cr3_to_pfn(0x123456789000ull),
+           "xen_cr3_to_pfn (64-bit)");
+    RCHECK(PVCORE_XEN_PFN_TO_CR3_X86_64(0x123456789ull) == xen_pfn_to_cr3(0x123456789ull),
+           "xen_pfn_to_cr3 (64-bit)");
+#else
+    RCHECK(PVCORE_XEN_CR3_TO_PFN_X86_32(0x12345678u) == xen_cr3_to_pfn(0x12345678u),
+           "xen_cr3_to_pfn (32-bit)");
+    RCHECK(PVCORE_XEN_PFN_TO_CR3_X86_32(0x123456u) == xen_pfn_to_cr3(0x123456u),
+           "xen_pfn_to_cr3 (32-bit)");
+#endif
+    RCHECK(PVCORE_XEN_CR3_TO_PFN_X86_32(PVCORE_XEN_PFN_TO_CR3_X86_32(0xABCDEu)) == 0xABCDEu,
+           "32-bit CR3 round trip");
+}
+
 int main(void)
 {
     check_errno();
@@ -1698,6 +1849,7 @@ int main(void)
     check_ring();
     check_console();
     check_elfnote();
+    check_vcpu();
 
     if (g_failures != 0) {
         printf("abi_check (%s): %lu of %lu checks FAILED\n", ABI_WIDTH, g_failures, g_checks);

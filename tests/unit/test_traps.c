@@ -343,6 +343,49 @@ static void test_bounce32(void **state)
     pvtest_free(t);
 }
 
+/* An instruction guest user code raised #GP on is fetched as that code could reach it: a
+ * supervisor-only page (another vCPU remapped it after the fault) gives the guest a #PF at
+ * rip, not the kernel's bytes decoded for the user. */
+static void test_user_fetch_needs_user_mapping(void **state)
+{
+    struct pvtest *t = new_machine();
+    struct tenv te;
+    struct pvcore_cpu_regs r;
+    unsigned slot = (unsigned)((CODE_VA >> 12) & 511);
+    uint64_t e;
+
+    (void)state;
+    tenv_init(&te, t, 2);
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_stack_switch, 0xe021, STACK_TOP, 0), 0);
+    set_handler(&te, 14, 0);
+    {
+        uint8_t vec = 0x80, fl = 3;
+        uint16_t cs = PVCORE_FLAT_RING1_CS_X86_32;
+        uint64_t a = HANDLER32 + 0x80;
+        put_traps(&te, &vec, &fl, &cs, &a, 1);
+        assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_trap_table, TABLE_VA, 0, 0), 0);
+    }
+    gwrite(&te.e, CODE_VA, "\xcd\x80", 2); /* int $0x80: DPL 3, so user code may */
+    r = kregs(&te);
+    r.cs = PVCORE_FLAT_RING3_CS_X86_32;
+    r.ss = PVCORE_FLAT_RING3_SS_X86_32;
+    r.rsp = VA + 0x900;
+    assert_int_equal(pvcore_cpu_trap(vcpu(t, 2, 0), &r, 13, 0x80 * 8 + 2, 0), PVCORE_CPU_RESUME);
+    assert_int_equal(r.rip, HANDLER32 + 0x80);
+    /* the same bytes behind a supervisor-only mapping */
+    e = frame_ptr(t, te.e.l1)[slot];
+    assert_int_equal(set_entry(t, 2, te.e.l1, slot, e & ~PT_US), 0);
+    r = kregs(&te);
+    r.cs = PVCORE_FLAT_RING3_CS_X86_32;
+    r.ss = PVCORE_FLAT_RING3_SS_X86_32;
+    r.rsp = VA + 0x900;
+    assert_int_equal(pvcore_cpu_trap(vcpu(t, 2, 0), &r, 13, 0x80 * 8 + 2, 0), PVCORE_CPU_RESUME);
+    assert_int_equal(r.rip, HANDLER32 + 14);
+    assert_int_equal(*(uint32_t *)(void *)(vinfo(&te, 0) + 8), (uint32_t)CODE_VA); /* cr2 */
+    check_invariants(t);
+    pvtest_free(t);
+}
+
 /* ---- set_trap_table and callbacks ----------------------------------------------------------- */
 
 static void test_trap_table_rules(void **state)
@@ -798,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_bounce64_from_user),
         cmocka_unit_test(test_bounce_fault_while_delivering),
         cmocka_unit_test(test_bounce32),
+        cmocka_unit_test(test_user_fetch_needs_user_mapping),
         cmocka_unit_test(test_trap_table_rules),
         cmocka_unit_test(test_trap_table_preempted),
         cmocka_unit_test(test_callbacks),
