@@ -1535,7 +1535,11 @@ static void op_deliver(struct guest *g, unsigned kind)
         }
     }
     if (trace) {
-        fprintf(stderr, "  delivery %u vector %u: rc %d (model %d)\n", kind, vec, rc, x.rc);
+        fprintf(stderr, "  delivery %u vector %u: rc %d (model %d); cs %#x ss %#x rsp %#llx rip %#llx, "
+                        "handler %#x:%#llx, kernel stack %#x:%#llx, frame %#llx+%zu\n",
+                kind, vec, rc, x.rc, x_in.cs, x_in.ss, (unsigned long long)x_in.rsp,
+                (unsigned long long)x_in.rip, b.cs, (unsigned long long)b.eip, g->kernel_ss,
+                (unsigned long long)g->kernel_sp, (unsigned long long)x.frame_va, x.frame_len);
     }
     if (nothing) {
         if (rc != x.rc || nwrites != 0 || vinfo(g)[1] != mask_before) {

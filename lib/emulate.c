@@ -872,8 +872,8 @@ static int do_mov_crdr(struct ctx *x, const struct insn *in)
 /* ---- MSRs ------------------------------------------------------------------------------ */
 
 enum msr_read { RD_GP, RD_ZERO, RD_FS, RD_GS, RD_SHADOW_GS, RD_EFER, RD_APIC_BASE, RD_PAT,
-                RD_MISC_ENABLE };
-enum msr_write { WR_GP, WR_DROP, WR_FS, WR_GS, WR_SHADOW_GS, WR_SAME, WR_ZERO };
+                RD_MISC_ENABLE, RD_PLATFORM_INFO, RD_MISC_FEATURES };
+enum msr_write { WR_GP, WR_DROP, WR_FS, WR_GS, WR_SHADOW_GS, WR_SAME, WR_ZERO, WR_MISC_FEATURES };
 
 #define MSR_ANY 0u
 #define MSR_INTEL 1u /* only on Intel hosts */
@@ -889,9 +889,9 @@ struct msr_rule {
 static const struct msr_rule msr_rules[] = {
     { 0x0000001Bu, 0x0000001Bu, RD_APIC_BASE, WR_GP, MSR_ANY },   /* APIC_BASE */
     { 0x0000008Bu, 0x0000008Bu, RD_ZERO, WR_DROP, MSR_ANY },      /* microcode revision */
-    { 0x000000CEu, 0x000000CEu, RD_ZERO, WR_GP, MSR_ANY },        /* PLATFORM_INFO */
+    { 0x000000CEu, 0x000000CEu, RD_PLATFORM_INFO, WR_GP, MSR_ANY }, /* PLATFORM_INFO */
     { 0x000000E7u, 0x000000E8u, RD_GP, WR_DROP, MSR_ANY },        /* MPERF, APERF */
-    { 0x00000140u, 0x00000140u, RD_ZERO, WR_ZERO, MSR_ANY },      /* MISC_FEATURES_ENABLES */
+    { 0x00000140u, 0x00000140u, RD_MISC_FEATURES, WR_MISC_FEATURES, MSR_ANY }, /* MISC_FEATURES_ENABLES */
     { 0x0000019Au, 0x0000019Au, RD_GP, WR_DROP, MSR_INTEL },      /* THERM_CONTROL */
     { 0x000001A0u, 0x000001A0u, RD_MISC_ENABLE, WR_DROP, MSR_INTEL }, /* MISC_ENABLE */
     { 0x000001D9u, 0x000001D9u, RD_ZERO, WR_ZERO, MSR_ANY },      /* DEBUGCTL: no LBR/BTF for PV */
@@ -958,6 +958,15 @@ static uint64_t guest_efer(const struct vcpu *v)
     return efer;
 }
 
+#define PLATFORM_INFO_CPUID_FAULTING (1ull << 31)
+#define MISC_FEATURES_CPUID_FAULTING 1ull
+
+/* CPUID faulting can be offered only when every guest CPUID reaches the library. */
+static bool offers_cpuid_faulting(const struct vcpu *v)
+{
+    return (v->d->m->flags & PVCORE_MACHINE_CPUID_FAULTING) != 0;
+}
+
 static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
     const struct msr_rule *r = msr_rule_of(v, msr);
@@ -987,6 +996,12 @@ static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     case RD_MISC_ENABLE:
         *val = MISC_ENABLE_GUEST;
         return true;
+    case RD_PLATFORM_INFO:
+        *val = offers_cpuid_faulting(v) ? PLATFORM_INFO_CPUID_FAULTING : 0;
+        return true;
+    case RD_MISC_FEATURES:
+        *val = v->cpu.cpuid_faulting ? MISC_FEATURES_CPUID_FAULTING : 0;
+        return true;
     default:
         return false;
     }
@@ -1001,6 +1016,14 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
         return true;
     case WR_ZERO:
         return val == 0;
+    case WR_MISC_FEATURES:
+        /* Only the CPUID-faulting bit, and only where it is offered. */
+        if ((val & ~(uint64_t)MISC_FEATURES_CPUID_FAULTING) != 0 ||
+            (val != 0 && !offers_cpuid_faulting(v))) {
+            return false;
+        }
+        v->cpu.cpuid_faulting = val != 0;
+        return true;
     case WR_SAME: {
         uint64_t cur = 0;
         return msr_read(v, msr, &cur) && cur == val;
@@ -1133,7 +1156,11 @@ static int exec(struct ctx *x, const struct insn *in)
             return do_msr(x, true);
         case 0x32:
             return do_msr(x, false);
-        case 0xA2: /* cpuid, with CPUID faulting on */
+        case 0xA2: /* cpuid, with the processor's CPUID faulting on */
+            /* The guest's own faulting: its user mode's CPUID is its kernel's #GP. */
+            if (!x->kernel && x->v->cpu.cpuid_faulting) {
+                return EM_UNHANDLED;
+            }
             return do_cpuid(x);
         default:
             return EM_UNHANDLED;
@@ -1168,6 +1195,14 @@ static int forced(struct fetch *f, struct ctx *x, unsigned *len)
     if (!need(f, 2) || memcmp(f->b, sig, 2) != 0 || !need(f, 5) ||
         memcmp(f->b, sig, 5) != 0 || !need(f, 7) || memcmp(f->b, sig, 7) != 0) {
         return EM_UNHANDLED;
+    }
+    if (!x->kernel && x->v->cpu.cpuid_faulting) {
+        /* As Xen: #GP at the cpuid instruction, the prefix consumed. */
+        x->regs->rip += 5;
+        if (domain_is_32(x->v->d)) {
+            x->regs->rip = (uint32_t)x->regs->rip;
+        }
+        return inject(x, VEC_GP, 0);
     }
     *len = 7;
     return do_cpuid(x);

@@ -572,9 +572,15 @@ static int vcpu_initialise(struct caller *c, struct vcpu *v, uint64_t arg, int64
     bool online;
     int rc;
 
-    if (v->cpu.vcpu_info_mfn == INVALID_MFN) {
-        /* No vcpu_info (a vCPU beyond the shared page's 32, not registered): Xen's
-         * dummy_vcpu_info check. */
+    bool no_info;
+
+    /* No vcpu_info (a vCPU beyond the shared page's 32, not registered, or no shared
+     * page yet): Xen's dummy_vcpu_info check, first. (Read under the lock: another vCPU
+     * may be registering one for it. Once there, a vcpu_info never goes away.) */
+    dl = domain_lock(&c->call, d);
+    no_info = v->cpu.vcpu_info_mfn == INVALID_MFN;
+    domain_unlock(&dl);
+    if (no_info) {
         *ret = -PVCORE_EINVAL;
         return PVCORE_HYPERCALL_DONE;
     }

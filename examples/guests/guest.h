@@ -35,15 +35,63 @@ long hyp_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags);
 long hyp_console_io(unsigned long cmd, unsigned long count, const char *buf);
 long hyp_sched_op(unsigned long cmd, void *arg);
 long hyp_xen_version(unsigned long cmd, void *arg);
+long hyp_set_trap_table(const pvcore_trap_info_t *table);
+long hyp_stack_switch(unsigned long ss, unsigned long sp);
+/* frames: ceil(entries / 512) MFNs (xen_pfn_t, the guest's word size). */
+long hyp_set_gdt(const unsigned long *frames, unsigned long entries);
+/* On a 32-bit guest each uint64_t takes two registers: (maddr lo, hi, desc lo, hi). */
+long hyp_update_descriptor(uint64_t maddr, uint64_t desc);
 
 /* ---- other assembly helpers ------------------------------------------------------------- */
 /* Reads one byte at a virtual address (used to take a page fault on purpose). */
 unsigned long guest_read_byte(unsigned long va);
+/*
+ * Helpers whose one instruction that may fault has an entry in the fixup table: if it
+ * faults, guest_trap() resumes at its fixup (guest_fixup()), which returns the value shown.
+ */
+/* The byte at va, or -1 if reading it faulted. */
+long guest_probe_byte(unsigned long va);
+/* Loads %fs with a selector: 0, or -1 if the load faulted (a bad selector: #GP or #NP). */
+long guest_load_fs(unsigned long selector);
+/* The 32-bit word at %fs:offset (the segment's base plus offset). */
+uint32_t guest_read_fs(unsigned long offset);
+/* The fixup address for an instruction at ip, or 0 if it has none. */
+unsigned long guest_fixup(unsigned long ip);
+/* Moves the stack pointer to stack_top and reads the byte at va: used by the #PF handler
+ * to fault where the fault cannot be delivered (an unmapped stack). Never returns. */
+_Noreturn void guest_fault_on_stack(unsigned long stack_top, unsigned long va);
 /* Executes ud2: used only when no hypercall can work (the hypercall page is unfilled). */
 _Noreturn void guest_die(void);
 /* The hypercall page (filled by the hypervisor) and the end of the image (linker script). */
 extern const unsigned char hypercall_page[];
 extern char _image_end[];
+/* The top of the guest's own stack (the kernel stack for stack_switch). */
+extern char guest_stack_top[];
+
+/* ---- exceptions (the entry stubs in entry64.S / entry32.S, guest_trap() in guest.c) ------ */
+/* The entry stub of each vector the guest handles, 0 for the others. */
+extern const unsigned long guest_trap_entry[32];
+
+/*
+ * What an entry stub hands guest_trap(): the general registers it saved (lowest address
+ * first), the vector and error code (0 for exceptions without one), then the frame the
+ * hypervisor wrote: rip, cs, rflags, rsp, ss (64-bit; rcx and r11, which Xen puts below,
+ * are already back in their registers), or eip, cs, eflags (32-bit, ring 1 to ring 1).
+ * The stub returns through HYPERVISOR_iret with this frame, so a handler changes where the
+ * guest resumes by changing `ip`.
+ */
+struct guest_trap_frame {
+#if defined(__x86_64__)
+    unsigned long r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+#else
+    unsigned long edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pushal's order */
+#endif
+    unsigned long vector, error;
+    unsigned long ip, cs, flags;
+};
+
+/* Called by the entry stubs, with events masked as they were at the exception. */
+void guest_trap(struct guest_trap_frame *f);
 
 /* ---- the paging format of this width (format64.c / format32.c) ------------------------- */
 #define GUEST_MAX_LEVELS 4

@@ -40,6 +40,11 @@
 #define GUEST_HC_mmuext_op 26
 #define GUEST_HC_sched_op 29
 #define GUEST_HC_xen_version 17
+#define GUEST_HC_set_trap_table 0
+#define GUEST_HC_set_gdt 2
+#define GUEST_HC_stack_switch 3
+#define GUEST_HC_update_descriptor 10
+#define GUEST_HC_iret 23
 
 /* Each stub of the hypercall page is 32 bytes long. */
 #define GUEST_HC_STUB_SIZE 32

@@ -15,7 +15,10 @@
  * - **Forced-emulation CPUID** (\#UD): `ud2; .ascii "xen"; cpuid` (`0f 0b 78 65 6e 0f a2`)
  *   at rip, in either guest mode: CPUID from the guest's policy, rip += 7. A plain
  *   `cpuid` that faults with \#GP (the embedder enabled CPUID faulting) gets the same
- *   answer.
+ *   answer. On a machine with #PVCORE_MACHINE_CPUID_FAULTING the guest may turn on CPUID
+ *   faulting of its own (MSR_PLATFORM_INFO bit 31 reads set; MSR_MISC_FEATURES_ENABLES
+ *   bit 0 is writable): its user mode's `cpuid` then bounces the \#GP to its kernel, and
+ *   the prefix from user mode gives \#GP at the `cpuid` after it, as on Xen.
  * - **Control registers** (guest kernel mode): CR0 reads as a fixed value
  *   (PE, MP, ET, NE, WP, AM, PG) with the virtual TS; a write may change only TS. CR2
  *   reads and writes the virtual CR2. CR3 reads the kernel base pointer (64-bit guests:
@@ -28,9 +31,10 @@
  *   base) and SHADOW_GS_BASE (the user GS base), 64-bit guests only, canonical values
  *   only. Reads: APIC_BASE (enabled at 0xFEE00000, BSP on vCPU 0), EFER (as the guest's
  *   mode implies; a write must not change it), PAT (Xen's 0x0000050100070406),
- *   MISC_ENABLE (Intel: performance monitoring and BTS/PEBS unavailable), zero for
- *   PERF_CAPABILITIES, PLATFORM_INFO, MISC_FEATURES_ENABLES, the microcode revision
- *   and AMD's P-state and NB_CFG registers. Writes Xen drops silently: MISC_ENABLE,
+ *   MISC_ENABLE (Intel: performance monitoring and BTS/PEBS unavailable),
+ *   PLATFORM_INFO and MISC_FEATURES_ENABLES (CPUID faulting, above), DEBUGCTL (0: no LBR
+ *   or BTF for PV guests; only 0 may be written), zero for PERF_CAPABILITIES, the
+ *   microcode revision and AMD's P-state and NB_CFG registers. Writes Xen drops silently: MISC_ENABLE,
  *   the microcode revision, MPERF/APERF, Intel THERM_CONTROL and ENERGY_PERF_BIAS, AMD
  *   HWCR, NB_CFG and P-state registers. Anything else: \#GP, except that a read from a
  *   guest that has registered no \#GP handler yet gives 0 (outside the hypervisor range

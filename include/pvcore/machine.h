@@ -33,6 +33,15 @@ struct pvcore_machine;
  * fast path may also take RW-only changes of L2-L4 entries (see pvcore_mmu_update()).
  */
 #define PVCORE_MACHINE_NO_LINEAR_PT 0x1u
+/**
+ * The embedder runs PV guests with the processor's CPUID faulting enabled (every CPUID a
+ * guest executes raises \#GP, which pvcore_cpu_trap() answers from the CPUID policy). The
+ * library then offers guests CPUID faulting of their own, as Xen does where the processor
+ * has it: MSR_PLATFORM_INFO bit 31 reads as set, and a guest that sets bit 0 of
+ * MSR_MISC_FEATURES_ENABLES has the CPUID its user mode executes fault to its kernel.
+ * Without the flag plain CPUID is not intercepted and neither MSR offers it.
+ */
+#define PVCORE_MACHINE_CPUID_FAULTING 0x2u
 /** @} */
 
 /** What the embedder supplies to pvcore_machine_init(). */

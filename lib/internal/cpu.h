@@ -63,6 +63,7 @@ struct vcpu_cpu {
     bool user_access;   /* while the library fetches what guest user code executes: guest
                          * walks need the user bit at every level, as the processor does */
     bool fpu_ts;        /* virtual CR0.TS (fpu_taskswitch, clts, mov to %cr0) */
+    bool cpuid_faulting; /* the guest's MSR_MISC_FEATURES_ENABLES bit 0 */
     uint32_t iopl;      /* virtual IOPL, in EFLAGS position (bits 12-13) */
     uint64_t cr2;       /* virtual CR2: the last page fault's address */
     uint64_t cr4;       /* virtual CR4 as the guest reads it */

@@ -127,11 +127,11 @@ struct emu {
     struct vcpu *v;
 };
 
-static void emu_init(struct emu *x, int d)
+static void emu_init_flags(struct emu *x, int d, uint32_t mflags)
 {
     unsigned vec;
 
-    x->t = pvtest_new();
+    x->t = pvtest_new_budget(0, mflags);
     install_hooks(x->t);
     env_init(&x->e, x->t, d);
     x->v = (struct vcpu *)(void *)vcpu(x->t, d, 0);
@@ -141,6 +141,11 @@ static void emu_init(struct emu *x, int d)
         x->v->cpu.traps[vec].cs = x->e.is32 ? PVCORE_FLAT_RING1_CS_X86_32 : PVCORE_FLAT_RING3_CS64_X86_64;
         x->v->cpu.traps[vec].flags = 0;
     }
+}
+
+static void emu_init(struct emu *x, int d)
+{
+    emu_init_flags(x, d, 0);
 }
 
 static void emu_free(struct emu *x)
@@ -671,6 +676,90 @@ static void test_msr_64(void **state)
     emu_free(&x);
 }
 
+/* CPUID faulting, offered only by a machine whose embedder intercepts every CPUID. */
+static void test_cpuid_faulting(void **state)
+{
+    struct emu x;
+    struct pvcore_cpu_regs r;
+    uint64_t val;
+    int rc, d;
+
+    (void)state;
+    emu_init(&x, 1);
+    assert_true(rdmsr(&x, 0xCE, &val, &r, &rc));
+    assert_int_equal(val, 0);
+    assert_true(wrmsr(&x, 0x140, 0, &r, &rc));
+    assert_done(&x, r, rc, 2);
+    assert_true(wrmsr(&x, 0x140, 1, &r, &rc)); /* not offered: #GP */
+    assert_int_equal(r.rip, handler(&x, 13));
+    assert_false(x.v->cpu.cpuid_faulting);
+    emu_free(&x);
+
+    for (d = 1; d <= 2; d++) {
+        emu_init_flags(&x, d, PVCORE_MACHINE_CPUID_FAULTING);
+        x.v->cpu.kernel_sp = STACK_TOP; /* where a fault from user mode is delivered */
+        x.v->cpu.kernel_ss = PVCORE_FLAT_RING1_SS_X86_32;
+        assert_true(rdmsr(&x, 0xCE, &val, &r, &rc));
+        assert_int_equal(val, 1ull << 31);
+        assert_true(wrmsr(&x, 0x140, 2, &r, &rc)); /* reserved bit: #GP */
+        assert_int_equal(r.rip, handler(&x, 13));
+        assert_true(wrmsr(&x, 0x140, 1, &r, &rc));
+        assert_done(&x, r, rc, 2);
+        assert_true(rdmsr(&x, 0x140, &val, &r, &rc));
+        assert_int_equal(val, 1);
+        /* the kernel's CPUID is still answered */
+        r = kregs(&x, CODE);
+        r.rax = 0x40000000u;
+        assert_true(run(&x, (const uint8_t *)"\x0f\xa2", 2, &r, &rc));
+        assert_done(&x, r, rc, 2);
+        assert_int_equal(r.rbx, 0x566e6558u); /* "XenV" */
+        /* user mode's faults to the guest kernel: plain CPUID bounces its #GP ... */
+        r = kregs(&x, CODE);
+        if (d == 1) {
+            user_mode(&x, true);
+        } else {
+            r.cs = PVCORE_FLAT_RING3_CS_X86_32;
+            r.ss = PVCORE_FLAT_RING3_SS_X86_32;
+        }
+        assert_false(run(&x, (const uint8_t *)"\x0f\xa2", 2, &r, &rc));
+        /* ... and the forced-emulation prefix gives #GP at the cpuid instruction */
+        r = kregs(&x, CODE);
+        if (d == 2) {
+            r.cs = PVCORE_FLAT_RING3_CS_X86_32;
+            r.ss = PVCORE_FLAT_RING3_SS_X86_32;
+        }
+        assert_true(run_at(&x, CODE, forced_cpuid, 7, 6, &r, &rc));
+        assert_int_equal(rc, PVCORE_CPU_RESUME);
+        assert_int_equal(r.rip, handler(&x, 13));
+        if (d == 1) {
+            uint64_t at = 0;
+            gread(&x.e, r.rsp + 24u, &at, 8); /* rcx, r11, error, rip */
+            assert_int_equal(at, CODE + 5);
+        } else {
+            assert_int_equal(gread32(&x.e, r.rsp + 4u), (uint32_t)(CODE + 5)); /* error, eip */
+        }
+        if (d == 1) {
+            user_mode(&x, false);
+        }
+        /* faulting off again: user CPUID answered */
+        assert_true(wrmsr(&x, 0x140, 0, &r, &rc));
+        r = kregs(&x, CODE);
+        if (d == 1) {
+            user_mode(&x, true);
+        } else {
+            r.cs = PVCORE_FLAT_RING3_CS_X86_32;
+            r.ss = PVCORE_FLAT_RING3_SS_X86_32;
+        }
+        r.rax = 0;
+        assert_true(run(&x, (const uint8_t *)"\x0f\xa2", 2, &r, &rc));
+        assert_done(&x, r, rc, 2);
+        if (d == 1) {
+            user_mode(&x, false);
+        }
+        emu_free(&x);
+    }
+}
+
 static void test_msr_32(void **state)
 {
     struct emu x;
@@ -1053,6 +1142,7 @@ int main(void)
         cmocka_unit_test(test_mov_cr_32),
         cmocka_unit_test(test_msr_64),
         cmocka_unit_test(test_msr_32),
+        cmocka_unit_test(test_cpuid_faulting),
         cmocka_unit_test(test_port_io),
         cmocka_unit_test(test_architectural_iopl),
         cmocka_unit_test(test_int_n),

@@ -408,7 +408,7 @@ static void test_initialise_needs_vcpu_info(void **state)
     h.nr = PVCORE_HYPERVISOR_vcpu_op;
     h.arg[0] = PVCORE_VCPUOP_initialise;
     h.arg[1] = 1;
-    h.arg[2] = CTX_VA;
+    h.arg[2] = UNMAPPED; /* checked before the context is read, as Xen does */
     assert_int_equal(pvcore_hypercall(vcpu(t, 1, 0), &h), PVCORE_HYPERCALL_DONE);
     assert_int_equal((int64_t)h.ret, -PVCORE_EINVAL);
     pvtest_free(t);
