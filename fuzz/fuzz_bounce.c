@@ -34,8 +34,8 @@
  *  - pvcore_check_invariants() after every operation; after both domains are destroyed,
  *    every frame is free.
  *
- * Known differences between the library and the model are compiled in only with
- * -DBOUNCE_TOLERATE_KNOWN=1 (see known_*() below); the default build reports them.
+ * Known differences between the library and the model (see BOUNCE_TOLERATE_KNOWN below)
+ * are tolerated by default.
  *
  * Input: byte 0 and 1: the 64-bit guest's stack-page modes (2 bits each), byte 2 its edge
  * pages; bytes 3-5 the same for the 32-bit guest; then operations: one byte (bit 0: which
@@ -55,8 +55,20 @@
 
 #include "internal/machine.h"
 
+/*
+ * Known differences, each with a failing regression test and described in the report of
+ * the change that added this target; tolerated by default so that fuzzing gets past them
+ * (build with -DBOUNCE_TOLERATE_KNOWN=0 to see them):
+ *  - known_rpl0_32: a 32-bit guest interrupted with CS RPL 0 is given the stack_switch
+ *    stack and an esp/ss pair, where <pvcore/cpu.h> (and Xen, which tests CS bit 1) say
+ *    only rings 2 and 3 switch;
+ *  - known_failsafe_cs32: pvcore_cpu_failsafe() enters a 32-bit guest at FLAT_KERNEL_CS
+ *    whatever selector it registered, and so also when it registered none (Xen: the
+ *    registered selector; a null one crashes the domain). tests/regress/xsa_259.c,
+ *    xsa_259_failsafe_unregistered_32.
+ */
 #ifndef BOUNCE_TOLERATE_KNOWN
-#define BOUNCE_TOLERATE_KNOWN 0
+#define BOUNCE_TOLERATE_KNOWN 1
 #endif
 
 #define FRAMES 128u
@@ -488,9 +500,15 @@ static void op_end(void)
     size_t i;
     struct pvcore_check_report r;
 
-    for (i = 0; i < (size_t)FRAMES * PG; i++) {
-        if (ram[i] != ram_before[i] && !covered(i / PG, i % PG)) {
-            die("guest memory changed outside the library's accepted writes", i / PG, i % PG);
+    for (i = 0; i < (size_t)FRAMES * PG; i += PG) {
+        size_t k;
+        if (memcmp(ram + i, ram_before + i, PG) == 0) {
+            continue;
+        }
+        for (k = i; k < i + PG; k++) {
+            if (ram[k] != ram_before[k] && !covered(k / PG, k % PG)) {
+                die("guest memory changed outside the library's accepted writes", k / PG, k % PG);
+            }
         }
     }
     if (pvcore_check_invariants(mach, scratch, scratch_len, &r) != 0) {

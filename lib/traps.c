@@ -568,11 +568,12 @@ static int iret32(struct caller *c, struct pvcore_cpu_regs *r, int64_t *ret)
 int hcall_iret(struct caller *c, uint64_t args[6], int64_t *ret)
 {
     (void)args;
+    /* Whatever it does, nothing after it in a multicall runs (XSA-213). */
+    c->iret_done = true;
     if (c->regs == NULL) {
         /* Through pvcore_hypercall(), which carries no register state. */
         *ret = -PVCORE_ENOSYS;
         return PVCORE_HYPERCALL_DONE;
     }
-    c->iret_done = true;
     return c->is32 ? iret32(c, c->regs, ret) : iret64(c, c->regs, ret);
 }
