@@ -1272,7 +1272,7 @@ static int model_iret(struct guest *g, struct pvcore_cpu_regs *x, uint8_t *mask_
         }
         eflags = (uint32_t)le(f + 12, 4);
         cs = (uint16_t)le(f + 8, 4);
-        if ((eflags & EF_VM) || (cs & 3u) == 0) {
+        if ((cs & 3u) == 0) {
             return PVCORE_CPU_CRASH;
         }
         if ((cs & 3u) != 1u && !gread(g, (uint64_t)sp + 16u, f + 16, 8)) {
@@ -1340,7 +1340,7 @@ static void op_iret(struct guest *g)
             wv[0] = u32();
             wv[1] = pick_addr(g);
             wv[2] = pick_sel(g) | ((s & 4u) ? (uint64_t)u16() << 16 : 0);
-            wv[3] = u32();
+            wv[3] = u32() & ~(uint32_t)EF_VM; /* (VM86: not modelled, see the report) */
             wv[4] = pick_addr(g);
             wv[5] = pick_sel(g);
         }

@@ -1,6 +1,6 @@
 /*
- * guest32: entry point, hypercall page, hypercall wrappers and the few routines a
- * freestanding C program needs, for a 32-bit PAE PV kernel (ring 1).
+ * guest32: entry point, hypercall page, hypercall wrappers, exception entry and the few
+ * routines a freestanding C program needs, for a 32-bit PAE PV kernel (ring 1).
  *
  * Hypercall convention: call hypercall_page + nr * 32 with the arguments in
  * %ebx, %ecx, %edx, %esi, %edi (and %ebp for a sixth); the result comes back in %eax.
@@ -15,6 +15,21 @@
     .set guest_layout_virt_base, GUEST_VIRT_BASE
     .globl guest_layout_hypercall_page
     .set guest_layout_hypercall_page, GUEST_VIRT_BASE + GUEST_HYPERCALL_PAGE_INDEX * GUEST_PAGE_SIZE
+
+/*
+ * The fixup table: pairs (address of an instruction that may fault, where to resume if it
+ * does), searched by guest_fixup(). FIXUP adds a pair; this file is the table's only
+ * contributor, so its pieces of .rodata.fixup are contiguous between the two labels.
+ */
+    .section .rodata.fixup, "a", @progbits
+    .balign 4
+fixup_table:
+
+.macro FIXUP insn, fixup
+    .pushsection .rodata.fixup, "a", @progbits
+    .long \insn, \fixup
+    .popsection
+.endm
 
 /*
  * Entry: %esi = start_info (virtual address), %esp = top of the boot stack page, events
@@ -98,6 +113,143 @@ hypercall_page:
     HYPERCALL hyp_sched_op, GUEST_HC_sched_op, 2
     /* (cmd, arg) */
     HYPERCALL hyp_xen_version, GUEST_HC_xen_version, 2
+    /* (table) */
+    HYPERCALL hyp_set_trap_table, GUEST_HC_set_trap_table, 1
+    /* (ss, esp) */
+    HYPERCALL hyp_stack_switch, GUEST_HC_stack_switch, 2
+    /* (frames, entries) */
+    HYPERCALL hyp_set_gdt, GUEST_HC_set_gdt, 2
+    /* (maddr low half, high half, descriptor low half, high half): two uint64_t */
+    HYPERCALL hyp_update_descriptor, GUEST_HC_update_descriptor, 4
+
+/*
+ * Exception entry. The hypervisor enters the trap table's handler in ring 1 on the same
+ * stack (the guest was in ring 1 too) with the frame [error code], eip, cs, eflags. Each
+ * stub pushes an error code of 0 for an exception without one and the vector, so that
+ * trap_common sees one layout.
+ */
+.macro TRAP_ENTRY vec, has_error
+    .type guest_entry_\vec, @function
+    .balign 16
+guest_entry_\vec:
+    .if \has_error == 0
+    push    $0
+    .endif
+    push    $\vec
+    jmp     trap_common
+    .size guest_entry_\vec, . - guest_entry_\vec
+.endm
+
+    TRAP_ENTRY 0, 0         /* #DE */
+    TRAP_ENTRY 6, 0         /* #UD */
+    TRAP_ENTRY 10, 1        /* #TS */
+    TRAP_ENTRY 11, 1        /* #NP */
+    TRAP_ENTRY 12, 1        /* #SS */
+    TRAP_ENTRY 13, 1        /* #GP */
+    TRAP_ENTRY 14, 1        /* #PF */
+    TRAP_ENTRY 17, 1        /* #AC */
+
+/*
+ * Saves the general registers (pushal: struct guest_trap_frame), calls guest_trap(frame),
+ * restores them and returns with HYPERVISOR_iret, whose frame is eax, eip, cs, eflags:
+ * eip..eflags are still the hypervisor's (guest_trap() may have changed eip), and the
+ * hypercall page's iret stub pushes eax itself before its int $0x82.
+ */
+    .type trap_common, @function
+    .balign 16
+trap_common:
+    pushal
+    cld
+    mov     %esp, %ebx              /* callee-saved: the frame again after the call */
+    and     $-16, %esp              /* the alignment a call site needs */
+    sub     $12, %esp
+    push    %ebx                    /* struct guest_trap_frame * */
+    call    guest_trap
+    mov     %ebx, %esp
+    popal
+    add     $8, %esp                /* vector and error code */
+    jmp     hypercall_page + GUEST_HC_iret * GUEST_HC_STUB_SIZE
+    .size trap_common, . - trap_common
+
+/* The stub of each vector trap_common serves, for the trap table (guest.c). */
+    .section .rodata
+    .balign 4
+    .globl guest_trap_entry
+    .type guest_trap_entry, @object
+guest_trap_entry:
+    .long guest_entry_0, 0, 0, 0, 0, 0, guest_entry_6, 0
+    .long 0, 0, guest_entry_10, guest_entry_11, guest_entry_12, guest_entry_13, guest_entry_14, 0
+    .long 0, guest_entry_17, 0, 0, 0, 0, 0, 0
+    .long 0, 0, 0, 0, 0, 0, 0, 0
+    .size guest_trap_entry, . - guest_trap_entry
+    .text
+
+/* unsigned long guest_fixup(unsigned long ip): the fixup table's entry for ip, or 0 */
+    .globl guest_fixup
+    .type guest_fixup, @function
+    .balign 16
+guest_fixup:
+    mov     4(%esp), %eax
+    mov     $fixup_table, %edx
+1:  cmp     $fixup_table_end, %edx
+    jae     3f
+    cmp     (%edx), %eax
+    je      2f
+    add     $8, %edx
+    jmp     1b
+2:  mov     4(%edx), %eax
+    ret
+3:  xor     %eax, %eax
+    ret
+    .size guest_fixup, . - guest_fixup
+
+/* long guest_probe_byte(unsigned long va): the byte, or -1 if the read faulted */
+    .globl guest_probe_byte
+    .type guest_probe_byte, @function
+    .balign 16
+guest_probe_byte:
+    mov     4(%esp), %edx
+1:  movzbl  (%edx), %eax
+    ret
+2:  mov     $-1, %eax
+    ret
+    FIXUP 1b, 2b
+    .size guest_probe_byte, . - guest_probe_byte
+
+/* long guest_load_fs(unsigned long selector): 0, or -1 if loading it faulted */
+    .globl guest_load_fs
+    .type guest_load_fs, @function
+    .balign 16
+guest_load_fs:
+    mov     4(%esp), %eax
+1:  mov     %eax, %fs
+    xor     %eax, %eax
+    ret
+2:  mov     $-1, %eax
+    ret
+    FIXUP 1b, 2b
+    .size guest_load_fs, . - guest_load_fs
+
+/* uint32_t guest_read_fs(unsigned long offset) */
+    .globl guest_read_fs
+    .type guest_read_fs, @function
+    .balign 16
+guest_read_fs:
+    mov     4(%esp), %edx
+    mov     %fs:(%edx), %eax
+    ret
+    .size guest_read_fs, . - guest_read_fs
+
+/* void guest_fault_on_stack(unsigned long stack_top, unsigned long va): no return */
+    .globl guest_fault_on_stack
+    .type guest_fault_on_stack, @function
+    .balign 16
+guest_fault_on_stack:
+    mov     8(%esp), %edx
+    mov     4(%esp), %esp
+    movzbl  (%edx), %eax            /* faults, and its frame cannot be written below %esp */
+    ud2
+    .size guest_fault_on_stack, . - guest_fault_on_stack
 
 /* unsigned long guest_read_byte(unsigned long va) */
     .globl guest_read_byte
@@ -182,5 +334,9 @@ guest_stack:
     .skip GUEST_STACK_SIZE
     .globl guest_stack_top
 guest_stack_top:
+
+/* The end of the fixup table (see its start). */
+    .section .rodata.fixup, "a", @progbits
+fixup_table_end:
 
     .section .note.GNU-stack, "", @progbits

@@ -1,6 +1,6 @@
 /*
- * guest64: entry point, hypercall page, hypercall wrappers and the few routines a
- * freestanding C program needs, for a 64-bit PV kernel (ring 3).
+ * guest64: entry point, hypercall page, hypercall wrappers, exception entry and the few
+ * routines a freestanding C program needs, for a 64-bit PV kernel (ring 3).
  *
  * Hypercall convention: call hypercall_page + nr * 32 with the arguments in
  * %rdi, %rsi, %rdx, %r10, %r8; the result comes back in %rax. The hypervisor's stub saves
@@ -16,6 +16,21 @@
     .set guest_layout_virt_base, GUEST_VIRT_BASE
     .globl guest_layout_hypercall_page
     .set guest_layout_hypercall_page, GUEST_VIRT_BASE + GUEST_HYPERCALL_PAGE_INDEX * GUEST_PAGE_SIZE
+
+/*
+ * The fixup table: pairs (address of an instruction that may fault, where to resume if it
+ * does), searched by guest_fixup(). FIXUP adds a pair; this file is the table's only
+ * contributor, so its pieces of .rodata.fixup are contiguous between the two labels.
+ */
+    .section .rodata.fixup, "a", @progbits
+    .balign 8
+fixup_table:
+
+.macro FIXUP insn, fixup
+    .pushsection .rodata.fixup, "a", @progbits
+    .quad \insn, \fixup
+    .popsection
+.endm
 
 /*
  * Entry: %rsi = start_info (virtual address), %rsp = top of the boot stack page, events
@@ -69,6 +84,168 @@ hypercall_page:
     HYPERCALL hyp_mmuext_op, GUEST_HC_mmuext_op
     HYPERCALL hyp_sched_op, GUEST_HC_sched_op
     HYPERCALL hyp_xen_version, GUEST_HC_xen_version
+    HYPERCALL hyp_set_trap_table, GUEST_HC_set_trap_table
+    HYPERCALL hyp_stack_switch, GUEST_HC_stack_switch
+    HYPERCALL hyp_set_gdt, GUEST_HC_set_gdt
+    HYPERCALL hyp_update_descriptor, GUEST_HC_update_descriptor
+
+/*
+ * Exception entry. The hypervisor enters the trap table's handler in kernel mode, on the
+ * kernel stack, with the frame Xen builds: rcx, r11, [error code], rip, cs, rflags, rsp,
+ * ss (lowest address first). %rcx and %r11 hold the hypervisor's values, so each stub first
+ * takes the guest's back from the frame, then pushes an error code of 0 for an exception
+ * without one and the vector, so that trap_common sees one layout.
+ */
+.macro TRAP_ENTRY vec, has_error
+    .type guest_entry_\vec, @function
+    .balign 16
+guest_entry_\vec:
+    pop     %rcx
+    pop     %r11
+    .if \has_error == 0
+    push    $0
+    .endif
+    push    $\vec
+    jmp     trap_common
+    .size guest_entry_\vec, . - guest_entry_\vec
+.endm
+
+    TRAP_ENTRY 0, 0         /* #DE */
+    TRAP_ENTRY 6, 0         /* #UD */
+    TRAP_ENTRY 10, 1        /* #TS */
+    TRAP_ENTRY 11, 1        /* #NP */
+    TRAP_ENTRY 12, 1        /* #SS */
+    TRAP_ENTRY 13, 1        /* #GP */
+    TRAP_ENTRY 14, 1        /* #PF */
+    TRAP_ENTRY 17, 1        /* #AC */
+
+/*
+ * Saves the general registers (struct guest_trap_frame), calls guest_trap(frame), restores
+ * them and returns with HYPERVISOR_iret, which takes Xen's iret_context: rax, r11, rcx,
+ * flags, rip, cs, rflags, rsp, ss. rip..ss are still the hypervisor's frame (guest_trap()
+ * may have changed rip); below them goes flags = 0 (not a return from a system call, so
+ * rcx and r11 are restored from the context), and the hypercall page's iret stub pushes
+ * rcx, r11 and rax itself.
+ */
+    .type trap_common, @function
+    .balign 16
+trap_common:
+    push    %rax
+    push    %rbx
+    push    %rcx
+    push    %rdx
+    push    %rsi
+    push    %rdi
+    push    %rbp
+    push    %r8
+    push    %r9
+    push    %r10
+    push    %r11
+    push    %r12
+    push    %r13
+    push    %r14
+    push    %r15
+    cld
+    mov     %rsp, %rdi              /* struct guest_trap_frame * */
+    mov     %rsp, %rbx              /* callee-saved: the frame again after the call */
+    and     $-16, %rsp              /* the alignment a call site needs */
+    call    guest_trap
+    mov     %rbx, %rsp
+    pop     %r15
+    pop     %r14
+    pop     %r13
+    pop     %r12
+    pop     %r11
+    pop     %r10
+    pop     %r9
+    pop     %r8
+    pop     %rbp
+    pop     %rdi
+    pop     %rsi
+    pop     %rdx
+    pop     %rcx
+    pop     %rbx
+    pop     %rax
+    add     $16, %rsp               /* vector and error code */
+    push    $0                      /* iret_context.flags */
+    jmp     hypercall_page + GUEST_HC_iret * GUEST_HC_STUB_SIZE
+    .size trap_common, . - trap_common
+
+/* The stub of each vector trap_common serves, for the trap table (guest.c). */
+    .section .rodata
+    .balign 8
+    .globl guest_trap_entry
+    .type guest_trap_entry, @object
+guest_trap_entry:
+    .quad guest_entry_0, 0, 0, 0, 0, 0, guest_entry_6, 0
+    .quad 0, 0, guest_entry_10, guest_entry_11, guest_entry_12, guest_entry_13, guest_entry_14, 0
+    .quad 0, guest_entry_17, 0, 0, 0, 0, 0, 0
+    .quad 0, 0, 0, 0, 0, 0, 0, 0
+    .size guest_trap_entry, . - guest_trap_entry
+    .text
+
+/* unsigned long guest_fixup(unsigned long ip): the fixup table's entry for ip, or 0 */
+    .globl guest_fixup
+    .type guest_fixup, @function
+    .balign 16
+guest_fixup:
+    lea     fixup_table(%rip), %rdx
+    lea     fixup_table_end(%rip), %rcx
+1:  cmp     %rcx, %rdx
+    jae     3f
+    cmp     (%rdx), %rdi
+    je      2f
+    add     $16, %rdx
+    jmp     1b
+2:  mov     8(%rdx), %rax
+    ret
+3:  xor     %eax, %eax
+    ret
+    .size guest_fixup, . - guest_fixup
+
+/* long guest_probe_byte(unsigned long va): the byte, or -1 if the read faulted */
+    .globl guest_probe_byte
+    .type guest_probe_byte, @function
+    .balign 16
+guest_probe_byte:
+1:  movzbl  (%rdi), %eax
+    ret
+2:  mov     $-1, %rax
+    ret
+    FIXUP 1b, 2b
+    .size guest_probe_byte, . - guest_probe_byte
+
+/* long guest_load_fs(unsigned long selector): 0, or -1 if loading it faulted */
+    .globl guest_load_fs
+    .type guest_load_fs, @function
+    .balign 16
+guest_load_fs:
+1:  mov     %edi, %fs
+    xor     %eax, %eax
+    ret
+2:  mov     $-1, %rax
+    ret
+    FIXUP 1b, 2b
+    .size guest_load_fs, . - guest_load_fs
+
+/* uint32_t guest_read_fs(unsigned long offset) */
+    .globl guest_read_fs
+    .type guest_read_fs, @function
+    .balign 16
+guest_read_fs:
+    mov     %fs:(%rdi), %eax
+    ret
+    .size guest_read_fs, . - guest_read_fs
+
+/* void guest_fault_on_stack(unsigned long stack_top, unsigned long va): no return */
+    .globl guest_fault_on_stack
+    .type guest_fault_on_stack, @function
+    .balign 16
+guest_fault_on_stack:
+    mov     %rdi, %rsp
+    movzbl  (%rsi), %eax            /* faults, and its frame cannot be written below %rsp */
+    ud2
+    .size guest_fault_on_stack, . - guest_fault_on_stack
 
 /* unsigned long guest_read_byte(unsigned long va) */
     .globl guest_read_byte
@@ -137,5 +314,9 @@ guest_stack:
     .skip GUEST_STACK_SIZE
     .globl guest_stack_top
 guest_stack_top:
+
+/* The end of the fixup table (see its start). */
+    .section .rodata.fixup, "a", @progbits
+fixup_table_end:
 
     .section .note.GNU-stack, "", @progbits

@@ -143,8 +143,21 @@ static void hook_gdt_changed(void *ctx, struct pvcore_vcpu *v)
     }
 }
 
+/* minihv runs one vCPU per guest: the only event it can get is that vCPU going down,
+ * which Xen turns into the domain powering off. Acted on once the hypercall is over. */
+static void hook_vcpu_updown(void *ctx, struct pvcore_vcpu *v, int event)
+{
+    struct guest *g = guest_of(v);
+
+    (void)ctx;
+    if (g != NULL && event == PVCORE_VCPU_EVENT_POWEROFF) {
+        g->poweroff_pending = 1;
+    }
+}
+
 const struct pvcore_host_ops minihv_host_ops = {
     .gdt_changed = hook_gdt_changed,
+    .vcpu_updown = hook_vcpu_updown,
     .flush_tlb = hook_flush_tlb,
     .base_changed = hook_base_changed,
     .copy_from_guest = hook_copy_from_guest,
@@ -418,6 +431,9 @@ static void hypercall(struct guest *g, struct frame *f)
     if (rc == PVCORE_CPU_UNHANDLED) {
         ret = serve_hypercall(g, h.nr, h.arg);
         r.rax = g->is32 ? (uint32_t)ret : (uint64_t)ret;
+    }
+    if (g->poweroff_pending) {
+        minihv_exit_to_host(STOP_SHUTDOWN + PVCORE_SHUTDOWN_poweroff);
     }
     regs_to_frame(&r, f);
 }

@@ -92,6 +92,7 @@ struct guest {
     uint64_t user_base;       /* 64-bit guests: the user base pointer (MFN), or all ones */
     uint64_t console_mfn;     /* the console ring page */
     int used_console_io;      /* wrote through console_io: the ring is only consumed */
+    int poweroff_pending;     /* its last vCPU went down (VCPUOP_down) */
     /* What the processor was last given of the vCPU's state (hypercall.c, sync_cpu_state). */
     uint64_t fs_base, gs_kernel, gs_user;
     int kernel_mode;

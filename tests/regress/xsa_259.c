@@ -45,8 +45,8 @@ static void no_handler_any_vector(struct pvtest *t, int d)
             gsnap_same(&te, s);
         } else {
             /* #PF writes cr2 to vcpu_info before the frame, as Xen does; nothing else */
-            assert_int_equal(vinfo(&te)[d == 2 ? 8 : 16], 0x10);
-            vinfo(&te)[d == 2 ? 8 : 16] = 0;
+            assert_int_equal(vinfo(&te)[d == 2 ? 9 : 17], 0x10); /* cr2 0x1000 */
+            vinfo(&te)[d == 2 ? 9 : 17] = 0;
             gsnap_same(&te, s);
         }
     }
