@@ -179,7 +179,7 @@ void cpu_init(void)
 
     for (v = 0; v < 32; v++) {
         idt[v] = pvcore_x86_gate64(minihv_trap_stubs[v], HYP_CS, ist_of(v),
-                                   v == PVCORE_X86_VEC_BP ? 3 : 0, 0);
+                                   v == PVCORE_X86_VEC_BP || v == PVCORE_X86_VEC_OF ? 3 : 0, 0);
     }
     idt[VEC_HYPERCALL_INT82] =
         pvcore_x86_gate64((uint64_t)(uintptr_t)minihv_int82_entry, HYP_CS, 0, 1, 0);

@@ -505,7 +505,12 @@ void minihv_trap(struct frame *f)
         pvcore_x86_write_dr(6, 0xFFFF0FF0u);
         return;
     }
-    if ((f->cs & 3) == 0 || g == NULL) {
+    if (f->vector == PVCORE_X86_VEC_NMI) {
+        return; /* a physical NMI is the machine's, not the guest's (none is expected) */
+    }
+    if ((f->cs & 3) == 0 || g == NULL || f->vector == PVCORE_X86_VEC_DF ||
+        f->vector == PVCORE_X86_VEC_MC) {
+        /* (a double fault or machine check is the machine's, whoever was running) */
         panic("exception %lu (%s) in the hypervisor at rip 0x%lx, error 0x%lx, cr2 0x%lx",
               f->vector, f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
               f->rip, f->error, cr2);

@@ -100,6 +100,10 @@ struct pvcore_hypercall_regs;
  * guest's virtual CR2 and its vcpu_info, and the error code's user bit is set when the
  * guest was in its own user mode, whatever ring the processor was in.
  *
+ * The vectors given are the guest's own exceptions. A physical NMI, a machine check or a
+ * double fault is the embedder's, whoever was running; passing vector 2 delivers a
+ * virtual NMI to the guest's NMI callback.
+ *
  * @param v The vCPU.
  * @param regs Its registers at the fault; rewritten to resume in the handler.
  * @param vector 0-31.
