@@ -34,9 +34,6 @@
  *  - pvcore_check_invariants() after every operation; after both domains are destroyed,
  *    every frame is free.
  *
- * Known differences between the library and the model (see BOUNCE_TOLERATE_KNOWN below)
- * are tolerated by default.
- *
  * Input: byte 0 and 1: the 64-bit guest's stack-page modes (2 bits each), byte 2 its edge
  * pages; bytes 3-5 the same for the 32-bit guest; then operations: one byte (bit 0: which
  * guest; the rest: the operation) and its operands, read as needed (missing bytes are 0).
@@ -54,22 +51,6 @@
 #include <pvcore/abi/physdev.h>
 
 #include "internal/machine.h"
-
-/*
- * Known differences, each with a failing regression test and described in the report of
- * the change that added this target; tolerated by default so that fuzzing gets past them
- * (build with -DBOUNCE_TOLERATE_KNOWN=0 to see them):
- *  - known_rpl0_32: a 32-bit guest interrupted with CS RPL 0 is given the stack_switch
- *    stack and an esp/ss pair, where <pvcore/cpu.h> (and Xen, which tests CS bit 1) say
- *    only rings 2 and 3 switch;
- *  - known_failsafe_cs32: pvcore_cpu_failsafe() enters a 32-bit guest at FLAT_KERNEL_CS
- *    whatever selector it registered, and so also when it registered none (Xen: the
- *    registered selector; a null one crashes the domain). tests/regress/xsa_259.c,
- *    xsa_259_failsafe_unregistered_32.
- */
-#ifndef BOUNCE_TOLERATE_KNOWN
-#define BOUNCE_TOLERATE_KNOWN 1
-#endif
 
 #define FRAMES 128u
 #define PG 4096u
@@ -748,14 +729,6 @@ static void model_bounce(struct guest *g, const struct pvcore_cpu_regs *in, cons
         uint16_t ss = outer ? g->kernel_ss : r.ss;
         size_t len = ((b->failsafe ? 7u : b->ec ? 4u : 3u) + (outer ? 2u : 0u)) * 4u;
 
-#if BOUNCE_TOLERATE_KNOWN
-        if ((r.cs & 3u) == 0) { /* known_rpl0_32: the library switches stacks for RPL 0 too */
-            outer = true;
-            sp = (uint32_t)g->kernel_sp;
-            ss = g->kernel_ss;
-            len += 8u;
-        }
-#endif
         if ((b->cs & ~3u) == 0) {
             return;
         }
@@ -1493,11 +1466,7 @@ static void op_deliver(struct guest *g, unsigned kind)
         break;
     case 2:
         b.eip = g->cb[CBF].eip;
-#if BOUNCE_TOLERATE_KNOWN
-        b.cs = 0xe019; /* known_failsafe_cs32: the library ignores the registered selector */
-#else
         b.cs = g->cb[CBF].cs;
-#endif
         b.mask = g->cb[CBF].mask;
         b.failsafe = true;
         if (g->is32) {

@@ -216,7 +216,7 @@ static int bounce32(struct vcpu *v, struct call *call, struct pvcore_cpu_regs *r
     unsigned n = 0;
     size_t len;
     uint8_t saved;
-    bool ring1 = (r->cs & 3u) == 1u;
+    bool ring1 = (r->cs & 2u) == 0; /* rings 0 and 1 stay on their stack, as Xen tests it */
 
     if ((b->cs & ~3u) == 0) {
         return PVCORE_CPU_CRASH; /* a null selector: no handler */

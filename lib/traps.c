@@ -117,11 +117,6 @@ int pvcore_cpu_failsafe(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs)
     b.cs = v->cpu.cb[CB_FAILSAFE].cs;
     b.mask_events = v->cpu.cb[CB_FAILSAFE].mask_events;
     b.failsafe = true;
-    if (!domain_is_32(v->d)) {
-        b.cs = PVCORE_FLAT_KERNEL_CS_X86_64;
-    } else {
-        b.cs = PVCORE_FLAT_KERNEL_CS_X86_32;
-    }
     return cpu_bounce(v, regs, &b);
 }
 

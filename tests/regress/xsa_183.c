@@ -123,13 +123,10 @@ static void xsa_183_cannot_deliver_32(void **state)
 }
 
 /*
- * KNOWN FAILURE (bug in lib/bounce.c, bounce32): the stack switch is decided by "CS RPL is
- * not 1", so an interrupted CS with RPL 0 takes the stack_switch stack and gets esp/ss in
- * its frame, where <pvcore/cpu.h> says "esp and ss only when the guest was in ring 2 or 3"
- * (and Xen's compat_create_bounce_frame tests CS bit 1). A 32-bit PV guest never runs in
- * ring 0, so this needs an embedder passing a bogus CS; found by fuzz/fuzz_bounce.c
- * (corpus/bounce/rpl0_32). Either the code or the header is wrong; this test follows the
- * header.
+ * Only rings 2 and 3 switch to the stack_switch stack and push esp/ss (<pvcore/cpu.h>; Xen's
+ * compat bounce tests CS bit 1): an interrupted CS with RPL 0, which no 32-bit PV guest
+ * has but an embedder may pass, stays on its stack. Found by fuzz/fuzz_bounce.c
+ * (corpus/bounce/rpl0_32) when the library decided by "RPL is not 1".
  */
 static void xsa_183_rpl0_32(void **state)
 {

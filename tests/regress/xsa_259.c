@@ -218,13 +218,10 @@ static void xsa_259_failsafe_unregistered_64(void **state)
 }
 
 /*
- * KNOWN FAILURE (bug in lib/traps.c, pvcore_cpu_failsafe): for a 32-bit guest the library
- * replaces the failsafe callback's selector with FLAT_KERNEL_CS (0xe019) before the bounce,
- * so bounce32's "null selector: no handler" check never fires. A 32-bit guest that never
- * registered a failsafe callback (cs 0, eip 0) is entered at 0xe019:0 with a frame written
- * on its stack, where <pvcore/cpu.h> says CRASH ("if no callback is registered"). Xen's
- * compat failsafe path uses the registered selector (failsafe_callback_cs) and crashes the
- * domain on a null one. The same override also ignores a registered non-flat selector.
+ * A 32-bit guest's failsafe callback is entered at the selector it registered; one that
+ * registered none (a null selector) cannot go on (<pvcore/cpu.h>: CRASH), as Xen crashes
+ * the domain on a null selector. Found by this test when the library entered every 32-bit
+ * failsafe callback at FLAT_KERNEL_CS, registered or not.
  */
 static void xsa_259_failsafe_unregistered_32(void **state)
 {
