@@ -240,6 +240,44 @@ guest_read_fs:
     ret
     .size guest_read_fs, . - guest_read_fs
 
+/*
+ * void guest_fault_registers(unsigned long va, unsigned long *after): see guest.h. The
+ * callee-saved registers are saved first; after the read the `after` pointer comes back
+ * from the stack in exchange for the read's %eax.
+ */
+    .globl guest_fault_registers
+    .type guest_fault_registers, @function
+    .balign 16
+guest_fault_registers:
+    push    %ebp
+    push    %edi
+    push    %esi
+    push    %ebx
+    mov     20(%esp), %edi          /* va */
+    push    24(%esp)                /* after (24 = 4 saved, return address, va) */
+    mov     $(GUEST_REG_PATTERN + 0), %eax
+    mov     $(GUEST_REG_PATTERN + 1), %ebx
+    mov     $(GUEST_REG_PATTERN + 2), %ecx
+    mov     $(GUEST_REG_PATTERN + 3), %edx
+    mov     $(GUEST_REG_PATTERN + 4), %esi
+    mov     $(GUEST_REG_PATTERN + 6), %ebp
+    cmpb    $0, (%edi)              /* the access that faults: it writes no register */
+    xchg    %eax, (%esp)
+    mov     %ebx, 1*4(%eax)
+    mov     %ecx, 2*4(%eax)
+    mov     %edx, 3*4(%eax)
+    mov     %esi, 4*4(%eax)
+    mov     %edi, 5*4(%eax)
+    mov     %ebp, 6*4(%eax)
+    pop     %ebx                    /* the read's %eax */
+    mov     %ebx, 0*4(%eax)
+    pop     %ebx
+    pop     %esi
+    pop     %edi
+    pop     %ebp
+    ret
+    .size guest_fault_registers, . - guest_fault_registers
+
 /* void guest_fault_on_stack(unsigned long stack_top, unsigned long va): no return */
     .globl guest_fault_on_stack
     .type guest_fault_on_stack, @function

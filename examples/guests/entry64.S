@@ -237,6 +237,63 @@ guest_read_fs:
     ret
     .size guest_read_fs, . - guest_read_fs
 
+/*
+ * void guest_fault_registers(unsigned long va, unsigned long *after): see guest.h. The
+ * callee-saved registers are saved first; after the read the `after` pointer comes back
+ * from the stack in exchange for the read's %rax.
+ */
+    .globl guest_fault_registers
+    .type guest_fault_registers, @function
+    .balign 16
+guest_fault_registers:
+    push    %rbx
+    push    %rbp
+    push    %r12
+    push    %r13
+    push    %r14
+    push    %r15
+    push    %rsi
+    movabs  $(GUEST_REG_PATTERN + 0), %rax
+    movabs  $(GUEST_REG_PATTERN + 1), %rbx
+    movabs  $(GUEST_REG_PATTERN + 2), %rcx
+    movabs  $(GUEST_REG_PATTERN + 3), %rdx
+    movabs  $(GUEST_REG_PATTERN + 4), %rsi
+    movabs  $(GUEST_REG_PATTERN + 6), %rbp
+    movabs  $(GUEST_REG_PATTERN + 8), %r8
+    movabs  $(GUEST_REG_PATTERN + 9), %r9
+    movabs  $(GUEST_REG_PATTERN + 10), %r10
+    movabs  $(GUEST_REG_PATTERN + 11), %r11
+    movabs  $(GUEST_REG_PATTERN + 12), %r12
+    movabs  $(GUEST_REG_PATTERN + 13), %r13
+    movabs  $(GUEST_REG_PATTERN + 14), %r14
+    movabs  $(GUEST_REG_PATTERN + 15), %r15
+    cmpb    $0, (%rdi)              /* the access that faults: it writes no register */
+    xchg    %rax, (%rsp)
+    mov     %rbx, 1*8(%rax)
+    mov     %rcx, 2*8(%rax)
+    mov     %rdx, 3*8(%rax)
+    mov     %rsi, 4*8(%rax)
+    mov     %rdi, 5*8(%rax)
+    mov     %rbp, 6*8(%rax)
+    mov     %r8, 8*8(%rax)
+    mov     %r9, 9*8(%rax)
+    mov     %r10, 10*8(%rax)
+    mov     %r11, 11*8(%rax)
+    mov     %r12, 12*8(%rax)
+    mov     %r13, 13*8(%rax)
+    mov     %r14, 14*8(%rax)
+    mov     %r15, 15*8(%rax)
+    pop     %rbx                    /* the read's %rax */
+    mov     %rbx, 0*8(%rax)
+    pop     %r15
+    pop     %r14
+    pop     %r13
+    pop     %r12
+    pop     %rbp
+    pop     %rbx
+    ret
+    .size guest_fault_registers, . - guest_fault_registers
+
 /* void guest_fault_on_stack(unsigned long stack_top, unsigned long va): no return */
     .globl guest_fault_on_stack
     .type guest_fault_on_stack, @function

@@ -11,8 +11,14 @@
  * 4. Tries update_va_mapping on mappings the hypervisor must refuse (a live page table
  *    writable, a foreign frame, a hypervisor frame) and one it must now accept (the old,
  *    unused root writable).
- * 5. Optionally takes a page fault on purpose.
- * 6. Shuts down: poweroff if every check passed, crash otherwise.
+ * 5. The CPU half: registers a trap table, takes a page fault on purpose and recovers from
+ *    it in its handler (returning with HYPERVISOR_iret); installs a GDT of its own and
+ *    reads through one of its segments, has update_descriptor refuse descriptors that
+ *    would reach the hypervisor; sets an LDT, reads through it (its page is mapped by the
+ *    hypervisor on first use) and takes the #GP of a selector beyond it.
+ * 6. Optionally takes a fault on purpose (unexpected, in hypervisor memory, or one whose
+ *    handler faults again where nothing can be delivered).
+ * 7. Shuts down: poweroff if every check passed, crash otherwise.
  *
  * Every step prints one console line; their text is part of the examples' interface
  * (see README.md) and must stay stable.
@@ -33,6 +39,13 @@ _Static_assert(GUEST_HC_console_io == PVCORE_HYPERVISOR_console_io, "console_io 
 _Static_assert(GUEST_HC_mmuext_op == PVCORE_HYPERVISOR_mmuext_op, "mmuext_op number");
 _Static_assert(GUEST_HC_sched_op == PVCORE_HYPERVISOR_sched_op, "sched_op number");
 _Static_assert(GUEST_HC_xen_version == PVCORE_HYPERVISOR_xen_version, "xen_version number");
+_Static_assert(GUEST_HC_set_trap_table == PVCORE_HYPERVISOR_set_trap_table,
+               "set_trap_table number");
+_Static_assert(GUEST_HC_set_gdt == PVCORE_HYPERVISOR_set_gdt, "set_gdt number");
+_Static_assert(GUEST_HC_stack_switch == PVCORE_HYPERVISOR_stack_switch, "stack_switch number");
+_Static_assert(GUEST_HC_update_descriptor == PVCORE_HYPERVISOR_update_descriptor,
+               "update_descriptor number");
+_Static_assert(GUEST_HC_iret == PVCORE_HYPERVISOR_iret, "iret number");
 
 #define VIRT_BASE ((unsigned long)GUEST_VIRT_BASE)
 
@@ -219,7 +232,7 @@ static void about_the_hypervisor(void)
     }
 }
 
-/* ---- step 6: the end -------------------------------------------------------------------- */
+/* ---- step 7: the end -------------------------------------------------------------------- */
 
 static _Noreturn void finish(void)
 {
@@ -477,7 +490,7 @@ static void attacks(const struct plan *p, const pvcore_start_info_t *si, uint64_
     }
 }
 
-/* ---- step 5 (minihv.attack=walk): a walk into the hypervisor's slots -------------------- */
+/* ---- step 4 (minihv.attack=walk): a walk into the hypervisor's slots -------------------- */
 
 /*
  * A read-only self-map (an L4 slot naming the L4 itself) is legal. With it, an address
@@ -538,6 +551,417 @@ static void walk_attack(const struct plan *p)
     report("remove the self-map", rc, 0, "");
 }
 
+/* ---- step 5: the CPU half: trap table, a recovered page fault, GDT and LDT -------------- */
+
+/*
+ * The guest kernel's flat selectors and ring: a 64-bit kernel runs in ring 3, a 32-bit one
+ * in ring 1, so its own descriptors have that DPL and its selectors that RPL.
+ */
+#if defined(__x86_64__)
+#define KERNEL_CS PVCORE_FLAT_KERNEL_CS_X86_64 /* 0xe033 */
+#define KERNEL_SS PVCORE_FLAT_KERNEL_SS_X86_64 /* 0xe02b */
+#define KERNEL_RPL 3u
+#else
+#define KERNEL_CS PVCORE_FLAT_KERNEL_CS_X86_32 /* 0xe019 */
+#define KERNEL_SS PVCORE_FLAT_KERNEL_SS_X86_32 /* 0xe021 */
+#define KERNEL_RPL 1u
+#endif
+#define HYP_CS 0xe008u /* the hypervisor's own code selector, in the reserved GDT entries */
+
+#define VEC_GP 13u
+#define VEC_PF 14u
+
+/* Segment bases of the descriptors the guest reads through besides a flat one, each
+ * distinct, so that a read that finds the expected word shows that the processor used that
+ * very descriptor. */
+#define GDT_BASE 0x00100000u
+#define UPDATED_BASE 0x00200000u
+#define LDT_BASE 0x00300000u
+#define GDT_ENTRIES 5u
+#define LDT_ENTRIES 2u
+
+/* minihv.fault=nested: the first fault's address, the unmapped stack its handler moves
+ * to and the address it then reads; all below VIRT_BASE, where nothing is mapped. */
+#define NESTED_VA (VIRT_BASE - 2 * PAGE_SIZE)
+#define NESTED_STACK (VIRT_BASE - 3 * PAGE_SIZE)
+#define NESTED_TOUCH (VIRT_BASE - 5 * PAGE_SIZE)
+
+/* Pages of .bss given other uses: the GDT and LDT (mapped read-only once filled) and a
+ * window where the shared-info page is mapped (its own frame is then unmapped). */
+static uint64_t gdt_page[ENTRIES] __attribute__((aligned(GUEST_PAGE_SIZE)));
+static uint64_t ldt_page[ENTRIES] __attribute__((aligned(GUEST_PAGE_SIZE)));
+static unsigned char shared_window[GUEST_PAGE_SIZE] __attribute__((aligned(GUEST_PAGE_SIZE)));
+static const volatile pvcore_shared_info_t *shared;
+
+/* The word read through the segments. */
+static const uint32_t probe_word = 0x5ca1ab1eu;
+
+/* The last exception guest_trap() saw, for the step that took it on purpose. */
+static struct {
+    unsigned long vector, error, address;
+    unsigned int count;
+} seen;
+/* Armed by the recovered-fault step: a #PF maps recover_pte at recover_va and retries. */
+static unsigned long recover_va;
+static uint64_t recover_pte;
+/* Armed by minihv.fault=nested: a #PF at this address faults again on an unmapped stack. */
+static unsigned long nested_va;
+
+static const char *const trap_names[32] = {
+    [0] = "divide error", [6] = "invalid opcode", [10] = "invalid TSS",
+    [11] = "segment not present", [12] = "stack fault", [13] = "general protection",
+    [14] = "page fault", [17] = "alignment check",
+};
+
+/* The fault address as the ABI hands it over: vcpu_info[0].arch.cr2 in shared info. */
+static unsigned long fault_address(void)
+{
+    return shared != NULL ? (unsigned long)shared->vcpu_info[0].arch.cr2 : 0;
+}
+
+static uint64_t page_va_pte(unsigned long va, const struct plan *p, uint64_t flags)
+{
+    return maddr(p, (va - VIRT_BASE) / PAGE_SIZE) | flags;
+}
+
+/*
+ * Every exception of the trap table's vectors arrives here (entry64.S / entry32.S), on the
+ * kernel stack (events stay masked: this guest never unmasks them). A fault some step
+ * expects is recorded and resolved; any other is reported and ends the guest, so an
+ * unexpected fault is always visible.
+ */
+void guest_trap(struct guest_trap_frame *f)
+{
+    const char *name = f->vector < 32 && trap_names[f->vector] ? trap_names[f->vector] : "?";
+    unsigned long address = f->vector == VEC_PF ? fault_address() : 0;
+    unsigned long fix;
+    long rc;
+
+    seen.vector = f->vector;
+    seen.error = f->error;
+    seen.address = address;
+    seen.count++;
+    if (f->vector == VEC_PF && recover_va != 0) {
+        /* Map the page the step touched (whatever address was reported: the step checks
+         * that) and let the access run again. */
+        rc = hyp_update_va_mapping(recover_va, recover_pte, FLUSH);
+        recover_va = 0;
+        if (rc == 0) {
+            return;
+        }
+        guest_print("page fault handler: update_va_mapping returned %ld: FAILED", rc);
+    } else if (f->vector == VEC_PF && nested_va != 0 && address == nested_va) {
+        /* The handler's own fault cannot be delivered: there is no stack to write its
+         * frame on. The hypervisor has to destroy the guest. */
+        guest_print("page fault at 0x%lx: handler moves to the unmapped stack 0x%lx and reads "
+                    "0x%lx", address, (unsigned long)NESTED_STACK, (unsigned long)NESTED_TOUCH);
+        guest_fault_on_stack(NESTED_STACK, NESTED_TOUCH);
+    } else if ((fix = guest_fixup(f->ip)) != 0) {
+        /* An instruction that may fault (guest_probe_byte, guest_load_fs): it returns -1. */
+        f->ip = fix;
+        return;
+    }
+    if (f->vector == VEC_PF) {
+        guest_print("unexpected %s at 0x%lx, rip 0x%lx, error 0x%lx: FAILED", name, address,
+                    f->ip, f->error);
+    } else {
+        guest_print("unexpected %s (vector %lu) at rip 0x%lx, error 0x%lx: FAILED", name,
+                    f->vector, f->ip, f->error);
+    }
+    failures++;
+    finish();
+}
+
+/* The trap table (one entry per stub, DPL 0: no software INT reaches them) and the kernel
+ * stack. false if the hypervisor offers no trap table (the steps needing one are skipped). */
+static bool setup_traps(void)
+{
+    static pvcore_trap_info_t table[33];
+    unsigned int n = 0, vec;
+    char what[96];
+    long rc;
+
+    for (vec = 0; vec < 32; vec++) {
+        if (guest_trap_entry[vec] != 0) {
+            table[n].vector = (uint8_t)vec;
+            table[n].flags = 0;
+            table[n].cs = KERNEL_CS;
+            table[n].address = guest_trap_entry[vec];
+            n++;
+        }
+    }
+    table[n].address = 0; /* the end */
+    rc = hyp_set_trap_table(table);
+    if (rc == -PVCORE_ENOSYS) {
+        guest_print("set_trap_table: not offered (error %ld): CPU checks skipped", rc);
+        return false;
+    }
+    guest_snprintf(what, sizeof(what), "set_trap_table with %u handlers, cs 0x%x", n,
+                   (unsigned int)KERNEL_CS);
+    report(what, rc, 0, "");
+    if (rc != 0) {
+        return false;
+    }
+    /* The stack a switch from user to kernel mode lands on (a 32-bit guest's ring-1 SS:ESP;
+     * a 64-bit guest's ss is ignored). Ours never switches, but a kernel sets it. */
+    rc = hyp_stack_switch(KERNEL_SS, (unsigned long)(uintptr_t)guest_stack_top);
+    guest_snprintf(what, sizeof(what), "stack_switch to 0x%x:0x%lx", (unsigned int)KERNEL_SS,
+                   (unsigned long)(uintptr_t)guest_stack_top);
+    report(what, rc, 0, "");
+    return true;
+}
+
+/* Maps the shared-info page (start_info.shared_info: a machine address) at shared_window. */
+static bool map_shared_info(const pvcore_start_info_t *si)
+{
+    const uint64_t ma = (uint64_t)si->shared_info & ~(uint64_t)(PAGE_SIZE - 1);
+    const unsigned long va = (unsigned long)(uintptr_t)shared_window;
+    char what[96];
+    long rc = hyp_update_va_mapping(va, ma | guest_format.page_flags, FLUSH);
+
+    guest_snprintf(what, sizeof(what), "map shared info 0x%llx at 0x%lx",
+                   (unsigned long long)ma, va);
+    report(what, rc, 0, "");
+    if (rc != 0) {
+        return false;
+    }
+    shared = (const volatile pvcore_shared_info_t *)(uintptr_t)va;
+    return true;
+}
+
+/* guest_fault_registers()'s slots: 16 (rax ... r15, slot 7 for rsp unused) or 7 (eax ...
+ * ebp); slot 5 holds the address read. */
+#if defined(__x86_64__)
+#define REG_SLOTS 16u
+#define REG_SP_SLOT 7u
+static const char *const reg_names[REG_SLOTS] = {
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+#else
+#define REG_SLOTS 7u
+#define REG_SP_SLOT REG_SLOTS
+static const char *const reg_names[REG_SLOTS] = {
+    "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp",
+};
+#endif
+
+/*
+ * Reads the spare page, unmapped: the #PF handler must get its address and a read's
+ * error code (not present, read, kernel mode: 0), map it and retry; every register must
+ * come back from HYPERVISOR_iret as it was at the fault.
+ */
+static void recovered_fault(const struct plan *p)
+{
+    const unsigned long va = p->spare_va;
+    unsigned long after[REG_SLOTS];
+    unsigned int i, bad = REG_SLOTS;
+
+    seen.count = 0;
+    seen.address = 0;
+    recover_pte = page_va_pte(va, p, guest_format.page_flags);
+    recover_va = va;
+    guest_fault_registers(va, after);
+    for (i = 0; i < REG_SLOTS; i++) {
+        unsigned long want = i == 5 ? va : (unsigned long)GUEST_REG_PATTERN + i;
+        if (i != REG_SP_SLOT && after[i] != want && bad == REG_SLOTS) {
+            bad = i;
+        }
+    }
+    if (seen.count == 1 && seen.vector == VEC_PF && seen.address == va && seen.error == 0 &&
+        recover_va == 0 && bad == REG_SLOTS) {
+        guest_print("page fault at 0x%lx delivered, error 0x%lx: recovered, registers intact",
+                    seen.address, seen.error);
+    } else if (bad != REG_SLOTS) {
+        guest_print("page fault at 0x%lx: %%%s is 0x%lx after the handler's iret (expected "
+                    "0x%lx): FAILED", va, reg_names[bad], after[bad],
+                    bad == 5 ? va : (unsigned long)GUEST_REG_PATTERN + bad);
+        failures++;
+    } else {
+        guest_print("page fault: %u exceptions, last vector %lu at 0x%lx, error 0x%lx "
+                    "(expected 1, vector 14 at 0x%lx, error 0x0): FAILED", seen.count,
+                    seen.vector, seen.address, seen.error, va);
+        failures++;
+    }
+    recover_va = 0;
+}
+
+/* A code or data segment descriptor: 4 GiB (limit 0xfffff in pages), present, 32-bit
+ * (or, with long_mode, a 64-bit code segment). type: 0x3 data read/write, 0xb code
+ * execute/read, both already accessed (so the processor never writes the descriptor). */
+static uint64_t segment(uint32_t base, unsigned int type, unsigned int dpl, bool long_mode)
+{
+    uint64_t d = 0xffffu | (uint64_t)0xf << 48;                     /* limit */
+
+    d |= (uint64_t)(base & 0xffffffu) << 16 | (uint64_t)(base >> 24) << 56;
+    d |= (uint64_t)type << 40 | (uint64_t)1 << 44 | (uint64_t)dpl << 45 | (uint64_t)1 << 47;
+    d |= (uint64_t)1 << 55;                                         /* G: pages */
+    d |= long_mode ? (uint64_t)1 << 53 : (uint64_t)1 << 54;         /* L, or D/B */
+    return d;
+}
+
+/* A call gate (its first 8 bytes for a 64-bit guest), present, no parameters. */
+static uint64_t call_gate(uint16_t selector, uint32_t offset, unsigned int dpl)
+{
+    return (uint64_t)(offset & 0xffffu) | (uint64_t)selector << 16 | (uint64_t)0xc << 40 |
+           (uint64_t)dpl << 45 | (uint64_t)1 << 47 | (uint64_t)(offset >> 16) << 48;
+}
+
+/* Loads %fs with selector and reads probe_word through it, the segment's base being
+ * base: "" if that works, else what went wrong (in buf, counted as a failure). */
+static const char *read_through(unsigned long selector, uint32_t base, char *buf, size_t size)
+{
+    uint32_t got;
+
+    seen.count = 0;
+    if (guest_load_fs(selector) != 0) {
+        guest_snprintf(buf, size, ", loading selector 0x%lx faulted (vector %lu, error 0x%lx) "
+                       "FAILED", selector, seen.vector, seen.error);
+        failures++;
+        return buf;
+    }
+    got = guest_read_fs((unsigned long)(uintptr_t)&probe_word - base);
+    (void)guest_load_fs(0);
+    if (got != probe_word) {
+        guest_snprintf(buf, size, ", read 0x%x through selector 0x%lx (expected 0x%x) FAILED",
+                       got, selector, probe_word);
+        failures++;
+        return buf;
+    }
+    guest_snprintf(buf, size, ", read 0x%x through selector 0x%lx", got, selector);
+    return buf;
+}
+
+/* A descriptor update_descriptor must refuse with -EINVAL, without writing it. */
+static void expect_refused(const char *what, uint64_t ma, const uint64_t *slot, uint64_t desc)
+{
+    long rc = hyp_update_descriptor(ma, desc);
+
+    report(what, rc, -PVCORE_EINVAL, *slot == 0 ? "" : ", but it was written FAILED");
+    if (*slot != 0) {
+        failures++;
+    }
+}
+
+/* Maps one of our .bss pages read-only (a descriptor page may have no writable mapping). */
+static bool map_read_only(const struct plan *p, const char *what, const void *page)
+{
+    const unsigned long va = (unsigned long)(uintptr_t)page;
+    long rc = hyp_update_va_mapping(va, page_va_pte(va, p, guest_format.ro_page_flags), FLUSH);
+
+    if (rc != 0) {
+        guest_print("map the %s page 0x%lx read-only: result %ld (expected 0): FAILED", what,
+                    va, rc);
+        failures++;
+    }
+    return rc == 0;
+}
+
+static void own_gdt(const struct plan *p)
+{
+    const unsigned long va = (unsigned long)(uintptr_t)gdt_page;
+    const unsigned long pfn = (va - VIRT_BASE) / PAGE_SIZE;
+    const uint64_t ma = maddr(p, pfn);
+    unsigned long frames[1];
+    char what[96], buf[96], buf2[96], extra[192];
+    long rc;
+
+    /* 0 null; 1 a flat data segment; 2 one with a base of its own; 3 filled by
+     * update_descriptor; 4 left empty: the slot the refused descriptors aim at. */
+    gdt_page[1] = segment(0, 0x3, KERNEL_RPL, false);
+    gdt_page[2] = segment(GDT_BASE, 0x3, KERNEL_RPL, false);
+    if (!map_read_only(p, "GDT", gdt_page)) {
+        return;
+    }
+    frames[0] = (unsigned long)p->p2m[pfn];
+    rc = hyp_set_gdt(frames, GDT_ENTRIES);
+    guest_snprintf(what, sizeof(what), "set_gdt of 1 frame, %u entries", GDT_ENTRIES);
+    extra[0] = '\0';
+    if (rc == 0) {
+        guest_snprintf(extra, sizeof(extra), "%s%s",
+                       read_through(1u << 3 | KERNEL_RPL, 0, buf, sizeof(buf)),
+                       read_through(2u << 3 | KERNEL_RPL, GDT_BASE, buf2, sizeof(buf2)));
+    }
+    report(what, rc, 0, extra);
+    if (rc != 0) {
+        return;
+    }
+    rc = hyp_update_descriptor(ma + 3u * 8u, segment(UPDATED_BASE, 0x3, KERNEL_RPL, false));
+    report("update_descriptor of a data segment into GDT entry 3", rc, 0,
+           rc == 0 ? read_through(3u << 3 | KERNEL_RPL, UPDATED_BASE, buf, sizeof(buf)) : "");
+    guest_snprintf(what, sizeof(what), "update_descriptor of a call gate to 0x%x",
+                   (unsigned int)HYP_CS);
+    expect_refused(what, ma + 4u * 8u, &gdt_page[4],
+                   call_gate(HYP_CS, (uint32_t)(uintptr_t)guest_die, KERNEL_RPL));
+#if !defined(__x86_64__)
+    /* A 64-bit code segment would take a 32-bit guest out of compatibility mode. */
+    expect_refused("update_descriptor of a 64-bit code segment", ma + 4u * 8u, &gdt_page[4],
+                   segment(0, 0xb, KERNEL_RPL, true));
+#endif
+}
+
+static void own_ldt(const struct plan *p)
+{
+    const unsigned long va = (unsigned long)(uintptr_t)ldt_page;
+    const unsigned long beyond = LDT_ENTRIES << 3 | 4u | KERNEL_RPL;
+    pvcore_mmuext_op_t op = { .cmd = PVCORE_MMUEXT_SET_LDT };
+    unsigned int done = 0;
+    char what[96], buf[96];
+    long rc;
+
+    ldt_page[0] = segment(LDT_BASE, 0x3, KERNEL_RPL, false);
+    if (!map_read_only(p, "LDT", ldt_page)) {
+        return;
+    }
+    op.arg1.linear_addr = va;
+    op.arg2.nr_ents = LDT_ENTRIES;
+    rc = hyp_mmuext_op(&op, 1, &done, PVCORE_DOMID_SELF);
+    guest_snprintf(what, sizeof(what), "mmuext_op SET_LDT of %u entries", LDT_ENTRIES);
+    /* Selector 0 | TI | RPL: the hypervisor maps the LDT page on this first use. */
+    report(what, rc, 0, rc == 0 ? read_through(4u | KERNEL_RPL, LDT_BASE, buf, sizeof(buf)) : "");
+    if (rc != 0) {
+        return;
+    }
+    /* One past the LDT's limit: #GP with the selector (without its RPL) as error code. */
+    seen.count = 0;
+    rc = guest_load_fs(beyond);
+    if (rc == 0) {
+        guest_print("LDT selector 0x%lx beyond the LDT's %u entries: loaded FAILED", beyond,
+                    LDT_ENTRIES);
+        failures++;
+        (void)guest_load_fs(0);
+    } else if (seen.count != 1 || seen.vector != VEC_GP || seen.error != (beyond & ~3ul)) {
+        guest_print("LDT selector 0x%lx beyond the LDT's %u entries: vector %lu, error 0x%lx "
+                    "(expected 13, 0x%lx) FAILED", beyond, LDT_ENTRIES, seen.vector,
+                    seen.error, beyond & ~3ul);
+        failures++;
+    } else {
+        guest_print("LDT selector 0x%lx beyond the LDT's %u entries: #GP, error 0x%lx (expected "
+                    "0x%lx)", beyond, LDT_ENTRIES, seen.error, beyond & ~3ul);
+    }
+}
+
+/* minihv.fault=hv: the hypervisor's memory must not be readable; the fault is the guest's. */
+static void probe_hypervisor(void)
+{
+    long b;
+
+    guest_print("reading hypervisor memory at 0x%lx", (unsigned long)HV_PROBE_VA);
+    seen.count = 0;
+    b = guest_probe_byte(HV_PROBE_VA);
+    if (b >= 0) {
+        guest_print("hypervisor memory was readable: FAILED");
+        failures++;
+    } else if (seen.vector != VEC_PF || seen.address != HV_PROBE_VA) {
+        guest_print("hypervisor memory: vector %lu at 0x%lx (expected 14 at 0x%lx) FAILED",
+                    seen.vector, seen.address, (unsigned long)HV_PROBE_VA);
+        failures++;
+    } else {
+        guest_print("hypervisor memory at 0x%lx: page fault, error 0x%lx: not readable",
+                    seen.address, seen.error);
+    }
+}
+
 /* ---- the program ------------------------------------------------------------------------ */
 
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
@@ -577,12 +1001,20 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
 
     /* 4. */
     attacks(&plan, si, foreign, xen);
-
-    /* 5. */
     if (option_is("minihv.attack", "walk")) {
         walk_attack(&plan);
     }
+
+    /* 5. */
+    if (setup_traps() && map_shared_info(si)) {
+        recovered_fault(&plan);
+        own_gdt(&plan);
+        own_ldt(&plan);
+    }
+
+    /* 6. */
     if (option_is("minihv.fault", "1")) {
+        /* Not expected by the handler (unless there is none): reported as a failure. */
         guest_print("taking a page fault on purpose");
         (void)guest_read_byte(VIRT_BASE - PAGE_SIZE);
         guest_print("fault was not fatal");
@@ -590,12 +1022,16 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
     } else if (option_is("minihv.fault", "hv")) {
         /* The hypervisor's own memory: its area of the address space (the 64-bit direct
          * map minihv runs from, or the 32-bit hole) must not be readable at all. */
-        guest_print("reading hypervisor memory at 0x%lx", (unsigned long)HV_PROBE_VA);
-        (void)guest_read_byte(HV_PROBE_VA);
-        guest_print("hypervisor memory was readable");
+        probe_hypervisor();
+    } else if (option_is("minihv.fault", "nested")) {
+        guest_print("taking a page fault at 0x%lx whose handler faults again",
+                    (unsigned long)NESTED_VA);
+        nested_va = NESTED_VA;
+        (void)guest_read_byte(NESTED_VA);
+        guest_print("the nested fault was not fatal");
         failures++;
     }
 
-    /* 6. */
+    /* 7. */
     finish();
 }

@@ -55,6 +55,13 @@ long guest_probe_byte(unsigned long va);
 long guest_load_fs(unsigned long selector);
 /* The 32-bit word at %fs:offset (the segment's base plus offset). */
 uint32_t guest_read_fs(unsigned long offset);
+/*
+ * Reads the byte at va with every general register but the stack pointer holding a known
+ * value (GUEST_REG_PATTERN + its index; %rdi / %edi holds va) and stores them as they were
+ * after the read in after[], indexed rax, rbx, rcx, rdx, rsi, rdi, rbp, (rsp: not stored),
+ * r8 ... r15 (64-bit: 16 slots; 32-bit: eax ... ebp, 7 slots).
+ */
+void guest_fault_registers(unsigned long va, unsigned long *after);
 /* The fixup address for an instruction at ip, or 0 if it has none. */
 unsigned long guest_fixup(unsigned long ip);
 /* Moves the stack pointer to stack_top and reads the byte at va: used by the #PF handler
@@ -90,7 +97,7 @@ struct guest_trap_frame {
     unsigned long ip, cs, flags;
 };
 
-/* Called by the entry stubs, with events masked as they were at the exception. */
+/* Called by the entry stubs (guest.c), with the event mask as it was at the exception. */
 void guest_trap(struct guest_trap_frame *f);
 
 /* ---- the paging format of this width (format64.c / format32.c) ------------------------- */

@@ -15,6 +15,9 @@
  * touches directly. The guest's one direct write (to the old root once it is remapped
  * writable) lands in that ordinary memory.
  *
+ * The CPU half of the program (trap table, descriptor tables) needs a processor: the
+ * harness answers set_trap_table with -ENOSYS, which makes the guest skip it.
+ *
  * When the guest shuts down, the harness checks the outcome it was told to expect, and
  * for a poweroff also the final address space: every page of the region mapped to the
  * right frame with the right permission, the spare page and the pages around the region
@@ -416,6 +419,84 @@ _Noreturn void guest_die(void)
 {
     outcome("executed ud2");
     exit(1);
+}
+
+/* ---- the CPU half: not offered here ----------------------------------------------------- */
+
+const unsigned long guest_trap_entry[32];
+char guest_stack_top[16];
+
+long hyp_set_trap_table(const pvcore_trap_info_t *table)
+{
+    (void)table;
+    return -PVCORE_ENOSYS;
+}
+
+/* The rest is reached only after a successful set_trap_table. */
+static _Noreturn void not_here(const char *what)
+{
+    printf("harness: the guest called %s without a trap table\n", what);
+    outcome("used the CPU half");
+    exit(1);
+}
+
+long hyp_stack_switch(unsigned long ss, unsigned long sp)
+{
+    (void)ss;
+    (void)sp;
+    not_here("stack_switch");
+}
+
+long hyp_set_gdt(const unsigned long *frames, unsigned long entries)
+{
+    (void)frames;
+    (void)entries;
+    not_here("set_gdt");
+}
+
+long hyp_update_descriptor(uint64_t maddr, uint64_t desc)
+{
+    (void)maddr;
+    (void)desc;
+    not_here("update_descriptor");
+}
+
+long guest_load_fs(unsigned long selector)
+{
+    (void)selector;
+    not_here("guest_load_fs");
+}
+
+uint32_t guest_read_fs(unsigned long offset)
+{
+    (void)offset;
+    not_here("guest_read_fs");
+}
+
+_Noreturn void guest_fault_on_stack(unsigned long stack_top, unsigned long va)
+{
+    (void)stack_top;
+    (void)va;
+    not_here("guest_fault_on_stack");
+}
+
+void guest_fault_registers(unsigned long va, unsigned long *after)
+{
+    (void)va;
+    (void)after;
+    not_here("guest_fault_registers");
+}
+
+unsigned long guest_fixup(unsigned long ip)
+{
+    (void)ip;
+    return 0;
+}
+
+/* Without a trap table a fault ends the guest, probe or not. */
+long guest_probe_byte(unsigned long va)
+{
+    return (long)guest_read_byte(va);
 }
 
 int main(int argc, char **argv)

@@ -46,6 +46,17 @@
 #define GUEST_HC_update_descriptor 10
 #define GUEST_HC_iret 23
 
+/*
+ * guest_fault_registers() loads register n (in the order of its `after` array) with
+ * GUEST_REG_PATTERN + n before the access that faults; the handler's way out must give
+ * every one of them back.
+ */
+#if defined(__x86_64__)
+#define GUEST_REG_PATTERN 0x5eed00c0ffee0000
+#else
+#define GUEST_REG_PATTERN 0x5eed0000
+#endif
+
 /* Each stub of the hypercall page is 32 bytes long. */
 #define GUEST_HC_STUB_SIZE 32
 
