@@ -102,10 +102,13 @@ static bool canonical(uint64_t va)
 #define L1_ECX_HYPERVISOR BIT(31)
 #define L1_EDX_TSC BIT(4)
 #define L1_EDX_DE BIT(2)
-/* Leaf 7.0 ebx: BMI1 FDP_EXCP_ONLY BMI2 ERMS NO_FPU_SEL RDSEED ADX CLFLUSHOPT CLWB SHA.
- * Hidden: FSGSBASE TSC_ADJUST SGX HLE AVX2 SMEP INVPCID RTM PQM MPX PQE AVX-512* SMAP. */
-#define L7_EBX (BIT(3) | BIT(6) | BIT(8) | BIT(9) | BIT(13) | BIT(18) | BIT(19) | BIT(23) | \
-                BIT(24) | BIT(29))
+/* Leaf 7.0 ebx: FSGSBASE (64-bit guests: the instructions work in 64-bit code only, and
+ * the embedder gives the processor the guest's CR4.FSGSBASE) BMI1 FDP_EXCP_ONLY BMI2 ERMS
+ * NO_FPU_SEL RDSEED ADX CLFLUSHOPT CLWB SHA. Hidden: TSC_ADJUST SGX HLE AVX2 SMEP INVPCID
+ * RTM PQM MPX PQE AVX-512* SMAP. */
+#define L7_EBX (BIT(0) | BIT(3) | BIT(6) | BIT(8) | BIT(9) | BIT(13) | BIT(18) | BIT(19) | \
+                BIT(23) | BIT(24) | BIT(29))
+#define L7_EBX_FSGSBASE BIT(0)
 /* Leaf 7.0 ecx: PREFETCHWT1 GFNI CLDEMOTE. Hidden: UMIP PKU OSPKE CET, the AVX-based
  * ones, RDPID (no TSC_AUX), MOVDIRI (off by default in Xen). */
 #define L7_ECX (BIT(0) | BIT(8) | BIT(25))
@@ -263,6 +266,9 @@ void emulate_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32
     case 7:
         if (subleaf == 0 && (v->cpu.cr4 & CR4_PKE)) {
             out[2] |= L7_ECX_OSPKE;
+        }
+        if (domain_is_32(v->d)) {
+            out[1] &= ~L7_EBX_FSGSBASE;
         }
         break;
     case 0x80000001u: {

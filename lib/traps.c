@@ -176,6 +176,16 @@ void pvcore_vcpu_segment_bases(const struct pvcore_vcpu *pv, uint64_t *fs, uint6
     }
 }
 
+void pvcore_vcpu_set_segment_bases(struct pvcore_vcpu *pv, uint64_t fs, uint64_t gs_kernel,
+                                   uint64_t gs_user)
+{
+    struct vcpu *v = (struct vcpu *)(void *)pv;
+
+    v->cpu.fs_base = fs;
+    v->cpu.gs_base_kernel = gs_kernel;
+    v->cpu.gs_base_user = gs_user;
+}
+
 int pvcore_domain_set_shared_info(struct pvcore_domain *pd, pvcore_mfn_t mfn)
 {
     struct domain *d = (struct domain *)(void *)pd;

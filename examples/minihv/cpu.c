@@ -30,6 +30,7 @@ static uint8_t nmi_stack[4096] __attribute__((aligned(16)));
 static uint8_t db_stack[4096] __attribute__((aligned(16)));
 static uint8_t mc_stack[4096] __attribute__((aligned(16)));
 uint64_t minihv_hyp_stack_top;
+int cpu_has_fsgsbase;
 
 static void fill_reserved(uint64_t *gdt, int is32)
 {
@@ -208,6 +209,7 @@ void cpu_init(void)
         if (id[2] & (1u << 2)) {
             pvcore_x86_write_cr4(pvcore_x86_read_cr4() | PVCORE_X86_CR4_UMIP);
         }
+        cpu_has_fsgsbase = (id[1] & 1u) != 0; /* offered to 64-bit guests, off until asked */
     }
     con_printf("minihv: IST stacks for #DF, NMI, #DB, #MC; UMIP %s\n",
                (pvcore_x86_read_cr4() & PVCORE_X86_CR4_UMIP) ? "on" : "not available");

@@ -370,6 +370,16 @@ static void sync_cpu_state(struct guest *g)
 {
     static const unsigned drs[6] = { 0, 1, 2, 3, 6, 7 };
     unsigned i;
+    int fsgsbase = !g->is32 && cpu_has_fsgsbase &&
+                   (pvcore_vcpu_cr4(g->v) & PVCORE_X86_CR4_FSGSBASE) != 0;
+    uintptr_t cr4 = pvcore_x86_read_cr4();
+
+    /* The guest's CR4.FSGSBASE is the processor's while it runs (never behind its back:
+     * XSA-293). */
+    if (fsgsbase != ((cr4 & PVCORE_X86_CR4_FSGSBASE) != 0)) {
+        pvcore_x86_write_cr4(fsgsbase ? cr4 | PVCORE_X86_CR4_FSGSBASE
+                                      : cr4 & ~(uintptr_t)PVCORE_X86_CR4_FSGSBASE);
+    }
 
     cpu_sync_ldt(g);
     /* The guest's debug registers as the library validated them (DR7 last, so that no
@@ -473,10 +483,47 @@ static void guest_exception(struct guest *g, struct frame *f, uint64_t cr2)
 
 extern const char minihv_iret_insn[];
 
+static int canonical(uint64_t va)
+{
+    return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
+
+/* With CR4.FSGSBASE on, the guest may have changed its bases itself: the library learns
+ * them before anything reads them. */
+static void read_back_bases(struct guest *g)
+{
+    uint64_t fs, active, other;
+
+    if (g->is32 || !(pvcore_x86_read_cr4() & PVCORE_X86_CR4_FSGSBASE)) {
+        return;
+    }
+    fs = pvcore_x86_rdmsr(PVCORE_X86_MSR_FS_BASE);
+    active = pvcore_x86_rdmsr(PVCORE_X86_MSR_GS_BASE);
+    other = pvcore_x86_rdmsr(PVCORE_X86_MSR_KERNEL_GS_BASE);
+    /* wrfsbase faults on a non-canonical base, but QEMU's TCG takes it: such a base would
+     * fault our own wrmsr later, so it becomes 0 here and now. */
+    if (!canonical(fs)) {
+        fs = 0;
+        pvcore_x86_wrmsr(PVCORE_X86_MSR_FS_BASE, 0);
+    }
+    if (!canonical(active)) {
+        active = 0;
+        pvcore_x86_wrmsr(PVCORE_X86_MSR_GS_BASE, 0);
+    }
+    g->fs_base = fs;
+    g->gs_kernel = g->kernel_mode ? active : other;
+    g->gs_user = g->kernel_mode ? other : active;
+    pvcore_vcpu_set_segment_bases(g->v, fs, g->gs_kernel, g->gs_user);
+}
+
 void minihv_trap(struct frame *f)
 {
     struct guest *g = current;
     uint64_t cr2 = f->vector == PVCORE_X86_VEC_PF ? (uint64_t)pvcore_x86_read_cr2() : 0;
+
+    if (g != NULL && (f->cs & 3) != 0) {
+        read_back_bases(g);
+    }
 
     if (g != NULL && f->vector == PVCORE_X86_VEC_PF && cpu_ldt_fault(g, cr2)) {
         return; /* an LDT page of the guest's, now mapped: retry (also the iret's own) */
@@ -529,7 +576,7 @@ void minihv_trap(struct frame *f)
      * stack otherwise (a syscall at the top of the lower half saves 0x0000800000000000):
      * the guest would have taken #GP itself.
      */
-    if (!g->is32 && (uint64_t)((int64_t)(f->rip << 16) >> 16) != f->rip) {
+    if (!g->is32 && !canonical(f->rip)) {
         f->vector = PVCORE_X86_VEC_GP;
         f->error = 0;
         guest_exception(g, f, 0);

@@ -104,6 +104,7 @@ static int run_guest(struct guest *g)
     stop = minihv_enter_guest(&g->regs, g->is32 ? PVCORE_FLAT_RING1_DS_X86_32 : 0);
     pvcore_x86_write_cr3(virt_to_phys(boot_pml4)); /* off the guest's tables */
     pvcore_x86_write_dr(7, 0x400u);                 /* and its breakpoints */
+    pvcore_x86_write_cr4(pvcore_x86_read_cr4() & ~(uintptr_t)PVCORE_X86_CR4_FSGSBASE);
     cpu_load_gdt(NULL);
     current = NULL;
     return stop;

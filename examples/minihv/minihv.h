@@ -142,6 +142,7 @@ extern uint64_t *mm_desc_area_l1; /* the descriptor area's 32 entries */
 extern uint64_t mm_zero_frame;    /* a zeroed hypervisor frame */
 
 /* cpu.c */
+extern int cpu_has_fsgsbase; /* the processor has FSGSBASE (guests may turn it on) */
 void cpu_init(void);
 void cpu_load_gdt(struct guest *g);  /* g's GDT frames and kind; NULL: the hypervisor's alone */
 void cpu_sync_ldt(struct guest *g);  /* the LDT register, after g's LDT size changed */

@@ -203,6 +203,21 @@ PVCORE_API void pvcore_vcpu_segment_bases(const struct pvcore_vcpu *v, uint64_t 
                                           uint64_t *gs_kernel, uint64_t *gs_user);
 
 /**
+ * @brief Tells the library the FS and GS bases 64-bit vCPU `v` has now.
+ *
+ * A guest that enabled CR4.FSGSBASE changes its bases itself (`wrfsbase`, `wrgsbase`),
+ * behind the library's back: the embedder reads them from the processor when the vCPU
+ * leaves guest context (as Xen does on every switch) and passes them here, so that the
+ * base MSRs and set_segment_base see them. Called from the vCPU's own context.
+ * @param v The vCPU.
+ * @param fs Its FS base.
+ * @param gs_kernel Its GS base of kernel mode.
+ * @param gs_user Its GS base of user mode.
+ */
+PVCORE_API void pvcore_vcpu_set_segment_bases(struct pvcore_vcpu *v, uint64_t fs,
+                                              uint64_t gs_kernel, uint64_t gs_user);
+
+/**
  * @brief Names machine frame `mfn` as domain `d`'s shared-info page.
  *
  * The vcpu_info of vCPUs 0-31 is in it (64 bytes each) until they register one elsewhere;

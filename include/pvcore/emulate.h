@@ -70,8 +70,11 @@
  * leaves; the hypervisor bit is set and OSXSAVE follows the guest's CR4. Hidden because
  * the library does not emulate what they need: XSAVE and everything built on it (AVX,
  * AVX2, AVX-512, FMA, F16C; xsetbv is not emulated), MCE/MCA (no machine-check MSRs),
- * FSGSBASE, RDTSCP and RDPID (no TSC_AUX), RTM and HLE, the speculation-control MSR
- * features, DBEXT. 32-bit guests see no long mode, and no SYSCALL except on AMD. APIC
+ * RDTSCP and RDPID (no TSC_AUX), RTM and HLE, the speculation-control MSR features,
+ * DBEXT. 32-bit guests see no long mode, no FSGSBASE (64-bit code only), and no SYSCALL
+ * except on AMD. A 64-bit guest that sees FSGSBASE may set CR4.FSGSBASE: the embedder
+ * gives the processor the guest's bit (pvcore_vcpu_cr4()) and, while it is set, tells the
+ * library the bases the guest may have changed (pvcore_vcpu_set_segment_bases()). APIC
  * IDs read as 0. Without a `cpuid` hook only the Xen leaves answer.
  *
  * @par Concurrency

@@ -298,7 +298,7 @@ static void test_cpuid_policy_hides(void **state)
     assert_true(o[2] & (1u << 20));         /* SSE4.2 */
     cpuid_via_prefix(&x, 7, 0, o);
     assert_int_equal(o[0], 0);
-    assert_int_equal(o[1] & 1u, 0);          /* FSGSBASE */
+    assert_true(o[1] & 1u);                  /* FSGSBASE, for a 64-bit guest */
     assert_int_equal(o[1] & (1u << 7), 0);   /* SMEP */
     assert_true(o[1] & (1u << 3));           /* BMI1 */
     cpuid_via_prefix(&x, 7, 1, o);
@@ -329,6 +329,8 @@ static void test_cpuid_policy_32bit(void **state)
     assert_int_equal(o[3] & (1u << 29), 0); /* no long mode */
     assert_int_equal(o[3] & (1u << 11), 0); /* no SYSCALL on Intel */
     assert_true(o[3] & (1u << 20));         /* NX */
+    cpuid_via_prefix(&x, 7, 0, o);
+    assert_int_equal(o[1] & 1u, 0);         /* no FSGSBASE: its instructions are 64-bit */
     {
         /* Ring 3 of a 32-bit guest may use the prefix too. */
         struct pvcore_cpu_regs r = kregs(&x, CODE);
@@ -498,7 +500,7 @@ static void test_mov_cr_64(void **state)
     assert_false(run(&x, (const uint8_t *)"\x0f\x22\xc0", 3, &r, &rc));
     assert_true(run(&x, (const uint8_t *)"\x0f\x06", 2, &r, &rc)); /* clts */
     assert_false(x.v->cpu.fpu_ts);
-    /* CR4: TSD and DE toggle; the visible bits stay; the rest is ignored. */
+    /* CR4: TSD, DE and (64-bit) FSGSBASE toggle; the visible bits stay; the rest is ignored. */
     r = kregs(&x, CODE);
     assert_true(run(&x, (const uint8_t *)"\x0f\x20\xe0", 3, &r, &rc));
     assert_int_equal(r.rax, 0x620);
@@ -506,7 +508,7 @@ static void test_mov_cr_64(void **state)
     r.rip = CODE;
     assert_true(run(&x, (const uint8_t *)"\x0f\x22\xe0", 3, &r, &rc));
     assert_done(x, r, rc, 3);
-    assert_int_equal(pvcore_vcpu_cr4(vcpu(x.t, 1, 0)), 0x62C);
+    assert_int_equal(pvcore_vcpu_cr4(vcpu(x.t, 1, 0)), 0x62C | (1u << 16)); /* + FSGSBASE */
     r.rax = 0;
     r.rip = CODE;
     assert_true(run(&x, (const uint8_t *)"\x0f\x22\xe0", 3, &r, &rc));
