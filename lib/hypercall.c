@@ -105,16 +105,16 @@ int pvcore_cpu_hypercall(struct pvcore_vcpu *v, struct pvcore_cpu_regs *regs,
         return PVCORE_CPU_CRASH;
     }
     caller_init(&c, v, regs);
-    if (!c.is32 && ((struct vcpu *)(void *)v)->cpu.user_mode) {
-        /* syscall from guest user mode is the guest kernel's system call, not a hypercall. */
-        return pvcore_cpu_syscall(v, regs);
-    }
     out->nr = c.is32 ? (uint32_t)regs->rax : regs->rax;
     for (i = 0; i < 6; i++) {
         uint64_t a = *arg_reg(regs, c.is32, i);
         out->arg[i] = c.is32 ? (uint32_t)a : a;
     }
     out->ret = 0;
+    if (!c.is32 && ((struct vcpu *)(void *)v)->cpu.user_mode) {
+        /* syscall from guest user mode is the guest kernel's system call, not a hypercall. */
+        return pvcore_cpu_syscall(v, regs);
+    }
     h = handler_of(&c, out->nr);
     if (h == NULL) {
         return PVCORE_CPU_UNHANDLED;

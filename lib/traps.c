@@ -176,6 +176,11 @@ void pvcore_vcpu_segment_bases(const struct pvcore_vcpu *pv, uint64_t *fs, uint6
     }
 }
 
+uint16_t pvcore_vcpu_user_gs_selector(const struct pvcore_vcpu *pv)
+{
+    return ((const struct vcpu *)(const void *)pv)->cpu.gs_sel_user;
+}
+
 void pvcore_vcpu_set_segment_bases(struct pvcore_vcpu *pv, uint64_t fs, uint64_t gs_kernel,
                                    uint64_t gs_user)
 {
@@ -406,6 +411,39 @@ int hcall_set_callbacks(struct caller *c, uint64_t args[6], int64_t *ret)
     return PVCORE_HYPERCALL_DONE;
 }
 
+/*
+ * What loading `sel` into the user GS gives: the selector kept (RPL 3) and its base, or
+ * the null selector and base 0 if it names no present data descriptor the guest may use:
+ * the null selector itself, an entry beyond its GDT (the hypervisor's reserved entries are
+ * flat, base 0), or an LDT entry (not looked up here: its page may not be mapped yet; a
+ * guest that wants an LDT-based GS loads it itself).
+ */
+static uint16_t user_gs_selector(const struct vcpu *v, uint16_t sel, uint64_t *base)
+{
+    uint32_t idx = sel >> 3;
+    uint64_t d;
+
+    *base = 0;
+    if ((sel & ~3u) == 0 || (sel & 4u) != 0) {
+        return 0;
+    }
+    sel |= 3u;
+    if (idx >= PVCORE_FIRST_RESERVED_GDT_ENTRY) {
+        return sel;
+    }
+    if (idx >= v->cpu.gdt_ents) {
+        return 0;
+    }
+    /* A validated descriptor page of the guest's, held while installed. */
+    d = frame_entries(v->d->m, v->cpu.gdt_frames[idx / 512u])[idx % 512u];
+    if (!(d & (1ull << 47)) || !(d & (1ull << 44)) ||
+        ((d & (1ull << 43)) && !(d & (1ull << 41)))) {
+        return 0; /* not present, a system descriptor, or code that cannot be read */
+    }
+    *base = ((d >> 16) & 0xFFFFFFu) | ((d >> 32) & 0xFF000000u);
+    return sel;
+}
+
 int hcall_set_segment_base(struct caller *c, uint64_t args[6], int64_t *ret)
 {
     struct vcpu *v = (struct vcpu *)(void *)c->v;
@@ -433,10 +471,10 @@ int hcall_set_segment_base(struct caller *c, uint64_t args[6], int64_t *ret)
         *ret = 0;
         break;
     case PVCORE_SEGBASE_GS_USER_SEL:
-        /* Loading a selector into the user GS: a null or flat selector gives base 0. The
+        /* The user GS is loaded with the selector (RPL 3), its base from the descriptor;
+         * one that cannot be loaded is nulled, and the call still succeeds, as on Xen. The
          * embedder loads v's selector on the way to user mode. */
-        v->cpu.gs_sel_user = (uint16_t)base;
-        v->cpu.gs_base_user = 0;
+        v->cpu.gs_sel_user = user_gs_selector(v, (uint16_t)base, &v->cpu.gs_base_user);
         *ret = 0;
         break;
     default:

@@ -203,6 +203,16 @@ PVCORE_API void pvcore_vcpu_segment_bases(const struct pvcore_vcpu *v, uint64_t 
                                           uint64_t *gs_kernel, uint64_t *gs_user);
 
 /**
+ * @brief The selector 64-bit vCPU `v`'s user mode has in GS (set_segment_base with
+ *        SEGBASE_GS_USER_SEL: RPL 3, or 0 where the one asked for cannot be loaded).
+ *
+ * The embedder loads it, with the user GS base, on the way to guest user mode.
+ * @param v The vCPU.
+ * @return The selector.
+ */
+PVCORE_API uint16_t pvcore_vcpu_user_gs_selector(const struct pvcore_vcpu *v);
+
+/**
  * @brief Tells the library the FS and GS bases 64-bit vCPU `v` has now.
  *
  * A guest that enabled CR4.FSGSBASE changes its bases itself (`wrfsbase`, `wrgsbase`),

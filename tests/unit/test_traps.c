@@ -827,6 +827,45 @@ static void test_fpu_and_bases(void **state)
     assert_int_equal(fs, 0x1000);
     assert_int_equal(gk, 0x2000);
     assert_int_equal(gu, 0x3000);
+    /* a user GS selector: a null or flat one has base 0 */
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_segment_base, PVCORE_SEGBASE_GS_USER_SEL,
+                           0xe02b, 0), 0);
+    pvcore_vcpu_segment_bases(vcpu(t, 1, 0), NULL, &gk, &gu);
+    assert_int_equal(gk, 0x2000);
+    assert_int_equal(gu, 0);
+    assert_int_equal(pvcore_vcpu_user_gs_selector(vcpu(t, 1, 0)), 0xe02b);
+    /* one beyond the (empty) GDT cannot be loaded: nulled, and the call still succeeds */
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_segment_base, PVCORE_SEGBASE_GS_USER_SEL,
+                           0x10, 0), 0);
+    assert_int_equal(pvcore_vcpu_user_gs_selector(vcpu(t, 1, 0)), 0);
+    /* a data descriptor of its own GDT: its base */
+    {
+        uint64_t gdt = alloc_frame(t, 1);
+        pvcore_mfn_t f = pvcore_mfn(gdt);
+        /* entry 3: data, read/write, present, DPL 3, base 0x12345000 */
+        frame_ptr(t, gdt)[3] = 0x12cff2345000ffffull;
+        frame_ptr(t, gdt)[4] = 0x00cffa000000ffffull; /* readable code: loadable too */
+        frame_ptr(t, gdt)[5] = 0x00cff8000000ffffull; /* execute-only code: not */
+        assert_int_equal(pvcore_desc_set_gdt(vcpu(t, 1, 0), &f, 6), 0);
+        assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_segment_base, PVCORE_SEGBASE_GS_USER_SEL,
+                               0x18, 0), 0);
+        assert_int_equal(pvcore_vcpu_user_gs_selector(vcpu(t, 1, 0)), 0x1b);
+        pvcore_vcpu_segment_bases(vcpu(t, 1, 0), NULL, NULL, &gu);
+        assert_int_equal(gu, 0x12345000);
+        assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_segment_base, PVCORE_SEGBASE_GS_USER_SEL,
+                               0x23, 0), 0);
+        assert_int_equal(pvcore_vcpu_user_gs_selector(vcpu(t, 1, 0)), 0x23);
+        assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_segment_base, PVCORE_SEGBASE_GS_USER_SEL,
+                               0x2b, 0), 0);
+        assert_int_equal(pvcore_vcpu_user_gs_selector(vcpu(t, 1, 0)), 0);
+        check_invariants(t);
+    }
+    /* bases the guest changed itself (FSGSBASE), read back by the embedder */
+    pvcore_vcpu_set_segment_bases(vcpu(t, 1, 0), 0x4000, 0x5000, 0x6000);
+    pvcore_vcpu_segment_bases(vcpu(t, 1, 0), &fs, &gk, &gu);
+    assert_int_equal(fs, 0x4000);
+    assert_int_equal(gk, 0x5000);
+    assert_int_equal(gu, 0x6000);
     tenv_init(&te, t, 2);
     assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_segment_base, PVCORE_SEGBASE_FS, 0, 0),
                      -PVCORE_ENOSYS);
