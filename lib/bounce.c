@@ -14,14 +14,6 @@
 #include "internal/guestmem.h"
 #include "internal/paging.h"
 
-#define EFLAGS_TF 0x100u
-#define EFLAGS_IF 0x200u
-#define EFLAGS_IOPL 0x3000u
-#define EFLAGS_NT 0x4000u
-#define EFLAGS_RF 0x10000u
-#define EFLAGS_VM 0x20000u
-#define EFLAGS_AC 0x40000u
-
 #define PFEC_USER 0x4u
 
 /* Vectors whose hardware exception pushes an error code. */

@@ -18,9 +18,6 @@
 #include "internal/guestmem.h"
 #include "internal/hypercall.h"
 
-#define EFLAGS_TF 0x100u
-#define EFLAGS_IOPL_SHIFT 12
-#define EFLAGS_RF 0x10000u
 
 #define CR0_TS 0x8u
 /* What the guest reads besides TS: PE, MP, ET, NE, WP, AM, PG. */
@@ -46,10 +43,6 @@ _Static_assert(CR4_VISIBLE == EMULATE_CR4_VISIBLE, "one value of the visible CR4
 #define DR7_ACTIVE 0xFFu
 #define DR7_RW_IO 2u
 
-#define VEC_DB 1u
-#define VEC_UD 6u
-#define VEC_GP 13u
-#define VEC_PF 14u
 
 #define INSN_MAX 15u
 
@@ -855,7 +848,7 @@ static int do_mov_crdr(struct ctx *x, const struct insn *in)
             return EM_UNHANDLED;
         }
         if (emulate_get_debugreg(x->v, n, &val) != 0) {
-            return inject(x, VEC_UD, 0);
+            return inject(x, X86_VEC_UD, 0);
         }
         rc = EM_DONE;
         break;
@@ -865,9 +858,9 @@ static int do_mov_crdr(struct ctx *x, const struct insn *in)
         }
         rc = emulate_set_debugreg(x->v, n, x->mode64 ? *r : (uint32_t)*r);
         if (rc == -PVCORE_ENODEV) {
-            return inject(x, VEC_UD, 0);
+            return inject(x, X86_VEC_UD, 0);
         }
-        return rc == 0 ? EM_DONE : inject(x, VEC_GP, 0);
+        return rc == 0 ? EM_DONE : inject(x, X86_VEC_GP, 0);
     }
     if (rc == EM_DONE) {
         *r = x->mode64 ? val : (uint32_t)val;
@@ -1064,13 +1057,13 @@ static int do_msr(struct ctx *x, bool write)
     }
     if (write) {
         val = (x->regs->rdx & 0xFFFFFFFFu) << 32 | (x->regs->rax & 0xFFFFFFFFu);
-        return msr_write(v, msr, val) ? EM_DONE : inject(x, VEC_GP, 0);
+        return msr_write(v, msr, val) ? EM_DONE : inject(x, X86_VEC_GP, 0);
     }
     if (!msr_read(v, msr, &val)) {
         /* Early boot code reads MSRs before it has a #GP handler: Xen gives it 0 rather
          * than a fault the guest cannot take (outside the hypervisor's own range). */
-        if (v->cpu.traps[VEC_GP].address != 0 || (msr >> 16) == 0x4000u) {
-            return inject(x, VEC_GP, 0);
+        if (v->cpu.traps[X86_VEC_GP].address != 0 || (msr >> 16) == 0x4000u) {
+            return inject(x, X86_VEC_GP, 0);
         }
         val = 0;
     }
@@ -1121,7 +1114,7 @@ static int do_int(struct ctx *x, const struct insn *in)
 
     /* Xen's permit_softint: DPL 0 nobody, 1-2 the guest kernel, 3 everyone. */
     if (dpl < (x->kernel ? 1u : 3u)) {
-        return inject(x, VEC_GP, (uint32_t)n << 3 | 2u);
+        return inject(x, X86_VEC_GP, (uint32_t)n << 3 | 2u);
     }
     x->regs->rip += in->len;
     if (!x->mode64) {
@@ -1208,7 +1201,7 @@ static int forced(struct fetch *f, struct ctx *x, unsigned *len)
         if (domain_is_32(x->v->d)) {
             x->regs->rip = (uint32_t)x->regs->rip;
         }
-        return inject(x, VEC_GP, 0);
+        return inject(x, X86_VEC_GP, 0);
     }
     *len = 7;
     return do_cpuid(x);
@@ -1224,7 +1217,7 @@ bool emulate_trap(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector,
     int rc;
 
     (void)error; /* the instruction says what happened; the error code may not (int $n) */
-    if (vector != VEC_UD && vector != VEC_GP) {
+    if (vector != X86_VEC_UD && vector != X86_VEC_GP) {
         return false;
     }
     x.v = v;
@@ -1242,7 +1235,7 @@ bool emulate_trap(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector,
     f.have = 0;
     f.state = FETCH_OK;
     f.cr2 = 0;
-    if (vector == VEC_UD) {
+    if (vector == X86_VEC_UD) {
         rc = forced(&f, &x, &len);
     } else if (decode(&f, &in, x.mode64)) {
         len = in.len;
@@ -1252,7 +1245,7 @@ bool emulate_trap(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector,
     }
     if (f.state == FETCH_PF) {
         /* As the processor would have faulted fetching it (Xen reports no error bits). */
-        *result = cpu_inject(v, regs, VEC_PF, 0, f.cr2, false);
+        *result = cpu_inject(v, regs, X86_VEC_PF, 0, f.cr2, false);
         return true;
     }
     switch (rc) {
@@ -1279,7 +1272,7 @@ bool emulate_trap(struct vcpu *v, struct pvcore_cpu_regs *regs, unsigned vector,
     }
     if (x.dbg != 0) {
         dr6_merge(v, x.dbg);
-        *result = cpu_inject(v, regs, VEC_DB, 0, 0, false);
+        *result = cpu_inject(v, regs, X86_VEC_DB, 0, 0, false);
         return true;
     }
     *result = PVCORE_CPU_RESUME;

@@ -9,20 +9,6 @@
 #include "internal/emulate.h"
 #include "internal/hypercall.h"
 
-#define EFLAGS_TF 0x100u
-#define EFLAGS_IF 0x200u
-#define EFLAGS_IOPL 0x3000u
-#define EFLAGS_NT 0x4000u
-#define EFLAGS_RF 0x10000u
-#define EFLAGS_VM 0x20000u
-#define EFLAGS_AC 0x40000u
-
-#define PFEC_USER 0x4u
-
-/* Vectors whose hardware exception pushes an error code. */
-#define VEC_HAS_ERROR ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
-                       (1u << 14) | (1u << 17) | (1u << 21) | (1u << 29) | (1u << 30))
-
 /* ---- the public entries ------------------------------------------------------------------- */
 
 static bool vcpu_ok(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs)
@@ -85,7 +71,10 @@ int pvcore_cpu_trap(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs, uint32
     return cpu_inject(v, regs, vector, error, cr2, false);
 }
 
-int pvcore_cpu_event_callback(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs)
+/* Enters callback `slot` (the event callback always with events masked; the failsafe's
+ * frame also holds the data selectors). */
+static int enter_callback(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs,
+                          enum cpu_callback_slot slot)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct bounce b = { 0 };
@@ -96,28 +85,21 @@ int pvcore_cpu_event_callback(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *re
     if (domain_is_32(v->d)) {
         regs_trim32(regs);
     }
-    b.eip = v->cpu.cb[CB_EVENT].eip;
-    b.cs = v->cpu.cb[CB_EVENT].cs;
-    b.mask_events = true;
+    b.eip = v->cpu.cb[slot].eip;
+    b.cs = v->cpu.cb[slot].cs;
+    b.mask_events = v->cpu.cb[slot].mask_events;
+    b.failsafe = slot == CB_FAILSAFE;
     return cpu_bounce(v, regs, &b);
+}
+
+int pvcore_cpu_event_callback(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs)
+{
+    return enter_callback(pv, regs, CB_EVENT);
 }
 
 int pvcore_cpu_failsafe(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs)
 {
-    struct vcpu *v = (struct vcpu *)(void *)pv;
-    struct bounce b = { 0 };
-
-    if (!vcpu_ok(pv, regs)) {
-        return PVCORE_CPU_CRASH;
-    }
-    if (domain_is_32(v->d)) {
-        regs_trim32(regs);
-    }
-    b.eip = v->cpu.cb[CB_FAILSAFE].eip;
-    b.cs = v->cpu.cb[CB_FAILSAFE].cs;
-    b.mask_events = v->cpu.cb[CB_FAILSAFE].mask_events;
-    b.failsafe = true;
-    return cpu_bounce(v, regs, &b);
+    return enter_callback(pv, regs, CB_FAILSAFE);
 }
 
 /* A 64-bit guest's syscall from user mode enters its syscall callback (syscall32 for

@@ -24,8 +24,6 @@
 #include "internal/mmu.h"
 #include "internal/vcpu.h"
 
-#define EFLAGS_IF 0x200u
-#define EFLAGS_IOPL 0x3000u
 #define CR0_TS 0x8u
 #define VCPU_INFO_SIZE 64u
 

@@ -18,6 +18,16 @@
 
 struct vcpu;
 
+/* RFLAGS bits the CPU half reads or changes. */
+#define EFLAGS_TF 0x100u
+#define EFLAGS_IF 0x200u
+#define EFLAGS_IOPL 0x3000u
+#define EFLAGS_IOPL_SHIFT 12
+#define EFLAGS_NT 0x4000u
+#define EFLAGS_RF 0x10000u
+#define EFLAGS_VM 0x20000u
+#define EFLAGS_AC 0x40000u
+
 /* Exception vectors the core tells apart. */
 #define X86_VEC_DB 1u
 #define X86_VEC_NMI 2u
