@@ -11,9 +11,10 @@
  *      (guestmem.c): copies run before or between the locked steps of a call.
  *   2. (grant tables, next) the granting domain's grant lock, taken under the mapping
  *      domain's mmu_lock when a grant mapping goes into one of its L1 tables.
- *   3. (event channels, next) a domain's event-channel lock; two of them (an
- *      interdomain bind or send) only through one helper that takes the lower domid's
- *      first.
+ *   3. domain->evt.lock: a domain's event-channel ports and VIRQ bindings (evtchn.c);
+ *      two of them (an interdomain bind, send or close) only through evt_lock2(), which
+ *      takes the lower domid's first. Only atomic bit operations on the shared-info page
+ *      and vcpu_info run under it; host hooks (evtchn_kick) are called after it is let go.
  *   4. machine->m2p_lock: the M2P and every domain's P2M (m2p.c).
  *   5. machine->domtab_lock: the domain table's slots; held briefly, with nothing
  *      taken under it.
@@ -69,6 +70,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
     atomic_init(&d->tot_pages, 0);
     atomic_init(&d->gnt.nr, 0);
     spin_init(&d->mmu_lock);
+    evtchn_domain_init(&d->evt);
     for (i = 0; i < d->nr_vcpus; i++) {
         d->vcpus[i].d = d;
         d->vcpus[i].id = i;
@@ -366,6 +368,14 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     }
     atomic_store_explicit(&d->dying, true, memory_order_release);
     call_init(&call, m);
+    if (d->destroy_phase == DESTROY_VCPUS) {
+        /* Event channels first, with no lock held (they take the peers' event-channel
+         * locks): every peer's end is unbound before the domain leaves the table. */
+        rc = evtchn_domain_destroy(&call, d);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     locked = domain_lock(&call, d);
     if (d->destroy_phase == DESTROY_VCPUS) {
         uint32_t i;

@@ -32,6 +32,7 @@ static const hcall_handler handlers[64] = {
     [PVCORE_HYPERVISOR_get_debugreg] = hcall_get_debugreg,
     [PVCORE_HYPERVISOR_physdev_op] = hcall_physdev_op,
     [PVCORE_HYPERVISOR_vcpu_op] = hcall_vcpu_op,
+    [PVCORE_HYPERVISOR_event_channel_op] = hcall_event_channel_op,
 };
 
 static hcall_handler handler_of(const struct caller *c, uint64_t nr)

@@ -171,7 +171,7 @@ static void fill_start_info(struct layout *l, uint64_t shared_mfn, const char *c
         si->shared_info = (uint32_t)(shared_mfn << 12);
         si->store_mfn = (uint32_t)g->p2m[va_to_pfn(l, l->va_store)];
         si->console.domU.mfn = (uint32_t)g->p2m[va_to_pfn(l, l->va_console)];
-        si->console.domU.evtchn = MINIHV_CONSOLE_PORT;
+        si->console.domU.evtchn = g->console_port;
         si->pt_base = (uint32_t)l->va_pt;
         si->nr_pt_frames = (uint32_t)l->nr_pt;
         si->mfn_list = (uint32_t)l->va_p2m;
@@ -183,7 +183,7 @@ static void fill_start_info(struct layout *l, uint64_t shared_mfn, const char *c
         si->shared_info = shared_mfn << 12;
         si->store_mfn = g->p2m[va_to_pfn(l, l->va_store)];
         si->console.domU.mfn = g->p2m[va_to_pfn(l, l->va_console)];
-        si->console.domU.evtchn = MINIHV_CONSOLE_PORT;
+        si->console.domU.evtchn = g->console_port;
         si->pt_base = l->va_pt;
         si->nr_pt_frames = l->nr_pt;
         si->mfn_list = l->va_p2m;
@@ -312,6 +312,18 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
         }
         if (pvcore_domain_set_grant_frames(g->d, gnt, MINIHV_GRANT_FRAMES) != 0) {
             panic("pvcore_domain_set_grant_frames");
+        }
+    }
+    /* Event channels: the port table, and the console's port, unbound for the control
+     * domain as a toolstack leaves it (minihv has none: the guest's sends on it are
+     * dropped, as Xen drops them on an unbound port, and minihv drains the ring when the
+     * guest yields). */
+    {
+        size_t bytes = pvcore_evtchn_table_size(MINIHV_EVTCHN_PORTS);
+        void *table = phys_to_virt(mm_alloc_frames((bytes + PAGE_SIZE - 1) / PAGE_SIZE) << 12);
+        if (pvcore_domain_set_evtchn_table(g->d, table, bytes) != 0 ||
+            pvcore_domain_evtchn_alloc_unbound(g->d, 0, &g->console_port) != 0) {
+            panic("event channels for d%u", domid);
         }
     }
     g->console_mfn = g->p2m[va_to_pfn(&l, l.va_console)];

@@ -5,7 +5,6 @@
  * policy for faults it cannot deliver (the guest is destroyed).
  */
 #include <pvcore/abi/console.h>
-#include <pvcore/abi/event_channel.h>
 #include <pvcore/abi/xen.h>
 #include <pvcore/hypercall.h>
 
@@ -217,24 +216,6 @@ static void drain_console_ring(struct guest *g)
     __atomic_store_n(&ring->out_cons, prod, __ATOMIC_RELEASE);
 }
 
-/* Event channels are not modelled yet: sending on the console's port drains its ring. */
-static int64_t do_event_channel_op(struct guest *g, uint64_t cmd, uint64_t arg)
-{
-    uint32_t port;
-
-    if (cmd != PVCORE_EVTCHNOP_send) {
-        return -PVCORE_ENOSYS;
-    }
-    if (pvcore_guestmem_copy_from(g->v, &port, arg, sizeof(port)) != 0) {
-        return -PVCORE_EFAULT;
-    }
-    if (port != MINIHV_CONSOLE_PORT) {
-        return -PVCORE_EINVAL;
-    }
-    drain_console_ring(g);
-    return 0;
-}
-
 static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint64_t buf)
 {
     char chunk[128];
@@ -271,8 +252,6 @@ static int64_t serve_hypercall(struct guest *g, uint64_t nr, const uint64_t *arg
         return do_console_io(g, arg[0], arg[1], arg[2]);
     case PVCORE_HYPERVISOR_sched_op:
         return do_sched_op(g, arg[0], arg[1]);
-    case PVCORE_HYPERVISOR_event_channel_op:
-        return do_event_channel_op(g, arg[0], arg[1]);
     default:
         return -PVCORE_ENOSYS;
     }
@@ -481,6 +460,22 @@ static void guest_exception(struct guest *g, struct frame *f, uint64_t cr2)
     regs_to_frame(&r, f);
 }
 
+/* On the way back to the guest: an event pending and unmasked enters its event callback
+ * (minihv has one vCPU per guest and looks on every return, so it needs no kick). */
+static void deliver_upcall(struct guest *g, struct frame *f)
+{
+    struct pvcore_cpu_regs r;
+
+    if (!pvcore_vcpu_upcall_pending(g->v)) {
+        return;
+    }
+    frame_to_regs(f, &r);
+    if (pvcore_cpu_event_callback(g->v, &r) != PVCORE_CPU_RESUME) {
+        destroy_current(g, "an event upcall it cannot take", f);
+    }
+    regs_to_frame(&r, f);
+}
+
 extern const char minihv_iret_insn[];
 
 static int canonical(uint64_t va)
@@ -581,5 +576,6 @@ void minihv_trap(struct frame *f)
         f->error = 0;
         guest_exception(g, f, 0);
     }
+    deliver_upcall(g, f);
     sync_cpu_state(g);
 }

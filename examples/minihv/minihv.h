@@ -62,8 +62,8 @@ struct frame {
     uint64_t rip, cs, rflags, rsp, ss; /* as pushed by the CPU (or built by the syscall stub) */
 };
 
-/* The event channel port of every guest's console ring (start_info.console.domU.evtchn). */
-#define MINIHV_CONSOLE_PORT 1u
+/* Event-channel ports each guest may use (its table is in minihv's heap). */
+#define MINIHV_EVTCHN_PORTS 1024u
 
 /* Grant-table frames every guest gets. */
 #define MINIHV_GRANT_FRAMES 4u
@@ -91,6 +91,7 @@ struct guest {
     uint64_t kernel_base;     /* current kernel base pointer (MFN) */
     uint64_t user_base;       /* 64-bit guests: the user base pointer (MFN), or all ones */
     uint64_t console_mfn;     /* the console ring page */
+    uint32_t console_port;    /* its event channel (start_info.console.domU.evtchn) */
     int used_console_io;      /* wrote through console_io: the ring is only consumed */
     int poweroff_pending;     /* its last vCPU went down (VCPUOP_down) */
     /* What the processor was last given of the vCPU's state (hypercall.c, sync_cpu_state). */

@@ -172,6 +172,19 @@ struct pvcore_host_ops {
      * the embedder polls pvcore_vcpu_is_up() after every vcpu_op.
      */
     void (*vcpu_updown)(void *ctx, struct pvcore_vcpu *v, int event);
+    /**
+     * Tells the embedder that vCPU `v` has an event for it: its vcpu_info's
+     * evtchn_upcall_pending just went from 0 to 1 (an event channel bound to it became
+     * pending, or was unmasked while pending; <pvcore/evtchn.h>). A vCPU that is blocked
+     * should be woken; a running one should be interrupted, so that on its way back into
+     * the guest the embedder enters the event callback (pvcore_cpu_event_callback()) once
+     * pvcore_vcpu_upcall_pending() answers non-zero (its events are not masked). Called
+     * with no library lock held, from whichever thread made the event pending (another
+     * domain's hypercall, pvcore_evtchn_raise_virq()); it may call the library. Not called
+     * again for that vCPU until the guest has cleared evtchn_upcall_pending. NULL: the
+     * embedder polls pvcore_vcpu_upcall_pending().
+     */
+    void (*evtchn_kick)(void *ctx, struct pvcore_vcpu *v);
 };
 
 PVCORE_END_DECLS

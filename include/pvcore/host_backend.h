@@ -38,6 +38,7 @@ struct pvcore_host_stats {
     uint64_t preempt_checks;     /**< preempt_check calls while preemption is being forced. */
     uint64_t last_flush_vcpu_mask; /**< vcpu_mask of the last MASK-scope flush. */
     uint64_t last_flush_va;      /**< va of the last TLB_VA flush. */
+    uint64_t evtchn_kicks;       /**< evtchn_kick calls (a vCPU's upcall_pending went from 0 to 1). */
 };
 
 /**

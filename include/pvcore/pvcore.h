@@ -21,5 +21,6 @@
 #include <pvcore/emulate.h>
 #include <pvcore/grant.h>
 #include <pvcore/vcpu.h>
+#include <pvcore/evtchn.h>
 
 #endif /* PVCORE_PVCORE_H */

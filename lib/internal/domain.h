@@ -11,6 +11,7 @@
 #include <pvcore/emulate.h>
 
 #include "internal/cpu.h"
+#include "internal/evtchn.h"
 #include "internal/machine.h"
 
 struct pt_format;
@@ -23,6 +24,7 @@ struct vcpu {
     uint64_t ldt_base;
     uint32_t ldt_ents;
     struct vcpu_cpu cpu;       /* the CPU half's state (cpu.h) */
+    struct vcpu_evtchn evt;    /* its VIRQ bindings (evtchn.h) */
 };
 
 struct iomem_range {
@@ -58,6 +60,7 @@ struct domain {
         _Atomic uint32_t nr;       /* frames in use: grows only */
     } gnt;
     uint64_t shared_info_mfn;   /* the shared-info page (pvcore_domain_set_shared_info()); INVALID_MFN: none */
+    struct domain_evtchn evt;   /* event channels: the port table and its lock (evtchn.h) */
     uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
     uint64_t p2m_size;
     struct vcpu vcpus[];

@@ -60,6 +60,8 @@ int hcall_physdev_op(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret);
 /* vcpu_op (vcpu.c). */
 int hcall_vcpu_op(struct caller *c, uint64_t args[6], int64_t *ret);
+/* event_channel_op (evtchn.c). */
+int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret);
 /* multicall (hypercall.c). */
 int hcall_multicall(struct caller *c, uint64_t args[6], int64_t *ret);
 /* The descriptor-table decoders (hcall_desc.c). */

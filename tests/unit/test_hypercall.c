@@ -900,7 +900,8 @@ static void test_unhandled(void **state)
     struct pvtest *t = pvtest_new();
     struct env e, e32;
     static const uint64_t nrs[] = { PVCORE_HYPERVISOR_console_io, PVCORE_HYPERVISOR_sched_op,
-                                    PVCORE_HYPERVISOR_event_channel_op, PVCORE_HYPERVISOR_memory_op,
+                                    PVCORE_HYPERVISOR_event_channel_op_compat,
+                                    PVCORE_HYPERVISOR_memory_op,
                                     11, 43, 63, 64, 65, 1000, 0x100000001ull, UINT64_MAX };
     struct pvcore_hypercall_regs r;
     unsigned i;

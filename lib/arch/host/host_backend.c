@@ -20,14 +20,16 @@ struct pvcore_host_backend {
     uint64_t *m2p;
     uint64_t nr_frames;
     _Atomic uint32_t preempt_every;
-    _Atomic uint64_t ctr[10];
+    _Atomic uint64_t ctr[12];
     _Atomic uint64_t last_mask;
     _Atomic uint64_t last_va;
 };
 
 enum {
-    C_FLUSH, C_LOCAL, C_DOMAIN, C_MASK, C_VA, C_EVERY, C_CACHE, C_BASE, C_FREED, C_PREEMPT, C_MODE
+    C_FLUSH, C_LOCAL, C_DOMAIN, C_MASK, C_VA, C_EVERY, C_CACHE, C_BASE, C_FREED, C_PREEMPT, C_MODE,
+    C_KICK, C_NR
 };
+_Static_assert(C_NR <= 12, "ctr[] holds every counter");
 
 static void inc(struct pvcore_host_backend *hb, int c)
 {
@@ -112,6 +114,12 @@ static void hb_mode_changed(void *ctx, struct pvcore_vcpu *v, int kernel_mode)
     inc(ctx, C_MODE);
 }
 
+static void hb_evtchn_kick(void *ctx, struct pvcore_vcpu *v)
+{
+    (void)v;
+    inc(ctx, C_KICK);
+}
+
 static void hb_frame_freed(void *ctx, pvcore_mfn_t mfn)
 {
     (void)mfn;
@@ -152,6 +160,7 @@ int pvcore_host_backend_create(uint64_t nr_frames, uint32_t max_domains, uint32_
     hb->ops.frame_freed = hb_frame_freed;
     hb->ops.mode_changed = hb_mode_changed;
     hb->ops.copy_to_guest = hb_copy_to_guest;
+    hb->ops.evtchn_kick = hb_evtchn_kick;
     memset(&cfg, 0, sizeof(cfg));
     cfg.frame_table = hb->frame_table;
     cfg.frame_table_bytes = fsize;
@@ -215,6 +224,7 @@ void pvcore_host_backend_stats(struct pvcore_host_backend *hb, struct pvcore_hos
     out->preempt_checks = atomic_load(&hb->ctr[C_PREEMPT]);
     out->last_flush_vcpu_mask = atomic_load(&hb->last_mask);
     out->last_flush_va = atomic_load(&hb->last_va);
+    out->evtchn_kicks = atomic_load(&hb->ctr[C_KICK]);
 }
 
 void pvcore_host_backend_reset_stats(struct pvcore_host_backend *hb)

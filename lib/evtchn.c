@@ -1,0 +1,877 @@
+/*
+ * Event channels, 2-level ABI: the port table, event_channel_op, VIRQs raised by the
+ * embedder, and delivery through the shared-info bitmaps and vcpu_info.
+ *
+ * A leaf above the domain: it calls nothing in the CPU half (the embedder enters the
+ * event callback itself) and only the copy helpers of the hypercall decoder.
+ *
+ * Locks (place 3 of the order in domain.c): d->evt.lock guards d's ports and its vCPUs'
+ * VIRQ bindings. An interdomain channel is changed only with both ends' locks held, taken
+ * through evt_lock2() (lower domid first), so holding either end's lock is enough to read
+ * the channel, and an interdomain port always names a peer that has not finished its
+ * destruction (destruction closes every port, and the peer's end with it, before the
+ * domain leaves the table). Under the lock only atomic bit operations on the guest's
+ * shared-info page and vcpu_info run; guest copies happen before (the op is copied in) and
+ * after (results copied out), and the kick hook is called once the lock is let go.
+ *
+ * Guest-shared bits are accessed a byte at a time with atomic read-modify-writes: on x86
+ * (little-endian) bit n of a bitmap of 32- or 64-bit words is bit n % 8 of byte n / 8,
+ * whatever the word size, and a locked byte operation is coherent with the guest's locked
+ * word operations on the same bytes. It also needs no alignment of a registered vcpu_info.
+ */
+#include <pvcore/evtchn.h>
+
+#include "internal/evtchn.h"
+#include "internal/hypercall.h"
+
+/* ---- the lock witness ------------------------------------------------------------------- */
+
+/* Proof that the call holds the event-channel locks of a and b (b == a for one domain). */
+struct evt_locked {
+    struct domain *a, *b;
+};
+
+static struct evt_locked evt_lock1(struct domain *d)
+{
+    struct evt_locked l = { d, d };
+
+    spin_lock(&d->evt.lock);
+    return l;
+}
+
+/* The only way two domains' event-channel locks are held together: lower domid first. */
+static struct evt_locked evt_lock2(struct domain *x, struct domain *y)
+{
+    struct evt_locked l = { x, y };
+
+    if (x == y) {
+        spin_lock(&x->evt.lock);
+    } else if (x->domid < y->domid) {
+        spin_lock(&x->evt.lock);
+        spin_lock(&y->evt.lock);
+    } else {
+        spin_lock(&y->evt.lock);
+        spin_lock(&x->evt.lock);
+    }
+    return l;
+}
+
+static void evt_unlock(const struct evt_locked *l)
+{
+    if (l->b != l->a) {
+        spin_unlock(&l->b->evt.lock);
+    }
+    spin_unlock(&l->a->evt.lock);
+}
+
+#define ASSERT_EVT_LOCKED(l, d) \
+    PVCORE_ASSERT(((l)->a == (d) || (l)->b == (d)) && spin_is_locked(&(d)->evt.lock))
+
+/* Port `port` of d, or NULL when it is out of the domain's range. */
+static struct evtchn_port *port_of(const struct evt_locked *l, struct domain *d, uint32_t port)
+{
+    ASSERT_EVT_LOCKED(l, d);
+    (void)l;
+    return port < d->evt.nr_ports ? &d->evt.ports[port] : NULL;
+}
+
+/* Port `port` of d, known to be in range (allocated from the table, or a channel's end). */
+static struct evtchn_port *port_at(const struct evt_locked *l, struct domain *d, uint32_t port)
+{
+    ASSERT_EVT_LOCKED(l, d);
+    PVCORE_ASSERT(port < d->evt.nr_ports);
+    (void)l;
+    return &d->evt.ports[port];
+}
+
+/* ---- guest-shared bits -------------------------------------------------------------------- */
+
+#define SI_PENDING 2048u         /* shared_info.evtchn_pending, both widths */
+#define SI_MASK_32 (2048u + 128u) /* shared_info.evtchn_mask: 32 words of 32 bits */
+#define SI_MASK_64 (2048u + 512u) /* ... 64 words of 64 bits */
+#define VI_UPCALL_PENDING 0u
+#define VI_UPCALL_MASK 1u
+#define VI_SEL_32 4u
+#define VI_SEL_64 8u
+
+static uint32_t word_bits(const struct domain *d)
+{
+    return domain_is_32(d) ? 32u : 64u;
+}
+
+static uint32_t limit_2l(const struct domain *d)
+{
+    return domain_is_32(d) ? PVCORE_EVTCHN_2L_NR_CHANNELS_X86_32 : PVCORE_EVTCHN_2L_NR_CHANNELS_X86_64;
+}
+
+static uint8_t *shared_info(const struct domain *d)
+{
+    return d->shared_info_mfn == INVALID_MFN ? NULL : (uint8_t *)frame_entries(d->m, d->shared_info_mfn);
+}
+
+static uint8_t *vcpu_info_of(const struct vcpu *v)
+{
+    uint64_t mfn = v->cpu.vcpu_info_mfn;
+
+    return mfn == INVALID_MFN ? NULL
+                              : (uint8_t *)frame_entries(v->d->m, mfn) + v->cpu.vcpu_info_off;
+}
+
+static _Atomic uint8_t *bit_byte(uint8_t *base, uint32_t bit)
+{
+    return (_Atomic uint8_t *)(void *)(base + bit / 8u);
+}
+
+static uint8_t bit_mask(uint32_t bit)
+{
+    return (uint8_t)(1u << (bit % 8u));
+}
+
+/* Full barriers, as x86's locked bit operations are: the order of the steps of
+ * set_pending and unmask is what keeps an event from being lost (see set_pending). */
+static bool test_and_set(uint8_t *base, uint32_t bit)
+{
+    return (atomic_fetch_or_explicit(bit_byte(base, bit), bit_mask(bit), memory_order_seq_cst) &
+            bit_mask(bit)) != 0;
+}
+
+static bool test_and_clear(uint8_t *base, uint32_t bit)
+{
+    return (atomic_fetch_and_explicit(bit_byte(base, bit), (uint8_t)~bit_mask(bit),
+                                      memory_order_seq_cst) &
+            bit_mask(bit)) != 0;
+}
+
+static bool test_bit(uint8_t *base, uint32_t bit)
+{
+    return (atomic_load_explicit(bit_byte(base, bit), memory_order_seq_cst) & bit_mask(bit)) != 0;
+}
+
+/*
+ * The selector bit and the upcall for vCPU v, once one of its ports in word `word` became
+ * deliverable. *kick receives v when evtchn_upcall_pending went from 0 to 1: the embedder
+ * is told after the locks are let go.
+ */
+static void mark_word(struct vcpu *v, uint32_t word, struct vcpu **kick)
+{
+    uint8_t *vi = vcpu_info_of(v);
+
+    if (vi == NULL) {
+        return; /* Xen's dummy vcpu_info: registering one marks everything pending */
+    }
+    if (test_and_set(vi + (domain_is_32(v->d) ? VI_SEL_32 : VI_SEL_64), word)) {
+        return;
+    }
+    /* Bit 0 only, as Xen's test_and_set_bit(0, &evtchn_upcall_pending). */
+    if (!test_and_set(vi + VI_UPCALL_PENDING, 0)) {
+        *kick = v;
+    }
+}
+
+/*
+ * Sets port `port` of d pending, to be delivered on vCPU `vcpu_id`. The order is the
+ * ABI's: the pending bit first (already set: the edge is coalesced), then the mask, then
+ * the selector, then upcall_pending. A guest that clears upcall_pending, then the
+ * selector, then a pending bit, and only then handles the port, sees every event that
+ * arrives meanwhile; one that unmasks a port and then checks its pending bit (or calls
+ * EVTCHNOP_unmask) sees one that arrived while masked.
+ */
+static void set_pending(const struct evt_locked *l, struct domain *d, uint32_t port,
+                        uint32_t vcpu_id, struct vcpu **kick)
+{
+    uint8_t *si = shared_info(d);
+
+    ASSERT_EVT_LOCKED(l, d);
+    (void)l;
+    PVCORE_ASSERT(vcpu_id < d->nr_vcpus);
+    if (si == NULL || test_and_set(si + SI_PENDING, port)) {
+        return;
+    }
+    if (test_bit(si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64), port)) {
+        return;
+    }
+    mark_word(&d->vcpus[vcpu_id], port / word_bits(d), kick);
+}
+
+static void clear_pending(struct domain *d, uint32_t port)
+{
+    uint8_t *si = shared_info(d);
+
+    if (si != NULL) {
+        (void)test_and_clear(si + SI_PENDING, port);
+    }
+}
+
+static void kick_vcpu(struct vcpu *v)
+{
+    const struct machine *m;
+
+    if (v == NULL) {
+        return;
+    }
+    m = v->d->m;
+    if (m->ops->evtchn_kick != NULL) {
+        m->ops->evtchn_kick(m->ctx, (struct pvcore_vcpu *)(void *)v);
+    }
+}
+
+/* ---- ports -------------------------------------------------------------------------------- */
+
+/* Xen's per-vCPU VIRQs; every other number (the ARCH ones too, on x86) is global. */
+static bool virq_is_global(uint32_t virq)
+{
+    return virq != PVCORE_VIRQ_TIMER && virq != PVCORE_VIRQ_DEBUG && virq != PVCORE_VIRQ_XENOPROF &&
+           virq != PVCORE_VIRQ_XENPMU;
+}
+
+/* The lowest free port of d (not yet taken: the caller commits it), or -ENOSPC, or
+ * -EINVAL for a dying domain (Xen's get_free_port). */
+static int64_t free_port(const struct evt_locked *l, struct domain *d)
+{
+    uint32_t p;
+
+    ASSERT_EVT_LOCKED(l, d);
+    if (atomic_load_explicit(&d->dying, memory_order_acquire)) {
+        return -PVCORE_EINVAL;
+    }
+    for (p = 1; p < d->evt.nr_ports; p++) {
+        if (d->evt.ports[p].state == ECS_FREE) {
+            return p;
+        }
+    }
+    return -PVCORE_ENOSPC;
+}
+
+static void port_release(const struct evt_locked *l, struct domain *d, uint32_t port)
+{
+    struct evtchn_port *p = port_at(l, d, port);
+
+    clear_pending(d, port);
+    p->state = ECS_FREE;
+    p->virq = 0;
+    p->remote_dom = 0;
+    p->remote_port = 0;
+    p->notify_vcpu = 0;
+}
+
+/* The domain named by an op: DOMID_SELF is the caller. NULL: none (-ESRCH). */
+static struct domain *op_domain(const struct caller *c, uint16_t dom)
+{
+    return dom == PVCORE_DOMID_SELF ? c->d : machine_domain(c->m, dom);
+}
+
+/* A port of d, unbound, for `remote` to bind (alloc_unbound's commit); `allowed`: the
+ * caller may allocate in d (checked after the search, as Xen orders them). */
+static int64_t unbound_port(struct domain *d, uint16_t remote, bool allowed, uint32_t *port)
+{
+    struct evt_locked l = evt_lock1(d);
+    int64_t rc = free_port(&l, d);
+
+    if (rc > 0 && !allowed) {
+        rc = -PVCORE_EPERM;
+    }
+    if (rc > 0) {
+        struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
+        p->state = ECS_UNBOUND;
+        p->remote_dom = remote;
+        p->notify_vcpu = 0;
+        *port = (uint32_t)rc;
+        rc = 0;
+    }
+    evt_unlock(&l);
+    return rc;
+}
+
+static int64_t alloc_unbound(const struct caller *c, uint16_t dom, uint16_t remote_dom,
+                             uint32_t *port)
+{
+    struct domain *d = op_domain(c, dom);
+
+    if (d == NULL) {
+        return -PVCORE_ESRCH;
+    }
+    return unbound_port(d, remote_dom == PVCORE_DOMID_SELF ? c->d->domid : remote_dom,
+                        d == c->d || domain_privileged(c->d), port);
+}
+
+static int64_t bind_interdomain(const struct caller *c, uint16_t remote_dom, uint32_t rport,
+                                uint32_t *lport)
+{
+    struct domain *ld = c->d;
+    struct domain *rd =
+        machine_domain(c->m, (uint16_t)(remote_dom == PVCORE_DOMID_SELF ? ld->domid : remote_dom));
+    struct evtchn_port *lp, *rp;
+    struct vcpu *kick = NULL;
+    struct evt_locked l;
+    int64_t rc;
+
+    if (rd == NULL) {
+        return -PVCORE_ESRCH;
+    }
+    l = evt_lock2(ld, rd);
+    rc = free_port(&l, ld);
+    if (rc > 0) {
+        rp = port_of(&l, rd, rport);
+        if (rp == NULL || rp->state != ECS_UNBOUND || rp->remote_dom != ld->domid) {
+            rc = -PVCORE_EINVAL;
+        }
+    }
+    if (rc > 0) {
+        uint32_t port = (uint32_t)rc;
+
+        lp = port_at(&l, ld, port);
+        rp = port_at(&l, rd, rport);
+        lp->state = ECS_INTERDOMAIN;
+        lp->remote_dom = rd->domid;
+        lp->remote_port = rport;
+        lp->notify_vcpu = 0;
+        rp->state = ECS_INTERDOMAIN;
+        rp->remote_dom = ld->domid;
+        rp->remote_port = port;
+        /* The peer may have sent while its port was unbound: those were dropped, so the
+         * new end starts pending (Xen does the same). */
+        set_pending(&l, ld, port, lp->notify_vcpu, &kick);
+        *lport = port;
+        rc = 0;
+    }
+    evt_unlock(&l);
+    kick_vcpu(kick);
+    return rc;
+}
+
+static int64_t bind_virq(const struct caller *c, uint32_t virq, uint32_t vcpu_id, uint32_t *port)
+{
+    struct domain *d = c->d;
+    struct evt_locked l;
+    int64_t rc;
+
+    if (virq >= PVCORE_NR_VIRQS || (virq_is_global(virq) && vcpu_id != 0)) {
+        return -PVCORE_EINVAL;
+    }
+    if (vcpu_id >= d->nr_vcpus) {
+        return -PVCORE_ENOENT;
+    }
+    l = evt_lock1(d);
+    if (d->vcpus[vcpu_id].evt.virq_port[virq] != 0) {
+        rc = -PVCORE_EEXIST;
+    } else {
+        rc = free_port(&l, d);
+    }
+    if (rc > 0) {
+        struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
+        p->state = ECS_VIRQ;
+        p->virq = (uint8_t)virq;
+        p->notify_vcpu = vcpu_id;
+        d->vcpus[vcpu_id].evt.virq_port[virq] = (uint32_t)rc;
+        *port = (uint32_t)rc;
+        rc = 0;
+    }
+    evt_unlock(&l);
+    return rc;
+}
+
+static int64_t bind_ipi(const struct caller *c, uint32_t vcpu_id, uint32_t *port)
+{
+    struct domain *d = c->d;
+    struct evt_locked l;
+    int64_t rc;
+
+    if (vcpu_id >= d->nr_vcpus) {
+        return -PVCORE_ENOENT;
+    }
+    l = evt_lock1(d);
+    rc = free_port(&l, d);
+    if (rc > 0) {
+        struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
+        p->state = ECS_IPI;
+        p->notify_vcpu = vcpu_id;
+        *port = (uint32_t)rc;
+        rc = 0;
+    }
+    evt_unlock(&l);
+    return rc;
+}
+
+/*
+ * Closes port `port` of d1. An interdomain channel needs the peer's lock too: d1's is let
+ * go, both are taken in order, and the port is looked at again, as it may have changed
+ * meanwhile. Bounded: a second look that finds another peer gives -EINVAL (the port must
+ * have been closed and bound again, so it was free in between, as Xen reasons).
+ */
+static int64_t close_port(struct domain *d1, uint32_t port)
+{
+    struct domain *d2 = NULL;
+    struct evt_locked l;
+    int64_t rc = 0;
+
+    for (;;) {
+        struct evtchn_port *p;
+        struct domain *peer;
+
+        l = d2 == NULL ? evt_lock1(d1) : evt_lock2(d1, d2);
+        p = port_of(&l, d1, port);
+        if (p == NULL) {
+            rc = -PVCORE_EINVAL;
+            break;
+        }
+        switch (p->state) {
+        case ECS_FREE:
+        case ECS_RESERVED:
+            rc = -PVCORE_EINVAL;
+            break;
+        case ECS_UNBOUND:
+        case ECS_IPI:
+        case ECS_PIRQ:
+            port_release(&l, d1, port);
+            break;
+        case ECS_VIRQ: {
+            uint32_t i;
+            for (i = 0; i < d1->nr_vcpus; i++) {
+                if (d1->vcpus[i].evt.virq_port[p->virq] == port) {
+                    d1->vcpus[i].evt.virq_port[p->virq] = 0;
+                }
+            }
+            port_release(&l, d1, port);
+            break;
+        }
+        case ECS_INTERDOMAIN: {
+            struct evtchn_port *rp;
+
+            peer = machine_domain(d1->m, p->remote_dom);
+            PVCORE_ASSERT(peer != NULL);
+            if (PVCORE_UNLIKELY(peer == NULL)) {
+                port_release(&l, d1, port); /* cannot happen: destruction unbinds us first */
+                break;
+            }
+            if (peer != d1 && d2 == NULL) {
+                d2 = peer;
+                evt_unlock(&l);
+                continue; /* again, with both locks */
+            }
+            if (peer != d1 && peer != d2) {
+                rc = -PVCORE_EINVAL;
+                break;
+            }
+            rp = port_at(&l, peer, p->remote_port);
+            PVCORE_ASSERT(rp->state == ECS_INTERDOMAIN && rp->remote_dom == d1->domid &&
+                          rp->remote_port == port);
+            rp->state = ECS_UNBOUND;
+            rp->remote_dom = d1->domid;
+            rp->remote_port = 0;
+            port_release(&l, d1, port);
+            break;
+        }
+        default:
+            PVCORE_ASSERT(0);
+            rc = -PVCORE_EINVAL;
+            break;
+        }
+        break;
+    }
+    evt_unlock(&l);
+    return rc;
+}
+
+/*
+ * send: an interdomain port sets its peer's port pending; like close, it looks again with
+ * both locks when the peer is another domain. A peer that changed meanwhile is looked up
+ * again: each retry follows a close and bind that completed on this very port.
+ */
+static int64_t send(const struct caller *c, uint32_t port)
+{
+    struct domain *ld = c->d, *d2 = NULL;
+    struct vcpu *kick = NULL;
+    struct evt_locked l;
+    int64_t rc = 0;
+
+    for (;;) {
+        struct evtchn_port *p;
+
+        l = d2 == NULL ? evt_lock1(ld) : evt_lock2(ld, d2);
+        p = port_of(&l, ld, port);
+        if (p == NULL) {
+            rc = -PVCORE_EINVAL;
+            break;
+        }
+        if (p->state == ECS_INTERDOMAIN) {
+            struct domain *peer = machine_domain(c->m, p->remote_dom);
+            const struct evtchn_port *rp;
+
+            PVCORE_ASSERT(peer != NULL);
+            if (PVCORE_UNLIKELY(peer == NULL)) {
+                break; /* cannot happen: destruction unbinds us first */
+            }
+            if (peer != ld && peer != d2) {
+                d2 = peer;
+                evt_unlock(&l);
+                continue;
+            }
+            rp = port_at(&l, peer, p->remote_port);
+            set_pending(&l, peer, p->remote_port, rp->notify_vcpu, &kick);
+        } else if (p->state == ECS_IPI) {
+            set_pending(&l, ld, port, p->notify_vcpu, &kick);
+        } else if (p->state != ECS_UNBOUND) {
+            rc = -PVCORE_EINVAL; /* an unbound port drops the event silently */
+        }
+        break;
+    }
+    evt_unlock(&l);
+    kick_vcpu(kick);
+    return rc;
+}
+
+/* status: fills the Out fields of the 24-byte struct in b (copied in whole, written back
+ * whole: union bytes a state does not fill keep the guest's). */
+static int64_t status(const struct caller *c, uint8_t *b)
+{
+    struct domain *d = op_domain(c, (uint16_t)(b[0] | b[1] << 8));
+    uint32_t port = hc_get_le32(b + 4);
+    const struct evtchn_port *p;
+    struct evt_locked l;
+    int64_t rc = 0;
+
+    if (d == NULL) {
+        return -PVCORE_ESRCH;
+    }
+    l = evt_lock1(d);
+    p = port_of(&l, d, port);
+    if (p == NULL) {
+        rc = -PVCORE_EINVAL;
+    } else if (d != c->d && !domain_privileged(c->d)) {
+        rc = -PVCORE_EPERM;
+    } else {
+        uint32_t st = PVCORE_EVTCHNSTAT_closed;
+
+        switch (p->state) {
+        case ECS_UNBOUND:
+            st = PVCORE_EVTCHNSTAT_unbound;
+            hc_put_le(b + 16, p->remote_dom, 2);
+            break;
+        case ECS_INTERDOMAIN:
+            st = PVCORE_EVTCHNSTAT_interdomain;
+            hc_put_le(b + 16, p->remote_dom, 2);
+            hc_put_le(b + 20, p->remote_port, 4);
+            break;
+        case ECS_PIRQ:
+            st = PVCORE_EVTCHNSTAT_pirq;
+            hc_put_le(b + 16, p->remote_port, 4);
+            break;
+        case ECS_VIRQ:
+            st = PVCORE_EVTCHNSTAT_virq;
+            hc_put_le(b + 16, p->virq, 4);
+            break;
+        case ECS_IPI:
+            st = PVCORE_EVTCHNSTAT_ipi;
+            break;
+        default: /* free, reserved */
+            break;
+        }
+        hc_put_le(b + 8, st, 4);
+        hc_put_le(b + 12, p->notify_vcpu, 4);
+    }
+    evt_unlock(&l);
+    return rc;
+}
+
+static int64_t bind_vcpu(const struct caller *c, uint32_t port, uint32_t vcpu_id)
+{
+    struct domain *d = c->d;
+    struct evtchn_port *p;
+    struct evt_locked l;
+    int64_t rc = 0;
+
+    if (vcpu_id >= d->nr_vcpus) {
+        return -PVCORE_ENOENT;
+    }
+    l = evt_lock1(d);
+    p = port_of(&l, d, port);
+    if (p == NULL) {
+        rc = -PVCORE_EINVAL;
+    } else {
+        switch (p->state) {
+        case ECS_VIRQ:
+            if (virq_is_global(p->virq)) {
+                p->notify_vcpu = vcpu_id;
+            } else {
+                rc = -PVCORE_EINVAL;
+            }
+            break;
+        case ECS_UNBOUND:
+        case ECS_INTERDOMAIN:
+        case ECS_PIRQ:
+            p->notify_vcpu = vcpu_id;
+            break;
+        default: /* free, reserved, IPI */
+            rc = -PVCORE_EINVAL;
+            break;
+        }
+    }
+    evt_unlock(&l);
+    return rc;
+}
+
+/* unmask (2-level): clear the mask bit; if it was set and the port is pending, deliver
+ * as set_pending would from its mask step on. Any port in range, free ones too. */
+static int64_t unmask(const struct caller *c, uint32_t port)
+{
+    struct domain *d = c->d;
+    const struct evtchn_port *p;
+    struct vcpu *kick = NULL;
+    struct evt_locked l;
+    uint8_t *si;
+    int64_t rc = 0;
+
+    l = evt_lock1(d);
+    p = port_of(&l, d, port);
+    si = shared_info(d);
+    if (p == NULL) {
+        rc = -PVCORE_EINVAL;
+    } else if (si != NULL && test_and_clear(si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64), port) &&
+               test_bit(si + SI_PENDING, port)) {
+        mark_word(&d->vcpus[p->notify_vcpu], port / word_bits(d), &kick);
+    }
+    evt_unlock(&l);
+    kick_vcpu(kick);
+    return rc;
+}
+
+/*
+ * Closes every port of d, charging each closed one to c; -ERESTART when c should stop
+ * (after at least one close). The scan restarts from port 1 on every call, cheaply over
+ * the ports already closed.
+ */
+static int close_all(struct call *c, struct domain *d)
+{
+    uint32_t port, nr, closed = 0;
+
+    spin_lock(&d->evt.lock);
+    nr = d->evt.nr_ports;
+    spin_unlock(&d->evt.lock);
+    for (port = 1; port < nr; port++) {
+        uint8_t st;
+
+        spin_lock(&d->evt.lock);
+        st = d->evt.ports[port].state;
+        spin_unlock(&d->evt.lock);
+        if (st == ECS_FREE) {
+            continue;
+        }
+        if (closed != 0 && (closed % 64u) == 0 && call_should_preempt(c)) {
+            return -PVCORE_ERESTART;
+        }
+        (void)close_port(d, port); /* closed meanwhile by another vCPU: as good */
+        call_charge(c, 1);
+        closed++;
+    }
+    return 0;
+}
+
+static int64_t reset(struct caller *c, uint16_t dom)
+{
+    struct domain *d = op_domain(c, dom);
+
+    if (d == NULL) {
+        return -PVCORE_ESRCH;
+    }
+    if (d != c->d && !domain_privileged(c->d)) {
+        return -PVCORE_EPERM;
+    }
+    return close_all(&c->call, d);
+}
+
+int evtchn_domain_destroy(struct call *c, struct domain *d)
+{
+    return close_all(c, d);
+}
+
+/* ---- the decoder -------------------------------------------------------------------------- */
+
+#define EVTCHNOP_reset_cont 14u /* Xen's internal continuation of reset, reachable by guests */
+
+/* Each command's structure size (the same for both widths); 0: not served. */
+static const uint8_t op_size[15] = {
+    [PVCORE_EVTCHNOP_bind_interdomain] = 12, [PVCORE_EVTCHNOP_bind_virq] = 12,
+    [PVCORE_EVTCHNOP_bind_pirq] = 12,        [PVCORE_EVTCHNOP_close] = 4,
+    [PVCORE_EVTCHNOP_send] = 4,              [PVCORE_EVTCHNOP_status] = 24,
+    [PVCORE_EVTCHNOP_alloc_unbound] = 8,     [PVCORE_EVTCHNOP_bind_ipi] = 8,
+    [PVCORE_EVTCHNOP_bind_vcpu] = 8,         [PVCORE_EVTCHNOP_unmask] = 4,
+    [PVCORE_EVTCHNOP_reset] = 2,             [EVTCHNOP_reset_cont] = 2,
+};
+
+int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret)
+{
+    uint32_t cmd = (uint32_t)args[0];
+    uint64_t arg = hc_arg(c, args, 1);
+    uint8_t b[24];
+    size_t size;
+    uint32_t out = 0;
+    int64_t rc;
+    bool write_back = false;
+
+    if (cmd >= sizeof(op_size) || op_size[cmd] == 0) {
+        *ret = -PVCORE_ENOSYS; /* FIFO (init_control, expand_array, set_priority), unknown */
+        return PVCORE_HYPERCALL_DONE;
+    }
+    size = op_size[cmd];
+    if (hc_copy_in(c, b, arg, size) != 0) {
+        *ret = -PVCORE_EFAULT;
+        return PVCORE_HYPERCALL_DONE;
+    }
+    switch (cmd) {
+    case PVCORE_EVTCHNOP_alloc_unbound:
+        rc = alloc_unbound(c, (uint16_t)(b[0] | b[1] << 8), (uint16_t)(b[2] | b[3] << 8), &out);
+        if (rc == 0) {
+            hc_put_le(b + 4, out, 4);
+            write_back = true;
+        }
+        break;
+    case PVCORE_EVTCHNOP_bind_interdomain:
+        rc = bind_interdomain(c, (uint16_t)(b[0] | b[1] << 8), hc_get_le32(b + 4), &out);
+        if (rc == 0) {
+            hc_put_le(b + 8, out, 4);
+            write_back = true;
+        }
+        break;
+    case PVCORE_EVTCHNOP_bind_virq:
+        rc = bind_virq(c, hc_get_le32(b), hc_get_le32(b + 4), &out);
+        if (rc == 0) {
+            hc_put_le(b + 8, out, 4);
+            write_back = true;
+        }
+        break;
+    case PVCORE_EVTCHNOP_bind_pirq:
+        /* No physical IRQ is routed by the library: an unprivileged domain may bind none
+         * (Xen: no access to the IRQ), a privileged one is not served yet. */
+        rc = domain_privileged(c->d) ? -PVCORE_ENOSYS : -PVCORE_EPERM;
+        break;
+    case PVCORE_EVTCHNOP_bind_ipi:
+        rc = bind_ipi(c, hc_get_le32(b), &out);
+        if (rc == 0) {
+            hc_put_le(b + 4, out, 4);
+            write_back = true;
+        }
+        break;
+    case PVCORE_EVTCHNOP_close:
+        rc = close_port(c->d, hc_get_le32(b));
+        break;
+    case PVCORE_EVTCHNOP_send:
+        rc = send(c, hc_get_le32(b));
+        break;
+    case PVCORE_EVTCHNOP_status:
+        rc = status(c, b);
+        write_back = rc == 0;
+        break;
+    case PVCORE_EVTCHNOP_bind_vcpu:
+        rc = bind_vcpu(c, hc_get_le32(b), hc_get_le32(b + 4));
+        break;
+    case PVCORE_EVTCHNOP_unmask:
+        rc = unmask(c, hc_get_le32(b));
+        break;
+    default: /* reset, reset_cont */
+        rc = reset(c, (uint16_t)(b[0] | b[1] << 8));
+        if (rc == -PVCORE_ERESTART) {
+            return PVCORE_HYPERCALL_RESTART; /* the same call again: closed ports are skipped */
+        }
+        break;
+    }
+    if (write_back && hc_copy_out(c, arg, b, size) != 0) {
+        rc = -PVCORE_EFAULT; /* what was bound stays bound, as in Xen */
+    }
+    *ret = rc;
+    return PVCORE_HYPERCALL_DONE;
+}
+
+/* ---- the embedder's side ------------------------------------------------------------------ */
+
+size_t pvcore_evtchn_table_size(uint32_t nr_ports)
+{
+    if (nr_ports < 2 || nr_ports > PVCORE_EVTCHN_2L_NR_CHANNELS_X86_64) {
+        return 0;
+    }
+    return (size_t)nr_ports * sizeof(struct evtchn_port);
+}
+
+int pvcore_domain_set_evtchn_table(struct pvcore_domain *pd, void *mem, size_t bytes)
+{
+    struct domain *d = (struct domain *)(void *)pd;
+    size_t n;
+    int rc = 0;
+
+    if (d == NULL || mem == NULL || ((uintptr_t)mem & 3u) != 0 ||
+        bytes < pvcore_evtchn_table_size(2)) {
+        return -PVCORE_EINVAL;
+    }
+    n = bytes / sizeof(struct evtchn_port);
+    if (n > limit_2l(d)) {
+        n = limit_2l(d);
+    }
+    spin_lock(&d->evt.lock);
+    if (d->evt.ports != NULL) {
+        rc = -PVCORE_EBUSY;
+    } else {
+        memset(mem, 0, n * sizeof(struct evtchn_port));
+        d->evt.ports = mem;
+        d->evt.ports[0].state = ECS_RESERVED;
+        d->evt.nr_ports = (uint32_t)n;
+    }
+    spin_unlock(&d->evt.lock);
+    return rc;
+}
+
+int pvcore_domain_evtchn_alloc_unbound(struct pvcore_domain *pd, uint16_t remote_domid, uint32_t *port)
+{
+    struct domain *d = (struct domain *)(void *)pd;
+
+    if (d == NULL || port == NULL || remote_domid == PVCORE_DOMID_SELF) {
+        return -PVCORE_EINVAL;
+    }
+    return (int)unbound_port(d, remote_domid, true, port);
+}
+
+uint32_t pvcore_evtchn_nr_ports(const struct pvcore_domain *pd)
+{
+    struct domain *d = (struct domain *)(uintptr_t)(const void *)pd;
+    uint32_t n;
+
+    spin_lock(&d->evt.lock);
+    n = d->evt.nr_ports;
+    spin_unlock(&d->evt.lock);
+    return n;
+}
+
+int pvcore_evtchn_raise_virq(struct pvcore_vcpu *pv, uint32_t virq)
+{
+    struct vcpu *v = (struct vcpu *)(void *)pv;
+    struct domain *d = v->d;
+    struct vcpu *kick = NULL;
+    struct evt_locked l;
+    uint32_t port;
+    int rc = 0;
+
+    if (virq >= PVCORE_NR_VIRQS) {
+        return -PVCORE_EINVAL;
+    }
+    l = evt_lock1(d);
+    port = (virq_is_global(virq) ? &d->vcpus[0] : v)->evt.virq_port[virq];
+    if (port == 0) {
+        rc = -PVCORE_ENOENT;
+    } else {
+        const struct evtchn_port *p = port_at(&l, d, port);
+        set_pending(&l, d, port, p->notify_vcpu, &kick);
+    }
+    evt_unlock(&l);
+    kick_vcpu(kick);
+    return rc;
+}
+
+int pvcore_vcpu_upcall_pending(const struct pvcore_vcpu *pv)
+{
+    const struct vcpu *v = (const struct vcpu *)(const void *)pv;
+    uint8_t *vi = vcpu_info_of(v);
+
+    if (vi == NULL) {
+        return 0;
+    }
+    return atomic_load_explicit((_Atomic uint8_t *)(void *)(vi + VI_UPCALL_PENDING), memory_order_acquire) != 0 &&
+           atomic_load_explicit((_Atomic uint8_t *)(void *)(vi + VI_UPCALL_MASK), memory_order_acquire) == 0;
+}
