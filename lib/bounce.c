@@ -28,10 +28,13 @@ static uint8_t *vcpu_info(const struct vcpu *v)
 {
     const struct machine *m = v->d->m;
 
-    if (v->cpu.vcpu_info_mfn == INVALID_MFN) {
+    uint64_t mfn;
+    uint32_t off;
+
+    if (!cpu_vcpu_info_get(&v->cpu, &mfn, &off)) {
         return NULL;
     }
-    return (uint8_t *)frame_entries(m, v->cpu.vcpu_info_mfn) + v->cpu.vcpu_info_off;
+    return (uint8_t *)frame_entries(m, mfn) + off;
 }
 
 #define VI_UPCALL_MASK 1u

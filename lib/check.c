@@ -162,13 +162,14 @@ static void hold_desc(struct checker *c, const struct domain *d, uint64_t mfn)
 static void check_vcpu_info_holder(struct checker *c, const struct domain *d, const struct vcpu *v)
 {
     const struct frame *f;
-    uint64_t mfn = v->cpu.vcpu_info_mfn;
+    uint64_t mfn = INVALID_MFN;
+    uint32_t off = 0;
 
     if (!v->cpu.vcpu_info_registered) {
         return;
     }
-    if (mfn >= c->m->nr_frames || v->cpu.vcpu_info_off > 4096u - 64u) {
-        violation(c, PVCORE_CHECK_STATE, mfn, 8, v->cpu.vcpu_info_off);
+    if (!cpu_vcpu_info_get(&v->cpu, &mfn, &off) || mfn >= c->m->nr_frames || off > 4096u - 64u) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 8, off);
         return;
     }
     f = mfn_frame(c->m, mfn);

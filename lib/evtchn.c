@@ -111,10 +111,11 @@ static uint8_t *shared_info(const struct domain *d)
 
 static uint8_t *vcpu_info_of(const struct vcpu *v)
 {
-    uint64_t mfn = v->cpu.vcpu_info_mfn;
+    uint64_t mfn;
+    uint32_t off;
 
-    return mfn == INVALID_MFN ? NULL
-                              : (uint8_t *)frame_entries(v->d->m, mfn) + v->cpu.vcpu_info_off;
+    return cpu_vcpu_info_get(&v->cpu, &mfn, &off) ? (uint8_t *)frame_entries(v->d->m, mfn) + off
+                                                  : NULL;
 }
 
 static _Atomic uint8_t *bit_byte(uint8_t *base, uint32_t bit)

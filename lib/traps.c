@@ -185,8 +185,7 @@ int pvcore_domain_set_shared_info(struct pvcore_domain *pd, pvcore_mfn_t mfn)
     for (i = 0; i < d->nr_vcpus && i < PVCORE_XEN_LEGACY_MAX_VCPUS; i++) {
         struct vcpu *v = &d->vcpus[i];
         if (!v->cpu.vcpu_info_registered) {
-            v->cpu.vcpu_info_mfn = mfn.v;
-            v->cpu.vcpu_info_off = i * 64u;
+            cpu_vcpu_info_set(&v->cpu, mfn.v, i * 64u);
         }
     }
     return 0;

@@ -167,11 +167,15 @@ int pvcore_vcpu_info_location(const struct pvcore_vcpu *pv, pvcore_mfn_t *mfn, u
 {
     const struct vcpu *v = CV(pv);
 
+    uint64_t m = INVALID_MFN;
+    uint32_t o = 0;
+
+    (void)cpu_vcpu_info_get(&v->cpu, &m, &o);
     if (mfn != NULL) {
-        *mfn = pvcore_mfn(v->cpu.vcpu_info_mfn);
+        *mfn = pvcore_mfn(m);
     }
     if (offset != NULL) {
-        *offset = v->cpu.vcpu_info_off;
+        *offset = o;
     }
     return v->cpu.vcpu_info_registered ? 1 : 0;
 }
@@ -239,6 +243,8 @@ static int64_t register_vcpu_info(struct caller *c, struct vcpu *v, uint64_t mfn
     struct machine *m = c->m;
     struct domain_locked dl;
     uint8_t *dst;
+    uint64_t old_mfn;
+    uint32_t old_off;
     int64_t rc = 0;
 
     if (off > PVCORE_PAGE_SIZE - VCPU_INFO_SIZE) {
@@ -264,18 +270,16 @@ static int64_t register_vcpu_info(struct caller *c, struct vcpu *v, uint64_t mfn
      * from here on: the move. What the guest had in the old vcpu_info goes along; with
      * none, it starts zeroed with events masked. */
     dst = (uint8_t *)frame_entries(m, mfn) + off;
-    if (v->cpu.vcpu_info_mfn != INVALID_MFN) {
+    if (cpu_vcpu_info_get(&v->cpu, &old_mfn, &old_off)) {
         uint8_t old[VCPU_INFO_SIZE]; /* (the two may overlap: same page, nearby offsets) */
 
-        memcpy(old, (const uint8_t *)frame_entries(m, v->cpu.vcpu_info_mfn) + v->cpu.vcpu_info_off,
-               VCPU_INFO_SIZE);
+        memcpy(old, (const uint8_t *)frame_entries(m, old_mfn) + old_off, VCPU_INFO_SIZE);
         memcpy(dst, old, VCPU_INFO_SIZE);
     } else {
         memset(dst, 0, VCPU_INFO_SIZE);
         dst[1] = 1; /* evtchn_upcall_mask */
     }
-    v->cpu.vcpu_info_mfn = mfn;
-    v->cpu.vcpu_info_off = off;
+    cpu_vcpu_info_set(&v->cpu, mfn, off);
     v->cpu.vcpu_info_registered = true;
     /* Everything is marked pending so that no event is lost in the move: the guest gets
      * a spurious upcall, which it copes with (Xen does the same). The selector is the
@@ -576,7 +580,7 @@ static int vcpu_initialise(struct caller *c, struct vcpu *v, uint64_t arg, int64
      * page yet): Xen's dummy_vcpu_info check, first. (Read under the lock: another vCPU
      * may be registering one for it. Once there, a vcpu_info never goes away.) */
     dl = domain_lock(&c->call, d);
-    no_info = v->cpu.vcpu_info_mfn == INVALID_MFN;
+    no_info = !cpu_vcpu_info_get(&v->cpu, &(uint64_t){ 0 }, &(uint32_t){ 0 });
     domain_unlock(&dl);
     if (no_info) {
         *ret = -PVCORE_EINVAL;

@@ -92,10 +92,10 @@ struct vcpu_cpu {
      * struct vcpu); INVALID_MFN when not mapped; each holds a seg_desc type reference. */
     uint64_t ldt_frames[CPU_LDT_MAX_FRAMES];
 
-    /* Where this vCPU's vcpu_info lives: machine frame and byte offset (the shared-info
-     * page's slot by default; VCPUOP_register_vcpu_info moves it). INVALID_MFN: none. */
-    uint64_t vcpu_info_mfn;
-    uint32_t vcpu_info_off;
+    /* Where this vCPU's vcpu_info lives: machine frame << 12 | byte offset, VI_NONE for
+     * none (the shared-info page's slot by default; VCPUOP_register_vcpu_info moves it).
+     * One word, published with release: another domain's event send reads it. */
+    _Atomic uint64_t vcpu_info_loc;
     bool vcpu_info_registered; /* moved by register_vcpu_info: holds a writable reference */
 
     /* VCPUOP (vcpu.c, internal/vcpu.h). `initialised` and `initialising` change under
@@ -112,6 +112,29 @@ struct vcpu_cpu {
     uint64_t rs_time[4];              /* ns spent in each state */
 };
 
+#define VI_NONE UINT64_MAX
+
+/* Where the vCPU's vcpu_info is: false if it has none. */
+static inline bool cpu_vcpu_info_get(const struct vcpu_cpu *c, uint64_t *mfn, uint32_t *off)
+{
+    uint64_t loc = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&c->vcpu_info_loc,
+                                        memory_order_acquire);
+
+    if (loc == VI_NONE) {
+        return false;
+    }
+    *mfn = loc >> 12;
+    *off = (uint32_t)(loc & 0xFFFu);
+    return true;
+}
+
+/* Moves it (release: its new contents are in place before anyone reads them there). */
+static inline void cpu_vcpu_info_set(struct vcpu_cpu *c, uint64_t mfn, uint32_t off)
+{
+    atomic_store_explicit(&c->vcpu_info_loc, mfn == INVALID_MFN ? VI_NONE : mfn << 12 | off,
+                          memory_order_release);
+}
+
 /* A fresh vCPU's CPU state (domain creation): nothing registered, no descriptor pages. */
 static inline void cpu_state_init(struct vcpu_cpu *c)
 {
@@ -124,7 +147,7 @@ static inline void cpu_state_init(struct vcpu_cpu *c)
     for (i = 0; i < CPU_LDT_MAX_FRAMES; i++) {
         c->ldt_frames[i] = INVALID_MFN;
     }
-    c->vcpu_info_mfn = INVALID_MFN;
+    atomic_store_explicit(&c->vcpu_info_loc, VI_NONE, memory_order_relaxed);
 }
 
 static inline bool cpu_canonical(uint64_t va)

@@ -4,7 +4,7 @@
  * mmu.c: that would be a call cycle between files). Never installed.
  *
  * Holders outside the frame table: a vCPU whose vcpu_info_registered is set holds one
- * general and one writable type reference on vcpu_info_mfn (check.c counts them).
+ * general and one writable type reference on the vcpu_info frame (check.c counts them).
  */
 #ifndef PVCORE_INTERNAL_VCPU_H
 #define PVCORE_INTERNAL_VCPU_H
@@ -37,13 +37,15 @@ static inline void vcpu_info_release(const struct domain_locked *dl, struct vcpu
 {
     struct machine *m = dl->d->m;
 
+    uint64_t mfn;
+    uint32_t off;
+
     ASSERT_LOCKED(dl);
-    if (v->cpu.vcpu_info_registered) {
-        frame_put_writable_locked(dl, v->cpu.vcpu_info_mfn);
-        frame_put_page(m, v->cpu.vcpu_info_mfn);
+    if (v->cpu.vcpu_info_registered && cpu_vcpu_info_get(&v->cpu, &mfn, &off)) {
+        cpu_vcpu_info_set(&v->cpu, INVALID_MFN, 0);
+        frame_put_writable_locked(dl, mfn);
+        frame_put_page(m, mfn);
         v->cpu.vcpu_info_registered = false;
-        v->cpu.vcpu_info_mfn = INVALID_MFN;
-        v->cpu.vcpu_info_off = 0;
     }
 }
 
