@@ -667,9 +667,26 @@ static int close_all(struct call *c, struct domain *d)
     return 0;
 }
 
+/* Is any port of d still open (another vCPU opened one behind the scan)? */
+static bool any_open(struct domain *d)
+{
+    uint32_t port;
+    bool open = false;
+
+    spin_lock(&d->evt.lock);
+    for (port = 1; port < d->evt.nr_ports && !open; port++) {
+        open = d->evt.ports[port].state != ECS_FREE;
+    }
+    spin_unlock(&d->evt.lock);
+    return open;
+}
+
+/* EVTCHNOP_reset: every port closed, or -EAGAIN if one was opened meanwhile behind the
+ * scan (as Xen since XSA-343: the guest asked for none to be open at the end). */
 static int64_t reset(struct caller *c, uint16_t dom)
 {
     struct domain *d = op_domain(c, dom);
+    int rc;
 
     if (d == NULL) {
         return -PVCORE_ESRCH;
@@ -677,7 +694,11 @@ static int64_t reset(struct caller *c, uint16_t dom)
     if (d != c->d && !domain_privileged(c->d)) {
         return -PVCORE_EPERM;
     }
-    return close_all(&c->call, d);
+    rc = close_all(&c->call, d);
+    if (rc == 0 && any_open(d)) {
+        rc = -PVCORE_EAGAIN;
+    }
+    return rc;
 }
 
 int evtchn_domain_destroy(struct call *c, struct domain *d)

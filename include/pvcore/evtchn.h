@@ -57,7 +57,9 @@
  *   and PIRQ ports move.
  * - unmask: -EINVAL out of range; otherwise 0, on any port (a free one too).
  * - reset (and Xen's internal reset_cont, 14): -ESRCH; -EPERM another domain and not
- *   privileged; closes every port; preemptible (the call is restarted).
+ *   privileged; closes every port; preemptible (the call is restarted); -EAGAIN if
+ *   another vCPU opened a port behind the scan, which is left open (Xen's rule since
+ *   XSA-343).
  * - init_control, expand_array, set_priority (FIFO): -ENOSYS for now; a guest falls back
  *   to the 2-level ABI. Any other command: -ENOSYS. An unreadable or unwritable argument:
  *   -EFAULT (a port allocated before the write-back failed stays allocated, as in Xen).
