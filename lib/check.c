@@ -183,6 +183,26 @@ static void check_vcpu_info_holder(struct checker *c, const struct domain *d, co
     hold(c, mfn, true);
 }
 
+/* A frame the domain holds for the hypervisor's writes: its own, of the writable type. */
+static void check_held(struct checker *c, const struct domain *d, uint64_t mfn)
+{
+    const struct frame *f;
+
+    if (mfn >= c->m->nr_frames) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 10, 0);
+        return;
+    }
+    f = mfn_frame(c->m, mfn);
+    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != d->domid) {
+        violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, d->domid,
+                  atomic_load_explicit(&f->owner, memory_order_relaxed));
+    }
+    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != PGT_WRITABLE) {
+        violation(c, PVCORE_CHECK_STATE, mfn, 10, frame_type(f, memory_order_relaxed));
+    }
+    hold(c, mfn, true);
+}
+
 static void check_desc_holders(struct checker *c, const struct domain *d, const struct vcpu *v)
 {
     /* (A corrupted count must not take the scan beyond the array.) */
@@ -289,6 +309,13 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
             }
             check_desc_holders(&c, d, &d->vcpus[i]);
             check_vcpu_info_holder(&c, d, &d->vcpus[i]);
+        }
+        /* The frames the hypervisor writes into (internal/held.h): writable for good. */
+        if (d->shared_info_mfn != INVALID_MFN) {
+            check_held(&c, d, d->shared_info_mfn);
+        }
+        for (i = 0; i < d->gnt.max && i < PVCORE_GRANT_MAX_FRAMES; i++) {
+            check_held(&c, d, d->gnt.frames[i]);
         }
     }
 

@@ -24,6 +24,7 @@
 #include <pvcore/domain.h>
 
 #include "internal/emulate.h"
+#include "internal/held.h"
 #include "internal/desc.h"
 #include "internal/m2p.h"
 #include "internal/pagetype.h"
@@ -394,6 +395,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
             v->ldt_base = 0;
             v->ldt_ents = 0;
         }
+        held_release_all(dl);
         d->destroy_phase = DESTROY_FRAMES;
         d->destroy_cursor = 0;
     }

@@ -7,28 +7,43 @@
 #include <pvcore/abi/grant_table.h>
 #include <pvcore/grant.h>
 
-#include "internal/frame.h"
+#include "internal/held.h"
 #include "internal/hypercall.h"
 
 int pvcore_domain_set_grant_frames(struct pvcore_domain *pd, const pvcore_mfn_t *frames, uint32_t nr)
 {
     struct domain *d = (struct domain *)(void *)pd;
+    struct domain_locked dl;
+    struct call call;
     uint32_t i;
+    int rc = 0;
 
-    if (d == NULL || (frames == NULL && nr != 0) || nr > PVCORE_GRANT_MAX_FRAMES || d->gnt.max != 0) {
+    if (d == NULL || (frames == NULL && nr != 0) || nr > PVCORE_GRANT_MAX_FRAMES) {
         return -PVCORE_EINVAL;
     }
-    for (i = 0; i < nr; i++) {
-        if (frames[i].v >= d->m->nr_frames ||
-            atomic_load_explicit(&mfn_frame(d->m, frames[i].v)->owner, memory_order_relaxed) != d->domid) {
-            return -PVCORE_EINVAL;
+    call_init(&call, d->m);
+    dl = domain_lock(&call, d);
+    if (d->gnt.max != 0) {
+        rc = -PVCORE_EBUSY;
+    }
+    /* Each frame held writable from now on (internal/held.h): all or none. */
+    for (i = 0; rc == 0 && i < nr; i++) {
+        rc = held_get(&dl, frames[i].v);
+        if (rc != 0) {
+            while (i-- > 0) {
+                held_put(&dl, frames[i].v);
+            }
+            break;
         }
     }
-    for (i = 0; i < nr; i++) {
-        d->gnt.frames[i] = frames[i].v;
+    if (rc == 0) {
+        for (i = 0; i < nr; i++) {
+            d->gnt.frames[i] = frames[i].v;
+        }
+        d->gnt.max = nr;
     }
-    d->gnt.max = nr;
-    return 0;
+    domain_unlock(&dl);
+    return rc;
 }
 
 /* The domain an op names (DOMID_SELF or the caller's id, or any for a privileged caller),
@@ -115,39 +130,28 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         *ret = hc_copy_out(c, uop + 8, b + 8, 2);
         break;
     }
-    case PVCORE_GNTTABOP_query_size: {
-        /* { dom, nr_frames, max_nr_frames, status }, once per entry of the array */
-        uint32_t i;
-        *ret = 0;
-        for (i = 0; i < count; i++, uop += sizeof(struct pvcore_gnttab_query_size)) {
-            if (i != 0 && call_should_preempt(&c->call)) {
-                args[1] = uop;
-                args[2] = count - i;
-                return PVCORE_HYPERCALL_RESTART;
-            }
-            call_charge(&c->call, 1);
-            rc = hc_copy_in(c, b, uop, sizeof(struct pvcore_gnttab_query_size));
-            if (rc != 0) {
-                *ret = rc;
-                break;
-            }
-            d = target(c, (uint16_t)(b[0] | b[1] << 8), &denied);
-            status = d == NULL ? PVCORE_GNTST_bad_domain
-                   : denied   ? PVCORE_GNTST_permission_denied
-                              : PVCORE_GNTST_okay;
-            if (status == PVCORE_GNTST_okay) {
-                hc_put_le(b + 4, atomic_load(&d->gnt.nr), 4);
-                hc_put_le(b + 8, d->gnt.max, 4);
-            }
-            hc_put_le(b + 12, (uint16_t)status, 2);
-            rc = hc_copy_out(c, uop, b, sizeof(struct pvcore_gnttab_query_size));
-            if (rc != 0) {
-                *ret = rc;
-                break;
-            }
+    case PVCORE_GNTTABOP_query_size:
+        /* { dom, nr_frames, max_nr_frames, status }: one, as Xen takes it */
+        if (count != 1) {
+            *ret = -PVCORE_EINVAL;
+            break;
         }
+        rc = hc_copy_in(c, b, uop, sizeof(struct pvcore_gnttab_query_size));
+        if (rc != 0) {
+            *ret = rc;
+            break;
+        }
+        d = target(c, (uint16_t)((unsigned)b[0] | (unsigned)b[1] << 8), &denied);
+        status = d == NULL ? PVCORE_GNTST_bad_domain
+               : denied   ? PVCORE_GNTST_permission_denied
+                          : PVCORE_GNTST_okay;
+        if (status == PVCORE_GNTST_okay) {
+            hc_put_le(b + 4, atomic_load(&d->gnt.nr), 4);
+            hc_put_le(b + 8, d->gnt.max, 4);
+        }
+        hc_put_le(b + 12, (uint16_t)status, 2);
+        *ret = hc_copy_out(c, uop, b, sizeof(struct pvcore_gnttab_query_size));
         break;
-    }
     case PVCORE_GNTTABOP_set_version: {
         uint32_t want;
         if (count != 1) {

@@ -116,6 +116,12 @@ int pvcore_cpu_hypercall(struct pvcore_vcpu *v, struct pvcore_cpu_regs *regs,
         /* syscall from guest user mode is the guest kernel's system call, not a hypercall. */
         return pvcore_cpu_syscall(v, regs);
     }
+    if (c.is32 && (regs->cs & 3u) != 1u) {
+        /* int $0x82 is the kernel's (a DPL 1 gate): from any other ring the guest takes
+         * the #GP the processor would have raised, at the instruction. */
+        regs->rip = (uint32_t)(regs->rip - 2u);
+        return cpu_inject((struct vcpu *)(void *)v, regs, X86_VEC_GP, (0x82u << 3) | 2u, 0, false);
+    }
     h = handler_of(&c, out->nr);
     if (h == NULL) {
         return PVCORE_CPU_UNHANDLED;
@@ -225,7 +231,9 @@ int hcall_multicall(struct caller *c, uint64_t args[6], int64_t *ret)
             break;
         }
         hc_put_le(e + word, c->is32 ? (uint32_t)result : (uint64_t)result, (unsigned)word);
-        if (hc_copy_out(c, list + word, e + word, word) != 0) {
+        /* After an iret the write-back is best effort, as on Xen: the vCPU may now be in
+         * its user mode, whose tables need not map the list. */
+        if (hc_copy_out(c, list + word, e + word, word) != 0 && !c->iret_done) {
             c->in_multicall = false;
             *ret = -PVCORE_EFAULT;
             return PVCORE_HYPERCALL_DONE;

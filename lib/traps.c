@@ -7,6 +7,7 @@
 #include "internal/cpu.h"
 #include "internal/domain.h"
 #include "internal/emulate.h"
+#include "internal/held.h"
 #include "internal/hypercall.h"
 
 /* ---- the public entries ------------------------------------------------------------------- */
@@ -108,6 +109,7 @@ static int syscall_from_user(struct vcpu *v, struct pvcore_cpu_regs *regs)
 {
     const struct cpu_callback *cb = &v->cpu.cb[CB_SYSCALL];
     struct bounce b = { 0 };
+    int rc;
 
     if (regs->cs == PVCORE_FLAT_USER_CS32_X86_64 && v->cpu.cb[CB_SYSCALL32].eip != 0) {
         cb = &v->cpu.cb[CB_SYSCALL32];
@@ -117,7 +119,11 @@ static int syscall_from_user(struct vcpu *v, struct pvcore_cpu_regs *regs)
     }
     b.eip = cb->eip;
     b.mask_events = cb->mask_events;
-    return cpu_bounce(v, regs, &b);
+    rc = cpu_bounce(v, regs, &b);
+    if (rc == PVCORE_CPU_RESUME) {
+        regs->rflags &= ~(uint64_t)EFLAGS_DF; /* as the syscall instruction's mask would */
+    }
+    return rc;
 }
 
 int pvcore_cpu_syscall(struct pvcore_vcpu *pv, struct pvcore_cpu_regs *regs)
@@ -176,12 +182,24 @@ void pvcore_vcpu_set_segment_bases(struct pvcore_vcpu *pv, uint64_t fs, uint64_t
 int pvcore_domain_set_shared_info(struct pvcore_domain *pd, pvcore_mfn_t mfn)
 {
     struct domain *d = (struct domain *)(void *)pd;
+    struct domain_locked dl;
+    struct call call;
     uint32_t i;
+    int rc;
 
-    if (d == NULL || mfn.v >= d->m->nr_frames) {
+    if (d == NULL) {
         return -PVCORE_EINVAL;
     }
-    d->shared_info_mfn = mfn.v;
+    call_init(&call, d->m);
+    dl = domain_lock(&call, d);
+    rc = d->shared_info_mfn != INVALID_MFN ? -PVCORE_EBUSY : held_get(&dl, mfn.v);
+    if (rc == 0) {
+        d->shared_info_mfn = mfn.v;
+    }
+    domain_unlock(&dl);
+    if (rc != 0) {
+        return rc;
+    }
     for (i = 0; i < d->nr_vcpus && i < PVCORE_XEN_LEGACY_MAX_VCPUS; i++) {
         struct vcpu *v = &d->vcpus[i];
         if (!v->cpu.vcpu_info_registered) {
@@ -416,7 +434,9 @@ static uint16_t user_gs_selector(const struct vcpu *v, uint16_t sel, uint64_t *b
         return 0;
     }
     /* A validated descriptor page of the guest's, held while installed. */
-    d = frame_entries(v->d->m, v->cpu.gdt_frames[idx / 512u])[idx % 512u];
+    d = atomic_load_explicit((_Atomic uint64_t *)(void *)&frame_entries(
+                                 v->d->m, v->cpu.gdt_frames[idx / 512u])[idx % 512u],
+                             memory_order_relaxed); /* update_descriptor may be storing it */
     if (!(d & (1ull << 47)) || !(d & (1ull << 44)) ||
         ((d & (1ull << 43)) && !(d & (1ull << 41)))) {
         return 0; /* not present, a system descriptor, or code that cannot be read */

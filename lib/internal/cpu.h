@@ -21,6 +21,7 @@ struct vcpu;
 /* RFLAGS bits the CPU half reads or changes. */
 #define EFLAGS_TF 0x100u
 #define EFLAGS_IF 0x200u
+#define EFLAGS_DF 0x400u
 #define EFLAGS_IOPL 0x3000u
 #define EFLAGS_IOPL_SHIFT 12
 #define EFLAGS_NT 0x4000u
