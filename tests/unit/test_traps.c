@@ -579,6 +579,34 @@ static void test_syscall_from_user(void **state)
     pvtest_free(t);
 }
 
+/* int $0x82 is a 32-bit kernel's: from ring 3 it is the #GP its DPL 1 gate raises, even
+ * where an embedder's gate lets it through. */
+static void test_int82_from_user(void **state)
+{
+    struct pvtest *t = new_machine();
+    struct tenv te;
+    struct pvcore_cpu_regs r;
+    struct pvcore_hypercall_regs h;
+
+    (void)state;
+    tenv_init(&te, t, 2);
+    set_handler(&te, 13, 0);
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_stack_switch, 0xe021, STACK_TOP, 0), 0);
+    r = kregs(&te);
+    r.cs = PVCORE_FLAT_RING3_CS_X86_32;
+    r.ss = PVCORE_FLAT_RING3_SS_X86_32;
+    r.rsp = VA + 0x900;
+    r.rip = 0x00400102; /* after the int $0x82 at 0x400100 */
+    r.rax = PVCORE_HYPERVISOR_xen_version;
+    r.rbx = PVCORE_XENVER_version;
+    assert_int_equal(pvcore_cpu_hypercall(vcpu(t, 2, 0), &r, &h), PVCORE_CPU_RESUME);
+    assert_int_equal(r.rip, HANDLER32 + 13);
+    assert_int_equal(gread32(&te.e, r.rsp), (0x82u << 3) | 2u);     /* error code */
+    assert_int_equal(gread32(&te.e, r.rsp + 4), 0x00400100u);       /* at the instruction */
+    assert_int_equal(r.rax, PVCORE_HYPERVISOR_xen_version);          /* not served */
+    pvtest_free(t);
+}
+
 /* ---- iret ----------------------------------------------------------------------------------- */
 
 static void test_iret64_rules(void **state)
@@ -793,6 +821,39 @@ static void test_multicall(void **state)
     pvtest_free(t);
 }
 
+/* An iret into user mode ends a multicall; its result write-back goes through the user
+ * tables, which here map nothing: best effort, and the guest still gets the iret's rax. */
+static void test_multicall_iret_to_user(void **state)
+{
+    struct pvtest *t = new_machine();
+    struct tenv te;
+    struct pvcore_cpu_regs r;
+    struct pvcore_hypercall_regs h;
+    uint64_t none[6] = { 0 };
+    uint64_t user_l4;
+
+    (void)state;
+    tenv_init(&te, t, 1);
+    user_l4 = alloc_frame(t, 1); /* an empty address space */
+    assert_int_equal(ext(t, 1, PVCORE_MMUEXT_NEW_USER_BASEPTR, user_l4, 0, PVCORE_DOMID_SELF), 0);
+    {
+        uint64_t f[9] = { 0x99, 0, 0, 0, 0x400000, 0xe033, 0x202, VA + 0x800, 0xe02b };
+        gwrite(&te.e, TABLE_VA + 0x800, f, sizeof(f));
+    }
+    mc_entry(&te, 0, PVCORE_HYPERVISOR_iret, none);
+    r = kregs(&te);
+    r.rsp = TABLE_VA + 0x800;
+    r.rax = PVCORE_HYPERVISOR_multicall;
+    r.rdi = TABLE_VA;
+    r.rsi = 1;
+    assert_int_equal(pvcore_cpu_hypercall(vcpu(t, 1, 0), &r, &h), PVCORE_CPU_RESUME);
+    assert_false(pvcore_vcpu_kernel_mode(vcpu(t, 1, 0)));
+    assert_int_equal(r.rax, 0x99);
+    assert_int_equal(r.rip, 0x400000);
+    check_invariants(t);
+    pvtest_free(t);
+}
+
 /* ---- the rest ------------------------------------------------------------------------------- */
 
 static void test_fpu_and_bases(void **state)
@@ -885,9 +946,11 @@ int main(void)
         cmocka_unit_test(test_trap_table_preempted),
         cmocka_unit_test(test_callbacks),
         cmocka_unit_test(test_syscall_from_user),
+        cmocka_unit_test(test_int82_from_user),
         cmocka_unit_test(test_iret64_rules),
         cmocka_unit_test(test_iret32_rules),
         cmocka_unit_test(test_multicall),
+        cmocka_unit_test(test_multicall_iret_to_user),
         cmocka_unit_test(test_fpu_and_bases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
