@@ -249,7 +249,8 @@ static int one_op(struct worker *w, int peer, int peer_may_be_gone)
         if (w->resetter && (r >> 8) % 4u == 0) {
             struct pvcore_evtchn_reset rs = { SELF };
             rc = evop(s, d, w->vcpu, PVCORE_EVTCHNOP_reset, &rs, sizeof(rs));
-            ok = rc == 0;
+            /* -EAGAIN: the other vCPU opened a port behind the scan (left open, as Xen) */
+            ok = rc == 0 || rc == -PVCORE_EAGAIN;
             w->resets++;
         } else {
             /* another domain's port: status and reset are refused to an unprivileged one */
