@@ -136,14 +136,17 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
     }
 }
 
-/* A descriptor-page holder (GDT or LDT slot of a vCPU of d): the domain's own frame, of
- * that type. */
-static void hold_desc(struct checker *c, const struct domain *d, uint64_t mfn)
+/* A reference held outside the frame table on domain d's frame `mfn`, of type `type`
+ * (a general and a type reference): GDT and LDT frames (descriptor pages), a registered
+ * vcpu_info and the frames the hypervisor writes into (writable). `what` names the
+ * holder in a report. */
+static void hold_typed(struct checker *c, const struct domain *d, uint64_t mfn, uint32_t type,
+                       uint64_t what)
 {
     const struct frame *f;
 
     if (mfn >= c->m->nr_frames) {
-        violation(c, PVCORE_CHECK_STATE, mfn, 5, d->domid);
+        violation(c, PVCORE_CHECK_STATE, mfn, what, d->domid);
         return;
     }
     f = mfn_frame(c->m, mfn);
@@ -151,17 +154,21 @@ static void hold_desc(struct checker *c, const struct domain *d, uint64_t mfn)
         violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, d->domid,
                   atomic_load_explicit(&f->owner, memory_order_relaxed));
     }
-    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != PGT_SEG_DESC) {
-        violation(c, PVCORE_CHECK_STATE, mfn, 6, frame_type(f, memory_order_relaxed));
+    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != type) {
+        violation(c, PVCORE_CHECK_STATE, mfn, what, frame_type(f, memory_order_relaxed));
     }
     hold(c, mfn, true);
+}
+
+static void hold_desc(struct checker *c, const struct domain *d, uint64_t mfn)
+{
+    hold_typed(c, d, mfn, PGT_SEG_DESC, 6);
 }
 
 /* A registered vcpu_info (VCPUOP_register_vcpu_info): the domain's own frame, holding a
  * general and a writable type reference, and the 64 bytes inside the page. */
 static void check_vcpu_info_holder(struct checker *c, const struct domain *d, const struct vcpu *v)
 {
-    const struct frame *f;
     uint64_t mfn = INVALID_MFN;
     uint32_t off = 0;
 
@@ -172,35 +179,7 @@ static void check_vcpu_info_holder(struct checker *c, const struct domain *d, co
         violation(c, PVCORE_CHECK_STATE, mfn, 8, off);
         return;
     }
-    f = mfn_frame(c->m, mfn);
-    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != d->domid) {
-        violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, d->domid,
-                  atomic_load_explicit(&f->owner, memory_order_relaxed));
-    }
-    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != PGT_WRITABLE) {
-        violation(c, PVCORE_CHECK_STATE, mfn, 9, frame_type(f, memory_order_relaxed));
-    }
-    hold(c, mfn, true);
-}
-
-/* A frame the domain holds for the hypervisor's writes: its own, of the writable type. */
-static void check_held(struct checker *c, const struct domain *d, uint64_t mfn)
-{
-    const struct frame *f;
-
-    if (mfn >= c->m->nr_frames) {
-        violation(c, PVCORE_CHECK_STATE, mfn, 10, 0);
-        return;
-    }
-    f = mfn_frame(c->m, mfn);
-    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != d->domid) {
-        violation(c, PVCORE_CHECK_FOREIGN_MAPPING, mfn, d->domid,
-                  atomic_load_explicit(&f->owner, memory_order_relaxed));
-    }
-    if ((frame_type(f, memory_order_relaxed) & PGT_TYPE_MASK) != PGT_WRITABLE) {
-        violation(c, PVCORE_CHECK_STATE, mfn, 10, frame_type(f, memory_order_relaxed));
-    }
-    hold(c, mfn, true);
+    hold_typed(c, d, mfn, PGT_WRITABLE, 9);
 }
 
 static void check_desc_holders(struct checker *c, const struct domain *d, const struct vcpu *v)
@@ -312,10 +291,10 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         }
         /* The frames the hypervisor writes into (internal/held.h): writable for good. */
         if (d->shared_info_mfn != INVALID_MFN) {
-            check_held(&c, d, d->shared_info_mfn);
+            hold_typed(&c, d, d->shared_info_mfn, PGT_WRITABLE, 10);
         }
         for (i = 0; i < d->gnt.max && i < PVCORE_GRANT_MAX_FRAMES; i++) {
-            check_held(&c, d, d->gnt.frames[i]);
+            hold_typed(&c, d, d->gnt.frames[i], PGT_WRITABLE, 10);
         }
     }
 
