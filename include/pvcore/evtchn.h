@@ -25,8 +25,9 @@
  * #pvcore_host_ops::evtchn_kick hook for the vCPU (with no lock held). The embedder then
  * enters the guest's event callback with pvcore_cpu_event_callback() when
  * pvcore_vcpu_upcall_pending() says so (events not masked). A masked port stays pending
- * with no selector bit or upcall: EVTCHNOP_unmask (or the guest's own unmask followed by
- * it) delivers it. A vCPU with no vcpu_info (above the shared page's 32, not registered)
+ * with no selector bit or upcall: EVTCHNOP_unmask delivers it when that call is what
+ * clears the mask bit (as Xen's: a guest that cleared the bit itself first gets nothing
+ * from the call, and scans its pending bits itself). A vCPU with no vcpu_info (above the shared page's 32, not registered)
  * gets the pending bit only, as Xen's dummy vcpu_info gives it; registering a vcpu_info
  * later marks everything pending.
  *
