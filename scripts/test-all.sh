@@ -24,7 +24,28 @@ fi
 
 sh scripts/install-deps.sh
 
-step() { printf '\n==== %s ====\n' "$*"; }
+# Numbered steps, each timed; a summary table at the end (and on a failure, up to it).
+STEP=0
+STEP_NAME=""
+STEP_START=0
+SUMMARY=""
+step_end() {
+    if [ "$STEP" -gt 0 ]; then
+        SUMMARY="${SUMMARY}$(printf '%2d  %5ds  %s' "$STEP" "$(($(date +%s) - STEP_START))" "$STEP_NAME")
+"
+    fi
+}
+step() {
+    step_end
+    STEP=$((STEP + 1))
+    STEP_NAME=$*
+    STEP_START=$(date +%s)
+    printf '\n==== %d. %s ====\n' "$STEP" "$*"
+}
+summary() {
+    printf '\n==== summary ====\n step  time  what\n%s' "$SUMMARY"
+}
+trap 'rc=$?; if [ "$rc" -ne 0 ]; then step_end; summary; printf "FAILED in step %d: %s\n" "$STEP" "$STEP_NAME"; fi' EXIT
 
 step "normal build (Debug, -Werror)"
 cmake --preset dev > /dev/null
@@ -49,4 +70,6 @@ cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz -j "$JOBS"
 ctest --preset fuzz -j "$JOBS"
 
-step "all suites passed"
+step_end
+summary
+printf '==== all suites passed ====\n'
