@@ -729,7 +729,11 @@ static void model_bounce(struct guest *g, const struct pvcore_cpu_regs *in, cons
         uint16_t ss = outer ? g->kernel_ss : r.ss;
         size_t len = ((b->failsafe ? 7u : b->ec ? 4u : 3u) + (outer ? 2u : 0u)) * 4u;
 
-        if ((b->cs & ~3u) == 0) {
+        /* The handler's selector must be the guest's: not null, and in the reserved area
+         * (entries from 7168, 0xe000 on) only the flat ring 1 and ring 3 code. */
+        if ((b->cs & ~3u) == 0 ||
+            ((b->cs & 4u) == 0 && (b->cs & ~3u) >= 0xe000u && (b->cs & ~3u) != 0xe018u &&
+             (b->cs & ~3u) != 0xe028u)) {
             return;
         }
         if (sp < len || !range_ok(g, sp - len, len, 2)) {

@@ -200,6 +200,24 @@ static int bounce64(struct vcpu *v, struct call *call, struct pvcore_cpu_regs *r
 }
 
 /*
+ * A 32-bit guest's handler selector is its own: one of its GDT or LDT entries (checked
+ * when installed: never DPL 0, never beyond its limits), or the flat ring 1 or ring 3 code
+ * selector of the hypervisor's reserved area; never null, and never another reserved
+ * entry (the hypervisor's own code among them).
+ */
+static bool guest_code_selector(uint16_t cs)
+{
+    if ((cs & ~3u) == 0) {
+        return false;
+    }
+    if ((cs & 4u) != 0 || (cs >> 3) < PVCORE_FIRST_RESERVED_GDT_ENTRY) {
+        return true;
+    }
+    return (cs & ~3u) == (PVCORE_FLAT_RING1_CS_X86_32 & ~3u) ||
+           (cs & ~3u) == (PVCORE_FLAT_RING3_CS_X86_32 & ~3u);
+}
+
+/*
  * 32-bit guest: { [ds, es, fs, gs | error], eip, cs | mask << 16, eflags, [esp, ss] }; esp
  * and ss when it was not in ring 1, and then on the stack_switch stack.
  */
@@ -213,8 +231,8 @@ static int bounce32(struct vcpu *v, struct call *call, struct pvcore_cpu_regs *r
     uint8_t saved;
     bool ring1 = (r->cs & 2u) == 0; /* rings 0 and 1 stay on their stack, as Xen tests it */
 
-    if ((b->cs & ~3u) == 0) {
-        return PVCORE_CPU_CRASH; /* a null selector: no handler */
+    if (!guest_code_selector(b->cs)) {
+        return PVCORE_CPU_CRASH; /* no handler of the guest's own to enter */
     }
     if (ring1) {
         sp = (uint32_t)r->rsp;

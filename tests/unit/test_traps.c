@@ -418,6 +418,38 @@ static void test_trap_table_rules(void **state)
 
 /* A long table is preempted and continued with the pointer advanced: the end state is
  * the same as in one call. */
+/* A 32-bit guest's handler selector must be its own: the hypervisor's code selector
+ * (RPL raised to 1 at registration) is no handler to enter. */
+static void test_handler_selector_own(void **state)
+{
+    struct pvtest *t = new_machine();
+    struct tenv te;
+    struct pvcore_cpu_regs r;
+    uint8_t vec = 13, fl = 0;
+    uint16_t cs = 0xe008; /* the hypervisor's code */
+    uint64_t a = HANDLER32;
+
+    (void)state;
+    tenv_init(&te, t, 2);
+    put_traps(&te, &vec, &fl, &cs, &a, 1);
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_trap_table, TABLE_VA, 0, 0), 0);
+    r = kregs(&te);
+    assert_int_equal(pvcore_cpu_trap(vcpu(t, 2, 0), &r, 13, 0, 0), PVCORE_CPU_CRASH);
+    /* its own GDT selector (index 5) and the flat ring-3 one are */
+    cs = 0x29;
+    put_traps(&te, &vec, &fl, &cs, &a, 1);
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_trap_table, TABLE_VA, 0, 0), 0);
+    r = kregs(&te);
+    assert_int_equal(pvcore_cpu_trap(vcpu(t, 2, 0), &r, 13, 0, 0), PVCORE_CPU_RESUME);
+    assert_int_equal(r.cs, 0x29);
+    cs = PVCORE_FLAT_RING3_CS_X86_32;
+    put_traps(&te, &vec, &fl, &cs, &a, 1);
+    assert_int_equal(hcall(&te, PVCORE_HYPERVISOR_set_trap_table, TABLE_VA, 0, 0), 0);
+    r = kregs(&te);
+    assert_int_equal(pvcore_cpu_trap(vcpu(t, 2, 0), &r, 13, 0, 0), PVCORE_CPU_RESUME);
+    pvtest_free(t);
+}
+
 static void test_trap_table_preempted(void **state)
 {
     struct pvtest *t = pvtest_new_budget(8, 0);
@@ -944,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_user_fetch_needs_user_mapping),
         cmocka_unit_test(test_trap_table_rules),
         cmocka_unit_test(test_trap_table_preempted),
+        cmocka_unit_test(test_handler_selector_own),
         cmocka_unit_test(test_callbacks),
         cmocka_unit_test(test_syscall_from_user),
         cmocka_unit_test(test_int82_from_user),
