@@ -420,6 +420,10 @@ static void hypercall(struct guest *g, struct frame *f)
     if (rc == PVCORE_CPU_UNHANDLED) {
         ret = serve_hypercall(g, h.nr, h.arg);
         r.rax = g->is32 ? (uint32_t)ret : (uint64_t)ret;
+    } else if (h.nr == PVCORE_HYPERVISOR_event_channel_op) {
+        /* minihv is the console's back-end: whatever the guest notified, its ring may
+         * have new output (the port itself is unbound, so the library drops the event). */
+        drain_console_ring(g);
     }
     if (g->poweroff_pending) {
         minihv_exit_to_host(STOP_SHUTDOWN + PVCORE_SHUTDOWN_poweroff);
