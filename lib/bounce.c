@@ -11,7 +11,7 @@
  */
 #include "internal/cpu.h"
 #include "internal/domain.h"
-#include "internal/guestmem.h"
+#include "internal/hypercall.h" /* hc_put_le(): guest scalars are little-endian */
 #include "internal/paging.h"
 
 #define PFEC_USER 0x4u
@@ -117,24 +117,6 @@ static uint32_t frame_flags(const struct vcpu *v, uint64_t rflags, uint8_t saved
     return f;
 }
 
-static void put64(uint8_t *p, uint64_t val)
-{
-    unsigned i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(val >> (8u * i));
-    }
-}
-
-static void put32(uint8_t *p, uint32_t val)
-{
-    unsigned i;
-
-    for (i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(val >> (8u * i));
-    }
-}
-
 /* ---- the bounce --------------------------------------------------------------------------- */
 
 /*
@@ -168,21 +150,21 @@ static int bounce64(struct vcpu *v, struct call *call, struct pvcore_cpu_regs *r
         return PVCORE_CPU_CRASH;
     }
     sp -= len;
-    put64(frame + 8 * n++, r->rcx);
-    put64(frame + 8 * n++, r->r11);
+    hc_put_le(frame + 8 * n++, r->rcx, 8);
+    hc_put_le(frame + 8 * n++, r->r11, 8);
     if (b->failsafe) {
-        put64(frame + 8 * n++, r->ds);
-        put64(frame + 8 * n++, r->es);
-        put64(frame + 8 * n++, r->fs);
-        put64(frame + 8 * n++, r->gs);
+        hc_put_le(frame + 8 * n++, r->ds, 8);
+        hc_put_le(frame + 8 * n++, r->es, 8);
+        hc_put_le(frame + 8 * n++, r->fs, 8);
+        hc_put_le(frame + 8 * n++, r->gs, 8);
     } else if (b->error_code) {
-        put64(frame + 8 * n++, b->error);
+        hc_put_le(frame + 8 * n++, b->error, 8);
     }
-    put64(frame + 8 * n++, r->rip);
-    put64(frame + 8 * n++, (uint64_t)r->cs | (uint64_t)saved << 32);
-    put64(frame + 8 * n++, frame_flags(v, r->rflags, saved));
-    put64(frame + 8 * n++, r->rsp);
-    put64(frame + 8 * n++, r->ss);
+    hc_put_le(frame + 8 * n++, r->rip, 8);
+    hc_put_le(frame + 8 * n++, (uint64_t)r->cs | (uint64_t)saved << 32, 8);
+    hc_put_le(frame + 8 * n++, frame_flags(v, r->rflags, saved), 8);
+    hc_put_le(frame + 8 * n++, r->rsp, 8);
+    hc_put_le(frame + 8 * n++, r->ss, 8);
     if (guest_copy_to(call, v, sp, frame, len) != 0) {
         return PVCORE_CPU_CRASH;
     }
@@ -249,19 +231,19 @@ static int bounce32(struct vcpu *v, struct call *call, struct pvcore_cpu_regs *r
     }
     sp -= (uint32_t)len;
     if (b->failsafe) {
-        put32(frame + 4 * n++, r->ds);
-        put32(frame + 4 * n++, r->es);
-        put32(frame + 4 * n++, r->fs);
-        put32(frame + 4 * n++, r->gs);
+        hc_put_le(frame + 4 * n++, r->ds, 4);
+        hc_put_le(frame + 4 * n++, r->es, 4);
+        hc_put_le(frame + 4 * n++, r->fs, 4);
+        hc_put_le(frame + 4 * n++, r->gs, 4);
     } else if (b->error_code) {
-        put32(frame + 4 * n++, b->error);
+        hc_put_le(frame + 4 * n++, b->error, 4);
     }
-    put32(frame + 4 * n++, (uint32_t)r->rip);
-    put32(frame + 4 * n++, (uint32_t)r->cs | (uint32_t)saved << 16);
-    put32(frame + 4 * n++, frame_flags(v, r->rflags, saved));
+    hc_put_le(frame + 4 * n++, (uint32_t)r->rip, 4);
+    hc_put_le(frame + 4 * n++, (uint32_t)r->cs | (uint32_t)saved << 16, 4);
+    hc_put_le(frame + 4 * n++, frame_flags(v, r->rflags, saved), 4);
     if (!ring1) {
-        put32(frame + 4 * n++, (uint32_t)r->rsp);
-        put32(frame + 4 * n++, r->ss);
+        hc_put_le(frame + 4 * n++, (uint32_t)r->rsp, 4);
+        hc_put_le(frame + 4 * n++, r->ss, 4);
     }
     if (guest_copy_to(call, v, sp, frame, len) != 0) {
         return PVCORE_CPU_CRASH;

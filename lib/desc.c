@@ -37,18 +37,6 @@ static void desc_put(const struct domain_locked *dl, uint64_t mfn)
     frame_put_page_and_type_slow(dl, mfn);
 }
 
-static void flush_vcpu(struct vcpu *v)
-{
-    struct pvcore_flush f;
-
-    memset(&f, 0, sizeof(f));
-    f.domid = v->d->domid;
-    f.kind = PVCORE_FLUSH_TLB_ALL;
-    f.scope = PVCORE_FLUSH_SCOPE_LOCAL;
-    f.vcpu = v->id;
-    machine_flush(v->d->m, &f);
-}
-
 /*
  * Locks v's domain for a call and first finishes the devalidation it had queued, as every
  * MMU call does, so that a frame just unhooked from the page tables can take the
@@ -290,7 +278,7 @@ void pvcore_desc_ldt_destroy(struct pvcore_vcpu *pv)
     call_init(&call, v->d->m);
     dl = domain_lock(&call, v->d);
     if (desc_ldt_release(&dl, v)) {
-        flush_vcpu(v);
+        vcpu_flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
     }
     domain_unlock(&dl);
 }

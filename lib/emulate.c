@@ -65,11 +65,6 @@ static uint64_t *gpr(struct pvcore_cpu_regs *r, unsigned n)
     return (uint64_t *)(void *)((unsigned char *)r + gpr_off[n & 15u]);
 }
 
-static bool canonical(uint64_t va)
-{
-    return (uint64_t)((int64_t)(va << 16) >> 16) == va;
-}
-
 /* ---- CPUID policy ----------------------------------------------------------------------- */
 
 #define ALL 0xFFFFFFFFu
@@ -616,7 +611,7 @@ static bool need(struct fetch *f, unsigned n)
         uint64_t at = f->base + f->have;
         uint64_t chunk = n - f->have, room = 4096u - (at & 4095u);
 
-        if (n > INSN_MAX || (f->flat32 ? at > 0xFFFFFFFFu : !canonical(at))) {
+        if (n > INSN_MAX || (f->flat32 ? at > 0xFFFFFFFFu : !cpu_canonical(at))) {
             f->state = FETCH_BAD;
             return false;
         }
@@ -1030,7 +1025,7 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
     case WR_FS:
     case WR_GS:
     case WR_SHADOW_GS:
-        if (!canonical(val)) {
+        if (!cpu_canonical(val)) {
             return false;
         }
         if (r->wr == WR_FS) {

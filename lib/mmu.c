@@ -79,19 +79,6 @@ static void flush_domain(struct domain *d, uint8_t kind, uint64_t va)
     machine_flush(d->m, &f);
 }
 
-static void flush_local(struct vcpu *v, uint8_t kind, uint64_t va)
-{
-    struct pvcore_flush f;
-
-    memset(&f, 0, sizeof(f));
-    f.domid = v->d->domid;
-    f.kind = kind;
-    f.scope = PVCORE_FLUSH_SCOPE_LOCAL;
-    f.vcpu = v->id;
-    f.va = va;
-    machine_flush(v->d->m, &f);
-}
-
 /* Reads a guest vCPU bitmap (words of the guest's size), with the batch's lock let go,
  * and flushes those vCPUs. */
 static int flush_mask(struct mmu_call *mc, uint64_t bitmap_gva, uint8_t kind, uint64_t va)
@@ -432,7 +419,7 @@ void mmu_install_base(const struct domain_locked *dl, struct vcpu *v, uint64_t m
     *slotp = mfn;
     /* The LDT's frames were found through the old tables (Xen's pv_destroy_ldt). */
     if (!user && mfn != INVALID_MFN && desc_ldt_release(dl, v)) {
-        flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
+        vcpu_flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
     }
     base_changed(v);
     if (old != INVALID_MFN) {
@@ -517,7 +504,7 @@ static int set_ldt(const struct domain_locked *dl, struct vcpu *v, uint64_t base
         (void)desc_ldt_release(dl, v);
         v->ldt_base = base;
         v->ldt_ents = (uint32_t)ents;
-        flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
+        vcpu_flush_local(v, PVCORE_FLUSH_TLB_ALL, 0);
     }
     return 0;
 }
@@ -568,7 +555,7 @@ static int mx_flush_local(struct mmu_call *mc, const struct pg_owner *pg,
                           const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
 {
     (void)pg;
-    flush_local(mc->v, cmd->arg, flush_va(op, cmd));
+    vcpu_flush_local(mc->v, cmd->arg, flush_va(op, cmd));
     return 0;
 }
 
@@ -796,7 +783,7 @@ int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va
     if (rc == 0 && (kind == PVCORE_UVMF_TLB_FLUSH || kind == PVCORE_UVMF_INVLPG)) {
         uint8_t fk = kind == PVCORE_UVMF_INVLPG ? PVCORE_FLUSH_TLB_VA : PVCORE_FLUSH_TLB_ALL;
         if (scope == PVCORE_UVMF_LOCAL) {
-            flush_local(v, fk, va);
+            vcpu_flush_local(v, fk, va);
         } else if (scope == PVCORE_UVMF_ALL) {
             flush_domain(d, fk, va);
         } else {

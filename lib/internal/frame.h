@@ -420,6 +420,20 @@ static inline bool frame_get_own_mapping(struct machine *m, uint64_t mfn, uint16
 /* A TLB flush through the embedder's hook, numbered when it is a full one (frame.c). */
 void machine_flush(struct machine *m, const struct pvcore_flush *f);
 
+/* A flush of vCPU v's own TLB: all of it (PVCORE_FLUSH_TLB_ALL) or address va. */
+static inline void vcpu_flush_local(struct vcpu *v, uint8_t kind, uint64_t va)
+{
+    struct pvcore_flush f;
+
+    memset(&f, 0, sizeof(f));
+    f.domid = v->d->domid;
+    f.kind = kind;
+    f.scope = PVCORE_FLUSH_SCOPE_LOCAL;
+    f.vcpu = v->id;
+    f.va = va;
+    machine_flush(v->d->m, &f);
+}
+
 /* Before frame mfn of `owner`, which may have been writable, takes a page-table or
  * descriptor type: flushes whatever a writable mapping may have left in TLBs and caches,
  * unless a full flush since made that unnecessary (frame.c). */
