@@ -212,33 +212,14 @@ int pvcore_domain_iomem_permit(struct pvcore_domain *pd, pvcore_mfn_t first_mfn,
     struct call call;
     struct domain_locked locked;
     const struct domain_locked *dl = &locked;
-    uint32_t i;
-    int rc = 0;
+    int rc;
 
     if (first > last) {
         return -PVCORE_EINVAL;
     }
     call_init(&call, d->m);
     locked = domain_lock(&call, d);
-    if (allow) {
-        if (d->nr_iomem >= PVCORE_MAX_IOMEM_RANGES) {
-            rc = -PVCORE_ENOSPC;
-        } else {
-            d->iomem[d->nr_iomem].first = first;
-            d->iomem[d->nr_iomem].last = last;
-            d->nr_iomem++;
-        }
-    } else {
-        rc = -PVCORE_ENOENT;
-        for (i = 0; i < d->nr_iomem; i++) {
-            if (d->iomem[i].first == first && d->iomem[i].last == last) {
-                d->iomem[i] = d->iomem[d->nr_iomem - 1u];
-                d->nr_iomem--;
-                rc = 0;
-                break;
-            }
-        }
-    }
+    rc = io_range_permit(dl, d->iomem, &d->nr_iomem, PVCORE_MAX_IOMEM_RANGES, first, last, allow);
     domain_unlock(dl);
     return rc;
 }

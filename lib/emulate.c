@@ -542,33 +542,14 @@ int pvcore_domain_ioport_permit(struct pvcore_domain *pd, uint16_t first, uint16
     struct domain *d = (struct domain *)(void *)pd;
     struct call call;
     struct domain_locked dl;
-    uint32_t i;
-    int rc = 0;
+    int rc;
 
     if (d == NULL || first > last) {
         return -PVCORE_EINVAL;
     }
     call_init(&call, d->m);
     dl = domain_lock(&call, d);
-    if (allow) {
-        if (d->nr_ioport >= PVCORE_MAX_IOPORT_RANGES) {
-            rc = -PVCORE_ENOSPC;
-        } else {
-            d->ioport[d->nr_ioport].first = first;
-            d->ioport[d->nr_ioport].last = last;
-            d->nr_ioport++;
-        }
-    } else {
-        rc = -PVCORE_ENOENT;
-        for (i = 0; i < d->nr_ioport; i++) {
-            if (d->ioport[i].first == first && d->ioport[i].last == last) {
-                d->ioport[i] = d->ioport[d->nr_ioport - 1u];
-                d->nr_ioport--;
-                rc = 0;
-                break;
-            }
-        }
-    }
+    rc = io_range_permit(&dl, d->ioport, &d->nr_ioport, PVCORE_MAX_IOPORT_RANGES, first, last, allow);
     domain_unlock(&dl);
     return rc;
 }

@@ -27,12 +27,9 @@ struct vcpu {
     struct vcpu_evtchn evt;    /* its VIRQ bindings (evtchn.h) */
 };
 
-struct iomem_range {
+/* A permitted range of machine frames or I/O ports (inclusive). */
+struct io_range {
     uint64_t first, last;
-};
-
-struct ioport_range {
-    uint16_t first, last;
 };
 
 struct domain {
@@ -48,9 +45,9 @@ struct domain {
     struct spinlock mmu_lock;   /* its page tables, their types, its teardown list */
     uint32_t teardown_head;     /* mfn + 1 of the first frame to devalidate; 0: none */
     uint32_t nr_iomem;
-    struct iomem_range iomem[PVCORE_MAX_IOMEM_RANGES];
+    struct io_range iomem[PVCORE_MAX_IOMEM_RANGES];
     uint32_t nr_ioport;         /* I/O port ranges (emulate.c), under mmu_lock */
-    struct ioport_range ioport[PVCORE_MAX_IOPORT_RANGES];
+    struct io_range ioport[PVCORE_MAX_IOPORT_RANGES];
     uint64_t destroy_cursor;    /* next MFN pvcore_domain_destroy() scans */
     uint8_t destroy_phase;
     _Atomic uint32_t flushed_seq; /* the last full flush of all this domain's vCPUs */
@@ -166,5 +163,35 @@ static inline void domain_unlock(const struct domain_locked *dl)
 
 /* Asserts, in debug builds, that the call holds no library lock (guest copies). */
 #define ASSERT_UNLOCKED(c) PVCORE_ASSERT((c)->locked == NULL)
+
+/*
+ * Adds (allow) or removes exactly [first, last] in one of the witness's domain's permission
+ * lists (I/O memory, I/O ports; at most `cap` ranges): 0, -PVCORE_ENOSPC when full, or
+ * -PVCORE_ENOENT for a range not in it.
+ */
+static inline int io_range_permit(const struct domain_locked *dl, struct io_range *r, uint32_t *nr,
+                                  uint32_t cap, uint64_t first, uint64_t last, int allow)
+{
+    uint32_t i;
+
+    ASSERT_LOCKED(dl);
+    if (allow) {
+        if (*nr >= cap) {
+            return -PVCORE_ENOSPC;
+        }
+        r[*nr].first = first;
+        r[*nr].last = last;
+        (*nr)++;
+        return 0;
+    }
+    for (i = 0; i < *nr; i++) {
+        if (r[i].first == first && r[i].last == last) {
+            r[i] = r[*nr - 1u];
+            (*nr)--;
+            return 0;
+        }
+    }
+    return -PVCORE_ENOENT;
+}
 
 #endif /* PVCORE_INTERNAL_DOMAIN_H */
