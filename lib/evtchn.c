@@ -149,11 +149,22 @@ static bool test_bit(uint8_t *base, uint32_t bit)
 }
 
 /*
- * The selector bit and the upcall for vCPU v, once one of its ports in word `word` became
- * deliverable. *kick receives v when evtchn_upcall_pending went from 0 to 1: the embedder
- * is told after the locks are let go.
+ * What a delivery leaves to do once the locks are let go: the vCPU whose
+ * evtchn_upcall_pending went from 0 to 1 (the embedder is told), and the port that became
+ * pending (pollers are woken). One of each per operation, as each operation sets at most
+ * one port pending.
  */
-static void mark_word(struct vcpu *v, uint32_t word, struct vcpu **kick)
+struct deliver {
+    struct vcpu *kick;
+    struct domain *pd; /* the port's domain, NULL: none became pending */
+    uint32_t port;
+};
+
+#define DELIVER_NONE { NULL, NULL, 0 }
+
+/* The selector bit and the upcall for vCPU v, once one of its ports in word `word` became
+ * deliverable. */
+static void mark_word(struct vcpu *v, uint32_t word, struct deliver *dv)
 {
     uint8_t *vi = vcpu_info_of(v);
 
@@ -165,7 +176,7 @@ static void mark_word(struct vcpu *v, uint32_t word, struct vcpu **kick)
     }
     /* Bit 0 only, as Xen's test_and_set_bit(0, &evtchn_upcall_pending). */
     if (!test_and_set(vi + VI_UPCALL_PENDING, 0)) {
-        *kick = v;
+        dv->kick = v;
     }
 }
 
@@ -178,7 +189,7 @@ static void mark_word(struct vcpu *v, uint32_t word, struct vcpu **kick)
  * EVTCHNOP_unmask) sees one that arrived while masked.
  */
 static void set_pending(const struct evt_locked *l, struct domain *d, uint32_t port,
-                        uint32_t vcpu_id, struct vcpu **kick)
+                        uint32_t vcpu_id, struct deliver *dv)
 {
     uint8_t *si = shared_info(d);
 
@@ -188,10 +199,12 @@ static void set_pending(const struct evt_locked *l, struct domain *d, uint32_t p
     if (si == NULL || test_and_set(si + SI_PENDING, port)) {
         return;
     }
+    dv->pd = d;
+    dv->port = port;
     if (test_bit(si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64), port)) {
         return;
     }
-    mark_word(&d->vcpus[vcpu_id], port / word_bits(d), kick);
+    mark_word(&d->vcpus[vcpu_id], port / word_bits(d), dv);
 }
 
 static void clear_pending(struct domain *d, uint32_t port)
@@ -203,16 +216,15 @@ static void clear_pending(struct domain *d, uint32_t port)
     }
 }
 
-static void kick_vcpu(struct vcpu *v)
+/* The rest of a delivery, with no lock held. */
+static void deliver_finish(const struct deliver *dv)
 {
-    const struct machine *m;
+    if (dv->kick != NULL) {
+        const struct machine *m = dv->kick->d->m;
 
-    if (v == NULL) {
-        return;
-    }
-    m = v->d->m;
-    if (m->ops->evtchn_kick != NULL) {
-        m->ops->evtchn_kick(m->ctx, (struct pvcore_vcpu *)(void *)v);
+        if (m->ops->evtchn_kick != NULL) {
+            m->ops->evtchn_kick(m->ctx, (struct pvcore_vcpu *)(void *)dv->kick);
+        }
     }
 }
 
@@ -302,7 +314,7 @@ static int64_t bind_interdomain(const struct caller *c, uint16_t remote_dom, uin
     struct domain *rd =
         machine_domain(c->m, (uint16_t)(remote_dom == PVCORE_DOMID_SELF ? ld->domid : remote_dom));
     struct evtchn_port *lp, *rp;
-    struct vcpu *kick = NULL;
+    struct deliver dv = DELIVER_NONE;
     struct evt_locked l;
     int64_t rc;
 
@@ -331,12 +343,12 @@ static int64_t bind_interdomain(const struct caller *c, uint16_t remote_dom, uin
         rp->remote_port = port;
         /* The peer may have sent while its port was unbound: those were dropped, so the
          * new end starts pending (Xen does the same). */
-        set_pending(&l, ld, port, lp->notify_vcpu, &kick);
+        set_pending(&l, ld, port, lp->notify_vcpu, &dv);
         *lport = port;
         rc = 0;
     }
     evt_unlock(&l);
-    kick_vcpu(kick);
+    deliver_finish(&dv);
     return rc;
 }
 
@@ -481,7 +493,7 @@ static int64_t close_port(struct domain *d1, uint32_t port)
 static int64_t send(const struct caller *c, uint32_t port)
 {
     struct domain *ld = c->d, *d2 = NULL;
-    struct vcpu *kick = NULL;
+    struct deliver dv = DELIVER_NONE;
     struct evt_locked l;
     int64_t rc = 0;
 
@@ -508,16 +520,16 @@ static int64_t send(const struct caller *c, uint32_t port)
                 continue;
             }
             rp = port_at(&l, peer, p->remote_port);
-            set_pending(&l, peer, p->remote_port, rp->notify_vcpu, &kick);
+            set_pending(&l, peer, p->remote_port, rp->notify_vcpu, &dv);
         } else if (p->state == ECS_IPI) {
-            set_pending(&l, ld, port, p->notify_vcpu, &kick);
+            set_pending(&l, ld, port, p->notify_vcpu, &dv);
         } else if (p->state != ECS_UNBOUND) {
             rc = -PVCORE_EINVAL; /* an unbound port drops the event silently */
         }
         break;
     }
     evt_unlock(&l);
-    kick_vcpu(kick);
+    deliver_finish(&dv);
     return rc;
 }
 
@@ -617,7 +629,7 @@ static int64_t unmask(const struct caller *c, uint32_t port)
 {
     struct domain *d = c->d;
     const struct evtchn_port *p;
-    struct vcpu *kick = NULL;
+    struct deliver dv = DELIVER_NONE;
     struct evt_locked l;
     uint8_t *si;
     int64_t rc = 0;
@@ -629,10 +641,10 @@ static int64_t unmask(const struct caller *c, uint32_t port)
         rc = -PVCORE_EINVAL;
     } else if (si != NULL && test_and_clear(si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64), port) &&
                test_bit(si + SI_PENDING, port)) {
-        mark_word(&d->vcpus[p->notify_vcpu], port / word_bits(d), &kick);
+        mark_word(&d->vcpus[p->notify_vcpu], port / word_bits(d), &dv);
     }
     evt_unlock(&l);
-    kick_vcpu(kick);
+    deliver_finish(&dv);
     return rc;
 }
 
@@ -865,7 +877,7 @@ int pvcore_evtchn_raise_virq(struct pvcore_vcpu *pv, uint32_t virq)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *d = v->d;
-    struct vcpu *kick = NULL;
+    struct deliver dv = DELIVER_NONE;
     struct evt_locked l;
     uint32_t port;
     int rc = 0;
@@ -879,10 +891,25 @@ int pvcore_evtchn_raise_virq(struct pvcore_vcpu *pv, uint32_t virq)
         rc = -PVCORE_ENOENT;
     } else {
         const struct evtchn_port *p = port_at(&l, d, port);
-        set_pending(&l, d, port, p->notify_vcpu, &kick);
+        set_pending(&l, d, port, p->notify_vcpu, &dv);
     }
     evt_unlock(&l);
-    kick_vcpu(kick);
+    deliver_finish(&dv);
+    return rc;
+}
+
+int evtchn_port_pending(struct domain *d, uint32_t port)
+{
+    struct evt_locked l = evt_lock1(d);
+    uint8_t *si = shared_info(d);
+    int rc;
+
+    if (port_of(&l, d, port) == NULL) {
+        rc = -PVCORE_EINVAL;
+    } else {
+        rc = si != NULL && test_bit(si + SI_PENDING, port);
+    }
+    evt_unlock(&l);
     return rc;
 }
 

@@ -67,4 +67,11 @@ static inline void evtchn_domain_init(struct domain_evtchn *e)
  */
 int evtchn_domain_destroy(struct call *c, struct domain *d);
 
+/*
+ * Whether port `port` of d is pending now (the ABI's pending bit, as the guest sees it):
+ * 1 or 0, or -PVCORE_EINVAL for a port out of the domain's range. A snapshot: the guest
+ * clears pending bits at any time. Called with no lock held (SCHEDOP_poll).
+ */
+int evtchn_port_pending(struct domain *d, uint32_t port);
+
 #endif /* PVCORE_INTERNAL_EVTCHN_H */
