@@ -182,6 +182,36 @@ static void check_vcpu_info_holder(struct checker *c, const struct domain *d, co
     hold_typed(c, d, mfn, PGT_WRITABLE, 9);
 }
 
+/* The FIFO event ABI's frames (EVTCHNOP_init_control, expand_array): each control block
+ * inside its page and 8-byte aligned, each frame writable and held once per use; none
+ * at all on the 2-level ABI. */
+static void check_fifo_holders(struct checker *c, const struct domain *d)
+{
+    uint32_t i, n = d->evt.fifo_pages;
+
+    if (!d->evt.fifo && n != 0) {
+        violation(c, PVCORE_CHECK_STATE, d->domid, 12, n);
+    }
+    if (n > EVTCHN_FIFO_MAX_PAGES) {
+        violation(c, PVCORE_CHECK_STATE, d->domid, 12, n);
+        n = EVTCHN_FIFO_MAX_PAGES;
+    }
+    for (i = 0; i < n; i++) {
+        hold_typed(c, d, d->evt.fifo_page[i], PGT_WRITABLE, 12);
+    }
+    for (i = 0; i < d->nr_vcpus; i++) {
+        const struct vcpu_evtchn *ve = &d->vcpus[i].evt;
+
+        if (!ve->fifo_cb) {
+            continue;
+        }
+        if (!d->evt.fifo || ve->fifo_cb_off > 4096u - 72u || (ve->fifo_cb_off & 7u) != 0) {
+            violation(c, PVCORE_CHECK_STATE, ve->fifo_cb_mfn, 11, ve->fifo_cb_off);
+        }
+        hold_typed(c, d, ve->fifo_cb_mfn, PGT_WRITABLE, 11);
+    }
+}
+
 static void check_desc_holders(struct checker *c, const struct domain *d, const struct vcpu *v)
 {
     /* (A corrupted count must not take the scan beyond the array.) */
@@ -296,6 +326,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         for (i = 0; i < d->gnt.max && i < PVCORE_GRANT_MAX_FRAMES; i++) {
             hold_typed(&c, d, d->gnt.frames[i], PGT_WRITABLE, 10);
         }
+        check_fifo_holders(&c, d);
     }
 
     /* Holders inside: allocation, pins, partial and teardown states, table entries. */

@@ -1,6 +1,7 @@
 /*
- * Event channels, 2-level ABI: the port table, event_channel_op, VIRQs raised by the
- * embedder, and delivery through the shared-info bitmaps and vcpu_info.
+ * Event channels, 2-level and FIFO ABIs: the port table, event_channel_op, VIRQs raised by the
+ * embedder, and delivery through the shared-info bitmaps and vcpu_info or through the
+ * FIFO event array and control blocks.
  *
  * A leaf above the domain: it calls nothing in the CPU half (the embedder enters the
  * event callback itself) and only the copy helpers of the hypercall decoder.
@@ -22,6 +23,7 @@
 #include <pvcore/evtchn.h>
 
 #include "internal/evtchn.h"
+#include "internal/held.h"
 #include "internal/hypercall.h"
 
 /* ---- the lock witness ------------------------------------------------------------------- */
@@ -162,8 +164,17 @@ struct deliver {
 
 #define DELIVER_NONE { NULL, NULL, 0 }
 
-/* The selector bit and the upcall for vCPU v, once one of its ports in word `word` became
- * deliverable. */
+/* The upcall for vCPU v (its vcpu_info vi): evtchn_upcall_pending set, and the embedder
+ * told if that is news. Bit 0 only, as Xen's test_and_set_bit(0, &evtchn_upcall_pending). */
+static void mark_vcpu(struct vcpu *v, uint8_t *vi, struct deliver *dv)
+{
+    if (!test_and_set(vi + VI_UPCALL_PENDING, 0)) {
+        dv->kick = v;
+    }
+}
+
+/* 2-level: the selector bit and the upcall for vCPU v, once one of its ports in word
+ * `word` became deliverable. */
 static void mark_word(struct vcpu *v, uint32_t word, struct deliver *dv)
 {
     uint8_t *vi = vcpu_info_of(v);
@@ -171,49 +182,253 @@ static void mark_word(struct vcpu *v, uint32_t word, struct deliver *dv)
     if (vi == NULL) {
         return; /* Xen's dummy vcpu_info: registering one marks everything pending */
     }
-    if (test_and_set(vi + (domain_is_32(v->d) ? VI_SEL_32 : VI_SEL_64), word)) {
-        return;
-    }
-    /* Bit 0 only, as Xen's test_and_set_bit(0, &evtchn_upcall_pending). */
-    if (!test_and_set(vi + VI_UPCALL_PENDING, 0)) {
-        dv->kick = v;
+    if (!test_and_set(vi + (domain_is_32(v->d) ? VI_SEL_32 : VI_SEL_64), word)) {
+        mark_vcpu(v, vi, dv);
     }
 }
 
+static uint8_t *mask_2l(uint8_t *si, const struct domain *d)
+{
+    return si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64);
+}
+
 /*
- * Sets port `port` of d pending, to be delivered on vCPU `vcpu_id`. The order is the
- * ABI's: the pending bit first (already set: the edge is coalesced), then the mask, then
- * the selector, then upcall_pending. A guest that clears upcall_pending, then the
+ * 2-level: sets port `port` of d pending, to be delivered on vCPU `vcpu_id`. The order is
+ * the ABI's: the pending bit first (already set: the edge is coalesced), then the mask,
+ * then the selector, then upcall_pending. A guest that clears upcall_pending, then the
  * selector, then a pending bit, and only then handles the port, sees every event that
  * arrives meanwhile; one that unmasks a port and then checks its pending bit (or calls
  * EVTCHNOP_unmask) sees one that arrived while masked.
  */
-static void set_pending(const struct evt_locked *l, struct domain *d, uint32_t port,
-                        uint32_t vcpu_id, struct deliver *dv)
+static void l2_set_pending(struct domain *d, uint32_t port, uint32_t vcpu_id, struct deliver *dv)
 {
     uint8_t *si = shared_info(d);
 
-    ASSERT_EVT_LOCKED(l, d);
-    (void)l;
-    PVCORE_ASSERT(vcpu_id < d->nr_vcpus);
     if (si == NULL || test_and_set(si + SI_PENDING, port)) {
         return;
     }
     dv->pd = d;
     dv->port = port;
-    if (test_bit(si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64), port)) {
-        return;
+    if (!test_bit(mask_2l(si, d), port)) {
+        mark_word(&d->vcpus[vcpu_id], port / word_bits(d), dv);
     }
-    mark_word(&d->vcpus[vcpu_id], port / word_bits(d), dv);
 }
 
-static void clear_pending(struct domain *d, uint32_t port)
+/* 2-level unmask: clear the mask bit; if this cleared it and the port is pending, deliver
+ * as set_pending would from its mask step on. */
+static void l2_unmask(struct domain *d, uint32_t port, uint32_t vcpu_id, struct deliver *dv)
 {
     uint8_t *si = shared_info(d);
 
-    if (si != NULL) {
-        (void)test_and_clear(si + SI_PENDING, port);
+    if (si != NULL && test_and_clear(mask_2l(si, d), port) && test_bit(si + SI_PENDING, port)) {
+        mark_word(&d->vcpus[vcpu_id], port / word_bits(d), dv);
     }
+}
+
+/* ---- FIFO ABI ----------------------------------------------------------------------------- */
+
+/*
+ * The event array and the control blocks are frames of the guest, held (held.h) from
+ * EVTCHNOP_init_control / expand_array until EVTCHNOP_reset or destruction, and touched
+ * only under the domain's event-channel lock (so the array never changes under a
+ * reader). The guest changes its words at any time, so every access is atomic and every
+ * change of a word the guest may also be changing is a read-modify-write: the guest may
+ * set or clear MASKED, clear PENDING, and clear LINKED with the LINK field; the
+ * hypervisor sets PENDING and LINKED, and writes LINK (see fifo_link()). Each queue's tail
+ * is the hypervisor's own (struct vcpu_evtchn), never read back from the guest.
+ */
+#define EW_PENDING (1u << PVCORE_EVTCHN_FIFO_PENDING)
+#define EW_MASKED (1u << PVCORE_EVTCHN_FIFO_MASKED)
+#define EW_LINKED (1u << PVCORE_EVTCHN_FIFO_LINKED)
+#define EW_BUSY (1u << PVCORE_EVTCHN_FIFO_BUSY)
+#define EW_LINK ((uint32_t)PVCORE_EVTCHN_FIFO_LINK_MASK)
+#define WORDS_PER_PAGE (PVCORE_PAGE_SIZE / 4u)
+#define CB_READY 0u /* control block: the ready bitmap, then the 16 heads */
+#define CB_HEAD 8u
+#define CB_SIZE 72u
+
+typedef _Atomic uint32_t ew_t;
+
+/* Port `port`'s event word, or NULL while the event array has no page for it. */
+static ew_t *fifo_word(const struct domain *d, uint32_t port)
+{
+    if (port / WORDS_PER_PAGE >= d->evt.fifo_pages) {
+        return NULL;
+    }
+    return (ew_t *)(void *)((uint8_t *)frame_entries(d->m, d->evt.fifo_page[port / WORDS_PER_PAGE]) +
+                            (port % WORDS_PER_PAGE) * 4u);
+}
+
+/* A 32-bit field of v's control block (none: NULL). */
+static ew_t *fifo_cb(const struct vcpu *v, uint32_t field)
+{
+    if (!v->evt.fifo_cb) {
+        return NULL;
+    }
+    return (ew_t *)(void *)((uint8_t *)frame_entries(v->d->m, v->evt.fifo_cb_mfn) +
+                            v->evt.fifo_cb_off + field);
+}
+
+/*
+ * Links `port` after the queue's tail word `w`, if the guest has not unlinked that word
+ * meanwhile. Returns true when the link is written (or given up on, below), false when the
+ * tail was no longer linked: the queue is empty and `port` becomes its head. The first
+ * try races the guest plainly; after it, BUSY is set on the word, which keeps the guest
+ * from unmasking it, so that what is left to the guest (mask, clear PENDING, unlink) can
+ * change the word only a few more times: four more tries, as Xen makes. A guest that
+ * still wins has its event lost (linked as far as the hypervisor knows), as on Xen.
+ */
+static bool fifo_link(ew_t *w, uint32_t port)
+{
+    uint32_t old = atomic_load_explicit(w, memory_order_seq_cst);
+    unsigned i;
+
+    for (i = 0; i < 5; i++) {
+        if ((old & EW_LINKED) == 0) {
+            if (i != 0) {
+                atomic_fetch_and_explicit(w, ~EW_BUSY, memory_order_seq_cst);
+            }
+            return false;
+        }
+        /* The new word drops BUSY too. */
+        if (atomic_compare_exchange_strong_explicit(w, &old, (old & ~(EW_BUSY | EW_LINK)) | port,
+                                                    memory_order_seq_cst, memory_order_seq_cst)) {
+            return true;
+        }
+        if (i == 0) {
+            atomic_fetch_or_explicit(w, EW_BUSY, memory_order_seq_cst);
+            old = atomic_load_explicit(w, memory_order_seq_cst);
+        }
+    }
+    atomic_fetch_and_explicit(w, ~EW_BUSY, memory_order_seq_cst);
+    return true;
+}
+
+/*
+ * FIFO: sets port `port` of d pending on vCPU `vcpu_id`'s queue of the port's priority.
+ * PENDING first; then, if the word is neither masked nor already linked, LINKED, and the
+ * port goes on the tail of the queue (the old tail's LINK, or the queue's head in the
+ * control block when it was empty, and then the queue's READY bit and the upcall). A port
+ * whose word does not exist yet is remembered (held_pending) and raised when its page is
+ * added. A vCPU without a control block gets the pending bit only: a guest must register
+ * one before it unmasks a port that notifies it (Xen drops the link likewise; XSA-107).
+ */
+static void fifo_set_pending(const struct evt_locked *l, struct domain *d, uint32_t port,
+                             uint32_t vcpu_id, struct deliver *dv)
+{
+    struct evtchn_port *p = port_at(l, d, port);
+    struct vcpu *v = &d->vcpus[vcpu_id];
+    ew_t *w = fifo_word(d, port), *head, *tail_word;
+    struct vcpu *last;
+    uint32_t old, q, tail;
+    bool linked = false;
+
+    if (w == NULL) {
+        p->held_pending = 1;
+        return;
+    }
+    old = atomic_fetch_or_explicit(w, EW_PENDING, memory_order_seq_cst);
+    if ((old & EW_PENDING) == 0) {
+        dv->pd = d;
+        dv->port = port;
+    }
+    head = fifo_cb(v, CB_HEAD + 4u * p->priority);
+    if ((old & (EW_MASKED | EW_LINKED)) != 0 || head == NULL ||
+        (atomic_fetch_or_explicit(w, EW_LINKED, memory_order_seq_cst) & EW_LINKED) != 0) {
+        return;
+    }
+    /* If it was the tail of the queue it was last on, that queue is empty now (the guest
+     * took it off): forget the tail, or the next event there would link after it. */
+    last = &d->vcpus[p->last_vcpu];
+    if (last->evt.fifo_tail[p->last_priority] == port) {
+        last->evt.fifo_tail[p->last_priority] = 0;
+    }
+    q = p->priority;
+    p->last_vcpu = (uint16_t)vcpu_id;
+    p->last_priority = (uint8_t)q;
+    tail = v->evt.fifo_tail[q];
+    if (tail != 0 && (tail_word = fifo_word(d, tail)) != NULL) {
+        linked = fifo_link(tail_word, port);
+    }
+    if (!linked) {
+        atomic_store_explicit(head, port, memory_order_seq_cst);
+    }
+    v->evt.fifo_tail[q] = port;
+    if (!linked &&
+        (atomic_fetch_or_explicit(fifo_cb(v, CB_READY), 1u << q, memory_order_seq_cst) & (1u << q)) == 0) {
+        uint8_t *vi = vcpu_info_of(v);
+
+        if (vi != NULL) {
+            mark_vcpu(v, vi, dv);
+        }
+    }
+}
+
+/* FIFO unmask: clear MASKED, and link the port if it is pending. */
+static void fifo_unmask(const struct evt_locked *l, struct domain *d, uint32_t port,
+                        uint32_t vcpu_id, struct deliver *dv)
+{
+    ew_t *w = fifo_word(d, port);
+
+    if (w != NULL && (atomic_fetch_and_explicit(w, ~EW_MASKED, memory_order_seq_cst) & EW_PENDING) != 0) {
+        fifo_set_pending(l, d, port, vcpu_id, dv);
+    }
+}
+
+/* ---- either ABI --------------------------------------------------------------------------- */
+
+static void set_pending(const struct evt_locked *l, struct domain *d, uint32_t port,
+                        uint32_t vcpu_id, struct deliver *dv)
+{
+    ASSERT_EVT_LOCKED(l, d);
+    PVCORE_ASSERT(vcpu_id < d->nr_vcpus && port < d->evt.nr_ports);
+    if (d->evt.fifo) {
+        fifo_set_pending(l, d, port, vcpu_id, dv);
+    } else {
+        l2_set_pending(d, port, vcpu_id, dv);
+    }
+}
+
+static void unmask_port(const struct evt_locked *l, struct domain *d, uint32_t port,
+                        uint32_t vcpu_id, struct deliver *dv)
+{
+    ASSERT_EVT_LOCKED(l, d);
+    if (d->evt.fifo) {
+        fifo_unmask(l, d, port, vcpu_id, dv);
+    } else {
+        l2_unmask(d, port, vcpu_id, dv);
+    }
+}
+
+/* A port being freed is no longer pending. (FIFO: PENDING only; the guest unlinks a word
+ * it finds not pending and skips it.) */
+static void clear_pending(const struct evt_locked *l, struct domain *d, uint32_t port)
+{
+    ASSERT_EVT_LOCKED(l, d);
+    if (d->evt.fifo) {
+        ew_t *w = fifo_word(d, port);
+
+        if (w != NULL) {
+            atomic_fetch_and_explicit(w, ~EW_PENDING, memory_order_seq_cst);
+        }
+    } else {
+        uint8_t *si = shared_info(d);
+
+        if (si != NULL) {
+            (void)test_and_clear(si + SI_PENDING, port);
+        }
+    }
+}
+
+static bool port_pending(const struct evt_locked *l, struct domain *d, uint32_t port)
+{
+    ASSERT_EVT_LOCKED(l, d);
+    if (d->evt.fifo) {
+        ew_t *w = fifo_word(d, port);
+
+        return w != NULL && (atomic_load_explicit(w, memory_order_seq_cst) & EW_PENDING) != 0;
+    }
+    return shared_info(d) != NULL && test_bit(shared_info(d) + SI_PENDING, port);
 }
 
 /* The rest of a delivery, with no lock held. */
@@ -247,24 +462,37 @@ static int64_t free_port(const struct evt_locked *l, struct domain *d)
     if (atomic_load_explicit(&d->dying, memory_order_acquire)) {
         return -PVCORE_EINVAL;
     }
-    for (p = 1; p < d->evt.nr_ports; p++) {
+    /* From the hint: allocating n ports in a row costs O(n), not O(n^2). */
+    for (p = d->evt.free_hint; p < d->evt.nr_ports; p++) {
         if (d->evt.ports[p].state == ECS_FREE) {
+            d->evt.free_hint = p;
             return p;
         }
     }
+    d->evt.free_hint = p;
     return -PVCORE_ENOSPC;
 }
 
-static void port_release(const struct evt_locked *l, struct domain *d, uint32_t port)
+/* A free port's fields (FIFO: bound ports start at the default priority). Not the
+ * queue it was last linked on, which stays known after it is freed. */
+static void port_clear(struct evtchn_port *p)
 {
-    struct evtchn_port *p = port_at(l, d, port);
-
-    clear_pending(d, port);
     p->state = ECS_FREE;
     p->virq = 0;
     p->remote_dom = 0;
     p->remote_port = 0;
     p->notify_vcpu = 0;
+    p->priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
+    p->held_pending = 0;
+}
+
+static void port_release(const struct evt_locked *l, struct domain *d, uint32_t port)
+{
+    clear_pending(l, d, port);
+    port_clear(port_at(l, d, port));
+    if (port < d->evt.free_hint) {
+        d->evt.free_hint = port;
+    }
 }
 
 /* The domain named by an op: DOMID_SELF is the caller. NULL: none (-ESRCH). */
@@ -374,7 +602,7 @@ static int64_t bind_virq(const struct caller *c, uint32_t virq, uint32_t vcpu_id
         struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
         p->state = ECS_VIRQ;
         p->virq = (uint8_t)virq;
-        p->notify_vcpu = vcpu_id;
+        p->notify_vcpu = (uint16_t)vcpu_id; /* below nr_vcpus */
         d->vcpus[vcpu_id].evt.virq_port[virq] = (uint32_t)rc;
         *port = (uint32_t)rc;
         rc = 0;
@@ -397,7 +625,7 @@ static int64_t bind_ipi(const struct caller *c, uint32_t vcpu_id, uint32_t *port
     if (rc > 0) {
         struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
         p->state = ECS_IPI;
-        p->notify_vcpu = vcpu_id;
+        p->notify_vcpu = (uint16_t)vcpu_id; /* below nr_vcpus */
         *port = (uint32_t)rc;
         rc = 0;
     }
@@ -604,7 +832,7 @@ static int64_t bind_vcpu(const struct caller *c, uint32_t port, uint32_t vcpu_id
         switch (p->state) {
         case ECS_VIRQ:
             if (virq_is_global(p->virq)) {
-                p->notify_vcpu = vcpu_id;
+                p->notify_vcpu = (uint16_t)vcpu_id; /* below nr_vcpus */
             } else {
                 rc = -PVCORE_EINVAL;
             }
@@ -612,7 +840,7 @@ static int64_t bind_vcpu(const struct caller *c, uint32_t port, uint32_t vcpu_id
         case ECS_UNBOUND:
         case ECS_INTERDOMAIN:
         case ECS_PIRQ:
-            p->notify_vcpu = vcpu_id;
+            p->notify_vcpu = (uint16_t)vcpu_id; /* below nr_vcpus */
             break;
         default: /* free, reserved, IPI */
             rc = -PVCORE_EINVAL;
@@ -623,25 +851,21 @@ static int64_t bind_vcpu(const struct caller *c, uint32_t port, uint32_t vcpu_id
     return rc;
 }
 
-/* unmask (2-level): clear the mask bit; if it was set and the port is pending, deliver
- * as set_pending would from its mask step on. Any port in range, free ones too. */
+/* unmask: any port in range, free ones too (as Xen: a no-op on those). */
 static int64_t unmask(const struct caller *c, uint32_t port)
 {
     struct domain *d = c->d;
-    const struct evtchn_port *p;
     struct deliver dv = DELIVER_NONE;
+    const struct evtchn_port *p;
     struct evt_locked l;
-    uint8_t *si;
     int64_t rc = 0;
 
     l = evt_lock1(d);
     p = port_of(&l, d, port);
-    si = shared_info(d);
     if (p == NULL) {
         rc = -PVCORE_EINVAL;
-    } else if (si != NULL && test_and_clear(si + (domain_is_32(d) ? SI_MASK_32 : SI_MASK_64), port) &&
-               test_bit(si + SI_PENDING, port)) {
-        mark_word(&d->vcpus[p->notify_vcpu], port / word_bits(d), &dv);
+    } else {
+        unmask_port(&l, d, port, p->notify_vcpu, &dv);
     }
     evt_unlock(&l);
     deliver_finish(&dv);
@@ -680,21 +904,68 @@ static int close_all(struct call *c, struct domain *d)
 }
 
 /* Is any port of d still open (another vCPU opened one behind the scan)? */
-static bool any_open(struct domain *d)
+static bool any_open(const struct evt_locked *l, struct domain *d)
 {
     uint32_t port;
-    bool open = false;
 
-    spin_lock(&d->evt.lock);
-    for (port = 1; port < d->evt.nr_ports && !open; port++) {
-        open = d->evt.ports[port].state != ECS_FREE;
+    ASSERT_EVT_LOCKED(l, d);
+    for (port = 1; port < d->evt.nr_ports; port++) {
+        if (d->evt.ports[port].state != ECS_FREE) {
+            return true;
+        }
     }
-    spin_unlock(&d->evt.lock);
-    return open;
+    return false;
 }
 
-/* EVTCHNOP_reset: every port closed, or -EAGAIN if one was opened meanwhile behind the
- * scan (as Xen since XSA-343: the guest asked for none to be open at the end). */
+/* Back to the 2-level ABI, every port closed: the FIFO frames are let go. */
+static void fifo_teardown(const struct domain_locked *dl, const struct evt_locked *l, struct domain *d)
+{
+    uint32_t i, q;
+
+    ASSERT_EVT_LOCKED(l, d);
+    for (i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu_evtchn *ve = &d->vcpus[i].evt;
+
+        if (ve->fifo_cb) {
+            held_put(dl, ve->fifo_cb_mfn);
+            ve->fifo_cb = false;
+        }
+        for (q = 0; q < PVCORE_EVTCHN_FIFO_MAX_QUEUES; q++) {
+            ve->fifo_tail[q] = 0;
+        }
+    }
+    for (i = 0; i < d->evt.fifo_pages; i++) {
+        held_put(dl, d->evt.fifo_page[i]);
+    }
+    d->evt.fifo_pages = 0;
+    d->evt.fifo = false;
+    d->evt.nr_ports = d->evt.table_ports < limit_2l(d) ? d->evt.table_ports : limit_2l(d);
+    d->evt.free_hint = 1;
+}
+
+/* The end of a reset: -EAGAIN when a port is open again, else the domain is back on the
+ * 2-level ABI. */
+static int reset_abi(struct call *c, struct domain *d)
+{
+    struct domain_locked dl = domain_lock(c, d);
+    struct evt_locked l = evt_lock1(d);
+    int rc = 0;
+
+    if (any_open(&l, d)) {
+        rc = -PVCORE_EAGAIN;
+    } else if (d->evt.fifo) {
+        fifo_teardown(&dl, &l, d);
+    }
+    evt_unlock(&l);
+    domain_unlock(&dl);
+    return rc;
+}
+
+/*
+ * EVTCHNOP_reset: every port closed, and the 2-level ABI back; or -EAGAIN if a port was
+ * opened meanwhile behind the scan (as Xen since XSA-343: the guest asked for none to be
+ * open at the end).
+ */
 static int64_t reset(struct caller *c, uint16_t dom)
 {
     struct domain *d = op_domain(c, dom);
@@ -707,15 +978,142 @@ static int64_t reset(struct caller *c, uint16_t dom)
         return -PVCORE_EPERM;
     }
     rc = close_all(&c->call, d);
-    if (rc == 0 && any_open(d)) {
-        rc = -PVCORE_EAGAIN;
-    }
-    return rc;
+    return rc != 0 ? rc : reset_abi(&c->call, d);
 }
 
 int evtchn_domain_destroy(struct call *c, struct domain *d)
 {
-    return close_all(c, d);
+    int rc = close_all(c, d);
+
+    /* Dying: no port opens again, so this lets go of the FIFO frames. */
+    return rc != 0 ? rc : reset_abi(c, d);
+}
+
+/*
+ * EVTCHNOP_init_control: vCPU `vcpu_id`'s control block at `off` in frame `mfn`, a
+ * writable frame of the caller's, held from here on. The first one switches the domain
+ * to the FIFO ABI: the ports bound before keep their pending state (raised when the event
+ * array covers them, as Xen's) and get the default priority; the 2-level bitmaps are no
+ * longer read.
+ */
+static int64_t init_control(struct caller *c, uint64_t mfn, uint32_t off, uint32_t vcpu_id)
+{
+    struct domain *d = c->d;
+    struct domain_locked dl;
+    struct evt_locked l;
+    struct vcpu_evtchn *ve;
+    int64_t rc = 0;
+
+    if (vcpu_id >= d->nr_vcpus) {
+        return -PVCORE_ENOENT;
+    }
+    if (off > PVCORE_PAGE_SIZE - CB_SIZE || (off & 7u) != 0) {
+        return -PVCORE_EINVAL; /* inside the page, 8-byte aligned */
+    }
+    ve = &d->vcpus[vcpu_id].evt;
+    dl = domain_lock(&c->call, d);
+    if (atomic_load_explicit(&d->dying, memory_order_acquire) || held_get(&dl, mfn) != 0) {
+        domain_unlock(&dl); /* dying: destruction lets go of the FIFO frames, so none is taken */
+        return -PVCORE_EINVAL;
+    }
+    l = evt_lock1(d);
+    if (ve->fifo_cb) {
+        rc = -PVCORE_EINVAL; /* once per vCPU until a reset */
+    } else {
+        if (!d->evt.fifo) {
+            uint32_t port;
+
+            for (port = 1; port < d->evt.nr_ports; port++) {
+                struct evtchn_port *p = port_at(&l, d, port);
+
+                p->held_pending = p->state != ECS_FREE && port_pending(&l, d, port);
+                p->priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
+            }
+            d->evt.fifo = true;
+            d->evt.fifo_pages = 0;
+            d->evt.nr_ports = d->evt.table_ports < PVCORE_EVTCHN_FIFO_NR_CHANNELS
+                                  ? d->evt.table_ports
+                                  : PVCORE_EVTCHN_FIFO_NR_CHANNELS;
+        }
+        ve->fifo_cb_mfn = mfn;
+        ve->fifo_cb_off = off;
+        ve->fifo_cb = true;
+    }
+    evt_unlock(&l);
+    if (rc != 0) {
+        held_put(&dl, mfn);
+    }
+    domain_unlock(&dl);
+    return rc;
+}
+
+/*
+ * EVTCHNOP_expand_array: frame `mfn` (a writable frame of the caller's, held from here on)
+ * becomes the next page of the event array. Ports it covers that became pending while it
+ * was missing are raised now, one at a time with the lock taken for each (they may notify
+ * several vCPUs, and each may wake pollers).
+ */
+static int64_t expand_array(struct caller *c, uint64_t mfn)
+{
+    struct domain *d = c->d;
+    struct domain_locked dl;
+    struct evt_locked l;
+    uint32_t first = 0, port;
+    int64_t rc = 0;
+
+    dl = domain_lock(&c->call, d);
+    l = evt_lock1(d);
+    if (!d->evt.fifo) {
+        rc = -PVCORE_EOPNOTSUPP;
+    } else if (d->evt.fifo_pages >= EVTCHN_FIFO_MAX_PAGES) {
+        rc = -PVCORE_ENOSPC;
+    } else if (atomic_load_explicit(&d->dying, memory_order_acquire) || held_get(&dl, mfn) != 0) {
+        rc = -PVCORE_EINVAL;
+    } else {
+        first = d->evt.fifo_pages * WORDS_PER_PAGE;
+        d->evt.fifo_page[d->evt.fifo_pages++] = mfn;
+    }
+    evt_unlock(&l);
+    domain_unlock(&dl);
+    for (port = first; rc == 0 && port < first + WORDS_PER_PAGE; port++) {
+        struct deliver dv = DELIVER_NONE;
+        struct evtchn_port *p;
+
+        l = evt_lock1(d);
+        p = port_of(&l, d, port);
+        if (p == NULL) {
+            evt_unlock(&l);
+            break; /* past the table */
+        }
+        if (p->held_pending && d->evt.fifo && fifo_word(d, port) != NULL) {
+            p->held_pending = 0;
+            fifo_set_pending(&l, d, port, p->notify_vcpu, &dv);
+        }
+        evt_unlock(&l);
+        deliver_finish(&dv);
+    }
+    return rc;
+}
+
+/* EVTCHNOP_set_priority: the queue of the port's next link (one it is on stays there). */
+static int64_t set_priority(const struct caller *c, uint32_t port, uint32_t priority)
+{
+    struct domain *d = c->d;
+    struct evt_locked l = evt_lock1(d);
+    struct evtchn_port *p = port_of(&l, d, port);
+    int64_t rc = 0;
+
+    if (p == NULL) {
+        rc = -PVCORE_EINVAL;
+    } else if (!d->evt.fifo) {
+        rc = -PVCORE_ENOSYS; /* the 2-level ABI has no priorities */
+    } else if (priority > PVCORE_EVTCHN_FIFO_PRIORITY_MIN) {
+        rc = -PVCORE_EINVAL;
+    } else {
+        p->priority = (uint8_t)priority;
+    }
+    evt_unlock(&l);
+    return rc;
 }
 
 /* ---- the decoder -------------------------------------------------------------------------- */
@@ -729,7 +1127,9 @@ static const uint8_t op_size[15] = {
     [PVCORE_EVTCHNOP_send] = 4,              [PVCORE_EVTCHNOP_status] = 24,
     [PVCORE_EVTCHNOP_alloc_unbound] = 8,     [PVCORE_EVTCHNOP_bind_ipi] = 8,
     [PVCORE_EVTCHNOP_bind_vcpu] = 8,         [PVCORE_EVTCHNOP_unmask] = 4,
-    [PVCORE_EVTCHNOP_reset] = 2,             [EVTCHNOP_reset_cont] = 2,
+    [PVCORE_EVTCHNOP_reset] = 2,             [PVCORE_EVTCHNOP_init_control] = 24,
+    [PVCORE_EVTCHNOP_expand_array] = 8,      [PVCORE_EVTCHNOP_set_priority] = 8,
+    [EVTCHNOP_reset_cont] = 2,
 };
 
 int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret)
@@ -743,7 +1143,7 @@ int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret)
     bool write_back = false;
 
     if (cmd >= sizeof(op_size) || op_size[cmd] == 0) {
-        *ret = -PVCORE_ENOSYS; /* FIFO (init_control, expand_array, set_priority), unknown */
+        *ret = -PVCORE_ENOSYS;
         return PVCORE_HYPERCALL_DONE;
     }
     size = op_size[cmd];
@@ -801,6 +1201,19 @@ int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret)
     case PVCORE_EVTCHNOP_unmask:
         rc = unmask(c, hc_get_le32(b));
         break;
+    case PVCORE_EVTCHNOP_init_control:
+        rc = init_control(c, hc_get_le64(b), hc_get_le32(b + 8), hc_get_le32(b + 12));
+        if (rc == 0) {
+            b[16] = PVCORE_EVTCHN_FIFO_LINK_BITS;
+            write_back = true;
+        }
+        break;
+    case PVCORE_EVTCHNOP_expand_array:
+        rc = expand_array(c, hc_get_le64(b));
+        break;
+    case PVCORE_EVTCHNOP_set_priority:
+        rc = set_priority(c, hc_get_le32(b), hc_get_le32(b + 4));
+        break;
     default: /* reset, reset_cont */
         rc = reset(c, (uint16_t)(b[0] | b[1] << 8));
         if (rc == -PVCORE_ERESTART) {
@@ -819,7 +1232,7 @@ int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret)
 
 size_t pvcore_evtchn_table_size(uint32_t nr_ports)
 {
-    if (nr_ports < 2 || nr_ports > PVCORE_EVTCHN_2L_NR_CHANNELS_X86_64) {
+    if (nr_ports < 2 || nr_ports > PVCORE_EVTCHN_FIFO_NR_CHANNELS) {
         return 0;
     }
     return (size_t)nr_ports * sizeof(struct evtchn_port);
@@ -836,17 +1249,27 @@ int pvcore_domain_set_evtchn_table(struct pvcore_domain *pd, void *mem, size_t b
         return -PVCORE_EINVAL;
     }
     n = bytes / sizeof(struct evtchn_port);
-    if (n > limit_2l(d)) {
-        n = limit_2l(d);
+    if (n > PVCORE_EVTCHN_FIFO_NR_CHANNELS) {
+        n = PVCORE_EVTCHN_FIFO_NR_CHANNELS;
     }
     spin_lock(&d->evt.lock);
     if (d->evt.ports != NULL) {
         rc = -PVCORE_EBUSY;
     } else {
-        memset(mem, 0, n * sizeof(struct evtchn_port));
-        d->evt.ports = mem;
-        d->evt.ports[0].state = ECS_RESERVED;
-        d->evt.nr_ports = (uint32_t)n;
+        struct evtchn_port *ports = mem;
+        size_t i;
+
+        /* (last_vcpu and last_priority outlive a port's release: the queue it was last
+         * linked on may still end with it; see fifo_set_pending().) */
+        memset(ports, 0, n * sizeof(*ports));
+        for (i = 0; i < n; i++) {
+            port_clear(&ports[i]);
+        }
+        ports[0].state = ECS_RESERVED;
+        d->evt.ports = ports;
+        d->evt.table_ports = (uint32_t)n;
+        /* The 2-level ABI's share; all of it once the guest switches to FIFO. */
+        d->evt.nr_ports = (uint32_t)(n < limit_2l(d) ? n : limit_2l(d));
     }
     spin_unlock(&d->evt.lock);
     return rc;
@@ -901,13 +1324,12 @@ int pvcore_evtchn_raise_virq(struct pvcore_vcpu *pv, uint32_t virq)
 int evtchn_port_pending(struct domain *d, uint32_t port)
 {
     struct evt_locked l = evt_lock1(d);
-    uint8_t *si = shared_info(d);
     int rc;
 
     if (port_of(&l, d, port) == NULL) {
         rc = -PVCORE_EINVAL;
     } else {
-        rc = si != NULL && test_bit(si + SI_PENDING, port);
+        rc = port_pending(&l, d, port);
     }
     evt_unlock(&l);
     return rc;

@@ -1,7 +1,7 @@
 /**
  * @file
- * @brief Event channels, 2-level ABI: the port table, the embedder's VIRQs, and the
- *        upcall decision.
+ * @brief Event channels, 2-level and FIFO ABIs: the port table, the embedder's VIRQs, and
+ *        the upcall decision.
  *
  * `event_channel_op(cmd, arg)` (hypercall #PVCORE_HYPERVISOR_event_channel_op) is served
  * by pvcore_hypercall() and pvcore_cpu_hypercall(); the commands and layouts are in
@@ -30,6 +30,27 @@
  * from the call, and scans its pending bits itself). A vCPU with no vcpu_info (above the shared page's 32, not registered)
  * gets the pending bit only, as Xen's dummy vcpu_info gives it; registering a vcpu_info
  * later marks everything pending.
+ *
+ * @par Delivery (FIFO)
+ * A guest switches with EVTCHNOP_init_control, which registers a vCPU's control block
+ * (struct pvcore_evtchn_fifo_control_block) and, the first time, moves the whole domain
+ * to the FIFO ABI: its ports then go up to the table's size (at most 131072), and the
+ * event array grows a page at a time with EVTCHNOP_expand_array (port p's word is word
+ * p % 1024 of page p / 1024). The control block frames and array pages are the domain's
+ * writable frames, held (a general and a writable type reference: none of them can become
+ * a page table or descriptor page) until EVTCHNOP_reset, which returns the domain to the
+ * 2-level ABI once every port is closed, or destruction. Setting port `p` pending sets
+ * its word's PENDING bit; if the word is neither MASKED nor LINKED, the library sets
+ * LINKED and appends the port to the queue of its priority (EVTCHNOP_set_priority,
+ * default 7) on the vCPU it notifies: through the LINK field of the queue's tail word
+ * (with Xen's BUSY protocol), or, when the queue was empty (the guest unlinked the tail),
+ * by writing the queue's head in the control block and setting its bit in `ready`; a
+ * newly ready queue raises the upcall as on the 2-level ABI (evtchn_upcall_pending, the
+ * evtchn_kick hook). The library never reads a LINK field or a head: what the guest
+ * writes there can only disorder its own queues. A port with no event word yet is
+ * remembered as pending and raised when its page is added; so are the ports pending on
+ * the 2-level ABI at the switch. A vCPU with no control block gets the PENDING bit only
+ * (XSA-107), and the port is linked when it is unmasked after the block exists.
  *
  * @par Operations and their errors (Xen's)
  * - alloc_unbound: -ESRCH no such domain `dom`; -ENOSPC no free port; -EINVAL `dom` is
@@ -61,9 +82,15 @@
  *   privileged; closes every port; preemptible (the call is restarted); -EAGAIN if
  *   another vCPU opened a port behind the scan, which is left open (Xen's rule since
  *   XSA-343).
- * - init_control, expand_array, set_priority (FIFO): -ENOSYS for now; a guest falls back
- *   to the 2-level ABI. Any other command: -ENOSYS. An unreadable or unwritable argument:
- *   -EFAULT (a port allocated before the write-back failed stays allocated, as in Xen).
+ * - init_control: -ENOENT no such vCPU; -EINVAL an offset past 4096 - 72 or not a multiple
+ *   of 8, a frame that is not the caller's or cannot be writable, a vCPU that already has
+ *   a block; link_bits (17) is written back on success only.
+ * - expand_array: -EOPNOTSUPP on the 2-level ABI; -ENOSPC past 128 pages; -EINVAL a frame
+ *   that is not the caller's or cannot be writable.
+ * - set_priority: -EINVAL port out of range or priority above 15; -ENOSYS on the 2-level
+ *   ABI. The priority applies to the port's next link; an event already queued stays.
+ * - Any other command: -ENOSYS. An unreadable or unwritable argument: -EFAULT (a port
+ *   allocated before the write-back failed stays allocated, as in Xen).
  *
  * @par Concurrency
  * Thread-safe: each domain's ports are guarded by its event-channel lock, and an
@@ -88,8 +115,10 @@ struct pvcore_vcpu;
 
 /**
  * @brief Bytes of port table for `nr_ports` ports (port 0, reserved, included).
- * @param nr_ports From 2 to #PVCORE_EVTCHN_2L_NR_CHANNELS_X86_64 (4096). A 32-bit guest
- *                 uses at most #PVCORE_EVTCHN_2L_NR_CHANNELS_X86_32 (1024) of them.
+ * @param nr_ports From 2 to #PVCORE_EVTCHN_FIFO_NR_CHANNELS (131072). On the 2-level ABI
+ *                 a 64-bit guest uses at most #PVCORE_EVTCHN_2L_NR_CHANNELS_X86_64 (4096)
+ *                 of them and a 32-bit one #PVCORE_EVTCHN_2L_NR_CHANNELS_X86_32 (1024);
+ *                 on the FIFO ABI, all.
  * @return The size, or 0 for a count out of range.
  */
 PVCORE_API size_t pvcore_evtchn_table_size(uint32_t nr_ports);
@@ -97,9 +126,9 @@ PVCORE_API size_t pvcore_evtchn_table_size(uint32_t nr_ports);
 /**
  * @brief Gives domain `d` its event-channel port table.
  *
- * A table of pvcore_evtchn_table_size(n) bytes gives the domain n ports, up to the
- * 2-level ABI's limit for its width (4096 for 64-bit guests, 1024 for 32-bit ones; a
- * larger table is used only up to it). The memory is cleared here.
+ * A table of pvcore_evtchn_table_size(n) bytes gives the domain n ports: on the 2-level
+ * ABI up to its limit for the guest's width (4096 for 64-bit guests, 1024 for 32-bit
+ * ones), on the FIFO ABI all of them (at most 131072). The memory is initialised here.
  *
  * @param d     The domain.
  * @param mem   Embedder memory, 4-byte aligned, kept until pvcore_domain_destroy() has
@@ -114,7 +143,8 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_evtchn_table(struct pvcore_do
                                                               size_t bytes);
 
 /**
- * @brief The number of ports domain `d` can use (0 before it has a table).
+ * @brief The number of ports domain `d` can use now (0 before it has a table); it changes
+ *        when the guest switches ABI (EVTCHNOP_init_control, EVTCHNOP_reset).
  * @param d The domain.
  * @return Ports 0 to the result minus one are valid port numbers (0 reserved).
  */

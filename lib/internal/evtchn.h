@@ -1,6 +1,6 @@
 /*
- * Event channels, 2-level ABI (evtchn.c): the per-domain port table in embedder memory,
- * each vCPU's VIRQ bindings, and the event-channel lock. Never installed.
+ * Event channels, 2-level and FIFO ABIs (evtchn.c): the per-domain port table in embedder
+ * memory, each vCPU's VIRQ bindings and FIFO queues, and the event-channel lock. Never installed.
  *
  * Included by domain.h (struct domain and struct vcpu embed the state below), so it
  * depends on nothing but the basics and the wire ABI.
@@ -32,25 +32,47 @@ enum {
     ECS_IPI
 };
 
-/* One port, in the embedder's table; every field under the domain's event-channel lock. */
+/* One port, in the embedder's table (16 bytes); every field under the domain's
+ * event-channel lock. */
 struct evtchn_port {
     uint8_t state;        /* ECS_* */
     uint8_t virq;         /* ECS_VIRQ: the VIRQ_* number */
     uint16_t remote_dom;  /* ECS_UNBOUND: the domain allowed to connect; ECS_INTERDOMAIN: the peer */
     uint32_t remote_port; /* ECS_INTERDOMAIN: the peer's port; ECS_PIRQ: the physical IRQ */
-    uint32_t notify_vcpu; /* the vCPU it notifies: always below the domain's nr_vcpus */
+    uint16_t notify_vcpu; /* the vCPU it notifies: always below the domain's nr_vcpus */
+    /* FIFO ABI: */
+    uint16_t last_vcpu;   /* the vCPU whose queue it was last linked onto */
+    uint8_t priority;     /* the queue of its next link (EVTCHNOP_set_priority) */
+    uint8_t last_priority; /* ... and the queue it was last linked onto */
+    uint8_t held_pending; /* became pending while the event array had no word for it */
+    uint8_t _pad;
 };
+
+/* The FIFO ABI's pages: the event array, held with writable references (held.h). */
+#define EVTCHN_FIFO_MAX_PAGES (PVCORE_EVTCHN_FIFO_NR_CHANNELS / 1024u)
 
 struct domain_evtchn {
     struct spinlock lock;
     struct evtchn_port *ports; /* embedder memory (pvcore_domain_set_evtchn_table()); NULL: none */
-    uint32_t nr_ports;         /* usable ports: the table's entries, at most the 2-level limit */
+    uint32_t nr_ports;         /* usable ports: the table's entries, at most the ABI's limit */
+    uint32_t table_ports;      /* the table's entries */
+    uint32_t free_hint;        /* no port below it is free (port allocation starts there) */
+    bool fifo;                 /* the FIFO ABI (EVTCHNOP_init_control), else 2-level */
+    uint32_t fifo_pages;       /* event-array pages: ports below 1024 times this have a word */
+    uint64_t fifo_page[EVTCHN_FIFO_MAX_PAGES]; /* their MFNs */
 };
 
 struct vcpu_evtchn {
     /* The port bound to each VIRQ on this vCPU, 0 for none (global VIRQs: on vCPU 0
      * only, whatever vCPU they notify). Under the domain's event-channel lock. */
     uint32_t virq_port[PVCORE_NR_VIRQS];
+    /* FIFO ABI, under the same lock: the control block (a held frame and the block's
+     * offset in it) and each queue's tail port, which only the hypervisor knows (0: the
+     * queue is empty as far as it linked). */
+    bool fifo_cb;
+    uint32_t fifo_cb_off;
+    uint64_t fifo_cb_mfn;
+    uint32_t fifo_tail[PVCORE_EVTCHN_FIFO_MAX_QUEUES];
 };
 
 static inline void evtchn_domain_init(struct domain_evtchn *e)
@@ -58,12 +80,17 @@ static inline void evtchn_domain_init(struct domain_evtchn *e)
     spin_init(&e->lock);
     e->ports = NULL;
     e->nr_ports = 0;
+    e->table_ports = 0;
+    e->free_hint = 1;
+    e->fifo = false;
+    e->fifo_pages = 0;
 }
 
 /*
- * Closes every port of dying domain d (an interdomain peer's end goes back to unbound),
- * charging the work to c. Returns 0 when none is left, -PVCORE_ERESTART when preempted
- * (call again: progress is made on every call). Called with no lock held.
+ * Closes every port of dying domain d (an interdomain peer's end goes back to unbound)
+ * and lets go of its FIFO pages, charging the work to c. Returns 0 when none is left,
+ * -PVCORE_ERESTART when preempted (call again: progress is made on every call). Called
+ * with no lock held.
  */
 int evtchn_domain_destroy(struct call *c, struct domain *d);
 

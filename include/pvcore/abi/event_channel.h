@@ -235,8 +235,8 @@ typedef struct pvcore_evtchn_reset pvcore_evtchn_reset_t;
  * EVTCHNOP_init_control: register the FIFO control block of `vcpu` (and, on the first
  * call, switch the domain to the FIFO ABI). The block lives at byte `offset` of guest
  * frame `control_gfn`; it must be 8-byte aligned and must not cross the end of the
- * page. Events pending at the switch are lost,
- * so a guest should do this before binding any port.
+ * page. Ports pending on the 2-level ABI at the switch stay pending (raised once the
+ * event array covers them); a guest normally switches before binding any port.
  */
 struct pvcore_evtchn_init_control {
     uint64_t control_gfn; /**< In: guest frame holding the control block. */
