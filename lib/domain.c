@@ -72,12 +72,14 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
     atomic_init(&d->gnt.nr, 0);
     spin_init(&d->mmu_lock);
     evtchn_domain_init(&d->evt);
+    sched_domain_init(&d->sched);
     for (i = 0; i < d->nr_vcpus; i++) {
         d->vcpus[i].d = d;
         d->vcpus[i].id = i;
         d->vcpus[i].guest_table = INVALID_MFN;
         d->vcpus[i].guest_table_user = INVALID_MFN;
         cpu_state_init(&d->vcpus[i].cpu);
+        sched_vcpu_init(&d->vcpus[i].wait, &d->vcpus[i].timer);
         emulate_state_init(&d->vcpus[i].cpu);
         vcpu_op_state_init(&d->vcpus[i]);
     }

@@ -441,6 +441,9 @@ static void deliver_finish(const struct deliver *dv)
             m->ops->evtchn_kick(m->ctx, (struct pvcore_vcpu *)(void *)dv->kick);
         }
     }
+    if (dv->pd != NULL) {
+        sched_port_pending(dv->pd, dv->port);
+    }
 }
 
 /* ---- ports -------------------------------------------------------------------------------- */

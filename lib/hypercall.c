@@ -33,6 +33,9 @@ static const hcall_handler handlers[64] = {
     [PVCORE_HYPERVISOR_physdev_op] = hcall_physdev_op,
     [PVCORE_HYPERVISOR_vcpu_op] = hcall_vcpu_op,
     [PVCORE_HYPERVISOR_event_channel_op] = hcall_event_channel_op,
+    [PVCORE_HYPERVISOR_sched_op_compat] = hcall_sched_op_compat,
+    [PVCORE_HYPERVISOR_set_timer_op] = hcall_set_timer_op,
+    [PVCORE_HYPERVISOR_sched_op] = hcall_sched_op,
 };
 
 static hcall_handler handler_of(const struct caller *c, uint64_t nr)
@@ -65,7 +68,8 @@ int pvcore_hypercall(struct pvcore_vcpu *v, struct pvcore_hypercall_regs *r)
     nr = c.is32 ? (r->nr & 0xFFFFFFFFu) : r->nr;
     h = handler_of(&c, nr);
     if (h == NULL) {
-        /* Including console_io, sched_op and every number >= 64: the embedder's. */
+        /* Including console_io and every number >= 64: the embedder's (sched_op too,
+         * for an embedder without the vcpu_sched hook: its handler says so). */
         return PVCORE_HYPERCALL_UNHANDLED;
     }
     rc = h(&c, r->arg, &ret);

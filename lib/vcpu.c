@@ -720,9 +720,8 @@ int hcall_vcpu_op(struct caller *c, uint64_t args[6], int64_t *ret)
     case PVCORE_VCPUOP_stop_periodic_timer:
     case PVCORE_VCPUOP_set_singleshot_timer:
     case PVCORE_VCPUOP_stop_singleshot_timer:
-        /* The timers belong with the event channels (VIRQ_TIMER), which will serve them
-         * here; until then they are not offered. */
-        *ret = -PVCORE_ENOSYS;
+        /* The timers are time.c's (on the embedder's timer hooks). */
+        *ret = time_vcpu_op(c, cmd, v, arg);
         break;
     default:
         /* send_nmi, get_physid, register_vcpu_time_memory_area, and unknown commands */

@@ -52,6 +52,7 @@ struct pvcore_flush {
 };
 
 struct pvcore_vcpu;
+struct pvcore_domain;
 
 /**
  * @brief The embedder's hooks. Every member except flush_tlb may be NULL.
@@ -182,9 +183,49 @@ struct pvcore_host_ops {
      * with no library lock held, from whichever thread made the event pending (another
      * domain's hypercall, pvcore_evtchn_raise_virq()); it may call the library. Not called
      * again for that vCPU until the guest has cleared evtchn_upcall_pending. NULL: the
-     * embedder polls pvcore_vcpu_upcall_pending().
+     * embedder polls pvcore_vcpu_upcall_pending(). A vCPU waiting in SCHEDOP_block or
+     * SCHEDOP_poll is woken by the vcpu_sched hook's WAKE, not by this kick, when the
+     * library serves sched_op (<pvcore/sched.h>).
      */
     void (*evtchn_kick)(void *ctx, struct pvcore_vcpu *v);
+    /**
+     * Returns the current system time in nanoseconds: the clock of the guests'
+     * vcpu_time_info (pvcore_vcpu_time_update()) and of every timer deadline
+     * (<pvcore/time.h>). Monotonic. Called with no library lock held, from any thread
+     * making a timer call. NULL (or timer_set NULL): the embedder has no timers;
+     * set_timer_op and the VCPUOP timer commands give -PVCORE_ENOSYS, and so does a
+     * SCHEDOP_poll with a timeout.
+     */
+    uint64_t (*system_time)(void *ctx);
+    /**
+     * Arms vCPU `v`'s timer to go off at system time `deadline_ns`, replacing any
+     * deadline given before; 0 disarms it. When it goes off the embedder calls
+     * pvcore_vcpu_timer_expired() (a deadline already past: as soon as it can, from this
+     * hook too if it likes). The library multiplexes the vCPU's one-shot, periodic and
+     * poll timers onto it. Calls for one vCPU never overlap and the last one carries the
+     * current deadline (pvcore_vcpu_timer_deadline()); called with no library lock held.
+     * NULL: no timers (see system_time).
+     */
+    void (*timer_set)(void *ctx, struct pvcore_vcpu *v, uint64_t deadline_ns);
+    /**
+     * Tells the embedder's scheduler about vCPU `v` (`event`: one of the PVCORE_SCHED_*
+     * values of <pvcore/sched.h>): BLOCK (do not resume it after its current hypercall
+     * until WAKE), WAKE (resume it), YIELD (it offers its CPU). BLOCK and WAKE of one vCPU
+     * strictly alternate, WAKE only after the BLOCK hook returned. Called with no library
+     * lock held, WAKE from whichever thread ended the wait; it may call the library.
+     * NULL: sched_op and sched_op_compat are not served by the library
+     * (#PVCORE_HYPERCALL_UNHANDLED), and the embedder schedules on its own.
+     */
+    void (*vcpu_sched)(void *ctx, struct pvcore_vcpu *v, int event);
+    /**
+     * Tells the embedder that domain `d` shuts down with `reason` (a PVCORE_SHUTDOWN_*
+     * value, 0-255: SCHEDOP_shutdown, sched_op_compat's shutdown, another domain's
+     * SCHEDOP_remote_shutdown, pvcore_domain_shutdown()). Called once per shutdown, with
+     * no library lock held, from the thread that asked; the embedder stops running the
+     * domain's vCPUs (Xen pauses them) and acts on the reason. NULL: the embedder polls
+     * pvcore_domain_shutdown_reason().
+     */
+    void (*domain_shutdown)(void *ctx, struct pvcore_domain *d, uint32_t reason);
 };
 
 PVCORE_END_DECLS

@@ -22,5 +22,7 @@
 #include <pvcore/grant.h>
 #include <pvcore/vcpu.h>
 #include <pvcore/evtchn.h>
+#include <pvcore/time.h>
+#include <pvcore/sched.h>
 
 #endif /* PVCORE_PVCORE_H */

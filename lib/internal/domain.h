@@ -13,6 +13,7 @@
 #include "internal/cpu.h"
 #include "internal/evtchn.h"
 #include "internal/machine.h"
+#include "internal/sched.h"
 
 struct pt_format;
 
@@ -25,6 +26,8 @@ struct vcpu {
     uint32_t ldt_ents;
     struct vcpu_cpu cpu;       /* the CPU half's state (cpu.h) */
     struct vcpu_evtchn evt;    /* its VIRQ bindings (evtchn.h) */
+    struct vcpu_wait wait;     /* SCHEDOP_block / poll (sched.h) */
+    struct vcpu_timer timer;   /* its timers (sched.h, time.c) */
 };
 
 /* A permitted range of machine frames or I/O ports (inclusive). */
@@ -58,6 +61,7 @@ struct domain {
     } gnt;
     uint64_t shared_info_mfn;   /* the shared-info page (pvcore_domain_set_shared_info()); INVALID_MFN: none */
     struct domain_evtchn evt;   /* event channels: the port table and its lock (evtchn.h) */
+    struct domain_sched sched;  /* waiting vCPUs, shutdown, the time scale (sched.h) */
     uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
     uint64_t p2m_size;
     struct vcpu vcpus[];

@@ -62,6 +62,10 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_vcpu_op(struct caller *c, uint64_t args[6], int64_t *ret);
 /* event_channel_op (evtchn.c). */
 int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret);
+/* set_timer_op (time.c), sched_op and sched_op_compat (sched.c). */
+int hcall_set_timer_op(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_sched_op(struct caller *c, uint64_t args[6], int64_t *ret);
+int hcall_sched_op_compat(struct caller *c, uint64_t args[6], int64_t *ret);
 /* multicall (hypercall.c). */
 int hcall_multicall(struct caller *c, uint64_t args[6], int64_t *ret);
 /* The descriptor-table decoders (hcall_desc.c). */
