@@ -5,8 +5,9 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
 cmake --preset release > /dev/null
-cmake --build --preset release -j "$(nproc)" --target bench_mmu
+cmake --build --preset release -j "$(nproc)" --target bench_mmu bench_evtchn
 mkdir -p bench/results
 ./build/release/bench/bench_mmu --csv bench/results/bench_mmu.csv | tee bench/results/bench_mmu.txt
 gnuplot -e "csv='bench/results/bench_mmu.csv'; outdir='bench/results'" bench/plot_mmu.gp
-echo "bench: wrote bench/results/bench_mmu.{txt,csv} and bench/results/bench_mmu_*.png"
+./build/release/bench/bench_evtchn | tee bench/results/bench_evtchn.txt
+echo "bench: wrote bench/results/bench_mmu.{txt,csv}, bench/results/bench_mmu_*.png and bench/results/bench_evtchn.txt"
