@@ -1,15 +1,36 @@
 /*
- * evtchn_model: Xen's 2-level event channels as a guest and a toolstack see them, written
- * from the ABI alone (see evtchn_model.h). Each function follows the order in which Xen's
- * event_channel.c checks its arguments; where the library documents a choice of its own
- * (no physical IRQs, no pause requirement for a foreign reset), the model follows the
+ * evtchn_model: Xen's event channels (2-level and FIFO ABIs) as a guest and a toolstack
+ * see them, written from the ABI alone (see evtchn_model.h). Each function follows the
+ * order in which Xen checks its arguments; where the library documents a choice of its
+ * own (no physical IRQs, no pause requirement for a foreign reset), the model follows the
  * documented rule in <pvcore/evtchn.h>.
+ *
+ * FIFO: every access to a control block or an event word goes through the frame images,
+ * so blocks and pages that overlap (the ABI does not forbid it) behave as in memory. The
+ * guest's own writes are applied to the images by the caller. Two points where Xen's code
+ * does something no rule asks for are modelled as the library documents them instead (see
+ * the report that came with this model): the "pending while the array had no word" flag
+ * is forgotten when a port is freed, and at the switch only bound ports carry their
+ * 2-level pending bit over (Xen's flag is never cleared and is taken for free ports too).
  */
 #include "evtchn_model.h"
 
 #include <string.h>
 
 /* ---- bitmaps ---------------------------------------------------------------------------- */
+
+uint32_t em_ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void em_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
 
 static int bit_get(const uint8_t *b, uint32_t n)
 {
@@ -46,6 +67,26 @@ uint32_t em_sel_offset(const struct em_dom *d)
     return d->is32 ? 4u : 8u;
 }
 
+static uint8_t *pending_of(struct em_dom *d)
+{
+    return d->mem[EM_SHARED] + 2048u;
+}
+
+static uint8_t *mask_of(struct em_dom *d)
+{
+    return d->mem[EM_SHARED] + 2048u + em_bitmap_bytes(d);
+}
+
+static uint8_t *vi_of(struct em_dom *d, uint32_t vcpu)
+{
+    return d->mem[EM_SHARED] + 64u * vcpu; /* all the fuzzed vCPUs are below 32 */
+}
+
+static uint32_t limit_2l(const struct em_dom *d)
+{
+    return em_word_bits(d) * em_word_bits(d);
+}
+
 int em_virq_global(uint32_t virq)
 {
     /* Xen's per-vCPU VIRQs: TIMER 0, DEBUG 1, XENOPROF 7, XENPMU 13 */
@@ -59,8 +100,11 @@ void em_init(struct em *m)
     memset(m, 0, sizeof(*m));
 }
 
-void em_domain(struct em *m, unsigned id, int priv, int is32, uint32_t nvcpus, uint32_t nports)
+void em_domain(struct em *m, unsigned id, int priv, int is32, uint32_t nvcpus, uint32_t nports,
+               uint64_t mfn0, uint32_t typed)
 {
+    uint32_t p;
+
     struct em_dom *d = &m->d[id];
 
     memset(d, 0, sizeof(*d));
@@ -69,33 +113,119 @@ void em_domain(struct em *m, unsigned id, int priv, int is32, uint32_t nvcpus, u
     d->is32 = is32;
     d->nvcpus = nvcpus;
     /* a table larger than the width's 2-level limit is used only up to it */
-    d->nports = nports > em_word_bits(d) * em_word_bits(d) ? em_word_bits(d) * em_word_bits(d) : nports;
+    d->table_ports = nports;
+    d->nports = nports > limit_2l(d) ? limit_2l(d) : nports;
+    d->mfn0 = mfn0;
+    d->typed = typed;
+    for (p = 0; p < EM_MAX_PORTS; p++) {
+        d->port[p].priority = EM_FIFO_PRIO_DEFAULT;
+    }
 }
 
 /* ---- delivery --------------------------------------------------------------------------- */
 
-static void mark_events_pending(struct em *m, struct em_dom *d, uint32_t vcpu, uint32_t port)
+/* vcpu_mark_events_pending(): upcall_pending bit 0, and a kick if it was clear */
+static void mark_vcpu(struct em *m, struct em_dom *d, uint32_t vcpu)
 {
-    uint8_t *vi = d->vi[vcpu];
-
-    if (bit_put(vi + em_sel_offset(d), port / em_word_bits(d), 1)) {
-        return;
-    }
-    if (!bit_put(vi, 0, 1)) {
+    if (!bit_put(vi_of(d, vcpu), 0, 1)) {
         m->kicks++; /* vcpu_kick() */
     }
 }
 
-/* evtchn_2l_set_pending() */
-static void set_pending(struct em *m, struct em_dom *d, uint32_t port, uint32_t vcpu)
+static void mark_events_pending(struct em *m, struct em_dom *d, uint32_t vcpu, uint32_t port)
 {
-    if (bit_put(d->pending, port, 1)) {
+    if (bit_put(vi_of(d, vcpu) + em_sel_offset(d), port / em_word_bits(d), 1)) {
         return;
     }
-    if (bit_get(d->mask, port)) {
+    mark_vcpu(m, d, vcpu);
+}
+
+/* evtchn_2l_set_pending() */
+static void l2_set_pending(struct em *m, struct em_dom *d, uint32_t port, uint32_t vcpu)
+{
+    if (bit_put(pending_of(d), port, 1)) {
+        return;
+    }
+    if (bit_get(mask_of(d), port)) {
         return;
     }
     mark_events_pending(m, d, vcpu, port);
+}
+
+/* ---- FIFO delivery ------------------------------------------------------------------------ */
+
+static uint8_t *word_of(struct em_dom *d, uint32_t port)
+{
+    if (port / 1024u >= d->npages) {
+        return NULL;
+    }
+    return d->mem[d->page[port / 1024u]] + 4u * (port % 1024u);
+}
+
+static uint8_t *cb_of(struct em_dom *d, uint32_t vcpu, uint32_t field)
+{
+    if (!d->fv[vcpu].has) {
+        return NULL;
+    }
+    return d->mem[d->fv[vcpu].frame] + d->fv[vcpu].off + field;
+}
+
+/* evtchn_fifo_set_pending(), with no other CPU about: every compare-and-exchange the
+ * hypervisor tries succeeds the first time. */
+static void fifo_set_pending(struct em *m, struct em_dom *d, uint32_t port, uint32_t vcpu)
+{
+    struct em_port *c = &d->port[port];
+    struct em_fifo_vcpu *fv = &d->fv[vcpu];
+    uint8_t *w = word_of(d, port);
+    uint32_t ew, q, tailp;
+    int linked = 0;
+
+    if (w == NULL) {
+        c->held = 1; /* raised when the page arrives */
+        return;
+    }
+    ew = em_ld32(w) | EM_EW_PENDING;
+    em_st32(w, ew);
+    if (!fv->has) {
+        return; /* no control block: the event stays pending, unlinked (XSA-107) */
+    }
+    if (ew & (EM_EW_MASKED | EM_EW_LINKED)) {
+        return;
+    }
+    em_st32(w, ew | EM_EW_LINKED);
+    /* It was the tail of the queue it was last on: that queue is empty now. */
+    if (d->fv[c->last_vcpu].tail[c->last_prio] == port) {
+        d->fv[c->last_vcpu].tail[c->last_prio] = 0;
+    }
+    q = c->priority;
+    c->last_vcpu = vcpu;
+    c->last_prio = (uint8_t)q;
+    tailp = fv->tail[q];
+    if (tailp != 0) {
+        uint8_t *tw = word_of(d, tailp);
+        uint32_t t = tw != NULL ? em_ld32(tw) : 0u;
+
+        if (t & EM_EW_LINKED) {
+            em_st32(tw, (t & ~(EM_EW_BUSY | EM_EW_LINK)) | port);
+            linked = 1;
+        }
+    }
+    if (!linked) {
+        em_st32(cb_of(d, vcpu, 8u + 4u * q), port);
+    }
+    fv->tail[q] = port;
+    if (!linked && !bit_put(cb_of(d, vcpu, 0), q, 1)) {
+        mark_vcpu(m, d, vcpu);
+    }
+}
+
+static void set_pending(struct em *m, struct em_dom *d, uint32_t port, uint32_t vcpu)
+{
+    if (d->fifo) {
+        fifo_set_pending(m, d, port, vcpu);
+    } else {
+        l2_set_pending(m, d, port, vcpu);
+    }
 }
 
 /* ---- ports ------------------------------------------------------------------------------ */
@@ -132,19 +262,42 @@ static int64_t free_port(const struct em_dom *d)
     return -EM_ENOSPC;
 }
 
+/* A port's binding fields cleared; the FIFO queue it was last linked on is kept. */
+static void unbind(struct em_port *c)
+{
+    c->used = 0;
+    c->stat = EM_CLOSED;
+    c->rdom = 0;
+    c->rport = 0;
+    c->virq = 0;
+    c->vcpu = 0;
+    c->held = 0;
+}
+
+/* A bind: evtchn_port_init() gives the port the default priority. */
 static void take(struct em_dom *d, uint32_t p, uint8_t stat, uint32_t vcpu)
 {
-    memset(&d->port[p], 0, sizeof(d->port[p]));
+    unbind(&d->port[p]);
     d->port[p].used = 1;
     d->port[p].stat = stat;
     d->port[p].vcpu = vcpu;
+    d->port[p].priority = EM_FIFO_PRIO_DEFAULT;
 }
 
-/* evtchn_free(): pending cleared (so a re-bind starts clean), notify vCPU back to 0. */
+/* evtchn_free(): pending cleared (so a re-bind starts clean; FIFO: the PENDING bit only,
+ * the guest unlinks a word it finds not pending), notify vCPU back to 0. The priority
+ * stays until the next bind, as Xen's. */
 static void release(struct em_dom *d, uint32_t p)
 {
-    memset(&d->port[p], 0, sizeof(d->port[p]));
-    (void)bit_put(d->pending, p, 0);
+    unbind(&d->port[p]);
+    if (d->fifo) {
+        uint8_t *w = word_of(d, p);
+        if (w != NULL) {
+            em_st32(w, em_ld32(w) & ~EM_EW_PENDING);
+        }
+    } else {
+        (void)bit_put(pending_of(d), p, 0);
+    }
 }
 
 int em_alloc_unbound(struct em *m, unsigned caller, uint16_t dom, uint16_t remote, uint32_t *port)
@@ -398,7 +551,19 @@ int em_unmask(struct em *m, unsigned caller, uint32_t port)
     if (port >= d->nports) {
         return -EM_EINVAL;
     }
-    if (bit_put(d->mask, port, 0) && bit_get(d->pending, port)) {
+    if (d->fifo) {
+        uint8_t *w = word_of(d, port);
+
+        if (w != NULL) {
+            uint32_t ew = em_ld32(w) & ~EM_EW_MASKED;
+            em_st32(w, ew);
+            if (ew & EM_EW_PENDING) {
+                fifo_set_pending(m, d, port, d->port[port].vcpu);
+            }
+        }
+        return 0;
+    }
+    if (bit_put(mask_of(d), port, 0) && bit_get(pending_of(d), port)) {
         mark_events_pending(m, d, d->port[port].vcpu, port);
     }
     return 0;
@@ -433,6 +598,28 @@ static uint32_t close_some(struct em *m, struct em_dom *d, uint32_t limit)
     return em_open_ports(m, id_of(m, d));
 }
 
+/* Back to the 2-level ABI (every port closed): the FIFO frames let go. */
+static void fifo_teardown(struct em_dom *d)
+{
+    uint32_t v, i;
+
+    if (!d->fifo) {
+        return;
+    }
+    for (v = 0; v < d->nvcpus; v++) {
+        if (d->fv[v].has) {
+            d->hold[d->fv[v].frame]--;
+        }
+        memset(&d->fv[v], 0, sizeof(d->fv[v]));
+    }
+    for (i = 0; i < d->npages; i++) {
+        d->hold[d->page[i]]--;
+    }
+    d->npages = 0;
+    d->fifo = 0;
+    d->nports = d->table_ports > limit_2l(d) ? limit_2l(d) : d->table_ports;
+}
+
 int em_reset(struct em *m, unsigned caller, uint16_t dom, uint32_t step_limit, int *more)
 {
     struct em_dom *d = lookup(m, caller, dom);
@@ -445,7 +632,123 @@ int em_reset(struct em *m, unsigned caller, uint16_t dom, uint32_t step_limit, i
         return -EM_EPERM;
     }
     *more = close_some(m, d, step_limit) != 0;
+    if (!*more) {
+        fifo_teardown(d);
+    }
     return 0;
+}
+
+/* ---- FIFO operations ---------------------------------------------------------------------- */
+
+/* The frame index of `mfn` if it is one of d's frames that can be made writable; -1. */
+static int own_writable(const struct em_dom *d, uint64_t mfn)
+{
+    if (mfn < d->mfn0 || mfn >= d->mfn0 + EM_FRAMES) {
+        return -1; /* not the caller's: get_page_from_gfn() fails */
+    }
+    if (d->typed & (1u << (mfn - d->mfn0))) {
+        return -1; /* get_page_type(PGT_writable_page) fails */
+    }
+    return (int)(mfn - d->mfn0);
+}
+
+int em_init_control(struct em *m, unsigned caller, uint64_t mfn, uint32_t off, uint32_t vcpu)
+{
+    struct em_dom *d = &m->d[caller];
+    int idx;
+
+    if (vcpu >= d->nvcpus) {
+        return -EM_ENOENT;
+    }
+    if (off > EM_PAGE - EM_CB_SIZE || (off & 7u) != 0) {
+        return -EM_EINVAL;
+    }
+    if (d->fv[vcpu].has) {
+        return -EM_EINVAL;
+    }
+    idx = own_writable(d, mfn);
+    if (idx < 0 || d->dying) {
+        return -EM_EINVAL;
+    }
+    if (!d->fifo) {
+        /* setup_ports(): the pending state and the default priority of every port */
+        uint32_t p;
+
+        for (p = 1; p < d->nports; p++) {
+            d->port[p].held = d->port[p].used && bit_get(pending_of(d), p);
+            d->port[p].priority = EM_FIFO_PRIO_DEFAULT;
+        }
+        d->fifo = 1;
+        d->npages = 0;
+        d->nports = d->table_ports < EM_FIFO_PORTS ? d->table_ports : EM_FIFO_PORTS;
+    }
+    memset(&d->fv[vcpu], 0, sizeof(d->fv[vcpu]));
+    d->fv[vcpu].has = 1;
+    d->fv[vcpu].frame = (uint32_t)idx;
+    d->fv[vcpu].off = off;
+    d->hold[idx]++;
+    return 0;
+}
+
+int em_expand_array(struct em *m, unsigned caller, uint64_t mfn)
+{
+    struct em_dom *d = &m->d[caller];
+    uint32_t first, p;
+    int idx;
+
+    if (!d->fifo) {
+        return -EM_EOPNOTSUPP;
+    }
+    if (d->npages >= EM_FIFO_PAGES) {
+        return -EM_ENOSPC;
+    }
+    idx = own_writable(d, mfn);
+    if (idx < 0 || d->dying) {
+        return -EM_EINVAL;
+    }
+    first = d->npages * 1024u;
+    d->page[d->npages++] = (uint8_t)idx;
+    d->hold[idx]++;
+    /* re-raise the events that became pending while the page was missing */
+    for (p = first; p < first + 1024u && p < d->nports; p++) {
+        if (d->port[p].held) {
+            d->port[p].held = 0;
+            fifo_set_pending(m, d, p, d->port[p].vcpu);
+        }
+    }
+    return 0;
+}
+
+int em_set_priority(struct em *m, unsigned caller, uint32_t port, uint32_t prio)
+{
+    struct em_dom *d = &m->d[caller];
+
+    if (port >= d->nports) {
+        return -EM_EINVAL;
+    }
+    if (!d->fifo) {
+        return -EM_ENOSYS;
+    }
+    if (prio >= EM_FIFO_QUEUES) {
+        return -EM_EINVAL;
+    }
+    d->port[port].priority = (uint8_t)prio;
+    return 0;
+}
+
+uint8_t *em_frame(struct em *m, unsigned dom, uint32_t idx)
+{
+    return m->d[dom].mem[idx % EM_FRAMES];
+}
+
+uint8_t *em_word(struct em *m, unsigned dom, uint32_t port)
+{
+    return word_of(&m->d[dom], port);
+}
+
+uint8_t *em_cb(struct em *m, unsigned dom, uint32_t vcpu, uint32_t field)
+{
+    return cb_of(&m->d[dom], vcpu, field);
 }
 
 int em_other_cmd(uint32_t cmd)
@@ -492,13 +795,21 @@ int em_raise_virq(struct em *m, unsigned dom, uint32_t vcpu, uint32_t virq)
 
 int em_upcall_pending(const struct em *m, unsigned dom, uint32_t vcpu)
 {
-    return m->d[dom].vi[vcpu][0] != 0 && m->d[dom].vi[vcpu][1] == 0;
+    const uint8_t *vi = m->d[dom].mem[EM_SHARED] + 64u * vcpu;
+
+    return vi[0] != 0 && vi[1] == 0;
 }
 
 uint32_t em_destroy_step(struct em *m, unsigned dom, uint32_t limit)
 {
+    uint32_t open;
+
     m->d[dom].dying = 1;
-    return close_some(m, &m->d[dom], limit);
+    open = close_some(m, &m->d[dom], limit);
+    if (open == 0) {
+        fifo_teardown(&m->d[dom]);
+    }
+    return open;
 }
 
 void em_gone(struct em *m, unsigned dom)
@@ -512,10 +823,10 @@ void em_guest_bit(struct em *m, unsigned dom, int which_mask, uint32_t bit, int 
 {
     struct em_dom *d = &m->d[dom];
 
-    (void)bit_put(which_mask ? d->mask : d->pending, bit % (em_bitmap_bytes(d) * 8u), set);
+    (void)bit_put(which_mask ? mask_of(d) : pending_of(d), bit % (em_bitmap_bytes(d) * 8u), set);
 }
 
 void em_guest_vi(struct em *m, unsigned dom, uint32_t vcpu, uint32_t off, uint8_t val)
 {
-    m->d[dom].vi[vcpu][off % 16u] = val;
+    vi_of(&m->d[dom], vcpu)[off % 16u] = val;
 }

@@ -1,16 +1,24 @@
 /*
- * Fuzz target: event channels (2-level ABI) against an independent model (evtchn_model.c).
+ * Fuzz target: event channels (2-level and FIFO ABIs) against an independent model
+ * (evtchn_model.c).
  *
  * A fresh machine per input with three domains: 0 privileged 64-bit (3 vCPUs), 1 64-bit
  * (4 vCPUs), 2 32-bit PAE (2 vCPUs), each with a shared-info page, a port table sized by
  * the input and a mailbox in its address space (a read-write page followed by a read-only
  * one). Operations: every EVTCHNOP issued from a chosen vCPU through
  * pvcore_cpu_hypercall() (the argument in the mailbox, straddling into the read-only page,
- * on the read-only page, or unmapped), bind_pirq and unknown commands (not yet the FIFO
- * ABI's: test_evtchn_fifo and xsa_358 cover it); the
- * embedder's pvcore_domain_evtchn_alloc_unbound() and pvcore_evtchn_raise_virq(); the
- * guest's own writes to its pending and mask bits and to its vcpu_info (upcall_pending,
- * upcall_mask, the selector); forced preemption around any operation (reset is then
+ * on the read-only page, or unmapped), bind_pirq and unknown commands; the FIFO ABI's
+ * init_control (any vCPU; the control block in one of the domain's data frames, the
+ * shared-info one included, in a page table, in another domain's frame or in no frame;
+ * good and bad offsets), expand_array (the same frame choices, the same frame more than
+ * once) and set_priority; the embedder's pvcore_domain_evtchn_alloc_unbound() and
+ * pvcore_evtchn_raise_virq(); the guest's own writes to its pending and mask bits, to its
+ * vcpu_info (upcall_pending, upcall_mask, the selector), to its event words (set or clear
+ * MASKED, clear or set PENDING, unlink, garbage in LINK, BUSY or the whole word) and to
+ * its control blocks (garbage in ready, the heads and the padding); a guest-side drain of
+ * one vCPU's queues as a guest kernel consumes them (whole, or stopped after a few events,
+ * handled events cleared or masked), run on the library's memory and on the model's and
+ * compared event by event; forced preemption around any operation (reset is then
  * restarted, and may be left half done for a later operation to continue); destruction of
  * a domain, whole or one preempted step at a time.
  *
@@ -18,8 +26,12 @@
  * model; the status of the ports of every domain as EVTCHNOP_status reports it (all 24
  * bytes written back, the untouched ones included; every port after every 16th operation
  * and at the start and end, see check_all()); the whole shared-info page (pending,
- * mask, every vcpu_info, and nothing else written); pvcore_vcpu_upcall_pending(); the
- * number of evtchn_kick calls; which domains the table holds; the invariants. At the end:
+ * mask, every vcpu_info, and nothing else written) and every other data frame the FIFO
+ * ABI may use (each event word of the array pages, each control block's ready and heads,
+ * and nothing else written); the FIFO references on every data frame (count and
+ * type_count, against the model's holds); pvcore_evtchn_nr_ports();
+ * pvcore_vcpu_upcall_pending(); the number of evtchn_kick calls; which domains the table
+ * holds; the invariants (which know the FIFO frames). At the end:
  * every domain destroyed, every frame free. Any disagreement aborts with a message.
  *
  * Input: 3 bytes (the port-table size of each domain, see table_ports()), then records of
@@ -45,7 +57,9 @@
 #define FRAMES (POOL0 + NDOM * PER_DOM)
 #define MBOX_VA 0x400000ull   /* pool 4: read-write; pool 5: read-only, at MBOX_VA + 4096 */
 #define UNMAPPED_VA 0x800000ull
-#define SHARED_IDX 8u
+#define SHARED_IDX EM_SHARED
+#define FIRST_DATA 6u /* frames 0-3: page tables, 4-5: the mailbox, 6-15: data (8: shared info) */
+#define DRAIN_MAX 4096u
 #define RIP 0x1000u
 #define RECORD 8u
 #define MAX_RESTARTS 4096u
@@ -66,6 +80,9 @@ struct fz {
     void *scratch;
     size_t scratch_len;
     uint64_t kicks0;
+    uint32_t base_count[NDOM][PER_DOM]; /* each frame's references after setup */
+    uint32_t base_type[NDOM][PER_DOM];
+    uint32_t lhead[NDOM][EM_MAX_VCPUS][EM_FIFO_QUEUES]; /* the drain's own heads (guest state) */
     struct em em;
     unsigned opno;
     const char *opname;
@@ -199,10 +216,21 @@ static void setup(struct fz *f, const uint8_t hdr[3])
                 abort();
             }
         }
-        em_domain(&f->em, d, d == 0, d == 2, nvcpus[d], n);
+        em_domain(&f->em, d, d == 0, d == 2, nvcpus[d], n, dom_frame(d, 0), 0xFu);
         if (pvcore_evtchn_nr_ports(f->dom[d]) != f->em.d[d].nports) {
             die(f, "dom %u: %u ports, model %u", d, pvcore_evtchn_nr_ports(f->dom[d]),
                 f->em.d[d].nports);
+        }
+    }
+    for (d = 0; d < NDOM; d++) {
+        for (i = 0; i < PER_DOM; i++) {
+            struct pvcore_frame_info fi;
+
+            if (pvcore_frame_query(f->m, pvcore_mfn(dom_frame(d, i)), &fi) != 0) {
+                abort();
+            }
+            f->base_count[d][i] = fi.count;
+            f->base_type[d][i] = fi.type_count;
         }
     }
     pvcore_host_backend_stats(f->hb, &st);
@@ -342,29 +370,95 @@ static void check_status(struct fz *f, unsigned by, uint32_t v, unsigned t, uint
     }
 }
 
-/* The shared-info page as the model says it must be. */
-static void expected_shared(const struct em_dom *d, uint8_t *page)
+/* Names what byte `off` of frame `idx` of domain d is to the model's FIFO state. */
+static void fifo_where(const struct em_dom *md, uint32_t idx, uint32_t off, char *s, size_t n)
 {
-    uint32_t v, bb = em_bitmap_bytes(d);
+    uint32_t i, v;
 
-    memset(page, 0, 4096);
-    for (v = 0; v < d->nvcpus; v++) {
-        memcpy(page + v * 64u, d->vi[v], 16);
+    s[0] = 0;
+    for (v = 0; v < md->nvcpus; v++) {
+        const struct em_fifo_vcpu *fv = &md->fv[v];
+        if (fv->has && fv->frame == idx && off >= fv->off && off < fv->off + EM_CB_SIZE) {
+            uint32_t fo = off - fv->off;
+            if (fo < 4) {
+                snprintf(s, n, "vcpu %u control block ready", v);
+            } else if (fo < 8) {
+                snprintf(s, n, "vcpu %u control block padding", v);
+            } else {
+                snprintf(s, n, "vcpu %u control block head[%u]", v, (fo - 8u) / 4u);
+            }
+            return;
+        }
     }
-    memcpy(page + 2048, d->pending, bb);
-    memcpy(page + 2048 + bb, d->mask, bb);
+    for (i = 0; i < md->npages; i++) {
+        if (md->page[i] == idx) {
+            snprintf(s, n, "event word of port %u", i * 1024u + off / 4u);
+            return;
+        }
+    }
+    snprintf(s, n, "no FIFO structure");
+}
+
+/* Every data frame (the shared-info one included) against the model's image. */
+static void check_frames(struct fz *f, unsigned d)
+{
+    struct em_dom *md = &f->em.d[d];
+    uint32_t idx;
+
+    for (idx = FIRST_DATA; idx < PER_DOM; idx++) {
+        const uint8_t *got = fp(f, dom_frame(d, idx));
+        const uint8_t *want = em_frame(&f->em, d, idx);
+        uint32_t i;
+        char where[96];
+
+        if (idx == SHARED_IDX || memcmp(got, want, 4096) == 0) {
+            continue;
+        }
+        for (i = 0; i < 4096 && got[i] == want[i]; i++) {
+        }
+        i &= ~3u;
+        fifo_where(md, idx, i, where, sizeof(where));
+        die(f, "dom %u frame %u bytes %u-%u (%s): lib %08x, model %08x", d, idx, i, i + 3, where,
+            le32(got + i), le32(want + i));
+    }
+    if (md->exists && !md->dying) {
+        for (idx = FIRST_DATA; idx < PER_DOM; idx++) {
+            struct pvcore_frame_info fi;
+
+            if (pvcore_frame_query(f->m, pvcore_mfn(dom_frame(d, idx)), &fi) != 0) {
+                die(f, "frame query dom %u frame %u", d, idx);
+            }
+            if (fi.count != f->base_count[d][idx] + md->hold[idx] ||
+                fi.type_count != f->base_type[d][idx] + md->hold[idx]) {
+                die(f, "dom %u frame %u: count %u type_count %u, model %u + %u FIFO holds, %u + %u",
+                    d, idx, fi.count, fi.type_count, f->base_count[d][idx], md->hold[idx],
+                    f->base_type[d][idx], md->hold[idx]);
+            }
+        }
+    }
+    if (pvcore_evtchn_nr_ports(f->dom[d]) != md->nports) {
+        die(f, "dom %u: pvcore_evtchn_nr_ports() %u, model %u (%s)", d, pvcore_evtchn_nr_ports(f->dom[d]),
+            md->nports, md->fifo ? "FIFO" : "2-level");
+    }
 }
 
 static void check_shared(struct fz *f, unsigned d)
 {
-    static uint8_t want[4096];
     const uint8_t *got = fp(f, dom_frame(d, SHARED_IDX));
-    const struct em_dom *md = &f->em.d[d];
+    struct em_dom *md = &f->em.d[d];
+    const uint8_t *want = em_frame(&f->em, d, SHARED_IDX);
     uint32_t i, v, bb = em_bitmap_bytes(md);
 
-    expected_shared(md, want);
     if (memcmp(got, want, 4096) != 0) {
+        char where[96];
+
         for (i = 0; i < 4096 && got[i] == want[i]; i++) {
+        }
+        fifo_where(md, SHARED_IDX, i, where, sizeof(where));
+        if (md->fifo && strcmp(where, "no FIFO structure") != 0) {
+            i &= ~3u;
+            die(f, "dom %u shared-info frame bytes %u-%u (%s): lib %08x, model %08x", d, i, i + 3, where,
+                le32(got + i), le32(want + i));
         }
         if (i >= 2048 && i < 2048 + bb) {
             die(f, "dom %u evtchn_pending byte %u (ports %u-%u): lib %#x, model %#x", d, i - 2048,
@@ -431,6 +525,7 @@ static void check_all(struct fz *f, int full)
             continue;
         }
         check_shared(f, d);
+        check_frames(f, d);
         by = md->dying ? asker(f) : (int)d;
         if (by < 0) {
             continue;
@@ -499,6 +594,41 @@ static uint32_t vcpusel(uint8_t b, unsigned d)
     return b < 0xF0 ? b % (nvcpus[d] + 1u) : odd[b & 3u];
 }
 
+/* A frame for init_control or expand_array, as domain d names it: mostly one of its data
+ * frames (shared info included), else one of its page tables, another domain's data
+ * frame, or a number that is no domain's frame. (Not the mailbox: the arguments live
+ * there.) */
+static uint64_t framesel(unsigned d, uint8_t b)
+{
+    static const uint8_t data[10] = { 6, 7, 9, 10, 11, 12, 13, 14, 15, SHARED_IDX };
+    static const uint64_t nowhere[8] = { FRAMES, FRAMES + 1u, POOL0 - 1u, 0, 1ull << 40,
+                                         0xFFFFFFFFFFFFFFFFull, 0x8000000000000000ull, 0xFFFFFFFFull };
+
+    switch (b & 7u) {
+    case 4:
+        return dom_frame(d, (b >> 3) & 3u); /* a page table */
+    case 5:
+        return dom_frame((d + 1u + ((b >> 3) & 1u)) % NDOM, data[(b >> 4) % 10u]);
+    case 6:
+        return nowhere[(b >> 3) & 7u];
+    default:
+        return dom_frame(d, data[(b >> 3) % 10u]);
+    }
+}
+
+static uint32_t offsel(uint8_t b, uint8_t b2)
+{
+    static const uint32_t bad[8] = { 4032, 4028, 4, 12, 0xFFFFFFF8u, 0x80000000u, 4096, 4025 };
+
+    if (b < 0x40) {
+        return (b % 8u) * 72u;          /* blocks side by side */
+    }
+    if (b < 0xC0) {
+        return (((uint32_t)b2 << 8 | b) % 504u) * 8u; /* anywhere allowed, up to 4024 */
+    }
+    return bad[b & 7u];
+}
+
 static uint32_t virqsel(uint8_t b)
 {
     static const uint32_t odd[8] = { 24, 25, 255, 0xFFFFFFFFu, 0x80000000u, 5, 14, 15 };
@@ -511,14 +641,16 @@ static uint32_t virqsel(uint8_t b)
 enum {
     K_ALLOC, K_BIND_INTER, K_BIND_VIRQ, K_BIND_IPI, K_CLOSE, K_SEND, K_STATUS, K_BIND_VCPU, K_UNMASK,
     K_RESET, K_PIRQ, K_OTHER, K_EMBED_ALLOC, K_RAISE, K_GUEST_BIT, K_GUEST_VI, K_DESTROY, K_DESTROY_STEP,
-    K_SEND2, K_CLOSE2, NKINDS
+    K_SEND2, K_CLOSE2, K_INIT_CONTROL, K_EXPAND, K_SET_PRIO, K_GUEST_WORD, K_GUEST_CB, K_DRAIN,
+    NKINDS
 };
 
 static const char *const kind_names[NKINDS] = {
     "alloc_unbound", "bind_interdomain", "bind_virq", "bind_ipi", "close", "send", "status",
     "bind_vcpu", "unmask", "reset", "bind_pirq", "other command", "embedder alloc_unbound",
     "raise_virq", "guest bit write", "guest vcpu_info write", "destroy", "destroy step", "send",
-    "close",
+    "close", "init_control", "expand_array", "set_priority", "guest event word write",
+    "guest control block write", "guest drain",
 };
 
 static void note_port(struct fz *f, unsigned d, uint32_t port)
@@ -654,6 +786,28 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
         put32(in, a[0]);
         put32(in + 4, a[1]);
         break;
+    case K_INIT_CONTROL: {
+        unsigned i;
+        cmd = PVCORE_EVTCHNOP_init_control, size = 24;
+        for (i = 0; i < 24; i++) {
+            in[i] = (uint8_t)(a[5] + i * 29u);
+        }
+        put32(in, (uint32_t)framesel((unsigned)caller, a[1]));
+        put32(in + 4, (uint32_t)(framesel((unsigned)caller, a[1]) >> 32));
+        put32(in + 8, offsel(a[2], a[3]));
+        put32(in + 12, vcpusel(a[0], (unsigned)caller));
+        break;
+    }
+    case K_EXPAND:
+        cmd = PVCORE_EVTCHNOP_expand_array, size = 8;
+        put32(in, (uint32_t)framesel((unsigned)caller, a[0]));
+        put32(in + 4, (uint32_t)(framesel((unsigned)caller, a[0]) >> 32));
+        break;
+    case K_SET_PRIO:
+        cmd = PVCORE_EVTCHNOP_set_priority, size = 8;
+        put32(in, portsel(a[0], a[1], f->em.d[caller].nports));
+        put32(in + 4, a[2] < 0xF0 ? a[2] % 17u : (a[2] & 1u ? 0xFFFFFFFFu : 16u + a[2]));
+        break;
     default: { /* K_OTHER */
         /* Unknown commands. (The FIFO ones are served now, and not modelled yet.) */
         static const uint32_t cmds[8] = { 15, 16, 17, 0x100u, 0x7FFFFFFFu, 0x80000000u,
@@ -712,6 +866,20 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
             case K_UNMASK:
                 mrc = em_unmask(&f->em, (unsigned)caller, le32(in));
                 break;
+            case K_INIT_CONTROL:
+                mrc = em_init_control(&f->em, (unsigned)caller, (uint64_t)le32(in) | (uint64_t)le32(in + 4) << 32,
+                                      le32(in + 8), le32(in + 12));
+                if (mrc == 0) {
+                    want[16] = 17; /* link_bits */
+                    memset(f->lhead[caller][le32(in + 12)], 0, sizeof(f->lhead[caller][0]));
+                }
+                break;
+            case K_EXPAND:
+                mrc = em_expand_array(&f->em, (unsigned)caller, (uint64_t)le32(in) | (uint64_t)le32(in + 4) << 32);
+                break;
+            case K_SET_PRIO:
+                mrc = em_set_priority(&f->em, (unsigned)caller, le32(in), le32(in + 4));
+                break;
             case K_RESET:
                 /* A forced preemption stops a reset after every STEP ports closed: the
                  * library's granularity (the ABI says only that it is restarted). */
@@ -733,7 +901,7 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
             if (kind == K_STATUS && mrc != 0) {
                 memcpy(want, in, sizeof(want));
             }
-            if (mrc == 0 && (out_off != 0 || kind == K_STATUS) && place != AT_RW) {
+            if (mrc == 0 && (out_off != 0 || kind == K_STATUS || kind == K_INIT_CONTROL) && place != AT_RW) {
                 mrc = -EM_EFAULT; /* done, but the write-back faults (nothing written) */
                 memcpy(want, in, sizeof(want));
             }
@@ -764,6 +932,196 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
         }
     }
     pvcore_host_backend_set_preempt(f->hb, 0);
+}
+
+/* ---- the guest's side of the FIFO ABI ----------------------------------------------------- */
+
+/* Byte `off` of frame `idx` of domain d: the library's memory, or the model's image. */
+static uint8_t *gmem(struct fz *f, unsigned d, int model, uint32_t idx, uint32_t off)
+{
+    return (model ? em_frame(&f->em, d, idx) : fp(f, dom_frame(d, idx))) + off;
+}
+
+/* A 32-bit guest write, to both. */
+static void gput(struct fz *f, unsigned d, uint32_t idx, uint32_t off, uint32_t v)
+{
+    em_st32(gmem(f, d, 0, idx, off), v);
+    em_st32(gmem(f, d, 1, idx, off), v);
+}
+
+/* Where port p's event word is, as the guest set up its array (the model's list of pages
+ * is the guest's own record of what it passed to expand_array); -1: no word. */
+static int64_t word_loc(const struct em_dom *md, uint32_t p, uint32_t *idx)
+{
+    if (p / 1024u >= md->npages) {
+        return -1;
+    }
+    *idx = md->page[p / 1024u];
+    return (int64_t)(p % 1024u) * 4;
+}
+
+/*
+ * A guest's event upcall for vCPU v, written from the ABI as a guest kernel consumes its
+ * queues: clear upcall_pending; take the READY word (exchanged with 0); for the highest
+ * ready priority, take the port at the consumer's own head (the control block's head when
+ * it has none), unlink the word (LINKED and LINK cleared, LINK kept as the next head), the
+ * queue is done when LINK was 0; a pending and unmasked event is handled: PENDING cleared
+ * (or, `mask_mode`, MASKED set and PENDING left, as a handler deferring it). At most
+ * `limit` words are taken; the READY bits of queues left unfinished are put back. Runs on
+ * the library's memory (model 0) or the model's (1); returns the number of events handled,
+ * listed in `out`.
+ */
+static uint32_t drain(struct fz *f, unsigned d, uint32_t v, int model, uint32_t limit, int mask_mode,
+                      uint32_t heads[EM_FIFO_QUEUES], uint32_t *out)
+{
+    const struct em_dom *md = &f->em.d[d];
+    const struct em_fifo_vcpu *fv = &md->fv[v];
+    uint32_t ready, taken = 0, n = 0;
+
+    *gmem(f, d, model, SHARED_IDX, v * 64u) = 0; /* evtchn_upcall_pending */
+    if (!fv->has) {
+        return 0;
+    }
+    ready = em_ld32(gmem(f, d, model, fv->frame, fv->off));
+    em_st32(gmem(f, d, model, fv->frame, fv->off), 0);
+    while (ready != 0 && taken < limit) {
+        uint32_t q = 0, port, w, widx;
+        int64_t woff;
+        uint8_t *wp;
+
+        while (!(ready & (1u << q))) {
+            q++;
+        }
+        port = heads[q];
+        if (port == 0) {
+            port = em_ld32(gmem(f, d, model, fv->frame, fv->off + 8u + 4u * q));
+        }
+        woff = port == 0 || port > EM_EW_LINK ? -1 : word_loc(md, port, &widx);
+        if (woff < 0) { /* an empty queue, or a head with no word: done with it */
+            ready &= ~(1u << q);
+            heads[q] = 0;
+            continue;
+        }
+        taken++;
+        wp = gmem(f, d, model, widx, (uint32_t)woff);
+        w = em_ld32(wp);
+        em_st32(wp, w & ~(EM_EW_LINKED | EM_EW_LINK));
+        heads[q] = w & EM_EW_LINK;
+        if (heads[q] == 0) {
+            ready &= ~(1u << q);
+        }
+        if ((w & EM_EW_PENDING) && !(w & EM_EW_MASKED)) {
+            out[n++] = port;
+            w = em_ld32(wp);
+            em_st32(wp, mask_mode ? (w | EM_EW_MASKED) : (w & ~EM_EW_PENDING));
+        }
+    }
+    if (ready != 0) {
+        uint8_t *rp = gmem(f, d, model, fv->frame, fv->off);
+        em_st32(rp, em_ld32(rp) | ready);
+    }
+    return n;
+}
+
+static void guest_drain(struct fz *f, unsigned d, uint32_t v, const uint8_t *a)
+{
+    static uint32_t lib_out[DRAIN_MAX], model_out[DRAIN_MAX];
+    uint32_t lh[EM_FIFO_QUEUES], mh[EM_FIFO_QUEUES], nl, nm, i;
+    uint32_t limit = a[0] < 0x80 ? DRAIN_MAX : 1u + a[0] % 8u;
+    int mask_mode = a[1] & 1;
+
+    if (!f->em.d[d].fv[v].has) {
+        memset(f->lhead[d][v], 0, sizeof(f->lhead[d][v]));
+    }
+    if (a[1] & 2) {
+        memset(f->lhead[d][v], 0, sizeof(f->lhead[d][v])); /* a consumer starting afresh */
+    }
+    memcpy(lh, f->lhead[d][v], sizeof(lh));
+    memcpy(mh, f->lhead[d][v], sizeof(mh));
+    nl = drain(f, d, v, 0, limit, mask_mode, lh, lib_out);
+    nm = drain(f, d, v, 1, limit, mask_mode, mh, model_out);
+    for (i = 0; i < nl && i < nm && lib_out[i] == model_out[i]; i++) {
+    }
+    if (nl != nm || i != nl || memcmp(lh, mh, sizeof(lh)) != 0) {
+        die(f, "drain of dom %u vcpu %u: %u events (event %u: port %u), model %u (port %u)", d, v, nl, i,
+            i < nl ? lib_out[i] : 0u, nm, i < nm ? model_out[i] : 0u);
+    }
+    memcpy(f->lhead[d][v], lh, sizeof(lh));
+}
+
+/* The guest writes one of its event words. */
+static void guest_word(struct fz *f, unsigned d, const uint8_t *a)
+{
+    const struct em_dom *md = &f->em.d[d];
+    uint32_t n = md->npages * 1024u, val = (uint32_t)a[1] << 8 | a[0], port, idx, w;
+    int64_t off;
+
+    if (n == 0) {
+        return;
+    }
+    if (a[0] < 0xC0) {
+        uint32_t lim = md->nports + 2u < 4u ? 4u : md->nports + 2u;
+        port = val % (lim < n ? lim : n);
+    } else {
+        port = val % n;
+    }
+    off = word_loc(md, port, &idx);
+    w = em_ld32(gmem(f, d, 1, idx, (uint32_t)off));
+    switch (a[2] & 7u) {
+    case 0:
+        w |= EM_EW_MASKED;
+        break;
+    case 1:
+        w &= ~EM_EW_MASKED;
+        break;
+    case 2:
+        w &= ~EM_EW_PENDING;
+        break;
+    case 3:
+        w &= ~(EM_EW_LINKED | EM_EW_LINK); /* unlinked */
+        break;
+    case 4:
+        w = (w & ~EM_EW_LINK) | (((uint32_t)a[4] << 8 | a[3] | (uint32_t)(a[5] & 1u) << 16) & EM_EW_LINK);
+        break;
+    case 5:
+        w = (uint32_t)a[3] | (uint32_t)a[4] << 8 | (uint32_t)a[5] << 16 | (uint32_t)(a[3] ^ a[5]) << 24;
+        break;
+    case 6:
+        w |= EM_EW_PENDING;
+        break;
+    default:
+        w = a[3] & 1u ? (w | EM_EW_BUSY) : (w & ~EM_EW_BUSY);
+        break;
+    }
+    gput(f, d, idx, (uint32_t)off, w);
+}
+
+/* The guest writes a field of one of its control blocks. */
+static void guest_cb(struct fz *f, unsigned d, uint32_t v, const uint8_t *a)
+{
+    const struct em_fifo_vcpu *fv = &f->em.d[d].fv[v];
+    uint32_t field = a[0] % 18u, off, w;
+
+    if (!fv->has) {
+        return;
+    }
+    off = field == 0 ? 0u : field == 17u ? 4u : 8u + 4u * (field - 1u);
+    w = em_ld32(gmem(f, d, 1, fv->frame, fv->off + off));
+    switch (a[1] & 3u) {
+    case 0:
+        w = 0;
+        break;
+    case 1:
+        w = field == 0 ? w & ~(1u << (a[2] % 16u)) : a[2] % (f->em.d[d].nports + 1u);
+        break;
+    case 2:
+        w = (uint32_t)a[2] | (uint32_t)a[3] << 8 | (uint32_t)a[4] << 16 | (uint32_t)a[5] << 24;
+        break;
+    default:
+        w |= (uint32_t)a[2] | (uint32_t)a[3] << 8;
+        break;
+    }
+    gput(f, d, fv->frame, fv->off + off, w);
 }
 
 static void op(struct fz *f, const uint8_t *r)
@@ -840,6 +1198,23 @@ static void op(struct fz *f, const uint8_t *r)
         }
         fp(f, dom_frame(sel, SHARED_IDX))[v * 64u + off] = a[1];
         em_guest_vi(&f->em, sel, v, off, a[1]);
+        break;
+    }
+    case K_GUEST_WORD:
+    case K_GUEST_CB:
+    case K_DRAIN: {
+        uint32_t v = ((r[1] >> 2) & 7u) % nvcpus[sel];
+
+        if (!f->em.d[sel].exists || f->em.d[sel].dying) {
+            return;
+        }
+        if (kind == K_GUEST_WORD) {
+            guest_word(f, sel, a);
+        } else if (kind == K_GUEST_CB) {
+            guest_cb(f, sel, v, a);
+        } else {
+            guest_drain(f, sel, v, a);
+        }
         break;
     }
     case K_DESTROY:
