@@ -16,6 +16,9 @@
  *      takes the lower domid's first. Only atomic bit operations on the shared-info page
  *      and vcpu_info run under it; host hooks (evtchn_kick) are called after it is let go.
  *   4. machine->m2p_lock: the M2P and every domain's P2M (m2p.c).
+      (Leaves, never held with another lock and nothing taken under them, no hook
+      called under them: vcpu->cpu.runstate_lock, vcpu->timer.lock and
+      domain->sched.wc_lock (time.c). A vCPU's wait state (sched_wait.c) is lock-free.)
  *   5. machine->domtab_lock: the domain table's slots; held briefly, with nothing
  *      taken under it.
  * Frame counts (the count word) change only by atomic operations, so a domain may take

@@ -27,8 +27,12 @@
  * - `xen_version(cmd, arg)`: answered from constants (see the PVCORE_XEN_* macros below
  *   and the page "Hypercall decoding").
  *
- * Everything else, including console_io and sched_op, and every number at or above 64,
- * is #PVCORE_HYPERCALL_UNHANDLED: the embedder serves it or returns -PVCORE_ENOSYS.
+ * Also served: set_timer_op and vcpu_op's timers (<pvcore/time.h>), and sched_op and
+ * sched_op_compat when the embedder has the vcpu_sched hook (<pvcore/sched.h>; without
+ * it they are #PVCORE_HYPERCALL_UNHANDLED).
+ *
+ * Everything else, including console_io, and every number at or above 64, is
+ * #PVCORE_HYPERCALL_UNHANDLED: the embedder serves it or returns -PVCORE_ENOSYS.
  *
  * @par Word size
  * For a 32-bit guest only the low 32 bits of `nr` and of each argument are used (a
