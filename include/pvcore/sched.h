@@ -30,7 +30,8 @@
  * hook, from the blocking call itself. So the embedder needs no lock of its own to order
  * them: on BLOCK it marks the vCPU not runnable, on WAKE runnable. A wait that finds an
  * event already there (or, for a poll, a port already pending or invalid) returns at once
- * without either hook.
+ * without either hook. A wake may be spurious (a delivery already on its way out when a
+ * new wait began may end it): the guest re-checks its ports, as it must on Xen.
  *
  * The #pvcore_host_ops::evtchn_kick hook is about upcalls (interrupt a running vCPU to
  * enter its event callback); a vCPU waiting here is woken by WAKE, not by the kick, and
