@@ -86,6 +86,7 @@ struct fz {
     struct em em;
     unsigned opno;
     const char *opname;
+    int trace; /* FUZZ_EVTCHN_TRACE set: each operation and its result on stderr */
 };
 
 static void die(struct fz *f, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
@@ -923,6 +924,11 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
                     le32(want + 8));
             }
         }
+        if (f->trace) {
+            fprintf(stderr, "#%u %s dom %d vcpu %u args %08x %08x %08x %08x at %d: %lld%s\n", f->opno,
+                    kind_names[kind], caller, v, le32(in), le32(in + 4), le32(in + 8), le32(in + 12), place,
+                    (long long)rc, restarted ? " (restarted)" : "");
+        }
         check_all(f, 0);
         if (!restarted || once) {
             break;
@@ -1047,6 +1053,13 @@ static void guest_drain(struct fz *f, unsigned d, uint32_t v, const uint8_t *a)
             i < nl ? lib_out[i] : 0u, nm, i < nm ? model_out[i] : 0u);
     }
     memcpy(f->lhead[d][v], lh, sizeof(lh));
+    if (f->trace) {
+        fprintf(stderr, "#%u drain dom %u vcpu %u: %u events:", f->opno, d, v, nl);
+        for (i = 0; i < nl && i < 16; i++) {
+            fprintf(stderr, " %u", lib_out[i]);
+        }
+        fputc('\n', stderr);
+    }
 }
 
 /* The guest writes one of its event words. */
@@ -1298,6 +1311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     setup(&f, data);
+    f.trace = getenv("FUZZ_EVTCHN_TRACE") != NULL;
     check_all(&f, 1);
     for (i = 3; i + RECORD <= size && i < 3 + 256u * RECORD; i += RECORD) {
         f.opno = (unsigned)((i - 3) / RECORD);
