@@ -284,9 +284,6 @@ static void unbind(struct em_port *c)
     c->virq = 0;
     c->vcpu = 0;
     c->held = 0;
-    if (EM_LIB_PRIORITY_AT_CLOSE) {
-        c->priority = EM_FIFO_PRIO_DEFAULT;
-    }
 }
 
 /* A bind: evtchn_port_init() gives the port the default priority. */
@@ -307,6 +304,9 @@ static void take(struct em_dom *d, uint32_t p, uint8_t stat, uint32_t vcpu)
 static void release(struct em_dom *d, uint32_t p)
 {
     unbind(&d->port[p]);
+    if (EM_LIB_PRIORITY_AT_CLOSE) {
+        d->port[p].priority = EM_FIFO_PRIO_DEFAULT;
+    }
     if (d->fifo) {
         uint8_t *w = word_of(d, p);
         if (w != NULL) {
