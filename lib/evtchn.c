@@ -398,6 +398,12 @@ static void unmask_port(const struct evt_locked *l, struct domain *d, uint32_t p
     } else {
         l2_unmask(d, port, vcpu_id, dv);
     }
+    if (dv->kick != NULL && dv->pd == NULL) {
+        /* Deliverable now: a vCPU blocked in SCHEDOP_block must wake as well as be kicked
+         * (pollers of the port may wake too: a spurious wake-up the ABI allows). */
+        dv->pd = d;
+        dv->port = port;
+    }
 }
 
 /* A port being freed is no longer pending. (FIFO: PENDING only; the guest unlinks a word
@@ -469,6 +475,9 @@ static int64_t free_port(const struct evt_locked *l, struct domain *d)
     for (p = d->evt.free_hint; p < d->evt.nr_ports; p++) {
         if (d->evt.ports[p].state == ECS_FREE) {
             d->evt.free_hint = p;
+            /* FIFO: a port is bound at the default priority, whatever set_priority
+             * gave it while free (as Xen's evtchn_fifo_init at allocation). */
+            d->evt.ports[p].priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
             return p;
         }
     }
@@ -476,8 +485,9 @@ static int64_t free_port(const struct evt_locked *l, struct domain *d)
     return -PVCORE_ENOSPC;
 }
 
-/* A free port's fields (FIFO: bound ports start at the default priority). Not the
- * queue it was last linked on, which stays known after it is freed. */
+/* A free port's fields. Not its FIFO priority, which a free port keeps until it is
+ * allocated again (free_port()), as on Xen, nor the queue it was last linked on, which
+ * stays known after it is freed. */
 static void port_clear(struct evtchn_port *p)
 {
     p->state = ECS_FREE;
@@ -485,7 +495,6 @@ static void port_clear(struct evtchn_port *p)
     p->remote_dom = 0;
     p->remote_port = 0;
     p->notify_vcpu = 0;
-    p->priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
     p->held_pending = 0;
 }
 
@@ -1267,6 +1276,7 @@ int pvcore_domain_set_evtchn_table(struct pvcore_domain *pd, void *mem, size_t b
         memset(ports, 0, n * sizeof(*ports));
         for (i = 0; i < n; i++) {
             port_clear(&ports[i]);
+            ports[i].priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
         }
         ports[0].state = ECS_RESERVED;
         d->evt.ports = ports;

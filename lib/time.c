@@ -418,8 +418,9 @@ static uint32_t version_begin(uint8_t *ver)
 
 static void version_end(uint8_t *ver, uint32_t odd)
 {
-    /* Every field is written before the version is even again. */
-    atomic_thread_fence(memory_order_release);
+    /* Every field is written before the version is even again. (A full fence: GCC's
+     * ThreadSanitizer supports no weaker one.) */
+    atomic_thread_fence(memory_order_seq_cst);
     put_version(ver, odd + 1u);
 }
 
