@@ -37,6 +37,11 @@
  * Input: 3 bytes (the port-table size of each domain, see table_ports()), then records of
  * 8 bytes: kind, selector (bits 0-1 domain, 2-4 vCPU, 5-6 argument placement, 7 forced
  * preemption), 6 argument bytes.
+ *
+ * Not covered: the BUSY retries of a link racing the guest (the operations run one at a
+ * time, so the hypervisor's first compare-and-exchange always succeeds), and FIFO frames in
+ * the mailbox pages (the arguments live there). FUZZ_EVTCHN_TRACE in the environment
+ * prints each operation and its result, and each drain's events.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -810,7 +815,7 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
         put32(in + 4, a[2] < 0xF0 ? a[2] % 17u : (a[2] & 1u ? 0xFFFFFFFFu : 16u + a[2]));
         break;
     default: { /* K_OTHER */
-        /* Unknown commands. (The FIFO ones are served now, and not modelled yet.) */
+        /* Unknown commands (the FIFO ones, 11-13, have kinds of their own). */
         static const uint32_t cmds[8] = { 15, 16, 17, 0x100u, 0x7FFFFFFFu, 0x80000000u,
                                           0xFFFFFFFEu, 0xFFFFFFFFu };
         cmd = cmds[a[0] & 7u];
