@@ -508,6 +508,12 @@ EV_SEEDS = {
                     ev_drain(1, 2), ev_send(1, 2), ev_drain(1, 0), ev_drain(1, 2),
                     ev(1, EK_RAISE, [0]), ev(1, EK_BIND_VIRQ, [0, 1]), ev(1, EK_RAISE, [0], vcpu=1),
                     ev_drain(1, 1)]),
+    # 128 event-array pages (one frame 100 times, others too): the 129th is -ENOSPC.
+    "fifo-full-array": (bytes([10, 0xFE, 10]),
+                        fifo_guest(1, 2) + [ev_expand(1, 2)] * 100 + [ev_expand(1, k) for k in range(3, 9)] +
+                        [ev_expand(1, 1)] * 24 + [ev_ipi(1, 1), ev_send(1, 1), ev_drain(1, 1)] +
+                        [ev(1, EK_WORD, [0xFF, 0xFF, EW_SETP]), ev_prio(1, 0xC3, 2), ev_unmask(1, 0xC3),
+                         ev_reset(1), ev_init(1, 0, 2, 0), ev_expand(1, 2)]),
     # Closed and bound again: the default priority at the bind, whatever it had before.
     "fifo-priority-close-rebind": (bytes([40, 40, 40]),
                                    fifo_guest(1, 1) +
