@@ -88,6 +88,9 @@ hypercall_page:
     HYPERCALL hyp_stack_switch, GUEST_HC_stack_switch
     HYPERCALL hyp_set_gdt, GUEST_HC_set_gdt
     HYPERCALL hyp_update_descriptor, GUEST_HC_update_descriptor
+    HYPERCALL hyp_set_timer_op, GUEST_HC_set_timer_op
+    HYPERCALL hyp_callback_op, GUEST_HC_callback_op
+    HYPERCALL hyp_event_channel_op, GUEST_HC_event_channel_op
 
 /*
  * Exception entry. The hypervisor enters the trap table's handler in kernel mode, on the
@@ -118,6 +121,9 @@ guest_entry_\vec:
     TRAP_ENTRY 13, 1        /* #GP */
     TRAP_ENTRY 14, 1        /* #PF */
     TRAP_ENTRY 17, 1        /* #AC */
+    /* The event callback: the frame of an exception without an error code; vector
+     * GUEST_VEC_EVENT tells guest_trap() it is an upcall. */
+    TRAP_ENTRY 32, 0
 
 /*
  * Saves the general registers (struct guest_trap_frame), calls guest_trap(frame), restores
@@ -182,6 +188,11 @@ guest_trap_entry:
     .quad 0, guest_entry_17, 0, 0, 0, 0, 0, 0
     .quad 0, 0, 0, 0, 0, 0, 0, 0
     .size guest_trap_entry, . - guest_trap_entry
+    .globl guest_event_entry
+    .type guest_event_entry, @object
+guest_event_entry:
+    .quad guest_entry_32
+    .size guest_event_entry, . - guest_event_entry
     .text
 
 /* unsigned long guest_fixup(unsigned long ip): the fixup table's entry for ip, or 0 */

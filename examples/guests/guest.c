@@ -199,6 +199,17 @@ static uint64_t maddr(const struct plan *p, unsigned long pfn)
     return (uint64_t)p->p2m[pfn] << GUEST_PAGE_SHIFT;
 }
 
+/* For events.c. */
+bool guest_option_is(const char *key, const char *value)
+{
+    return option_is(key, value);
+}
+
+bool guest_starts_with(const char *s, const char *prefix)
+{
+    return starts_with(s, prefix);
+}
+
 /* Index of `va` in a table of `level` (1 = L1); the same for 4-level and PAE paging. */
 static unsigned long slot(unsigned long va, unsigned int level)
 {
@@ -632,6 +643,10 @@ static uint64_t page_va_pte(unsigned long va, const struct plan *p, uint64_t fla
  */
 void guest_trap(struct guest_trap_frame *f)
 {
+    if (f->vector == GUEST_VEC_EVENT) {
+        guest_events_upcall(); /* the event callback (events.c) */
+        return;
+    }
     const char *name = f->vector < 32 && trap_names[f->vector] ? trap_names[f->vector] : "?";
     unsigned long address = f->vector == VEC_PF ? fault_address() : 0;
     unsigned long fix;
@@ -964,6 +979,14 @@ static void probe_hypervisor(void)
 
 /* ---- the program ------------------------------------------------------------------------ */
 
+/* The machine frame of one of our pages (events.c registers pages by frame). */
+static const struct plan *events_plan;
+
+static uint64_t frame_of(const void *va)
+{
+    return maddr(events_plan, ((unsigned long)(uintptr_t)va - VIRT_BASE) / PAGE_SIZE) >> GUEST_PAGE_SHIFT;
+}
+
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
 {
     char magic[sizeof(si->magic) + 1];
@@ -1010,6 +1033,17 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
         recovered_fault(&plan);
         own_gdt(&plan);
         own_ldt(&plan);
+    }
+
+    /* 5b. Event channels, when asked (events.c): needs the trap entry and shared info. */
+    if (find_option("minihv.evtchn") != NULL) {
+        if (shared == NULL) {
+            guest_print("evtchn: no trap table or shared info: FAILED");
+            failures++;
+        } else {
+            events_plan = &plan;
+            failures += guest_events(find_option("minihv.evtchn"), shared_window, frame_of);
+        }
     }
 
     /* 6. */

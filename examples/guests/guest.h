@@ -41,6 +41,10 @@ long hyp_stack_switch(unsigned long ss, unsigned long sp);
 long hyp_set_gdt(const unsigned long *frames, unsigned long entries);
 /* On a 32-bit guest each uint64_t takes two registers: (maddr lo, hi, desc lo, hi). */
 long hyp_update_descriptor(uint64_t maddr, uint64_t desc);
+/* On a 32-bit guest the deadline takes two registers (low, high). */
+long hyp_set_timer_op(uint64_t deadline);
+long hyp_callback_op(unsigned long cmd, void *arg);
+long hyp_event_channel_op(unsigned long cmd, void *arg);
 
 /* ---- other assembly helpers ------------------------------------------------------------- */
 /* Reads one byte at a virtual address (used to take a page fault on purpose). */
@@ -78,6 +82,9 @@ extern char guest_stack_top[];
 /* ---- exceptions (the entry stubs in entry64.S / entry32.S, guest_trap() in guest.c) ------ */
 /* The entry stub of each vector the guest handles, 0 for the others. */
 extern const unsigned long guest_trap_entry[32];
+/* The event callback's entry stub; guest_trap() sees it as vector GUEST_VEC_EVENT. */
+extern const unsigned long guest_event_entry[1];
+#define GUEST_VEC_EVENT 32u
 
 /*
  * What an entry stub hands guest_trap(): the general registers it saved (lowest address
@@ -125,6 +132,16 @@ int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Writes one console line: guest_format.prefix, the formatted text and a newline. */
 void guest_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- guest.c's helpers for events.c, and events.c ----------------------------------------- */
+#include <stdbool.h>
+bool guest_option_is(const char *key, const char *value);
+bool guest_starts_with(const char *s, const char *prefix);
+/* The event-channel step for minihv.evtchn=<mode>: returns the number of failed checks. */
+unsigned int guest_events(const char *mode, volatile void *shared_info,
+                          uint64_t (*mfn_of)(const void *va));
+/* The event callback's C part (from guest_trap()). */
+void guest_events_upcall(void);
 
 /* ---- entry (guest.c), called by _start on the guest's own stack ------------------------ */
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp);

@@ -461,6 +461,29 @@ long hyp_update_descriptor(uint64_t maddr, uint64_t desc)
     not_here("update_descriptor");
 }
 
+/* No events here: the event-channel step (minihv.evtchn=...) runs in minihv only. */
+const unsigned long guest_event_entry[1] = { 0 };
+
+long hyp_set_timer_op(uint64_t deadline)
+{
+    (void)deadline;
+    not_here("set_timer_op");
+}
+
+long hyp_callback_op(unsigned long cmd, void *arg)
+{
+    (void)cmd;
+    (void)arg;
+    not_here("callback_op");
+}
+
+long hyp_event_channel_op(unsigned long cmd, void *arg)
+{
+    (void)cmd;
+    (void)arg;
+    not_here("event_channel_op");
+}
+
 long guest_load_fs(unsigned long selector)
 {
     (void)selector;

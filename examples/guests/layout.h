@@ -45,6 +45,9 @@
 #define GUEST_HC_stack_switch 3
 #define GUEST_HC_update_descriptor 10
 #define GUEST_HC_iret 23
+#define GUEST_HC_set_timer_op 15
+#define GUEST_HC_callback_op 30
+#define GUEST_HC_event_channel_op 32
 
 /*
  * guest_fault_registers() loads register n (in the order of its `after` array) with
