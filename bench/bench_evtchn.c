@@ -300,7 +300,13 @@ static double xdom_cost(struct xdom *x, unsigned batch)
                 struct pvcore_evtchn_send s = { x->a_port[k] };
                 (void)guest_evtchn_op(&x->a, PVCORE_EVTCHNOP_send, &s);
             }
-            while (atomic_load_explicit(&handled, memory_order_relaxed) < want) {
+            {
+                double t1 = now_ns();
+                while (atomic_load_explicit(&handled, memory_order_relaxed) < want) {
+                    if (now_ns() - t1 > 30e9) {
+                        die("an event was lost (no handler within 30 s)", (long long)want);
+                    }
+                }
             }
         }
         t[r] = (now_ns() - t0) / ((double)iters * batch);
