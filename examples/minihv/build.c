@@ -220,7 +220,7 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     g->is32 = !img.is64;
     g->domid = domid;
     g->nr_pages = mem_pages;
-    g->line_start = 1;
+    g->line_len = 0;
 
     /* The layout. */
     memset(&l, 0, sizeof(l));

@@ -13,8 +13,12 @@
 
 #define GDT_ENTRIES ((0xe000 / 8) + 12)
 #define LDT_SEL 0xe050u
+#define PIC1_CMD 0x20
 #define PIC1_DATA 0x21
+#define PIC2_CMD 0xa0
 #define PIC2_DATA 0xa1
+#define PIT_CMD 0x43
+#define PIT_CH0 0x40
 #define STACK_SIZE 16384
 
 static uint64_t gdt64[GDT_ENTRIES] __attribute__((aligned(4096)));
@@ -184,6 +188,8 @@ void cpu_init(void)
     }
     idt[VEC_HYPERCALL_INT82] =
         pvcore_x86_gate64((uint64_t)(uintptr_t)minihv_int82_entry, HYP_CS, 0, 1, 0);
+    /* The timer: an interrupt gate, so the hypervisor runs with interrupts masked. */
+    idt[VEC_TIMER] = pvcore_x86_gate64((uint64_t)(uintptr_t)minihv_irq0_entry, HYP_CS, 0, 0, 0);
     pvcore_x86_lidt(idt, sizeof(idt) - 1);
 
     /* syscall: kernel CS 0xe008 (SS 0xe010); sysret base 0xe023 (CS32, SS 0xe02b, CS64 0xe033). */
@@ -214,7 +220,35 @@ void cpu_init(void)
     con_printf("minihv: IST stacks for #DF, NMI, #DB, #MC; UMIP %s\n",
                (pvcore_x86_read_cr4() & PVCORE_X86_CR4_UMIP) ? "on" : "not available");
 
-    /* No device interrupts: mask both 8259s. Guests run with IF set, as on Xen. */
-    pvcore_x86_outb(PIC1_DATA, 0xff);
+    /* fxsave/fxrstor switch the guests' x87 and SSE state (SSE enabled for them, #XM
+     * for unmasked SIMD exceptions, #MF rather than IRQ 13 for x87 ones). */
+    pvcore_x86_write_cr4(pvcore_x86_read_cr4() | PVCORE_X86_CR4_OSFXSR | PVCORE_X86_CR4_OSXMMEXCPT);
+    pvcore_x86_write_cr0((pvcore_x86_read_cr0() & ~(uintptr_t)PVCORE_X86_CR0_EM) |
+                         PVCORE_X86_CR0_MP | PVCORE_X86_CR0_NE);
+
+    /*
+     * The 8259s, remapped off the exception vectors (IRQ 0-7 -> 0x20-0x27, 8-15 ->
+     * 0x28-0x2f) with every IRQ masked but the PIT's, and the PIT's channel 0 as a rate
+     * generator at MINIHV_TICK_HZ. Guests run with IF set, as on Xen; the hypervisor with it
+     * clear, but for its idle loop.
+     */
+    pvcore_x86_outb(PIC1_CMD, 0x11); /* ICW1: edge, cascade, ICW4 follows */
+    pvcore_x86_outb(PIC2_CMD, 0x11);
+    pvcore_x86_outb(PIC1_DATA, VEC_TIMER);     /* ICW2: vector base */
+    pvcore_x86_outb(PIC2_DATA, VEC_TIMER + 8);
+    pvcore_x86_outb(PIC1_DATA, 4);             /* ICW3: the slave on IRQ 2 */
+    pvcore_x86_outb(PIC2_DATA, 2);
+    pvcore_x86_outb(PIC1_DATA, 1);             /* ICW4: 8086 mode, normal EOI */
+    pvcore_x86_outb(PIC2_DATA, 1);
+    pvcore_x86_outb(PIC1_DATA, 0xfe);          /* only IRQ 0 */
     pvcore_x86_outb(PIC2_DATA, 0xff);
+    pvcore_x86_outb(PIT_CMD, 0x34);            /* channel 0, lo/hi byte, mode 2 */
+    pvcore_x86_outb(PIT_CH0, (uint8_t)(MINIHV_PIT_DIVISOR & 0xff));
+    pvcore_x86_outb(PIT_CH0, (uint8_t)(MINIHV_PIT_DIVISOR >> 8));
+}
+
+/* The end of a timer interrupt. */
+void cpu_timer_eoi(void)
+{
+    pvcore_x86_outb(PIC1_CMD, 0x20);
 }

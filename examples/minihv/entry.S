@@ -1,13 +1,15 @@
 /*
  * entry.S: every way into the hypervisor from a guest (exceptions, int $0x82 from a
  * 32-bit guest kernel in ring 1, syscall from a 64-bit guest kernel in ring 3), the way
- * back (iretq), and the switch between the host context (minihv_main's loop, on the boot
- * stack) and a guest.
+ * back (iretq), the timer interrupt, and the switch between the host context (minihv_main's
+ * scheduler loop, on the boot stack) and a guest.
  *
  * All guest entries build the same struct frame (minihv.h) at the top of the hypervisor
  * stack, call minihv_trap(frame) and return to the guest through the frame, which C may
- * have changed. There is one physical CPU, and interrupts stay masked in the hypervisor,
- * so one stack and one scratch slot suffice.
+ * have changed. There is one physical CPU, and interrupts stay masked in the hypervisor
+ * (interrupt gates; SFMASK clears IF on syscall) except in the scheduler's idle loop,
+ * which runs on the boot stack with no guest current: one stack and one scratch slot
+ * suffice.
  */
 #define FLAT_RING3_SS64 0xe02b
 #define FLAT_RING3_CS64 0xe033
@@ -145,9 +147,9 @@ minihv_iret_insn:
     iretq
 
 /*
- * int minihv_enter_guest(const struct frame *f, uint64_t ds)
- * Saves the host context, loads ds/es/fs/gs with `ds` (the guest's flat data selector,
- * or 0), copies *f to the top of the hypervisor stack and returns to the guest through it.
+ * int minihv_enter_guest(const struct frame *f)
+ * Saves the host context, copies *f to the top of the hypervisor stack and returns to the
+ * guest through it. The data selectors are loaded before (minihv_load_data_segments).
  * Returns when C calls minihv_exit_to_host(code), with that code.
  */
     .globl minihv_enter_guest
@@ -159,11 +161,6 @@ minihv_enter_guest:
     pushq %r14
     pushq %r15
     movq %rsp, host_rsp(%rip)
-    movl %esi, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %fs
-    movl %eax, %gs
     movq minihv_hyp_stack_top(%rip), %rsp
     subq $176, %rsp            /* sizeof(struct frame) */
     movq %rsp, %rax
@@ -172,6 +169,34 @@ minihv_enter_guest:
     movl $22, %ecx
     rep movsq
     jmp frame_return
+
+/*
+ * void minihv_load_data_segments(uint16_t sel[4])
+ * Loads ds, es, fs and gs from sel[0..3] (a guest's, when it is switched in). A selector
+ * the guest's descriptor tables no longer allow faults: minihv_trap() finds the faulting
+ * instruction in minihv_seg_load_insns, makes that selector 0 and retries, as Xen loads a
+ * null selector where a guest's stale one fails. In 64-bit mode loading fs or gs resets
+ * its base: the bases are written after.
+ */
+    .globl minihv_load_data_segments
+minihv_load_data_segments:
+seg_load_ds:
+    movw 0(%rdi), %ds
+seg_load_es:
+    movw 2(%rdi), %es
+seg_load_fs:
+    movw 4(%rdi), %fs
+seg_load_gs:
+    movw 6(%rdi), %gs
+    ret
+
+/* The timer interrupt (IRQ 0 of the 8259, remapped to vector 0x20): an interrupt gate. */
+    .align 16
+    .globl minihv_irq0_entry
+minihv_irq0_entry:
+    pushq $0
+    pushq $0x20
+    jmp trap_common
 
 /* void minihv_exit_to_host(int code): back to minihv_enter_guest's caller. */
     .globl minihv_exit_to_host
@@ -193,6 +218,11 @@ minihv_trap_stubs:
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .quad trap_\n
     .endr
+
+    .align 8
+    .globl minihv_seg_load_insns
+minihv_seg_load_insns:
+    .quad seg_load_ds, seg_load_es, seg_load_fs, seg_load_gs
 
     .bss
     .align 8

@@ -1,8 +1,9 @@
 /*
  * hypercall.c: what happens when a guest enters the hypervisor, and the hooks libpvcore
  * calls back into. The library decodes and serves the memory-management hypercalls
- * (pvcore_hypercall()); minihv adds the console, the scheduler operations, and the
- * policy for faults it cannot deliver (the guest is destroyed).
+ * (pvcore_hypercall()), and sched_op and the timers through the scheduler's hooks
+ * (sched.c); minihv adds the console, the policy for faults it cannot deliver (the guest
+ * is destroyed), and the switch between guests on the way back to one (sched_return()).
  */
 #include <pvcore/abi/console.h>
 #include <pvcore/abi/xen.h>
@@ -13,7 +14,7 @@
 struct guest *current;
 struct guest *guests_by_domid[64];
 
-static struct guest *guest_of(struct pvcore_vcpu *v)
+struct guest *guest_of(struct pvcore_vcpu *v)
 {
     uint16_t id = pvcore_domain_id(pvcore_vcpu_domain(v));
 
@@ -164,22 +165,43 @@ const struct pvcore_host_ops minihv_host_ops = {
     .cpuid = hook_cpuid,
     .mode_changed = hook_mode_changed,
     .hypercall = hook_hypercall,
+    .vcpu_sched = hook_vcpu_sched,
+    .domain_shutdown = hook_domain_shutdown,
+    .system_time = hook_system_time,
+    .timer_set = hook_timer_set,
+    .evtchn_kick = hook_evtchn_kick,
 };
 
 /* ---- hypercalls minihv serves itself ------------------------------------------------------ */
 
+/* The guest's console line so far, printed with its prefix and a newline. */
+void guest_flush_line(struct guest *g)
+{
+    if (g->line_len == 0) {
+        return;
+    }
+    con_printf("(d%u) ", g->domid);
+    con_write(g->line, g->line_len);
+    con_putc('\n');
+    g->line_len = 0;
+}
+
+/* Guests' output is printed a whole line at a time, so that lines of guests that run at
+ * once do not mix (a line longer than the buffer goes on in the next one). */
 static void guest_console(struct guest *g, const char *s, size_t n)
 {
     for (; n; n--, s++) {
-        if (g->line_start) {
-            con_printf("(d%u) ", g->domid);
-            g->line_start = 0;
-        }
         if (*s == '\n') {
-            g->line_start = 1;
-        }
-        if (*s == '\n' || (*s >= 0x20 && *s < 0x7f)) {
-            con_putc(*s);
+            if (g->line_len == 0) {
+                con_printf("(d%u) \n", g->domid); /* an empty line */
+            } else {
+                guest_flush_line(g);
+            }
+        } else if (*s >= 0x20 && *s < 0x7f) {
+            if (g->line_len == sizeof(g->line)) {
+                guest_flush_line(g);
+            }
+            g->line[g->line_len++] = *s;
         }
     }
 }
@@ -190,7 +212,7 @@ static void guest_console(struct guest *g, const char *s, size_t n)
  * does: then the ring is only consumed). The indices are the guest's: at most one ring's
  * worth is taken, whatever the producer index claims.
  */
-static void drain_console_ring(struct guest *g)
+void drain_console_ring(struct guest *g)
 {
     struct pvcore_xencons_interface *ring;
     uint32_t cons, prod, n;
@@ -242,40 +264,12 @@ static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint
     return 0;
 }
 
-static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg);
-
 /* The hypercalls minihv serves itself (the library hands them back). */
 static int64_t serve_hypercall(struct guest *g, uint64_t nr, const uint64_t *arg)
 {
     switch (nr) {
     case PVCORE_HYPERVISOR_console_io:
         return do_console_io(g, arg[0], arg[1], arg[2]);
-    case PVCORE_HYPERVISOR_sched_op:
-        return do_sched_op(g, arg[0], arg[1]);
-    default:
-        return -PVCORE_ENOSYS;
-    }
-}
-
-static int64_t do_sched_op(struct guest *g, uint64_t cmd, uint64_t arg)
-{
-    uint32_t reason;
-
-    switch (cmd) {
-    case PVCORE_SCHEDOP_yield:
-    case PVCORE_SCHEDOP_block:
-        /* One vCPU, no events yet: nothing else to run but the console back-end. */
-        drain_console_ring(g);
-        return 0;
-    case PVCORE_SCHEDOP_shutdown:
-        if (pvcore_guestmem_copy_from(g->v, &reason, arg, sizeof(reason)) != 0) {
-            return -PVCORE_EFAULT;
-        }
-        if (!g->line_start) {
-            con_putc('\n');
-            g->line_start = 1;
-        }
-        minihv_exit_to_host(STOP_SHUTDOWN + (int)(reason & 0xff));
     default:
         return -PVCORE_ENOSYS;
     }
@@ -345,7 +339,7 @@ static void regs_to_frame(const struct pvcore_cpu_regs *r, struct frame *f)
 /* What the processor holds of the vCPU's state besides its registers: CR0.TS, and for
  * 64-bit guests the FS and GS bases. Written only when the library's view changed, so
  * that a base the guest set itself (by loading a selector) is not overwritten. */
-static void sync_cpu_state(struct guest *g)
+void sync_cpu_state(struct guest *g)
 {
     static const unsigned drs[6] = { 0, 1, 2, 3, 6, 7 };
     unsigned i;
@@ -396,10 +390,7 @@ static void sync_cpu_state(struct guest *g)
 
 static void destroy_current(struct guest *g, const char *what, const struct frame *f)
 {
-    if (!g->line_start) {
-        con_putc('\n');
-        g->line_start = 1;
-    }
+    guest_flush_line(g);
     con_printf("minihv: d%u: %s at rip 0x%lx: destroying the domain\n", g->domid, what, f->rip);
     minihv_exit_to_host(STOP_FAULT);
 }
@@ -420,13 +411,12 @@ static void hypercall(struct guest *g, struct frame *f)
     if (rc == PVCORE_CPU_UNHANDLED) {
         ret = serve_hypercall(g, h.nr, h.arg);
         r.rax = g->is32 ? (uint32_t)ret : (uint64_t)ret;
-    } else if (h.nr == PVCORE_HYPERVISOR_event_channel_op) {
+    } else if (h.nr == PVCORE_HYPERVISOR_event_channel_op ||
+               h.nr == PVCORE_HYPERVISOR_sched_op || h.nr == PVCORE_HYPERVISOR_sched_op_compat) {
         /* minihv is the console's back-end: whatever the guest notified, its ring may
-         * have new output (the port itself is unbound, so the library drops the event). */
+         * have new output (the port itself is unbound, so the library drops the event),
+         * and a guest that yields or blocks may have written some first. */
         drain_console_ring(g);
-    }
-    if (g->poweroff_pending) {
-        minihv_exit_to_host(STOP_SHUTDOWN + PVCORE_SHUTDOWN_poweroff);
     }
     regs_to_frame(&r, f);
 }
@@ -448,10 +438,7 @@ static void guest_exception(struct guest *g, struct frame *f, uint64_t cr2)
     frame_to_regs(f, &r);
     rc = pvcore_cpu_trap(g->v, &r, (uint32_t)f->vector, (uint32_t)f->error, cr2);
     if (rc != PVCORE_CPU_RESUME) {
-        if (!g->line_start) {
-            con_putc('\n');
-            g->line_start = 1;
-        }
+        guest_flush_line(g);
         con_printf("minihv: d%u: %s (vector %lu) at rip 0x%lx, error 0x%lx", g->domid,
                    f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
                    f->vector, f->rip, f->error);
@@ -464,20 +451,45 @@ static void guest_exception(struct guest *g, struct frame *f, uint64_t cr2)
     regs_to_frame(&r, f);
 }
 
-/* On the way back to the guest: an event pending and unmasked enters its event callback
- * (minihv has one vCPU per guest and looks on every return, so it needs no kick). */
-static void deliver_upcall(struct guest *g, struct frame *f)
+/* On the way back to the guest (from a trap, or when it is switched in): an event pending
+ * and unmasked enters its event callback (minihv has one vCPU per guest and looks on every
+ * return, so it needs no kick). -1: the guest cannot take it. */
+int guest_deliver_upcall(struct guest *g, struct frame *f)
 {
     struct pvcore_cpu_regs r;
 
     if (!pvcore_vcpu_upcall_pending(g->v)) {
-        return;
+        return 0;
     }
     frame_to_regs(f, &r);
     if (pvcore_cpu_event_callback(g->v, &r) != PVCORE_CPU_RESUME) {
-        destroy_current(g, "an event upcall it cannot take", f);
+        return -1;
     }
     regs_to_frame(&r, f);
+    return 0;
+}
+
+/*
+ * On the way back to the guest, the scheduler's decisions: a guest that shut down (its own
+ * SCHEDOP_shutdown, another's remote_shutdown, or its last vCPU down) goes back to the host
+ * loop to be destroyed; one that blocked, or yielded or used up its slice while another
+ * guest is runnable, has its frame saved and the host loop runs the next one (the rest of
+ * its processor state is saved there, run_guest()).
+ */
+static void sched_return(struct guest *g, struct frame *f)
+{
+    if (g->shutdown_pending || g->poweroff_pending) {
+        guest_flush_line(g);
+        minihv_exit_to_host(STOP_SHUTDOWN + (int)(g->shutdown_pending ? g->shutdown_reason & 0xff
+                                                                      : PVCORE_SHUTDOWN_poweroff));
+    }
+    if (g->blocked || ((g->yielded || need_resched) && sched_other_runnable(g))) {
+        g->yielded = 0;
+        g->regs = *f;
+        minihv_exit_to_host(STOP_SWITCH);
+    }
+    g->yielded = 0;
+    need_resched = 0;
 }
 
 extern const char minihv_iret_insn[];
@@ -524,8 +536,26 @@ void minihv_trap(struct frame *f)
         read_back_bases(g);
     }
 
+    if (f->vector == VEC_TIMER) {
+        timer_tick();
+        if ((f->cs & 3) == 0 || g == NULL) {
+            return; /* the idle loop */
+        }
+        goto resume;
+    }
     if (g != NULL && f->vector == PVCORE_X86_VEC_PF && cpu_ldt_fault(g, cr2)) {
         return; /* an LDT page of the guest's, now mapped: retry (also the iret's own) */
+    }
+    if (g != NULL && (f->cs & 3) == 0 && f->vector < 32) {
+        /* Switching g in, one of its data selectors no longer loads (its descriptor
+         * changed since): it becomes the null selector, as on Xen. */
+        unsigned i;
+        for (i = 0; i < 4; i++) {
+            if (f->rip == minihv_seg_load_insns[i]) {
+                ((uint16_t *)(uintptr_t)f->rdi)[i] = 0;
+                return;
+            }
+        }
     }
     if (g != NULL && (f->cs & 3) == 0 && f->rip == (uint64_t)(uintptr_t)minihv_iret_insn &&
         f->vector < 32) {
@@ -580,6 +610,13 @@ void minihv_trap(struct frame *f)
         f->error = 0;
         guest_exception(g, f, 0);
     }
-    deliver_upcall(g, f);
+resume:
+    sched_return(g, f);
+    if (guest_deliver_upcall(g, f) != 0) {
+        destroy_current(g, "an event upcall it cannot take", f);
+    }
+    /* Guests run with interrupts enabled, whatever their virtual IF (the library's iret
+     * and bounce frames keep it set; this is the safety net for the timer). */
+    f->rflags |= PVCORE_X86_RFLAGS_IF;
     sync_cpu_state(g);
 }

@@ -1,13 +1,18 @@
 /*
- * main.c: minihv's boot sequence and its (trivial) scheduler.
+ * main.c: minihv's boot sequence and its scheduler loop.
  *
- * 1. CPU: descriptor tables, syscall MSRs (cpu.c).
+ * 1. CPU: descriptor tables, syscall MSRs, the 8259s and the PIT (cpu.c); the TSC
+ *    calibrated against the PIT (sched.c).
  * 2. Memory: the multiboot map into libpvcore's frame table (mm.c).
  * 3. One PV domain per multiboot module (build.c), plus a parked domain that owns one
  *    frame, so the guests can be shown a frame that belongs to someone else.
- * 4. Run each guest until it shuts down or takes a fault minihv cannot deliver; then
- *    destroy it through libpvcore and check the frame table's invariants.
- * 5. Leave QEMU through isa-debug-exit with a code that says how the guests ended.
+ * 4. Run every guest at once, round-robin on the one CPU: each runs until it blocks,
+ *    yields, uses up its 10 ms slice while another is runnable, shuts down or takes a
+ *    fault minihv cannot deliver; a guest that is done is destroyed through libpvcore and
+ *    the frame table's invariants checked, and the others go on. With nothing runnable
+ *    the CPU halts with interrupts on until a timer wakes a guest.
+ * 5. When every guest is done, leave QEMU through isa-debug-exit with a code that says
+ *    how the guests ended.
  */
 #include <pvcore/abi/xen.h>
 
@@ -94,14 +99,74 @@ static void check_frame_table(void)
     }
 }
 
+/* Before a guest first runs: the x87/SSE state of a processor after reset (fninit), with
+ * every SIMD exception masked (MXCSR 0x1f80). */
+static void init_fpu_state(struct guest *g)
+{
+    memset(g->fpu, 0, sizeof(g->fpu));
+    g->fpu[0] = 0x7f; /* FCW 0x037f */
+    g->fpu[1] = 0x03;
+    g->fpu[24] = 0x80; /* MXCSR 0x1f80 */
+    g->fpu[25] = 0x1f;
+}
+
+static void clear_ts(void)
+{
+    pvcore_x86_write_cr0(pvcore_x86_read_cr0() & ~(uintptr_t)PVCORE_X86_CR0_TS);
+}
+
+/*
+ * Runs g until it stops (STOP_SWITCH: it blocked, yielded or used its slice and another
+ * guest should run; STOP_SHUTDOWN + reason; STOP_FAULT). Switching it in loads what the
+ * processor holds of it besides the frame: its address space, GDT and LDT, x87/SSE state,
+ * data selectors and (64-bit) segment bases, and then, as on every return to a guest, its
+ * debug registers, CR0.TS and CR4.FSGSBASE (sync_cpu_state(), whose caches of what the
+ * processor holds are invalidated here since another guest ran since); a pending event
+ * enters its callback first. Switching it out saves the same, after minihv_trap() saved
+ * its frame, and puts the processor back to the hypervisor's own state.
+ */
 static int run_guest(struct guest *g)
 {
     int stop;
+    unsigned i;
 
+    if (!g->started) {
+        con_printf("minihv: d%u: starting %s\n", g->domid, g->name);
+        g->started = 1;
+    }
     current = g;
+    sched_new_slice();
     pvcore_x86_write_cr3(g->cr3);
     cpu_load_gdt(g);
-    stop = minihv_enter_guest(&g->regs, g->is32 ? PVCORE_FLAT_RING1_DS_X86_32 : 0);
+    clear_ts();
+    pvcore_x86_fxrstor(g->fpu);
+    minihv_load_data_segments(g->sel);
+    if (!g->is32) {
+        pvcore_x86_wrmsr(PVCORE_X86_MSR_FS_BASE, g->msr_fs);
+        pvcore_x86_wrmsr(PVCORE_X86_MSR_GS_BASE, g->msr_gs);
+        pvcore_x86_wrmsr(PVCORE_X86_MSR_KERNEL_GS_BASE, g->msr_kgs);
+    }
+    for (i = 0; i < 6; i++) {
+        g->dr[i] = ~0ull; /* no value the library gives: every one is loaded */
+    }
+    timer_guest_update(g);
+    if (guest_deliver_upcall(g, &g->regs) != 0) {
+        con_printf("minihv: d%u: an event upcall it cannot take at rip 0x%lx: destroying the "
+                   "domain\n", g->domid, g->regs.rip);
+        stop = STOP_FAULT;
+    } else {
+        g->regs.rflags |= PVCORE_X86_RFLAGS_IF;
+        sync_cpu_state(g);
+        stop = minihv_enter_guest(&g->regs);
+        pvcore_x86_read_data_segments(g->sel);
+        if (!g->is32) {
+            g->msr_fs = pvcore_x86_rdmsr(PVCORE_X86_MSR_FS_BASE);
+            g->msr_gs = pvcore_x86_rdmsr(PVCORE_X86_MSR_GS_BASE);
+            g->msr_kgs = pvcore_x86_rdmsr(PVCORE_X86_MSR_KERNEL_GS_BASE);
+        }
+        clear_ts();
+        pvcore_x86_fxsave(g->fpu);
+    }
     pvcore_x86_write_cr3(virt_to_phys(boot_pml4)); /* off the guest's tables */
     pvcore_x86_write_dr(7, 0x400u);                 /* and its breakpoints */
     pvcore_x86_write_cr4(pvcore_x86_read_cr4() & ~(uintptr_t)PVCORE_X86_CR4_FSGSBASE);
@@ -120,6 +185,28 @@ static void destroy_guest(struct guest *g)
         panic("pvcore_domain_destroy(d%u): %s", g->domid, pvcore_strerror(rc));
     }
     guests_by_domid[g->domid] = NULL;
+    g->alive = 0;
+}
+
+/* A guest is done: say how, destroy it, check the frame table. */
+static void finish_guest(struct guest *g, int stop, uint32_t *exit_code)
+{
+    if (stop >= STOP_FAULT) {
+        con_printf("minihv: d%u: destroyed\n", g->domid);
+        if (*exit_code == EXIT_ALL_POWEROFF) {
+            *exit_code = EXIT_GUEST_FAULT;
+        }
+    } else {
+        unsigned reason = (unsigned)(stop - STOP_SHUTDOWN);
+        con_printf("minihv: d%u: shutdown: %s (%u)\n", g->domid,
+                   reason <= PVCORE_SHUTDOWN_MAX ? shutdown_names[reason] : "unknown", reason);
+        if (reason != PVCORE_SHUTDOWN_poweroff && *exit_code == EXIT_ALL_POWEROFF) {
+            *exit_code = EXIT_ALL_POWEROFF + (reason <= 0xd ? reason : 0xd);
+        }
+    }
+    destroy_guest(g);
+    check_frame_table();
+    con_printf("minihv: d%u: memory returned, frame table consistent\n", g->domid);
 }
 
 void minihv_main(uint32_t magic, uint32_t mbi_phys);
@@ -129,7 +216,7 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
     const struct mb_module *mods;
     uint64_t foreign, xen;
     uint32_t exit_code = EXIT_ALL_POWEROFF;
-    unsigned i, n = 0;
+    unsigned i, n = 0, live, last;
 
     con_init();
     con_printf("minihv: libpvcore %s\n", pvcore_version_string());
@@ -137,6 +224,7 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
         panic("not booted by a multiboot loader (magic 0x%x)", magic);
     }
     cpu_init();
+    timer_init();
     mm_init(mbi_phys);
     mbi = phys_to_virt(mbi_phys);
     if (!(mbi->flags & (1u << 3)) || mbi->mods_count == 0) {
@@ -175,32 +263,61 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
             continue;
         }
         guest_load_cr3(g);
+        g->alive = 1;
+        g->started = g->blocked = g->yielded = g->shutdown_pending = 0;
+        g->deadline = 0;
+        g->msr_fs = g->msr_gs = g->msr_kgs = 0;
+        g->fs_base = g->gs_kernel = g->gs_user = 0;
+        g->kernel_mode = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            g->sel[k] = g->is32 ? PVCORE_FLAT_RING1_DS_X86_32 : 0;
+        }
+        init_fpu_state(g);
+        timer_guest_init(g);
         n++;
     }
     check_frame_table();
 
-    for (i = 0; i < n; i++) {
-        struct guest *g = &guests[i];
+    /* Round-robin over the guests that are runnable; idle when none is. */
+    for (live = n, last = n - 1; live > 0;) {
+        struct guest *g = NULL;
         int stop;
 
-        con_printf("minihv: d%u: starting %s\n", g->domid, g->name);
-        stop = run_guest(g);
-        if (stop >= STOP_FAULT) {
-            con_printf("minihv: d%u: destroyed\n", g->domid);
-            if (exit_code == EXIT_ALL_POWEROFF) {
-                exit_code = EXIT_GUEST_FAULT;
-            }
-        } else {
-            unsigned reason = (unsigned)(stop - STOP_SHUTDOWN);
-            con_printf("minihv: d%u: shutdown: %s (%u)\n", g->domid,
-                       reason <= PVCORE_SHUTDOWN_MAX ? shutdown_names[reason] : "unknown", reason);
-            if (reason != PVCORE_SHUTDOWN_poweroff && exit_code == EXIT_ALL_POWEROFF) {
-                exit_code = EXIT_ALL_POWEROFF + (reason <= 0xd ? reason : 0xd);
+        /* A guest shut down by another (remote_shutdown) while it was not running. */
+        for (i = 0; i < n; i++) {
+            if (guests[i].alive && guests[i].shutdown_pending) {
+                guest_flush_line(&guests[i]);
+                finish_guest(&guests[i], STOP_SHUTDOWN + (int)(guests[i].shutdown_reason & 0xff),
+                             &exit_code);
+                live--;
             }
         }
-        destroy_guest(g);
-        check_frame_table();
-        con_printf("minihv: d%u: memory returned, frame table consistent\n", g->domid);
+        for (i = 1; i <= n && live > 0; i++) {
+            struct guest *c = &guests[(last + i) % n];
+            if (c->alive && !c->blocked && !c->shutdown_pending) {
+                g = c;
+                last = (last + i) % n;
+                break;
+            }
+        }
+        if (g == NULL) {
+            if (live > 0) {
+                /* Nothing runnable: wait for the timer (an interrupt between the two calls
+                 * costs one tick of latency, not a lost wake-up). */
+                pvcore_x86_sti();
+                pvcore_x86_hlt();
+                pvcore_x86_cli();
+            }
+            continue;
+        }
+        stop = run_guest(g);
+        if (stop == STOP_SWITCH) {
+            continue;
+        }
+        drain_console_ring(g);
+        guest_flush_line(g);
+        finish_guest(g, stop, &exit_code);
+        live--;
     }
     con_printf("minihv: all guests done\n");
     hv_exit(exit_code);

@@ -51,6 +51,8 @@ int memcmp(const void *a, const void *b, size_t n);
 
 /* Pseudo vectors for the entry stubs that are not exceptions. */
 #define VEC_HYPERCALL_INT82 0x82u
+/* The timer interrupt: IRQ 0 of the remapped 8259. */
+#define VEC_TIMER 0x20u
 #define VEC_SYSCALL64 0x100u
 #define VEC_SYSCALL32 0x101u
 
@@ -71,6 +73,12 @@ struct frame {
 /* Why a guest stopped running (minihv_enter_guest's return value). */
 #define STOP_SHUTDOWN 0x100 /* + the shutdown reason */
 #define STOP_FAULT 0x200    /* an exception that cannot be delivered */
+#define STOP_SWITCH 0x300   /* it blocked, yielded or used up its slice: run another */
+
+/* The timer (sched.c): the PIT's channel 0 at about 1 kHz, time slices of 10 ticks. */
+#define MINIHV_PIT_HZ 1193182u
+#define MINIHV_PIT_DIVISOR 1193u
+#define MINIHV_SLICE_TICKS 10u
 
 /* Exit codes written to isa-debug-exit (QEMU exits with (code << 1) | 1). */
 #define EXIT_ALL_POWEROFF 0x20u /* + 0: every guest shut down with SHUTDOWN_poweroff */
@@ -94,6 +102,18 @@ struct guest {
     uint32_t console_port;    /* its event channel (start_info.console.domU.evtchn) */
     int used_console_io;      /* wrote through console_io: the ring is only consumed */
     int poweroff_pending;     /* its last vCPU went down (VCPUOP_down) */
+    /* The scheduler's view (sched.c) */
+    int alive;                /* built and not yet destroyed */
+    int started;              /* has run */
+    int blocked;              /* between vcpu_sched BLOCK and WAKE */
+    int yielded;              /* vcpu_sched YIELD during the current hypercall */
+    int shutdown_pending;     /* the domain_shutdown hook came, with... */
+    uint32_t shutdown_reason; /* ... this reason */
+    uint64_t deadline;        /* the vCPU's timer (timer_set hook), system time; 0: none */
+    /* What a switch saves of the processor's state while another guest runs */
+    uint16_t sel[4];          /* ds, es, fs, gs */
+    uint64_t msr_fs, msr_gs, msr_kgs; /* 64-bit guests: FS_BASE, GS_BASE, KERNEL_GS_BASE */
+    uint8_t fpu[512] __attribute__((aligned(16))); /* fxsave area */
     /* What the processor was last given of the vCPU's state (hypercall.c, sync_cpu_state). */
     uint64_t fs_base, gs_kernel, gs_user;
     int kernel_mode;
@@ -102,7 +122,8 @@ struct guest {
     struct frame regs;        /* initial registers */
     const char *name;
     char cmdline[1024];
-    int line_start;           /* console: at the start of a line */
+    char line[200];           /* console: the line being written, printed whole */
+    size_t line_len;
 };
 
 /* entry.S */
@@ -110,7 +131,10 @@ extern const uint64_t minihv_trap_stubs[32];
 void minihv_int82_entry(void);
 void minihv_syscall64_entry(void);
 void minihv_syscall32_entry(void);
-int minihv_enter_guest(const struct frame *f, uint64_t ds);
+void minihv_irq0_entry(void);
+int minihv_enter_guest(const struct frame *f);
+void minihv_load_data_segments(uint16_t sel[4]);
+extern const uint64_t minihv_seg_load_insns[4];
 __attribute__((noreturn)) void minihv_exit_to_host(int code);
 extern uint64_t minihv_hyp_stack_top;
 
@@ -145,6 +169,7 @@ extern uint64_t mm_zero_frame;    /* a zeroed hypervisor frame */
 /* cpu.c */
 extern int cpu_has_fsgsbase; /* the processor has FSGSBASE (guests may turn it on) */
 void cpu_init(void);
+void cpu_timer_eoi(void);
 void cpu_load_gdt(struct guest *g);  /* g's GDT frames and kind; NULL: the hypervisor's alone */
 void cpu_sync_ldt(struct guest *g);  /* the LDT register, after g's LDT size changed */
 void cpu_drop_ldt_mappings(void);
@@ -175,6 +200,27 @@ extern const struct pvcore_host_ops minihv_host_ops;
 extern struct guest *current;
 void minihv_trap(struct frame *f);
 void guest_load_cr3(struct guest *g);
+void guest_flush_line(struct guest *g);   /* the console line begun, ended with a newline */
+void drain_console_ring(struct guest *g);
+int guest_deliver_upcall(struct guest *g, struct frame *f); /* 0; -1: it cannot take it */
+void sync_cpu_state(struct guest *g);
+
+/* sched.c: the timer, the scheduler's hooks and its decisions */
+extern int need_resched;          /* the current guest's slice is over */
+void timer_init(void);            /* calibrates the TSC against the PIT (interrupts on) */
+void timer_tick(void);            /* the timer interrupt */
+uint64_t timer_now_ns(void);      /* system time: ns since timer_init() */
+void timer_guest_init(struct guest *g);   /* its TSC frequency and wall clock */
+void timer_guest_update(struct guest *g); /* its vcpu_time_info, now */
+int sched_other_runnable(const struct guest *g);
+void sched_new_slice(void);       /* for the guest being switched in */
+void hook_vcpu_sched(void *ctx, struct pvcore_vcpu *v, int event);
+void hook_domain_shutdown(void *ctx, struct pvcore_domain *d, uint32_t reason);
+uint64_t hook_system_time(void *ctx);
+void hook_timer_set(void *ctx, struct pvcore_vcpu *v, uint64_t deadline_ns);
+void hook_evtchn_kick(void *ctx, struct pvcore_vcpu *v);
+struct guest *guest_of(struct pvcore_vcpu *v);
+extern struct guest *guests_by_domid[64];
 
 
 #pragma GCC visibility pop

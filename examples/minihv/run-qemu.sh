@@ -4,7 +4,7 @@
 # Boots minihv in QEMU (TCG) with the given multiboot modules (each "path args"), prints
 # the serial console, and passes only if QEMU's exit status is exactly EXPECTED_STATUS
 # (isa-debug-exit gives (code << 1) | 1; a triple fault gives 0, which never passes) and
-# every line of EXPECT_FILE appears in the console output, in order.
+# every line of EXPECT_FILE appears in the console output, each domain's in order (below).
 set -u
 image=$1 want=$2 expect=$3
 shift 4
@@ -26,12 +26,37 @@ if [ "$status" -ne "$want" ]; then
     echo "run-qemu: FAIL: QEMU exit status $status, expected $want"
     fail=1
 fi
-# Each expected line must appear, in order (fixed strings, whole-line substring match).
+# Each expected line must appear (fixed strings, whole-line substring match), in order
+# within its domain: the guests run at once, so only each domain's own lines keep their
+# order. A line's domain is its "(dN) " or "minihv: dN: " prefix, in the expect file as in
+# the output; an expected line with neither (a message of the hypervisor's, or the tail of
+# a domain's line) keeps its order among such lines only, and may match any output line.
 awk -v expect="$expect" '
-    BEGIN { n = 0; while ((getline l < expect) > 0) if (l != "") want[n++] = l; i = 0 }
-    i < n && index($0, want[i]) { i++ }
+    function key(l) {
+        if (match(l, /^\(d[0-9]+\) /)) return substr(l, 2, RLENGTH - 3)
+        if (match(l, /^minihv: d[0-9]+: /)) return substr(l, 9, RLENGTH - 10)
+        return ""
+    }
+    BEGIN {
+        while ((getline l < expect) > 0) {
+            if (l == "") continue
+            k = key(l)
+            if (!(k in n)) { n[k] = 0; pos[k] = 0 }
+            want[k, n[k]++] = l
+        }
+    }
+    {
+        k = key($0)
+        if (k != "" && (k in n) && pos[k] < n[k] && index($0, want[k, pos[k]])) pos[k]++
+        if (("" in n) && pos[""] < n[""] && index($0, want["", pos[""]])) pos[""]++
+    }
     END {
-        if (i < n) { printf "run-qemu: FAIL: missing console line: %s\n", want[i]; exit 1 }
+        bad = 0
+        for (k in n) if (pos[k] < n[k]) {
+            printf "run-qemu: FAIL: missing console line: %s\n", want[k, pos[k]]
+            bad = 1
+        }
+        exit bad
     }' "$out" || fail=1
 [ "$fail" -eq 0 ] && echo "run-qemu: PASS (status $status)"
 exit "$fail"

@@ -810,6 +810,36 @@ PVCORE_API void pvcore_x86_hlt(void);
  */
 PVCORE_API uintptr_t pvcore_x86_read_flags(void);
 
+/**
+ * @brief Reads the time-stamp counter (rdtsc). Any CPL unless CR4.TSD is set.
+ *
+ * Not serialising: earlier instructions may still be in flight.
+ * @return The 64-bit TSC (edx:eax).
+ */
+PVCORE_API uint64_t pvcore_x86_rdtsc(void);
+
+/**
+ * @brief Saves the x87, MMX and SSE state (and MXCSR) into `area` with `fxsave` (64-bit
+ *        layout on x86-64: `fxsave64`). Any CPL.
+ *
+ * Needs CR4.OSFXSR for the SSE registers to be included, and CR0.TS and CR0.EM clear
+ * (otherwise \#NM or \#UD). A hypervisor saves a vCPU's state here when it switches to
+ * another one.
+ * @param area 512 bytes, 16-byte aligned (\#GP otherwise).
+ */
+PVCORE_API void pvcore_x86_fxsave(void *area);
+
+/**
+ * @brief Loads the x87, MMX and SSE state (and MXCSR) from `area` with `fxrstor`
+ *        (`fxrstor64` on x86-64). Any CPL.
+ *
+ * As pvcore_x86_fxsave(): CR0.TS and CR0.EM clear. A reserved MXCSR bit set in `area`
+ * raises \#GP; an area of zeroes is accepted (every x87 register empty, MXCSR 0: all SIMD
+ * exceptions unmasked, unlike the reset value 0x1F80).
+ * @param area 512 bytes, 16-byte aligned, as written by pvcore_x86_fxsave().
+ */
+PVCORE_API void pvcore_x86_fxrstor(const void *area);
+
 #if defined(__x86_64__)
 /**
  * @brief Exchanges GS_BASE with KERNEL_GS_BASE. CPL 0 only; x86-64 only.

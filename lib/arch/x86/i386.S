@@ -331,5 +331,24 @@ FUNC pvcore_x86_read_flags
     ret
 END pvcore_x86_read_flags
 
+FUNC pvcore_x86_rdtsc
+    rdtsc
+    ret
+END pvcore_x86_rdtsc
+
+/* ---- FPU/SSE state ---- */
+
+FUNC pvcore_x86_fxsave
+    mov     4(%esp), %eax
+    fxsave  (%eax)
+    ret
+END pvcore_x86_fxsave
+
+FUNC pvcore_x86_fxrstor
+    mov     4(%esp), %eax
+    fxrstor (%eax)
+    ret
+END pvcore_x86_fxrstor
+
 /* No executable stack. */
 .section .note.GNU-stack, "", @progbits

@@ -321,5 +321,24 @@ FUNC pvcore_x86_swapgs
     ret
 END pvcore_x86_swapgs
 
+FUNC pvcore_x86_rdtsc
+    rdtsc
+    shl     $32, %rdx
+    or      %rdx, %rax
+    ret
+END pvcore_x86_rdtsc
+
+/* ---- FPU/SSE state ---- */
+
+FUNC pvcore_x86_fxsave
+    fxsave64 (%rdi)
+    ret
+END pvcore_x86_fxsave
+
+FUNC pvcore_x86_fxrstor
+    fxrstor64 (%rdi)
+    ret
+END pvcore_x86_fxrstor
+
 /* No executable stack. */
 .section .note.GNU-stack, "", @progbits
