@@ -521,25 +521,24 @@ EV_SEEDS = {
                                     ev_send(1, 1), ev_drain(1, 0)]),
 }
 
-# Reproducers of disagreements between the library and Xen's rules that the model follows
-# (see the model's comments): written to corpus/evtchn-lib-bugs/, which no ctest replays,
-# until lib/evtchn.c is fixed; then they move to EV_SEEDS. (The first two pass with the change
-# to lib/evtchn.c in progress when they were written; the third does not.)
+# Reproducers of disagreements the FIFO model found between the library and Xen's rules
+# (a port's priority across a failed bind, a close and a new bind), fixed in lib/evtchn.c:
+# replayed with the seeds, as seed-fifo-<name>.
 EV_BUGS = {
     # set_priority on a free port, then a bind: Xen's bind (evtchn_port_init) gives the
-    # default priority 7; the library keeps 4 (it resets the priority at close instead).
+    # default priority 7 (the library once kept 4).
     "priority-free-then-bind": (bytes([40, 40, 40]),
                                 fifo_guest(1, 1) + [ev_prio(1, 2, 4), ev_ipi(1, 0), ev_ipi(1, 0),
                                                     ev_send(1, 2), ev_drain(1, 0)]),
     # A bind that fails (bind_interdomain to a port that is not unbound for us: -EINVAL)
     # changes nothing in Xen: port 1 keeps priority 3, and after the guest sets PENDING on
-    # its word EVTCHNOP_unmask links it on queue 3. The library's in-progress fix (the
-    # default priority given in free_port(), before the bind can still fail) links it on 7.
+    # its word EVTCHNOP_unmask links it on queue 3 (a fix that gave the default priority
+    # before the bind could still fail linked it on 7).
     "priority-failed-bind": (bytes([40, 40, 40]),
                              fifo_guest(1, 1) + [ev_prio(1, 1, 3), ev_bind_inter(1, 1, 0),
                                                  ev_word(1, 1, EW_SETP), ev_unmask(1, 1), ev_drain(1, 0)]),
     # A closed port keeps its priority in Xen until it is bound again: the guest sets PENDING
-    # on the free port's word and EVTCHNOP_unmask links it on queue 3; the library on 7.
+    # on the free port's word and EVTCHNOP_unmask links it on queue 3 (the library once on 7).
     "priority-kept-after-close": (bytes([40, 40, 40]),
                                   fifo_guest(1, 1) + [ev_ipi(1, 0), ev_prio(1, 1, 3), ev(1, EK_CLOSE, [1, 0]),
                                                       ev_word(1, 1, EW_SETP), ev_unmask(1, 1),
@@ -554,12 +553,10 @@ def evtchn_main():
         with open(os.path.join(EV_OUT, "seed-%s" % name), "wb") as f:
             f.write(hdr + b"".join(ops))
     print("wrote %d seeds to %s" % (len(EV_SEEDS), EV_OUT))
-    bugs = EV_OUT + "-lib-bugs"
-    os.makedirs(bugs, exist_ok=True)
     for name, (hdr, ops) in EV_BUGS.items():
-        with open(os.path.join(bugs, "repro-%s" % name), "wb") as f:
+        with open(os.path.join(EV_OUT, "seed-fifo-%s" % name), "wb") as f:
             f.write(hdr + b"".join(ops))
-    print("wrote %d reproducers to %s" % (len(EV_BUGS), bugs))
+    print("wrote %d reproducers to %s" % (len(EV_BUGS), EV_OUT))
 
 
 if __name__ == "__main__":

@@ -475,9 +475,6 @@ static int64_t free_port(const struct evt_locked *l, struct domain *d)
     for (p = d->evt.free_hint; p < d->evt.nr_ports; p++) {
         if (d->evt.ports[p].state == ECS_FREE) {
             d->evt.free_hint = p;
-            /* FIFO: a port is bound at the default priority, whatever set_priority
-             * gave it while free (as Xen's evtchn_fifo_init at allocation). */
-            d->evt.ports[p].priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
             return p;
         }
     }
@@ -496,6 +493,21 @@ static void port_clear(struct evtchn_port *p)
     p->remote_port = 0;
     p->notify_vcpu = 0;
     p->held_pending = 0;
+}
+
+/* The commit of a bind: free port `port` (from free_port()) in state `state`, notifying
+ * vCPU `vcpu_id`, at the default FIFO priority whatever set_priority gave it while free
+ * (Xen's evtchn_port_init, on a successful bind only). */
+static struct evtchn_port *port_take(const struct evt_locked *l, struct domain *d, uint32_t port,
+                                     uint8_t state, uint32_t vcpu_id)
+{
+    struct evtchn_port *p = port_at(l, d, port);
+
+    PVCORE_ASSERT(p->state == ECS_FREE && vcpu_id < d->nr_vcpus);
+    p->state = state;
+    p->notify_vcpu = (uint16_t)vcpu_id;
+    p->priority = PVCORE_EVTCHN_FIFO_PRIORITY_DEFAULT;
+    return p;
 }
 
 static void port_release(const struct evt_locked *l, struct domain *d, uint32_t port)
@@ -524,10 +536,8 @@ static int64_t unbound_port(struct domain *d, uint16_t remote, bool allowed, uin
         rc = -PVCORE_EPERM;
     }
     if (rc > 0) {
-        struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
-        p->state = ECS_UNBOUND;
+        struct evtchn_port *p = port_take(&l, d, (uint32_t)rc, ECS_UNBOUND, 0);
         p->remote_dom = remote;
-        p->notify_vcpu = 0;
         *port = (uint32_t)rc;
         rc = 0;
     }
@@ -572,12 +582,10 @@ static int64_t bind_interdomain(const struct caller *c, uint16_t remote_dom, uin
     if (rc > 0) {
         uint32_t port = (uint32_t)rc;
 
-        lp = port_at(&l, ld, port);
+        lp = port_take(&l, ld, port, ECS_INTERDOMAIN, 0);
         rp = port_at(&l, rd, rport);
-        lp->state = ECS_INTERDOMAIN;
         lp->remote_dom = rd->domid;
         lp->remote_port = rport;
-        lp->notify_vcpu = 0;
         rp->state = ECS_INTERDOMAIN;
         rp->remote_dom = ld->domid;
         rp->remote_port = port;
@@ -611,10 +619,8 @@ static int64_t bind_virq(const struct caller *c, uint32_t virq, uint32_t vcpu_id
         rc = free_port(&l, d);
     }
     if (rc > 0) {
-        struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
-        p->state = ECS_VIRQ;
+        struct evtchn_port *p = port_take(&l, d, (uint32_t)rc, ECS_VIRQ, vcpu_id);
         p->virq = (uint8_t)virq;
-        p->notify_vcpu = (uint16_t)vcpu_id; /* below nr_vcpus */
         d->vcpus[vcpu_id].evt.virq_port[virq] = (uint32_t)rc;
         *port = (uint32_t)rc;
         rc = 0;
@@ -635,9 +641,7 @@ static int64_t bind_ipi(const struct caller *c, uint32_t vcpu_id, uint32_t *port
     l = evt_lock1(d);
     rc = free_port(&l, d);
     if (rc > 0) {
-        struct evtchn_port *p = port_at(&l, d, (uint32_t)rc);
-        p->state = ECS_IPI;
-        p->notify_vcpu = (uint16_t)vcpu_id; /* below nr_vcpus */
+        (void)port_take(&l, d, (uint32_t)rc, ECS_IPI, vcpu_id);
         *port = (uint32_t)rc;
         rc = 0;
     }
