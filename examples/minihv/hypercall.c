@@ -484,6 +484,7 @@ static void sched_return(struct guest *g, struct frame *f)
                                                                       : PVCORE_SHUTDOWN_poweroff));
     }
     if (g->blocked || ((g->yielded || need_resched) && sched_other_runnable(g))) {
+        sched_switches[g->blocked ? 0 : g->yielded ? 1 : 2]++;
         g->yielded = 0;
         g->regs = *f;
         minihv_exit_to_host(STOP_SWITCH);

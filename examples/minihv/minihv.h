@@ -207,6 +207,8 @@ void sync_cpu_state(struct guest *g);
 
 /* sched.c: the timer, the scheduler's hooks and its decisions */
 extern int need_resched;          /* the current guest's slice is over */
+extern uint64_t sched_switches[3]; /* switches away from a guest that blocked, yielded,
+                                    * used up its slice */
 void timer_init(void);            /* calibrates the TSC against the PIT (interrupts on) */
 void timer_tick(void);            /* the timer interrupt */
 uint64_t timer_now_ns(void);      /* system time: ns since timer_init() */

@@ -29,8 +29,9 @@ fi
 # Each expected line must appear (fixed strings, whole-line substring match), in order
 # within its domain: the guests run at once, so only each domain's own lines keep their
 # order. A line's domain is its "(dN) " or "minihv: dN: " prefix, in the expect file as in
-# the output; an expected line with neither (a message of the hypervisor's, or the tail of
-# a domain's line) keeps its order among such lines only, and may match any output line.
+# the output. An expected line with neither (the tail of a domain's line, or a message of
+# the hypervisor's) belongs to the domain of the expected line before it (none at the
+# top), keeping its place in that domain's order, and may match any output line.
 awk -v expect="$expect" '
     function key(l) {
         if (match(l, /^\(d[0-9]+\) /)) return substr(l, 2, RLENGTH - 3)
@@ -38,22 +39,27 @@ awk -v expect="$expect" '
         return ""
     }
     BEGIN {
+        cur = ""
         while ((getline l < expect) > 0) {
             if (l == "") continue
             k = key(l)
-            if (!(k in n)) { n[k] = 0; pos[k] = 0 }
-            want[k, n[k]++] = l
+            if (k != "") cur = k
+            if (!(cur in n)) { n[cur] = 0; pos[cur] = 0 }
+            any[cur, n[cur]] = (k == "")
+            want[cur, n[cur]++] = l
         }
     }
     {
         k = key($0)
-        if (k != "" && (k in n) && pos[k] < n[k] && index($0, want[k, pos[k]])) pos[k]++
-        if (("" in n) && pos[""] < n[""] && index($0, want["", pos[""]])) pos[""]++
+        for (q in n) {
+            p = pos[q]
+            if (p < n[q] && (any[q, p] || k == q) && index($0, want[q, p])) pos[q]++
+        }
     }
     END {
         bad = 0
-        for (k in n) if (pos[k] < n[k]) {
-            printf "run-qemu: FAIL: missing console line: %s\n", want[k, pos[k]]
+        for (q in n) if (pos[q] < n[q]) {
+            printf "run-qemu: FAIL: missing console line: %s\n", want[q, pos[q]]
             bad = 1
         }
         exit bad

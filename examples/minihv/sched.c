@@ -19,6 +19,7 @@
 #include "minihv.h"
 
 int need_resched;
+uint64_t sched_switches[3];
 static volatile uint64_t ticks;
 static uint64_t slice_start;
 static int calibrated;
