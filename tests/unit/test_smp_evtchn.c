@@ -14,6 +14,12 @@
  * interdomain port's peer names it back, closing every port leaves every port free, no
  * port of the survivor names the destroyed domain as an interdomain peer, and destroying
  * every domain frees every frame.
+ *
+ * The FIFO run (test_smp_evtchn_fifo) starts both domains on the FIFO ABI, every vCPU
+ * with its control block; the guest's acknowledgement also unlinks the port's event word,
+ * the resetter's resets take domain 1 back to 2-level, and every vCPU now and then
+ * registers its block and an event-array page again (0, or the errors of a block already
+ * there or of a domain back on 2-level), so switches race everything else too.
  */
 #include "guestenv.h"
 
@@ -42,6 +48,8 @@ struct shared {
     _Atomic unsigned started;          /* phase 1: threads at the start line */
     _Atomic unsigned warm;             /* phase 2: senders running */
     _Atomic int destroyed;             /* phase 2: domain 1 is gone */
+    int fifo;                          /* the FIFO run */
+    uint64_t cb[3], page[3];           /* FIFO: each domain's control-block frame and array page */
 };
 
 struct worker {
@@ -133,6 +141,34 @@ static void guest_ack(struct shared *s, int d, uint32_t vcpu, uint32_t port)
         atomic_store(&vi[selbytes + i], 0); /* sel at 4 (32-bit) or 8 (64-bit) */
     }
     atomic_fetch_and(pend, (uint8_t) ~(1u << (port % 8u)));
+    if (s->fifo) {
+        /* The FIFO consumer's part: unlink the word and clear PENDING (harmless on a page
+         * that is no longer the array after a reset: it is the guest's own). */
+        _Atomic uint32_t *w = (_Atomic uint32_t *)(void *)((uint8_t *)frame_ptr(s->t, s->page[d]) + 4u * port);
+        atomic_fetch_and(w, ~((1u << PVCORE_EVTCHN_FIFO_PENDING) | (1u << PVCORE_EVTCHN_FIFO_LINKED) |
+                              (uint32_t)PVCORE_EVTCHN_FIFO_LINK_MASK));
+    }
+}
+
+/* FIFO: this vCPU's control block (128 bytes apart in the domain's frame), then the array
+ * page; 0 for each, or the errors of a block already there, of a domain not (or no longer)
+ * on FIFO, or of an array already at its 128 pages. */
+static int fifo_register(struct shared *s, int d, uint32_t vcpu)
+{
+    struct pvcore_evtchn_init_control ic;
+    uint64_t gfn = s->page[d];
+    int64_t rc;
+    int ok;
+
+    memset(&ic, 0, sizeof(ic));
+    ic.control_gfn = s->cb[d];
+    ic.offset = 128u * vcpu;
+    ic.vcpu = vcpu;
+    rc = evop(s, d, vcpu, PVCORE_EVTCHNOP_init_control, &ic, sizeof(ic));
+    ok = allowed(rc, -PVCORE_EINVAL, -PVCORE_EINVAL, -PVCORE_EINVAL) &&
+         (rc != 0 || ic.link_bits == PVCORE_EVTCHN_FIFO_LINK_BITS);
+    rc = evop(s, d, vcpu, PVCORE_EVTCHNOP_expand_array, &gfn, sizeof(gfn));
+    return ok && allowed(rc, -PVCORE_EOPNOTSUPP, -PVCORE_ENOSPC, -PVCORE_ENOSPC);
 }
 
 /* One random operation of vCPU w->vcpu of domain w->d; the peer domain is `peer`. Returns
@@ -252,6 +288,9 @@ static int one_op(struct worker *w, int peer, int peer_may_be_gone)
             /* -EAGAIN: the other vCPU opened a port behind the scan (left open, as Xen) */
             ok = rc == 0 || rc == -PVCORE_EAGAIN;
             w->resets++;
+        } else if (s->fifo && (r >> 8) % 4u == 1) {
+            ok = fifo_register(s, d, w->vcpu);
+            rc = 0;
         } else {
             /* another domain's port: status and reset are refused to an unprivileged one */
             struct pvcore_evtchn_status st;
@@ -437,7 +476,7 @@ static void dom_setup(struct shared *s, int d)
     assert_int_equal(pvcore_domain_set_evtchn_table(t->dom[d], x->table, sz), 0);
 }
 
-static void test_smp_evtchn(void **state)
+static void smp_evtchn(int fifo)
 {
     struct pvtest *t = pvtest_new();
     struct shared *s = calloc(1, sizeof(*s));
@@ -445,12 +484,20 @@ static void test_smp_evtchn(void **state)
     pthread_t th[4];
     unsigned i, ok = 0, failed = 0, resets = 0, binds = 0, sends = 0;
     int d, rc;
-    (void)state;
 
     assert_non_null(s);
     s->t = t;
+    s->fifo = fifo;
     dom_setup(s, 1);
     dom_setup(s, 2);
+    for (d = 1; fifo && d <= 2; d++) {
+        s->cb[d] = alloc_frame(t, d);
+        s->page[d] = alloc_frame(t, d);
+        for (i = 0; i < 2; i++) {
+            assert_true(fifo_register(s, d, i));
+        }
+        assert_int_equal(pvcore_evtchn_nr_ports(t->dom[d]), PORTS);
+    }
     check_invariants(t);
 
     /* ---- phase 1: both domains, two vCPUs each -------------------------------------------- */
@@ -546,10 +593,23 @@ static void test_smp_evtchn(void **state)
     pvtest_free(t);
 }
 
+static void test_smp_evtchn(void **state)
+{
+    (void)state;
+    smp_evtchn(0);
+}
+
+static void test_smp_evtchn_fifo(void **state)
+{
+    (void)state;
+    smp_evtchn(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smp_evtchn),
+        cmocka_unit_test(test_smp_evtchn_fifo),
     };
     return cmocka_run_group_tests_name("smp_evtchn", tests, NULL, NULL);
 }
