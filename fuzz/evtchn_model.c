@@ -415,8 +415,13 @@ int em_bind_ipi(struct em *m, unsigned caller, uint32_t vcpu, uint32_t *port)
     return 0;
 }
 
-int em_bind_pirq(struct em *m, unsigned caller)
+int em_bind_pirq(struct em *m, unsigned caller, uint32_t pirq)
 {
+    /* 256 physical IRQs; only a privileged domain has any; the host backend routes none
+     * (no pirq_bind hook). */
+    if (pirq >= 256u) {
+        return -EM_EINVAL;
+    }
     return m->d[caller].priv ? -EM_ENOSYS : -EM_EPERM;
 }
 

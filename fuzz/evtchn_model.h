@@ -118,7 +118,7 @@ int em_alloc_unbound(struct em *m, unsigned caller, uint16_t dom, uint16_t remot
 int em_bind_interdomain(struct em *m, unsigned caller, uint16_t rdom, uint32_t rport, uint32_t *port);
 int em_bind_virq(struct em *m, unsigned caller, uint32_t virq, uint32_t vcpu, uint32_t *port);
 int em_bind_ipi(struct em *m, unsigned caller, uint32_t vcpu, uint32_t *port);
-int em_bind_pirq(struct em *m, unsigned caller);
+int em_bind_pirq(struct em *m, unsigned caller, uint32_t pirq);
 int em_close(struct em *m, unsigned caller, uint32_t port);
 int em_send(struct em *m, unsigned caller, uint32_t port);
 /* status: out[24] is the structure as written back (in: as the guest passed it). */

@@ -893,7 +893,7 @@ static void guest_op(struct fz *f, const uint8_t *r, unsigned kind, int caller)
                                preempt ? STEP : 0u, &more);
                 break;
             default:
-                mrc = em_bind_pirq(&f->em, (unsigned)caller);
+                mrc = em_bind_pirq(&f->em, (unsigned)caller, le32(in));
                 break;
             }
             if (mrc == 0 && out_off != 0) {

@@ -649,6 +649,72 @@ static int64_t bind_ipi(const struct caller *c, uint32_t vcpu_id, uint32_t *port
     return rc;
 }
 
+/* The hook's side of a closed PIRQ port (no lock held). */
+static void pirq_unbound(struct domain *d, uint32_t pirq)
+{
+    const struct machine *m = d->m;
+
+    if (m->ops->pirq_unbind != NULL) {
+        m->ops->pirq_unbind(m->ctx, (struct pvcore_domain *)(void *)d, pirq);
+    }
+}
+
+/*
+ * EVTCHNOP_bind_pirq, in three steps as the embedder's hook runs with no lock held: the
+ * IRQ reserved (PIRQ_BINDING: a second bind gets -EEXIST), the hook, then the port taken
+ * (or the reservation dropped, and the IRQ unbound again if no port is left by then).
+ */
+static int64_t bind_pirq(const struct caller *c, uint32_t pirq, uint32_t flags, uint32_t *port)
+{
+    struct domain *d = c->d;
+    const struct machine *m = c->m;
+    struct evt_locked l;
+    bool bound;
+    int64_t rc;
+
+    if (pirq >= PVCORE_NR_PIRQS) {
+        return -PVCORE_EINVAL;
+    }
+    if (!domain_privileged(d)) {
+        return -PVCORE_EPERM; /* only a privileged domain has physical IRQs */
+    }
+    if (m->ops->pirq_bind == NULL) {
+        return -PVCORE_ENOSYS;
+    }
+    l = evt_lock1(d);
+    rc = d->evt.pirq_port[pirq] != 0 ? -PVCORE_EEXIST : free_port(&l, d);
+    if (rc > 0) {
+        d->evt.pirq_port[pirq] = PIRQ_BINDING;
+    }
+    evt_unlock(&l);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = m->ops->pirq_bind(m->ctx, (struct pvcore_domain *)(void *)d, pirq, flags);
+    bound = rc == 0;
+    l = evt_lock1(d);
+    if (rc == 0) {
+        rc = free_port(&l, d); /* again: another vCPU may have taken the one seen before */
+    } else if (rc > 0) {
+        rc = -PVCORE_EINVAL; /* a hook that broke its contract */
+    }
+    if (rc > 0) {
+        struct evtchn_port *p = port_take(&l, d, (uint32_t)rc, ECS_PIRQ, 0);
+
+        p->remote_port = pirq;
+        d->evt.pirq_port[pirq] = (uint32_t)rc;
+        *port = (uint32_t)rc;
+        rc = 0;
+    } else {
+        d->evt.pirq_port[pirq] = 0;
+    }
+    evt_unlock(&l);
+    if (bound && rc != 0) {
+        pirq_unbound(d, pirq); /* routed, but no port was left for it */
+    }
+    return rc;
+}
+
 /*
  * Closes port `port` of d1. An interdomain channel needs the peer's lock too: d1's is let
  * go, both are taken in order, and the port is looked at again, as it may have changed
@@ -659,6 +725,7 @@ static int64_t close_port(struct domain *d1, uint32_t port)
 {
     struct domain *d2 = NULL;
     struct evt_locked l;
+    uint32_t unbind_pirq = PVCORE_NR_PIRQS;
     int64_t rc = 0;
 
     for (;;) {
@@ -678,7 +745,12 @@ static int64_t close_port(struct domain *d1, uint32_t port)
             break;
         case ECS_UNBOUND:
         case ECS_IPI:
+            port_release(&l, d1, port);
+            break;
         case ECS_PIRQ:
+            unbind_pirq = p->remote_port;
+            PVCORE_ASSERT(unbind_pirq < PVCORE_NR_PIRQS && d1->evt.pirq_port[unbind_pirq] == port);
+            d1->evt.pirq_port[unbind_pirq] = 0;
             port_release(&l, d1, port);
             break;
         case ECS_VIRQ: {
@@ -726,6 +798,9 @@ static int64_t close_port(struct domain *d1, uint32_t port)
         break;
     }
     evt_unlock(&l);
+    if (unbind_pirq < PVCORE_NR_PIRQS) {
+        pirq_unbound(d1, unbind_pirq);
+    }
     return rc;
 }
 
@@ -1190,9 +1265,11 @@ int hcall_event_channel_op(struct caller *c, uint64_t args[6], int64_t *ret)
         }
         break;
     case PVCORE_EVTCHNOP_bind_pirq:
-        /* No physical IRQ is routed by the library: an unprivileged domain may bind none
-         * (Xen: no access to the IRQ), a privileged one is not served yet. */
-        rc = domain_privileged(c->d) ? -PVCORE_ENOSYS : -PVCORE_EPERM;
+        rc = bind_pirq(c, hc_get_le32(b), hc_get_le32(b + 4), &out);
+        if (rc == 0) {
+            hc_put_le(b + 8, out, 4);
+            write_back = true;
+        }
         break;
     case PVCORE_EVTCHNOP_bind_ipi:
         rc = bind_ipi(c, hc_get_le32(b), &out);
@@ -1349,6 +1426,29 @@ int evtchn_port_pending(struct domain *d, uint32_t port)
         rc = port_pending(&l, d, port);
     }
     evt_unlock(&l);
+    return rc;
+}
+
+int pvcore_evtchn_raise_pirq(struct pvcore_domain *pd, uint32_t pirq)
+{
+    struct domain *d = (struct domain *)(void *)pd;
+    struct deliver dv = DELIVER_NONE;
+    struct evt_locked l;
+    uint32_t port;
+    int rc = 0;
+
+    if (d == NULL || pirq >= PVCORE_NR_PIRQS) {
+        return -PVCORE_EINVAL;
+    }
+    l = evt_lock1(d);
+    port = d->evt.pirq_port[pirq];
+    if (port == 0 || port == PIRQ_BINDING) {
+        rc = -PVCORE_ENOENT;
+    } else {
+        set_pending(&l, d, port, port_at(&l, d, port)->notify_vcpu, &dv);
+    }
+    evt_unlock(&l);
+    deliver_finish(&dv);
     return rc;
 }
 

@@ -64,8 +64,12 @@
  *   Per-vCPU VIRQs: TIMER, DEBUG, XENOPROF, XENPMU; all others (ARCH_* included, as on
  *   x86) are global.
  * - bind_ipi: -ENOENT no such vCPU; -ENOSPC.
- * - bind_pirq: -EPERM for an unprivileged caller; -ENOSYS for a privileged one (physical
- *   IRQs are not routed by the library yet).
+ * - bind_pirq: -EINVAL pirq at or above #PVCORE_NR_PIRQS; -EPERM an unprivileged caller
+ *   (only a privileged domain has physical IRQs); -ENOSYS the embedder has no
+ *   #pvcore_host_ops::pirq_bind hook; -EEXIST the IRQ is bound already (or being bound);
+ *   -ENOSPC; otherwise what the hook returns. The port notifies vCPU 0; the embedder
+ *   raises it with pvcore_evtchn_raise_pirq(). Closing it (close, reset, destruction)
+ *   calls the #pvcore_host_ops::pirq_unbind hook.
  * - close: -EINVAL out of range, free or reserved. An interdomain peer's end becomes
  *   unbound, accepting the closing domain again. The closed port's pending bit is cleared.
  * - send: interdomain sets the peer's port pending, IPI the port itself; unbound is
@@ -112,6 +116,9 @@
 PVCORE_BEGIN_DECLS
 
 struct pvcore_vcpu;
+
+/** Physical IRQs a domain can bind to event channels: 0 to #PVCORE_NR_PIRQS - 1. */
+#define PVCORE_NR_PIRQS 256u
 
 /**
  * @brief Bytes of port table for `nr_ports` ports (port 0, reserved, included).
@@ -181,6 +188,17 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_evtchn_alloc_unbound(struct pvcor
  *       held (not from a host hook that the library calls under a lock).
  */
 PVCORE_API int pvcore_evtchn_raise_virq(struct pvcore_vcpu *v, uint32_t virq);
+
+/**
+ * @brief Raises physical IRQ `pirq` of domain `d`: sets pending the port bound to it
+ *        (EVTCHNOP_bind_pirq), on the vCPU it notifies, as pvcore_evtchn_raise_virq() does.
+ * @param d    The domain.
+ * @param pirq The IRQ, below #PVCORE_NR_PIRQS.
+ * @return 0; -PVCORE_ENOENT if no port is bound to it; -PVCORE_EINVAL for a NULL domain or
+ *         an IRQ out of range.
+ * @note Thread-safe; call with no library lock held.
+ */
+PVCORE_API int pvcore_evtchn_raise_pirq(struct pvcore_domain *d, uint32_t pirq);
 
 /**
  * @brief Whether vCPU `v` should enter its event callback now.

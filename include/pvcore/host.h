@@ -226,6 +226,23 @@ struct pvcore_host_ops {
      * pvcore_domain_shutdown_reason().
      */
     void (*domain_shutdown)(void *ctx, struct pvcore_domain *d, uint32_t reason);
+    /**
+     * Routes physical IRQ `pirq` (below #PVCORE_NR_PIRQS) to domain `d`, which binds it
+     * with EVTCHNOP_bind_pirq (`flags`: its BIND_PIRQ__* flags, #PVCORE_BIND_PIRQ__WILL_SHARE
+     * when the IRQ may be shared with other domains). Returns 0, or a negative
+     * PVCORE_E* that the guest gets (-PVCORE_EBUSY: the IRQ is another domain's and not
+     * shareable, as Xen answers). From then on the embedder calls
+     * pvcore_evtchn_raise_pirq() when the IRQ fires. Called with no library lock held;
+     * the library keeps the IRQ reserved meanwhile. NULL: no physical IRQs
+     * (EVTCHNOP_bind_pirq gives -PVCORE_ENOSYS).
+     */
+    int (*pirq_bind)(void *ctx, struct pvcore_domain *d, uint32_t pirq, uint32_t flags);
+    /**
+     * The port bound to `pirq` of domain `d` was closed (EVTCHNOP_close, reset or the
+     * domain's destruction): stop routing the IRQ to it. Called with no library lock
+     * held, once per successful pirq_bind. NULL: nothing to do.
+     */
+    void (*pirq_unbind)(void *ctx, struct pvcore_domain *d, uint32_t pirq);
 };
 
 PVCORE_END_DECLS

@@ -15,6 +15,7 @@
 #define PVCORE_INTERNAL_EVTCHN_H
 
 #include <pvcore/abi/event_channel.h>
+#include <pvcore/evtchn.h>
 
 #include "internal/base.h"
 
@@ -60,7 +61,12 @@ struct domain_evtchn {
     bool fifo;                 /* the FIFO ABI (EVTCHNOP_init_control), else 2-level */
     uint32_t fifo_pages;       /* event-array pages: ports below 1024 times this have a word */
     uint64_t fifo_page[EVTCHN_FIFO_MAX_PAGES]; /* their MFNs */
+    /* The port bound to each physical IRQ (EVTCHNOP_bind_pirq), 0 for none, PIRQ_BINDING
+     * while the embedder's pirq_bind hook runs (no lock is held across it). */
+    uint32_t pirq_port[PVCORE_NR_PIRQS];
 };
+
+#define PIRQ_BINDING 0xFFFFFFFFu
 
 struct vcpu_evtchn {
     /* The port bound to each VIRQ on this vCPU, 0 for none (global VIRQs: on vCPU 0

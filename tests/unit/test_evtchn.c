@@ -7,6 +7,8 @@
  */
 #include "guestenv.h"
 
+#include "internal/machine.h"
+
 #include <pvcore/cpu.h>
 #include <pvcore/evtchn.h>
 #include <pvcore/hypercall.h>
@@ -792,6 +794,144 @@ static void test_bind_vcpu(void **state)
     pvtest_free(t);
 }
 
+/* ---- physical IRQs through the embedder's hooks ---------------------------------------------- */
+
+static struct {
+    struct pvcore_domain *d;
+    uint32_t pirq, flags, binds, unbinds, last_unbound;
+    int rc;           /* what pirq_bind answers */
+    int fill;         /* pirq_bind takes every free port first (the ENOSPC race) */
+} ph;
+static struct pvcore_host_ops pirq_ops;
+
+static int h_pirq_bind(void *ctx, struct pvcore_domain *d, uint32_t pirq, uint32_t flags)
+{
+    uint32_t p;
+
+    (void)ctx;
+    ph.d = d;
+    ph.pirq = pirq;
+    ph.flags = flags;
+    ph.binds++;
+    while (ph.fill && pvcore_domain_evtchn_alloc_unbound(d, 1, &p) == 0) {
+    }
+    return ph.rc;
+}
+
+static void h_pirq_unbind(void *ctx, struct pvcore_domain *d, uint32_t pirq)
+{
+    (void)ctx;
+    (void)d;
+    ph.unbinds++;
+    ph.last_unbound = pirq;
+}
+
+static int64_t bind_pirq(struct dom *x, uint32_t pirq, uint32_t flags, uint32_t *port)
+{
+    struct pvcore_evtchn_bind_pirq b = { pirq, flags, 0xDEAD };
+    int64_t rc = evop(x, PVCORE_EVTCHNOP_bind_pirq, &b, sizeof(b));
+
+    if (port != NULL) {
+        *port = b.port;
+    }
+    if (rc != 0) {
+        assert_int_equal(b.port, 0xDEAD); /* nothing written back */
+    }
+    return rc;
+}
+
+static void test_pirq(void **state)
+{
+    struct pvtest *t = pvtest_new();
+    struct machine *m = (struct machine *)(void *)t->m;
+    struct dom d0, d1;
+    uint32_t p, q;
+    struct pvcore_evtchn_status st;
+    (void)state;
+
+    dom_init_ports(&d0, t, 0, 64);
+    dom_init(&d1, t, 1);
+    pirq_ops = *m->ops;
+    pirq_ops.pirq_bind = h_pirq_bind;
+    pirq_ops.pirq_unbind = h_pirq_unbind;
+    m->ops = &pirq_ops;
+    memset(&ph, 0, sizeof(ph));
+
+    /* refused before the hook: range, privilege */
+    assert_int_equal(bind_pirq(&d0, PVCORE_NR_PIRQS, 0, NULL), -PVCORE_EINVAL);
+    assert_int_equal(bind_pirq(&d0, 0xFFFFFFFFu, 0, NULL), -PVCORE_EINVAL);
+    assert_int_equal(bind_pirq(&d1, 5, 0, NULL), -PVCORE_EPERM);
+    assert_int_equal(ph.binds, 0);
+    /* bound: the hook told (flags passed on), the port on vCPU 0, status says pirq */
+    assert_int_equal(bind_pirq(&d0, 5, PVCORE_BIND_PIRQ__WILL_SHARE, &p), 0);
+    assert_int_equal(ph.binds, 1);
+    assert_ptr_equal(ph.d, t->dom[0]);
+    assert_int_equal(ph.pirq, 5);
+    assert_int_equal(ph.flags, PVCORE_BIND_PIRQ__WILL_SHARE);
+    assert_int_equal(ev_status(&d0, SELF, p, &st), 0);
+    assert_int_equal(st.status, PVCORE_EVTCHNSTAT_pirq);
+    assert_int_equal(st.vcpu, 0);
+    assert_int_equal(st.u.pirq, 5);
+    /* bound twice: -EEXIST, no second hook call */
+    assert_int_equal(bind_pirq(&d0, 5, 0, NULL), -PVCORE_EEXIST);
+    assert_int_equal(ph.binds, 1);
+    /* the hook refuses: its error, the IRQ free again */
+    ph.rc = -PVCORE_EBUSY;
+    assert_int_equal(bind_pirq(&d0, 6, 0, NULL), -PVCORE_EBUSY);
+    ph.rc = 0;
+    assert_int_equal(bind_pirq(&d0, 6, 0, &q), 0);
+    assert_int_equal(ph.unbinds, 0);
+    /* raised by the embedder: pending on the port, upcall on its vCPU; moved, elsewhere */
+    assert_int_equal(pvcore_evtchn_raise_pirq(t->dom[0], 5), 0);
+    assert_true(pending(&d0, p));
+    assert_int_equal(vi(&d0, 0)[0], 1);
+    assert_int_equal(pvcore_evtchn_raise_pirq(t->dom[0], 7), -PVCORE_ENOENT);
+    assert_int_equal(pvcore_evtchn_raise_pirq(t->dom[0], PVCORE_NR_PIRQS), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_evtchn_raise_pirq(NULL, 5), -PVCORE_EINVAL);
+    {
+        struct pvcore_evtchn_bind_vcpu bv = { q, 2 };
+        assert_int_equal(evop(&d0, PVCORE_EVTCHNOP_bind_vcpu, &bv, sizeof(bv)), 0);
+    }
+    assert_int_equal(pvcore_evtchn_raise_pirq(t->dom[0], 6), 0);
+    assert_true(pending(&d0, q));
+    assert_int_equal(vi(&d0, 2)[0], 1);
+    /* a PIRQ port cannot be sent on */
+    assert_int_equal(ev_send(&d0, p), -PVCORE_EINVAL);
+    /* closed: the hook told, raising finds nothing, the IRQ can be bound again */
+    assert_int_equal(ev_close(&d0, p), 0);
+    assert_int_equal(ph.unbinds, 1);
+    assert_int_equal(ph.last_unbound, 5);
+    assert_false(pending(&d0, p));
+    assert_int_equal(pvcore_evtchn_raise_pirq(t->dom[0], 5), -PVCORE_ENOENT);
+    assert_int_equal(bind_pirq(&d0, 5, 0, &p), 0);
+    /* every port taken while the hook ran: -ENOSPC, and the IRQ unrouted again */
+    ph.fill = 1;
+    assert_int_equal(bind_pirq(&d0, 9, 0, NULL), -PVCORE_ENOSPC);
+    ph.fill = 0;
+    assert_int_equal(ph.unbinds, 2);
+    assert_int_equal(ph.last_unbound, 9);
+    assert_int_equal(pvcore_evtchn_raise_pirq(t->dom[0], 9), -PVCORE_ENOENT);
+    assert_int_equal(bind_pirq(&d0, 10, 0, NULL), -PVCORE_ENOSPC); /* no free port: no hook */
+    assert_int_equal(ph.binds, 5);
+    /* reset unbinds every IRQ */
+    assert_int_equal(ev_reset(&d0, SELF), 0);
+    assert_int_equal(ph.unbinds, 4);
+    assert_int_equal(bind_pirq(&d0, 5, 0, &p), 0);
+    assert_int_equal(bind_pirq(&d0, 255, 0, &q), 0);
+    /* and so does destruction */
+    {
+        int rc;
+        while ((rc = pvcore_domain_destroy(t->dom[0])) == -PVCORE_ERESTART) {
+        }
+        assert_int_equal(rc, 0);
+    }
+    assert_int_equal(ph.unbinds, 6);
+    check_invariants(t);
+    dom_free(&d0);
+    dom_free(&d1);
+    pvtest_free(t);
+}
+
 static void test_bad_ports_and_commands(void **state)
 {
     struct pvtest *t = pvtest_new();
@@ -811,6 +951,8 @@ static void test_bad_ports_and_commands(void **state)
         struct pvcore_evtchn_bind_pirq b = { 5, 0, 0xDEAD };
         assert_int_equal(evop(&d1, PVCORE_EVTCHNOP_bind_pirq, &b, sizeof(b)), -PVCORE_EPERM);
         assert_int_equal(evop(&d0, PVCORE_EVTCHNOP_bind_pirq, &b, sizeof(b)), -PVCORE_ENOSYS);
+        b.pirq = PVCORE_NR_PIRQS; /* out of range comes first, as in Xen */
+        assert_int_equal(evop(&d1, PVCORE_EVTCHNOP_bind_pirq, &b, sizeof(b)), -PVCORE_EINVAL);
         assert_int_equal(b.port, 0xDEAD);
     }
     /* FIFO commands on a 2-level domain (the rest in test_evtchn_fifo); unknown commands */
@@ -1021,6 +1163,7 @@ int main(void)
         cmocka_unit_test(test_virq),
         cmocka_unit_test(test_bind_vcpu),
         cmocka_unit_test(test_bad_ports_and_commands),
+        cmocka_unit_test(test_pirq),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_reset_preempted),
         cmocka_unit_test(test_destroy),
