@@ -1071,7 +1071,7 @@ static void guest_drain(struct fz *f, unsigned d, uint32_t v, const uint8_t *a)
 static void guest_word(struct fz *f, unsigned d, const uint8_t *a)
 {
     const struct em_dom *md = &f->em.d[d];
-    uint32_t n = md->npages * 1024u, val = (uint32_t)a[1] << 8 | a[0], port, idx, w;
+    uint32_t n = md->npages * 1024u, val = (uint32_t)a[1] << 8 | a[0], port, idx = 0, w;
     int64_t off;
 
     if (n == 0) {
