@@ -214,7 +214,11 @@ static void test_init_control_errors(void **state)
     assert_int_equal(pvcore_evtchn_nr_ports(t->dom[1]), 4096);
     {
         struct pvcore_frame_info now = fi_of(t, cb);
-        assert_memory_equal(&before, &now, sizeof(before));
+        /* (field by field: a struct returned by value need not carry its padding) */
+        assert_int_equal(now.owner, before.owner);
+        assert_int_equal(now.type, before.type);
+        assert_int_equal(now.count, before.count);
+        assert_int_equal(now.type_count, before.type_count);
     }
     /* the same frame works; a second block for vCPU 0 does not (the reference is given
      * back), one for vCPU 1 on the same frame does */
