@@ -37,7 +37,7 @@ static void sched_hook(struct vcpu *v, int event)
  * counts; a domain already shutting down only records nothing new. The embedder is told
  * once, with the reason that counts, and stops running the domain's vCPUs.
  */
-static void domain_shutdown(struct domain *d, uint8_t reason)
+void sched_domain_shutdown(struct domain *d, uint8_t reason)
 {
     const struct machine *m = d->m;
     uint32_t none = SHUTDOWN_CODE_NONE, code;
@@ -58,7 +58,7 @@ int pvcore_domain_shutdown(struct pvcore_domain *pd, uint32_t reason)
     if (pd == NULL || reason > 0xFFu) {
         return -PVCORE_EINVAL;
     }
-    domain_shutdown((struct domain *)(void *)pd, (uint8_t)reason);
+    sched_domain_shutdown((struct domain *)(void *)pd, (uint8_t)reason);
     return 0;
 }
 
@@ -263,7 +263,7 @@ static int64_t remote_shutdown(struct caller *c, uint64_t arg)
     if (!domain_privileged(c->d)) {
         return -PVCORE_EPERM; /* (Xen's device-model privilege: the library has none) */
     }
-    domain_shutdown(d, (uint8_t)hc_get_le32(b + 4));
+    sched_domain_shutdown(d, (uint8_t)hc_get_le32(b + 4));
     return 0;
 }
 
@@ -309,7 +309,7 @@ static int64_t sched_op(struct caller *c, uint32_t cmd, uint64_t arg)
         if (hc_copy_in(c, b, arg, 4) != 0) {
             return -PVCORE_EFAULT;
         }
-        domain_shutdown(c->d, (uint8_t)hc_get_le32(b));
+        sched_domain_shutdown(c->d, (uint8_t)hc_get_le32(b));
         return 0;
     case PVCORE_SCHEDOP_shutdown_code: {
         uint32_t none = SHUTDOWN_CODE_NONE;
@@ -358,7 +358,7 @@ int hcall_sched_op_compat(struct caller *c, uint64_t args[6], int64_t *ret)
         *ret = sched_op(c, cmd, 0);
         break;
     case PVCORE_SCHEDOP_shutdown:
-        domain_shutdown(c->d, (uint8_t)hc_arg(c, args, 1));
+        sched_domain_shutdown(c->d, (uint8_t)hc_arg(c, args, 1));
         *ret = 0;
         break;
     default:

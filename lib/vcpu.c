@@ -228,6 +228,7 @@ static int vcpu_down(struct caller *c, struct vcpu *v, int64_t *ret)
     /* The last vCPU going down powers the domain off instead (Xen: domain_shutdown()). */
     if (!other_up) {
         updown(v, PVCORE_VCPU_EVENT_POWEROFF);
+        sched_domain_shutdown(d, PVCORE_SHUTDOWN_poweroff); /* recorded, and the hook told */
     } else if (sleep) {
         updown(v, PVCORE_VCPU_EVENT_DOWN);
     }

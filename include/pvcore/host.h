@@ -220,7 +220,8 @@ struct pvcore_host_ops {
     /**
      * Tells the embedder that domain `d` shuts down with `reason` (a PVCORE_SHUTDOWN_*
      * value, 0-255: SCHEDOP_shutdown, sched_op_compat's shutdown, another domain's
-     * SCHEDOP_remote_shutdown, pvcore_domain_shutdown()). Called once per shutdown, with
+     * SCHEDOP_remote_shutdown, the last vCPU's VCPUOP_down (poweroff, as on Xen; after the
+     * vcpu_updown hook's #PVCORE_VCPU_EVENT_POWEROFF), pvcore_domain_shutdown()). Called once per shutdown, with
      * no library lock held, from the thread that asked; the embedder stops running the
      * domain's vCPUs (Xen pauses them) and acts on the reason. NULL: the embedder polls
      * pvcore_domain_shutdown_reason().

@@ -134,6 +134,10 @@ static inline void sched_domain_init(struct domain_sched *s)
  */
 void sched_port_pending(struct domain *d, uint32_t port);
 
+/* Domain d shuts down with `reason` (Xen's domain_shutdown: the first reason recorded
+ * counts; the domain_shutdown hook is told once). No lock held (sched.c). */
+void sched_domain_shutdown(struct domain *d, uint8_t reason);
+
 /* Ends the wait whose word was `seen`: the WAKE hook if it is BLOCKED, WOKEN if it is
  * still BLOCKING; nothing if the word changed meanwhile (the wait is over, or another
  * began). No lock held. */

@@ -8,6 +8,7 @@
 
 #include <pvcore/cpu.h>
 #include <pvcore/hypercall.h>
+#include <pvcore/sched.h>
 #include <pvcore/vcpu.h>
 
 #define CTX_VA (VA + 1u * 4096u)   /* the guest context: data pages 1-2 */
@@ -193,9 +194,12 @@ static void test_up_down(void **state)
     /* Down of a vCPU that is down while vCPU 0 is up: nothing to do. */
     assert_int_equal(vop(&te, PVCORE_VCPUOP_down, 1, 0), 0);
     assert_int_equal(pvcore_vcpu_is_up(vcpu(t, 1, 1)), 0);
-    /* The last vCPU up asking to go down powers the domain off instead: it stays up. */
+    /* The last vCPU up asking to go down powers the domain off instead: it stays up, and
+     * the domain's shutdown is recorded (the domain_shutdown hook told, if there is one). */
+    assert_int_equal(pvcore_domain_shutdown_reason(t->dom[1]), -PVCORE_ENOENT);
     assert_int_equal(vop(&te, PVCORE_VCPUOP_down, 0, 0), 0);
     assert_int_equal(pvcore_vcpu_is_up(vcpu(t, 1, 0)), 1);
+    assert_int_equal(pvcore_domain_shutdown_reason(t->dom[1]), PVCORE_SHUTDOWN_poweroff);
     /* vCPU 0's registers are the embedder's: none recorded. */
     {
         struct pvcore_cpu_regs r;
