@@ -653,6 +653,9 @@ int em_reset(struct em *m, unsigned caller, uint16_t dom, uint32_t step_limit, i
     if (d != &m->d[caller] && !m->d[caller].priv) {
         return -EM_EPERM;
     }
+    if (d != &m->d[caller]) {
+        return -EM_EINVAL; /* another domain must be paused by the toolstack: never here */
+    }
     *more = close_some(m, d, step_limit) != 0;
     if (!*more) {
         fifo_teardown(d);

@@ -341,6 +341,42 @@ static void destroy_frame(const struct domain_locked *dl, uint64_t mfn)
     }
 }
 
+int pvcore_domain_pause(struct pvcore_domain *pd)
+{
+    struct domain *d = D(pd);
+    uint32_t n;
+
+    if (d == NULL) {
+        return -PVCORE_EINVAL;
+    }
+    n = atomic_load_explicit(&d->pause_count, memory_order_relaxed);
+    do {
+        if (n == UINT32_MAX) {
+            return -PVCORE_EINVAL;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&d->pause_count, &n, n + 1u, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    return 0;
+}
+
+int pvcore_domain_unpause(struct pvcore_domain *pd)
+{
+    struct domain *d = D(pd);
+    uint32_t n;
+
+    if (d == NULL) {
+        return -PVCORE_EINVAL;
+    }
+    n = atomic_load_explicit(&d->pause_count, memory_order_relaxed);
+    do {
+        if (n == 0) {
+            return -PVCORE_EINVAL;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&d->pause_count, &n, n - 1u, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    return 0;
+}
+
 int pvcore_domain_destroy(struct pvcore_domain *pd)
 {
     struct domain *d = D(pd);

@@ -1068,6 +1068,9 @@ static int64_t reset(struct caller *c, uint16_t dom)
     if (d != c->d && !domain_privileged(c->d)) {
         return -PVCORE_EPERM;
     }
+    if (d != c->d && atomic_load_explicit(&d->pause_count, memory_order_acquire) == 0) {
+        return -PVCORE_EINVAL; /* another domain only while the toolstack has it paused (Xen) */
+    }
     rc = close_all(&c->call, d);
     return rc != 0 ? rc : reset_abi(&c->call, d);
 }

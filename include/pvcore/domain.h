@@ -124,6 +124,27 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_iomem_permit(struct pvcore_domain
                                                            int allow);
 
 /**
+ * @brief Pauses domain `d` on behalf of the toolstack (Xen's controller pause count,
+ *        XEN_DOMCTL_pausedomain): counted, and undone by pvcore_domain_unpause().
+ *
+ * The embedder stops running the domain's vCPUs while the count is not 0; the library
+ * only records it, for the operations Xen allows on a paused domain alone (a privileged
+ * domain's EVTCHNOP_reset of another, <pvcore/evtchn.h>).
+ * @param d The domain.
+ * @return 0; -PVCORE_EINVAL for a NULL domain or a count that would overflow.
+ * @note Thread-safe.
+ */
+PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_pause(struct pvcore_domain *d);
+
+/**
+ * @brief Undoes one pvcore_domain_pause().
+ * @param d The domain.
+ * @return 0; -PVCORE_EINVAL for a NULL domain or one that is not paused.
+ * @note Thread-safe.
+ */
+PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_unpause(struct pvcore_domain *d);
+
+/**
  * @brief Destroys a domain, releasing every reference it holds. Preemptible.
  *
  * Drops each vCPU's base pointers, every pin, every page-table entry's references, any

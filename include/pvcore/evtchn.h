@@ -83,7 +83,7 @@
  *   and PIRQ ports move.
  * - unmask: -EINVAL out of range; otherwise 0, on any port (a free one too).
  * - reset (and Xen's internal reset_cont, 14): -ESRCH; -EPERM another domain and not
- *   privileged; closes every port; preemptible (the call is restarted); -EAGAIN if
+ *   privileged; -EINVAL another domain that is not paused (pvcore_domain_pause()); closes every port; preemptible (the call is restarted); -EAGAIN if
  *   another vCPU opened a port behind the scan, which is left open (Xen's rule since
  *   XSA-343).
  * - init_control: -ENOENT no such vCPU; -EINVAL an offset past 4096 - 72 or not a multiple

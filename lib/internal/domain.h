@@ -43,6 +43,7 @@ struct domain {
     const struct pt_format *fmt; /* its paging format (paging.h), fixed at creation */
     uint32_t vmassist;          /* bit n: VMASST type n (n < 32), m2p_strict as bit 31 */
     _Atomic bool dying;
+    _Atomic uint32_t pause_count; /* the toolstack's pauses (pvcore_domain_pause()) */
     _Atomic uint64_t tot_pages; /* frames owned (count > 0 and owner == domid) */
     uint64_t max_pages;
     struct spinlock mmu_lock;   /* its page tables, their types, its teardown list */

@@ -1019,9 +1019,19 @@ static void test_reset(void **state)
     assert_status(&d2, peer[0], PVCORE_EVTCHNSTAT_unbound, 0, 1, 0);
     assert_status(&d2, peer[1], PVCORE_EVTCHNSTAT_unbound, 0, 1, 0);
     assert_int_equal(pvcore_evtchn_raise_virq(vcpu(t, 1, 1), PVCORE_VIRQ_TIMER), -PVCORE_ENOENT);
-    /* all of it can be bound again; and a privileged domain may reset another */
+    /* all of it can be bound again; and a privileged domain may reset another, once the
+     * toolstack has paused it (Xen: -EINVAL otherwise) */
     populate(&d1, &d2, peer);
+    assert_int_equal(ev_reset(&d0, 1), -PVCORE_EINVAL);
+    assert_status(&d1, 1, PVCORE_EVTCHNSTAT_interdomain, 0, 2, peer[0]); /* untouched */
+    assert_int_equal(pvcore_domain_pause(t->dom[1]), 0);
+    assert_int_equal(pvcore_domain_pause(t->dom[1]), 0);
+    assert_int_equal(pvcore_domain_unpause(t->dom[1]), 0);
     assert_int_equal(ev_reset(&d0, 1), 0);
+    assert_int_equal(pvcore_domain_unpause(t->dom[1]), 0);
+    assert_int_equal(pvcore_domain_unpause(t->dom[1]), -PVCORE_EINVAL);
+    assert_int_equal(pvcore_domain_pause(NULL), -PVCORE_EINVAL);
+    assert_int_equal(ev_reset(&d0, 1), -PVCORE_EINVAL);
     for (i = 0; i < 16; i++) {
         assert_status(&d1, i, PVCORE_EVTCHNSTAT_closed, 0, 0, 0);
     }
