@@ -849,6 +849,37 @@ uint32_t pvcore_guest_evtchn_dispatch_seq(const struct pvcore_guest_evtchn *g, u
 
 /* ---- FIFO setup --------------------------------------------------------------------------- */
 
+int pvcore_guest_evtchn_reset(struct pvcore_guest_evtchn *g)
+{
+    struct pvcore_evtchn_reset r = { PVCORE_DOMID_SELF };
+    uint32_t i;
+    int rc;
+
+    if (g == NULL) {
+        return -PVCORE_EINVAL;
+    }
+    if ((rc = hcall(g, PVCORE_EVTCHNOP_reset, &r)) != 0) {
+        return rc; /* (-EAGAIN: a port was opened meanwhile; the ABI is unchanged) */
+    }
+    /* Every port is closed and the domain is on the 2-level ABI: so are we. Mode first,
+     * so that a dispatch from now on scans the 2-level bitmaps, not the pages below. */
+    atomic_store_explicit(&g->mode, PVCORE_GUEST_EVTCHN_2L, memory_order_seq_cst);
+    for (i = 1; i < g->nr_ports; i++) {
+        atomic_store_explicit(&g->ports[i].h, NULL, memory_order_seq_cst);
+    }
+    atomic_store_explicit(&g->nr_bound, 0, memory_order_relaxed);
+    for (i = 0; i < g->nr_vcpus; i++) {
+        atomic_store_explicit(&g->vcpu[i].cb, NULL, memory_order_release);
+        memset(g->vcpu[i].head, 0, sizeof(g->vcpu[i].head));
+    }
+    atomic_store_explicit(&g->npages, 0, memory_order_release);
+    for (i = 0; i < MAX_PAGES; i++) {
+        atomic_store_explicit(&g->pages[i], NULL, memory_order_relaxed);
+    }
+    atomic_store_explicit(&g->link_ports, 0, memory_order_relaxed);
+    return 0;
+}
+
 int pvcore_guest_evtchn_fifo_init_control(struct pvcore_guest_evtchn *g, uint32_t vcpu, void *cb,
                                           uint64_t gfn, uint32_t offset)
 {

@@ -36,6 +36,7 @@ static size_t op_size(uint32_t cmd)
     case PVCORE_EVTCHNOP_init_control: return sizeof(struct pvcore_evtchn_init_control);
     case PVCORE_EVTCHNOP_expand_array: return sizeof(struct pvcore_evtchn_expand_array);
     case PVCORE_EVTCHNOP_set_priority: return sizeof(struct pvcore_evtchn_set_priority);
+    case PVCORE_EVTCHNOP_reset: return sizeof(struct pvcore_evtchn_reset);
     default: fail(); return 0;
     }
 }
@@ -419,6 +420,23 @@ static void fifo_interdomain(struct pvtest *t, int d)
     assert_int_equal(upcall(&f.k, f.k.nv - 1u), 1);
     assert_int_equal(s.port[5], ipi);
     assert_int_equal(s.vcpu[5], f.k.nv - 1u);
+
+    /* reset: every port closed and unbound, both sides back on 2-level, and working */
+    assert_int_equal(pvcore_guest_evtchn_reset(f.k.g), 0);
+    assert_int_equal(pvcore_guest_evtchn_mode(f.k.g), PVCORE_GUEST_EVTCHN_2L);
+    assert_int_equal(pvcore_guest_evtchn_nr_bound(f.k.g), 0);
+    assert_int_equal(e_state(&peer, ql), PVCORE_EVTCHNSTAT_unbound);
+    assert_int_equal(finfo(t, f.cb_frame).type_count, 0); /* the library let go of it */
+    assert_int_equal(pvcore_guest_evtchn_mask_all(f.k.g), 0);
+    {
+        uint32_t p4 = 0, q4 = 0;
+        assert_int_equal(pvcore_guest_evtchn_alloc_unbound(f.k.g, (uint16_t)other(d), &h, &p4), 0);
+        assert_int_equal(e_bind_inter(&peer, (uint16_t)d, p4, &q4), 0);
+        assert_int_equal(pvcore_guest_evtchn_unmask(f.k.g, p4), 0);
+        assert_int_equal(e_port_op(&peer, 0, PVCORE_EVTCHNOP_send, q4), 0);
+        assert_int_equal(upcall(&f.k, 0), 1);
+        assert_int_equal(s.port[6], p4);
+    }
     check_invariants(t);
     edom_free(&peer);
     kern_free(&f.k);

@@ -377,6 +377,18 @@ int pvcore_guest_evtchn_dispatch(struct pvcore_guest_evtchn *g, uint32_t vcpu);
 uint32_t pvcore_guest_evtchn_dispatch_seq(const struct pvcore_guest_evtchn *g, uint32_t vcpu);
 
 /**
+ * @brief Resets the domain's event channels (EVTCHNOP_reset of DOMID_SELF) and the
+ *        dispatcher with them: every port closed and unbound, and the 2-level ABI again
+ *        (the hypervisor drops the FIFO control blocks and event array; their memory is
+ *        the kernel's again).
+ * Call with every vCPU's events masked and no dispatch running (as at kexec or resume).
+ * @param g The dispatcher.
+ * @return 0; -PVCORE_EINVAL for a NULL dispatcher; the hypercall's error (-PVCORE_EAGAIN:
+ *         a port was opened during the reset; nothing changed here).
+ */
+int pvcore_guest_evtchn_reset(struct pvcore_guest_evtchn *g);
+
+/**
  * @brief Registers a vCPU's FIFO control block (EVTCHNOP_init_control); the first success
  *        switches the dispatcher to FIFO mode.
  *
