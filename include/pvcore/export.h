@@ -29,4 +29,12 @@
 #define PVCORE_END_DECLS
 #endif
 
+/* The hosted libraries (pvcore::pvcore, pvcore::pvcore_static, pvcore::pvcore_host; pvcore.pc
+ * and pvcore-host.pc) define PVCORE_HOSTED_LIBRARY for the code that uses them: they are
+ * built for a Linux process (SSE, red zone). In a -ffreestanding build that is a mistake:
+ * a kernel links pvcore-freestanding-<arch> instead (docs/sdk.md). */
+#if defined(PVCORE_HOSTED_LIBRARY) && defined(__STDC_HOSTED__) && __STDC_HOSTED__ == 0
+#error "the hosted libpvcore in a freestanding build: use pvcore-freestanding-x86_64 / -i386 (pkg-config) or pvcore::pvcore_freestanding_<arch> (CMake)"
+#endif
+
 #endif /* PVCORE_EXPORT_H */
