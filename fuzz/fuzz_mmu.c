@@ -3,7 +3,9 @@
  * (privileged 64-bit, 64-bit, 32-bit PAE), with direct guest writes to untyped frames,
  * preemption at fuzzer-chosen points and domain destruction at arbitrary moments. The
  * oracle is the library's invariant checker after every step, and at the end every frame
- * must be free with zero counts once all domains are destroyed.
+ * must be free with zero counts once all domains are destroyed. A refusal hook
+ * (<pvcore/trace.h>) checks that every refused call names exactly one rule, with the error
+ * it returned, and that no other call reports one.
  *
  * Input: one byte (the work budget: 8 + 4 * b), then 16-byte operations (see op());
  * trailing bytes are ignored. fuzz/gen_seeds.py writes the seed corpus in this format.
@@ -51,6 +53,39 @@ static uint64_t dom_frame(unsigned d, unsigned idx)
 }
 
 #include "fuzz_entry.h"
+
+/* What the refusal hook saw during the current operation. */
+static struct {
+    unsigned n;
+    struct pvcore_refusal r;
+} refusals;
+
+static void on_refusal(void *ctx, struct pvcore_vcpu *v, const struct pvcore_refusal *r)
+{
+    (void)ctx;
+    (void)v;
+    refusals.n++;
+    refusals.r = *r;
+}
+
+/* A call returned rc: a refusal must have been reported once, naming its rule. */
+static void check_refusal(int rc)
+{
+    if (rc < 0 && rc != -PVCORE_ERESTART) {
+        if (refusals.n != 1 || refusals.r.code == PVCORE_REFUSAL_NONE ||
+            refusals.r.code >= PVCORE_REFUSAL_COUNT || refusals.r.err != rc) {
+            fprintf(stderr, "fuzz_mmu: rc %d: %u refusals reported, code %u (%s), err %d\n", rc,
+                    refusals.n, refusals.r.code, pvcore_trace_reason_name(refusals.r.code),
+                    refusals.r.err);
+            abort();
+        }
+    } else if (refusals.n != 0) {
+        fprintf(stderr, "fuzz_mmu: rc %d but a refusal was reported: %s\n", rc,
+                pvcore_trace_reason_name(refusals.r.code));
+        abort();
+    }
+    refusals.n = 0;
+}
 
 static const uint32_t foreign_doms[8] = {
     PVCORE_DOMID_SELF, PVCORE_DOMID_SELF, PVCORE_DOMID_SELF, 0, 1, 2, PVCORE_DOMID_IO, 0x7777,
@@ -165,6 +200,10 @@ static void op(struct ctx *c, const uint8_t *b)
     if (rc > 0) {
         die("positive return", NULL);
     }
+    if (b[3] % 8 <= 5) {
+        check_refusal(rc);
+    }
+    refusals.n = 0;
     check(c);
 }
 
@@ -181,6 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     c.m = pvcore_host_backend_machine(c.hb);
+    pvcore_trace_set_refusal_hook(c.m, on_refusal, NULL);
+    refusals.n = 0;
     /* Frames 0-7 are never handed out; 2 and 3 belong to the hypervisor (DOMID_XEN). */
     if (pvcore_frame_reserve_xen(c.m, pvcore_mfn(2), 2) != 0) {
         abort();

@@ -14,6 +14,7 @@
 #include "internal/m2p.h"
 #include "internal/mmu.h"
 #include "internal/paging_entry.h"
+#include "internal/trace.h"
 
 /* A batch in progress: the caller's context and the lock it holds for the batch. */
 struct mmu_call {
@@ -164,6 +165,98 @@ static inline int mmu_between(struct mmu_call *mc, uint32_t i)
     return PVCORE_UNLIKELY(mc->dl.d->teardown_head != 0) ? domain_run_teardown(&mc->dl) : 0;
 }
 
+/* ---- refusal reports (<pvcore/trace.h>) -------------------------------------------------- */
+
+void pvcore_trace_set_refusal_hook(struct pvcore_machine *pm, pvcore_refusal_fn fn, void *ctx)
+{
+    struct machine *m = (struct machine *)(void *)pm;
+
+    if (m != NULL) {
+        m->refusal = fn;
+        m->refusal_ctx = ctx;
+    }
+}
+
+static const char *const reason_names[PVCORE_REFUSAL_COUNT] = {
+    [PVCORE_REFUSAL_NONE] = "none",
+    [PVCORE_REFUSAL_BAD_COMMAND] = "bad_command",
+    [PVCORE_REFUSAL_BAD_POINTER] = "bad_pointer",
+    [PVCORE_REFUSAL_NO_DOMAIN] = "no_domain",
+    [PVCORE_REFUSAL_NOT_PERMITTED] = "not_permitted",
+    [PVCORE_REFUSAL_SELF_ONLY] = "self_only",
+    [PVCORE_REFUSAL_PSEUDO_OWNER] = "pseudo_owner",
+    [PVCORE_REFUSAL_NOT_OWNER] = "not_owner",
+    [PVCORE_REFUSAL_FREE_FRAME] = "free_frame",
+    [PVCORE_REFUSAL_FOREIGN_FRAME] = "foreign_frame",
+    [PVCORE_REFUSAL_XEN_FRAME] = "xen_frame",
+    [PVCORE_REFUSAL_IOMEM] = "iomem",
+    [PVCORE_REFUSAL_TYPE_CONFLICT] = "type_conflict",
+    [PVCORE_REFUSAL_WRITABLE_PAGE_TABLE] = "writable_page_table",
+    [PVCORE_REFUSAL_FLAGS] = "flags",
+    [PVCORE_REFUSAL_PSE] = "pse",
+    [PVCORE_REFUSAL_RESERVED_BITS] = "reserved_bits",
+    [PVCORE_REFUSAL_HYP_SLOT] = "hyp_slot",
+    [PVCORE_REFUSAL_LINEAR] = "linear",
+    [PVCORE_REFUSAL_PAE_SLOT3] = "pae_slot3",
+    [PVCORE_REFUSAL_BELOW_4G] = "below_4g",
+    [PVCORE_REFUSAL_ALREADY_PINNED] = "already_pinned",
+    [PVCORE_REFUSAL_NOT_PINNED] = "not_pinned",
+    [PVCORE_REFUSAL_NOT_MAPPED] = "not_mapped",
+    [PVCORE_REFUSAL_BAD_LDT] = "bad_ldt",
+    [PVCORE_REFUSAL_CACHE_FLUSH] = "cache_flush",
+    [PVCORE_REFUSAL_SUPERPAGE] = "superpage",
+    [PVCORE_REFUSAL_USER_BASE_32] = "user_base_32",
+};
+
+const char *pvcore_trace_reason_name(uint32_t code)
+{
+    return code < PVCORE_REFUSAL_COUNT && reason_names[code] != NULL ? reason_names[code]
+                                                                     : "unknown";
+}
+
+/* A call starts with nothing recorded. (Per call, not per request: a few stores.) */
+static inline void refusal_begin(struct call *call)
+{
+    call_refuse_clear(call);
+    call->refusal.index = 0;
+    call->refusal.cmd = 0;
+}
+
+/* Tells the refusal hook, if there is one, about the call's result rc (a refusal unless
+ * 0 or -ERESTART), once the call holds no lock: the hook may call the library. Called
+ * only for rc != 0, so that a call that succeeds pays nothing but that test. */
+static PVCORE_COLD void refusal_report(struct call *call, struct vcpu *v, int rc,
+                                       uint32_t hypercall)
+{
+    struct machine *m = call->m;
+    const struct refusal_rec *r = &call->refusal;
+    struct pvcore_refusal out;
+
+    ASSERT_UNLOCKED(call);
+    if (m->refusal == NULL || rc == -PVCORE_ERESTART) {
+        return;
+    }
+    memset(&out, 0, sizeof(out));
+    out.code = r->code;
+    out.err = rc;
+    out.hypercall = hypercall;
+    out.cmd = r->cmd;
+    out.index = r->index;
+    out.level = r->at_set ? r->level : 0;
+    out.slot = r->at_set ? r->slot : PVCORE_REFUSAL_NO_SLOT;
+    out.table = pvcore_mfn(r->at_set ? r->table : INVALID_MFN);
+    out.mfn = pvcore_mfn(r->code != 0 ? r->mfn : INVALID_MFN);
+    m->refusal(m->refusal_ctx, (struct pvcore_vcpu *)(void *)v, &out);
+}
+
+/* The page-table level of frame mfn as its type says now (0: not a table). */
+static unsigned frame_level_now(const struct machine *m, uint64_t mfn)
+{
+    return mfn < m->nr_frames ? pgt_type_level(frame_type(mfn_frame((struct machine *)(uintptr_t)m, mfn),
+                                                          memory_order_relaxed))
+                              : 0;
+}
+
 /* ---- mmu_update ----------------------------------------------------------------------------- */
 
 /*
@@ -207,29 +300,26 @@ static int mmu_normal_update(const struct domain_locked *pt_owner, const struct 
     unsigned slot = (unsigned)(ptr & (PVCORE_PAGE_SIZE - 1u)) >> 3;
 
     if (!held_get(m, held, mfn, pt_owner->d->domid)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(pt_owner->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, mfn);
     }
     return paging_update_entry(pt_owner, pg, mfn, slot, val, preserve_ad, changed_upper);
 }
 
-static int mmu_machphys_update(struct domain *cur, struct domain *pt_owner,
+static int mmu_machphys_update(struct call *call, struct domain *cur, struct domain *pt_owner,
                                const struct pg_owner *pg, uint64_t ptr, uint64_t val)
 {
     struct machine *m = cur->m;
     uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
 
-    if (pt_owner != cur) {
-        return -PVCORE_EPERM;
-    }
-    if (!pg_owner_permitted(cur, pg)) {
-        return -PVCORE_EPERM;
+    if (pt_owner != cur || !pg_owner_permitted(cur, pg)) {
+        return call_refuse(call, -PVCORE_EPERM, PVCORE_REFUSAL_NOT_PERMITTED, mfn);
     }
     if (pg->d == NULL) {
         /* DOMID_IO and DOMID_XEN frames have no guest frame numbers. */
-        return -PVCORE_EINVAL;
+        return call_refuse(call, -PVCORE_EINVAL, PVCORE_REFUSAL_PSEUDO_OWNER, mfn);
     }
     if (!frame_get_page(m, mfn, pg->domid)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, mfn);
     }
     /* The value is the guest's business (XSA-251): any value is stored, none trusted. */
     m2p_set(pg->d, mfn, val);
@@ -247,8 +337,39 @@ int pvcore_mmu_update(struct pvcore_vcpu *pv, const pvcore_mmu_update_t *reqs,
     return mmu_update_source(&call, pv, &src, count, done, foreigndom);
 }
 
+/* Where request i (ptr) of a batch was refused, for the report. */
+static PVCORE_COLD void mmu_update_refused(struct call *call, uint32_t i, uint64_t ptr)
+{
+    uint64_t mfn = ptr >> PVCORE_PAGE_SHIFT;
+    unsigned cmd = (unsigned)(ptr & PVCORE_MMU_UPDATE_CMD_MASK);
+
+    call->refusal.index = i;
+    call->refusal.cmd = cmd;
+    if (cmd == PVCORE_MMU_NORMAL_PT_UPDATE || cmd == PVCORE_MMU_PT_UPDATE_NO_TRANSLATE ||
+        cmd == PVCORE_MMU_PT_UPDATE_PRESERVE_AD) {
+        (void)call_refuse_at(call, -PVCORE_EINVAL, frame_level_now(call->m, mfn),
+                             (unsigned)(ptr & (PVCORE_PAGE_SIZE - 1u)) >> 3, mfn);
+    }
+}
+
+static int mmu_update_run(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
+                          uint32_t count, uint32_t *done, uint32_t foreigndom);
+
 int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
                       uint32_t count, uint32_t *done, uint32_t foreigndom)
+{
+    int rc;
+
+    refusal_begin(call);
+    rc = mmu_update_run(call, pv, src, count, done, foreigndom);
+    if (PVCORE_UNLIKELY(rc != 0)) {
+        refusal_report(call, (struct vcpu *)(void *)pv, rc, PVCORE_HYPERVISOR_mmu_update);
+    }
+    return rc;
+}
+
+static int mmu_update_run(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
+                          uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct mmu_call mc;
@@ -268,16 +389,16 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
                                                              (uint16_t)(pfd - 1u));
             /* As Xen: no such domain (reserved ids included) is -ESRCH. */
             if (pt_owner == NULL || pfd - 1u >= PVCORE_DOMID_FIRST_RESERVED) {
-                return -PVCORE_ESRCH;
+                return call_refuse(call, -PVCORE_ESRCH, PVCORE_REFUSAL_NO_DOMAIN, INVALID_MFN);
             }
         }
     }
     rc = get_pg_owner(cur, (uint16_t)(foreigndom & 0xFFFFu), &pg);
     if (rc != 0) {
-        return rc;
+        return call_refuse(call, rc, PVCORE_REFUSAL_NO_DOMAIN, INVALID_MFN);
     }
     if (count != 0 && src->array == NULL && src->read == NULL) {
-        return -PVCORE_EFAULT;
+        return call_refuse(call, -PVCORE_EFAULT, PVCORE_REFUSAL_BAD_POINTER, INVALID_MFN);
     }
     normal_ok = pg_owner_permitted(cur, &pg) && (pt_owner == cur || domain_privileged(cur));
     rc = mmu_begin(&mc, call, v, pt_owner);
@@ -303,6 +424,8 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
             ptr = req.ptr;
             val = req.val;
         } else {
+            call_refuse(mc.call, rc, PVCORE_REFUSAL_BAD_POINTER, INVALID_MFN);
+            mc.call->refusal.index = i;
             break;
         }
         switch (ptr & PVCORE_MMU_UPDATE_CMD_MASK) {
@@ -312,7 +435,7 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
             /* As Xen's per-request XSM check: an unprivileged caller may name only itself
              * (or I/O memory) as the data owner and only itself as the table owner. */
             if (PVCORE_UNLIKELY(!normal_ok)) {
-                rc = -PVCORE_EPERM;
+                rc = call_refuse(mc.call, -PVCORE_EPERM, PVCORE_REFUSAL_NOT_PERMITTED, INVALID_MFN);
                 break;
             }
             rc = mmu_normal_update(&mc.dl, &pg, ptr & ~(uint64_t)PVCORE_MMU_UPDATE_CMD_MASK,
@@ -322,13 +445,14 @@ int mmu_update_source(struct call *call, struct pvcore_vcpu *pv, const struct mm
                                    &changed_upper, &held);
             break;
         case PVCORE_MMU_MACHPHYS_UPDATE:
-            rc = mmu_machphys_update(cur, pt_owner, &pg, ptr, val);
+            rc = mmu_machphys_update(mc.call, cur, pt_owner, &pg, ptr, val);
             break;
         default:
-            rc = -PVCORE_ENOSYS;
+            rc = call_refuse(mc.call, -PVCORE_ENOSYS, PVCORE_REFUSAL_BAD_COMMAND, INVALID_MFN);
             break;
         }
         if (PVCORE_UNLIKELY(rc != 0)) {
+            mmu_update_refused(mc.call, i, ptr);
             break;
         }
     }
@@ -357,7 +481,7 @@ static int pin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t mf
     int rc;
 
     if (d == NULL) {
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_PSEUDO_OWNER, mfn);
     }
     if (domain_is_32(d) && level == 4) {
         /* 32-bit guests have no L4 of their own: accepted and ignored, as Xen does. */
@@ -371,7 +495,7 @@ static int pin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t mf
     old = frame_type_fetch_or(f, PGT_PINNED, memory_order_acq_rel);
     if (old & PGT_PINNED) {
         frame_put_page_and_type(&mc->dl, mfn);
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_ALREADY_PINNED, mfn);
     }
     return 0;
 }
@@ -383,16 +507,16 @@ static int unpin_table(struct mmu_call *mc, const struct pg_owner *pg, uint64_t 
     uint32_t old;
 
     if (d == NULL) {
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_PSEUDO_OWNER, mfn);
     }
     m = d->m;
     if (!frame_get_page(m, mfn, d->domid)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, mfn);
     }
     old = frame_type_fetch_and(mfn_frame(m, mfn), ~PGT_PINNED, memory_order_acq_rel);
     if (!(old & PGT_PINNED)) {
         frame_put_page(m, mfn);
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_PINNED, mfn);
     }
     /* Drop the pin's references; the last one queues the tree's devalidation. */
     frame_put_page_and_type(&mc->dl, mfn);
@@ -435,7 +559,7 @@ static int new_baseptr(const struct domain_locked *dl, struct vcpu *v, uint64_t 
     int rc;
 
     if (user && domain_is_32(d)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_USER_BASE_32, mfn);
     }
     if (user && mfn == 0) {
         mmu_install_base(dl, v, INVALID_MFN, true);
@@ -462,18 +586,18 @@ static int clear_or_copy(struct mmu_call *mc, const struct pg_owner *pg, uint64_
     int rc = 0;
 
     if (d == NULL) {
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_PSEUDO_OWNER, dst);
     }
     m = d->m;
     if (copy && !frame_get_page(m, src, d->domid)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, src);
     }
     if (!frame_get_page(m, dst, d->domid)) {
-        rc = -PVCORE_EINVAL;
+        rc = call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, dst);
     } else {
         /* Page tables and descriptor pages cannot take this type: they are not written. */
         if (!frame_get_writable(m, dst)) {
-            rc = -PVCORE_EINVAL;
+            rc = call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_WRITABLE_PAGE_TABLE, dst);
         } else {
             if (copy) {
                 memcpy(frame_entries(m, dst), frame_entries(m, src), PVCORE_PAGE_SIZE);
@@ -497,7 +621,7 @@ static int set_ldt(const struct domain_locked *dl, struct vcpu *v, uint64_t base
     if (ents > 8192 ||
         (ents != 0 && ((base & (PVCORE_PAGE_SIZE - 1u)) != 0 || !paging_va_is_guest(d, base) ||
                        !paging_va_is_guest(d, base + ents * 8u - 1u)))) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_BAD_LDT, INVALID_MFN);
     }
     if (v->ldt_base != base || v->ldt_ents != ents) {
         /* The flush below also drops the embedder's mappings of them (<pvcore/desc.h>). */
@@ -564,7 +688,9 @@ static int mx_flush_multi(struct mmu_call *mc, const struct pg_owner *pg,
 {
     (void)pg;
     /* An unreadable bitmap is the ABI's -EINVAL. */
-    return flush_mask(mc, op->arg2, cmd->arg, flush_va(op, cmd)) != 0 ? -PVCORE_EINVAL : 0;
+    return flush_mask(mc, op->arg2, cmd->arg, flush_va(op, cmd)) != 0
+               ? call_refuse(mc->call, -PVCORE_EINVAL, PVCORE_REFUSAL_BAD_POINTER, INVALID_MFN)
+               : 0;
 }
 
 static int mx_flush_all(struct mmu_call *mc, const struct pg_owner *pg,
@@ -583,7 +709,7 @@ static int mx_flush_cache(struct mmu_call *mc, const struct pg_owner *pg,
     (void)pg;
     (void)op;
     if (cur->nr_iomem == 0) {
-        return -PVCORE_EACCES;
+        return call_refuse(mc->call, -PVCORE_EACCES, PVCORE_REFUSAL_CACHE_FLUSH, INVALID_MFN);
     }
     if (cur->m->ops->flush_cache != NULL) {
         cur->m->ops->flush_cache(cur->m->ctx, cur->domid, cmd->arg);
@@ -608,12 +734,10 @@ static int mx_clear_copy(struct mmu_call *mc, const struct pg_owner *pg,
 static int mx_no_superpages(struct mmu_call *mc, const struct pg_owner *pg,
                             const struct pvcore_mmuext_req *op, const struct mmuext_cmd *cmd)
 {
-    (void)mc;
     (void)pg;
-    (void)op;
     (void)cmd;
     /* PV superpages no longer exist (XSA-167): refused without looking at the frame. */
-    return -PVCORE_EOPNOTSUPP;
+    return call_refuse(mc->call, -PVCORE_EOPNOTSUPP, PVCORE_REFUSAL_SUPERPAGE, op->arg1);
 }
 
 /* Xen's MMUEXT_* commands; the numbers without an entry (14, 21 and up) are -ENOSYS. */
@@ -652,11 +776,11 @@ static int mmuext_one(struct mmu_call *mc, const struct pg_owner *pg,
     const struct mmuext_cmd *cmd;
 
     if (op->cmd >= sizeof(mmuext_cmds) / sizeof(mmuext_cmds[0]) || mmuext_cmds[op->cmd].fn == NULL) {
-        return -PVCORE_ENOSYS;
+        return call_refuse(mc->call, -PVCORE_ENOSYS, PVCORE_REFUSAL_BAD_COMMAND, INVALID_MFN);
     }
     cmd = &mmuext_cmds[op->cmd];
     if ((cmd->rules & MX_SELF) && pg->d != mc->v->d) {
-        return -PVCORE_EPERM;
+        return call_refuse(mc->call, -PVCORE_EPERM, PVCORE_REFUSAL_SELF_ONLY, INVALID_MFN);
     }
     if ((cmd->rules & MX_GUEST_VA) && !paging_va_is_guest(mc->v->d, op->arg1)) {
         return 0;
@@ -674,8 +798,54 @@ int pvcore_mmuext_op(struct pvcore_vcpu *pv, const struct pvcore_mmuext_req *ops
     return mmuext_op_source(&call, pv, &src, count, done, foreigndom);
 }
 
+/* Where request i (op) of a batch was refused, for the report: a command on a whole table
+ * names that table, unless an entry inside it was recorded. */
+static PVCORE_COLD void mmuext_refused(struct mmu_call *mc, uint32_t i,
+                                       const struct pvcore_mmuext_req *op)
+{
+    struct call *call = mc->call;
+    unsigned level = 0;
+
+    call->refusal.index = i;
+    call->refusal.cmd = op->cmd;
+    switch (op->cmd) {
+    case PVCORE_MMUEXT_PIN_L1_TABLE:
+    case PVCORE_MMUEXT_PIN_L2_TABLE:
+    case PVCORE_MMUEXT_PIN_L3_TABLE:
+    case PVCORE_MMUEXT_PIN_L4_TABLE:
+        level = op->cmd - PVCORE_MMUEXT_PIN_L1_TABLE + 1u;
+        break;
+    case PVCORE_MMUEXT_NEW_BASEPTR:
+    case PVCORE_MMUEXT_NEW_USER_BASEPTR:
+        level = domain_format(mc->v->d)->levels;
+        break;
+    case PVCORE_MMUEXT_UNPIN_TABLE:
+        level = frame_level_now(call->m, op->arg1);
+        break;
+    default:
+        return;
+    }
+    (void)call_refuse_at(call, -PVCORE_EINVAL, level, PVCORE_REFUSAL_NO_SLOT, op->arg1);
+}
+
+static int mmuext_op_run(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
+                         uint32_t count, uint32_t *done, uint32_t foreigndom);
+
 int mmuext_op_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
                      uint32_t count, uint32_t *done, uint32_t foreigndom)
+{
+    int rc;
+
+    refusal_begin(call);
+    rc = mmuext_op_run(call, pv, src, count, done, foreigndom);
+    if (PVCORE_UNLIKELY(rc != 0)) {
+        refusal_report(call, (struct vcpu *)(void *)pv, rc, PVCORE_HYPERVISOR_mmuext_op);
+    }
+    return rc;
+}
+
+static int mmuext_op_run(struct call *call, struct pvcore_vcpu *pv, const struct mmu_source *src,
+                         uint32_t count, uint32_t *done, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *cur = v->d;
@@ -686,17 +856,17 @@ int mmuext_op_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu
 
     rc = get_pg_owner(cur, (uint16_t)(foreigndom & 0xFFFFu), &pg);
     if (rc != 0) {
-        return rc;
+        return call_refuse(call, rc, PVCORE_REFUSAL_NO_DOMAIN, INVALID_MFN);
     }
     if (pg.d == NULL) {
         /* DOMID_IO and DOMID_XEN own no page tables. */
-        return -PVCORE_EINVAL;
+        return call_refuse(call, -PVCORE_EINVAL, PVCORE_REFUSAL_PSEUDO_OWNER, INVALID_MFN);
     }
     if (!pg_owner_permitted(cur, &pg)) {
-        return -PVCORE_EPERM;
+        return call_refuse(call, -PVCORE_EPERM, PVCORE_REFUSAL_NOT_PERMITTED, INVALID_MFN);
     }
     if (count != 0 && src->array == NULL && src->read == NULL) {
-        return -PVCORE_EFAULT;
+        return call_refuse(call, -PVCORE_EFAULT, PVCORE_REFUSAL_BAD_POINTER, INVALID_MFN);
     }
     rc = mmu_begin(&mc, call, v, pg.d);
     if (rc != 0) {
@@ -708,6 +878,10 @@ int mmuext_op_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu
         rc = mmu_between(&mc, i);
         if (rc == 0 && src->read != NULL) {
             rc = src->read(src->ctx, &mc, i, &op);
+            if (PVCORE_UNLIKELY(rc != 0)) {
+                call_refuse(mc.call, rc, PVCORE_REFUSAL_BAD_POINTER, INVALID_MFN);
+                mc.call->refusal.index = i;
+            }
         } else if (rc == 0) {
             op = ((const struct pvcore_mmuext_req *)src->array)[i];
         }
@@ -716,6 +890,7 @@ int mmuext_op_source(struct call *call, struct pvcore_vcpu *pv, const struct mmu
         }
         rc = mmuext_one(&mc, &pg, &op);
         if (rc != 0) {
+            mmuext_refused(&mc, i, &op);
             break;
         }
     }
@@ -737,8 +912,24 @@ int pvcore_update_va_mapping(struct pvcore_vcpu *pv, uint64_t va, uint64_t val, 
     return mmu_update_va_mapping(&call, pv, va, val, flags, foreigndom);
 }
 
+static int update_va_mapping_run(struct call *call, struct pvcore_vcpu *pv, uint64_t va,
+                                 uint64_t val, uint64_t flags, uint32_t foreigndom);
+
 int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va, uint64_t val,
                           uint64_t flags, uint32_t foreigndom)
+{
+    int rc;
+
+    refusal_begin(call);
+    rc = update_va_mapping_run(call, pv, va, val, flags, foreigndom);
+    if (PVCORE_UNLIKELY(rc != 0)) {
+        refusal_report(call, (struct vcpu *)(void *)pv, rc, PVCORE_HYPERVISOR_update_va_mapping);
+    }
+    return rc;
+}
+
+static int update_va_mapping_run(struct call *call, struct pvcore_vcpu *pv, uint64_t va,
+                                 uint64_t val, uint64_t flags, uint32_t foreigndom)
 {
     struct vcpu *v = (struct vcpu *)(void *)pv;
     struct domain *d = v->d;
@@ -754,10 +945,10 @@ int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va
 
     rc = get_pg_owner(d, (uint16_t)foreigndom, &pg);
     if (rc != 0) {
-        return rc;
+        return call_refuse(call, rc, PVCORE_REFUSAL_NO_DOMAIN, INVALID_MFN);
     }
     if (!pg_owner_permitted(d, &pg)) {
-        return -PVCORE_EPERM;
+        return call_refuse(call, -PVCORE_EPERM, PVCORE_REFUSAL_NOT_PERMITTED, INVALID_MFN);
     }
     rc = mmu_begin(&mc, call, v, d);
     if (rc != 0) {
@@ -766,16 +957,19 @@ int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va
     rc = paging_find_l1e(&mc.dl, v, va, &l1, &slot);
     if (rc == 0) {
         if (!frame_get_page(m, l1, d->domid)) {
-            rc = -PVCORE_EINVAL;
+            rc = call_refuse(call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, l1);
         } else {
             x = frame_type(mfn_frame(m, l1), memory_order_acquire);
             if ((x & PGT_TYPE_MASK) != PGT_L1 || !(x & PGT_VALIDATED) ||
                 (x & PGT_COUNT_MASK) == 0) {
-                rc = -PVCORE_EINVAL;
+                rc = call_refuse(call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_MAPPED, l1);
             } else {
                 rc = paging_mod_l1_entry(&mc.dl, l1, slot, val, &pg);
             }
             frame_put_page(m, l1);
+        }
+        if (PVCORE_UNLIKELY(rc != 0)) {
+            (void)call_refuse_at(call, rc, 1, slot, l1);
         }
     }
     /* XSA-279: nothing is flushed when the update failed. */
@@ -788,6 +982,9 @@ int mmu_update_va_mapping(struct call *call, struct pvcore_vcpu *pv, uint64_t va
             flush_domain(d, fk, va);
         } else {
             rc = flush_mask(&mc, scope, fk, va);
+            if (rc != 0) {
+                call_refuse(call, rc, PVCORE_REFUSAL_BAD_POINTER, INVALID_MFN);
+            }
         }
     }
     mmu_end(&mc);

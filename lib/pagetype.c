@@ -63,7 +63,7 @@ static int frame_get_type(const struct domain_locked *dl, uint64_t mfn, uint32_t
 
         fresh = false;
         if (cnt == PGT_COUNT_MASK) {
-            return -PVCORE_EINVAL;
+            return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_TYPE_CONFLICT, mfn);
         }
         if (cnt == 0) {
             /* The type may change only while nobody holds it (and then it is none). */
@@ -71,7 +71,7 @@ static int frame_get_type(const struct domain_locked *dl, uint64_t mfn, uint32_t
             fresh = true;
         } else {
             if ((x & (PGT_TYPE_MASK | PGT_PAE_XEN_L2)) != type) {
-                return -PVCORE_EINVAL;
+                return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_TYPE_CONFLICT, mfn);
             }
             if (x & PGT_TEARDOWN) {
                 /* Being devalidated: the hypercall's teardown pass must run first. */
@@ -81,7 +81,8 @@ static int frame_get_type(const struct domain_locked *dl, uint64_t mfn, uint32_t
                 if ((x & PGT_PARTIAL) == 0) {
                     /* Only possible if a validation of this frame is in progress further up
                      * our own call chain, which the level structure rules out. */
-                    return -PVCORE_EBUSY;
+                    return call_refuse(dl->call, -PVCORE_EBUSY, PVCORE_REFUSAL_TYPE_CONFLICT,
+                                       mfn);
                 }
                 /* Take over the preempted validation together with its references. */
                 nx = x & ~PGT_PARTIAL;
@@ -159,7 +160,7 @@ int frame_get_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn, u
     int rc;
 
     if (!frame_get_page(dl->d->m, mfn, dl->d->domid)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, mfn);
     }
     rc = frame_get_type(dl, mfn, type, &took_over, &handed_off);
     if (took_over || (rc != 0 && !handed_off)) {
@@ -179,6 +180,28 @@ void frame_put_page_and_type_slow(const struct domain_locked *dl, uint64_t mfn)
     if (!queued) {
         frame_put_page(dl->d->m, mfn);
     }
+}
+
+/* ---- refusal records ------------------------------------------------------------------- */
+
+int call_refuse(struct call *c, int err, unsigned code, uint64_t mfn)
+{
+    if (c->refusal.code == 0) {
+        c->refusal.code = (uint8_t)code;
+        c->refusal.mfn = mfn;
+    }
+    return err;
+}
+
+int call_refuse_at(struct call *c, int err, unsigned level, unsigned slot, uint64_t table)
+{
+    if (err != -PVCORE_ERESTART && !c->refusal.at_set) {
+        c->refusal.at_set = true;
+        c->refusal.level = (uint8_t)level;
+        c->refusal.slot = slot;
+        c->refusal.table = table;
+    }
+    return err;
 }
 
 /* ---- teardown list ------------------------------------------------------------------------- */

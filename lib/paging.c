@@ -118,7 +118,8 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
         !(d->vmassist & (1u << PVCORE_VMASST_TYPE_pae_extended_cr3))) {
         /* A PAE PDPT must be below 4 GiB unless the guest says it copes. */
         to_teardown(dl, mfn, 0);
-        return -PVCORE_ERANGE;
+        call_refuse(dl->call, -PVCORE_ERANGE, PVCORE_REFUSAL_BELOW_4G, mfn);
+        return call_refuse_at(dl->call, -PVCORE_ERANGE, level, PVCORE_REFUSAL_NO_SLOT, mfn);
     }
     for (i = start; i < PAGING_ENTRIES; i++) {
         uint64_t e, ne;
@@ -140,16 +141,17 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
         if (!pte_present(e)) {
             if (i == lv->hyp_l2_slot) {
                 to_teardown(dl, mfn, i);
-                return -PVCORE_EINVAL;
+                call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_PAE_SLOT3, INVALID_MFN);
+                return call_refuse_at(dl->call, -PVCORE_EINVAL, level, i, mfn);
             }
             continue;
         }
         ne = e;
         if (level == 1) {
-            rc = get_l1e(d, &ne, &self);
+            rc = get_l1e(dl, d, &ne, &self);
             ne = adjust_l1(d, ne);
         } else if (e & lv->disallow) {
-            rc = -PVCORE_EINVAL;
+            rc = call_refuse(dl->call, -PVCORE_EINVAL, flags_reason(e & lv->disallow), pte_mfn(e));
         } else {
             rc = get_upper(dl, mfn, lv, level, i, e);
             ne |= lv->adjust;
@@ -161,7 +163,7 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
         }
         if (rc != 0) {
             to_teardown(dl, mfn, i);
-            return rc;
+            return call_refuse_at(dl->call, rc, level, i, mfn);
         }
         if (ne != e) {
             pte_write(&pt[i], ne);
@@ -241,7 +243,8 @@ int paging_find_l1e(const struct domain_locked *dl, struct vcpu *v, uint64_t va,
     ASSERT_LOCKED(dl);
     PVCORE_ASSERT(dl->d == d);
     if (!paging_va_is_guest(d, va) || mfn == INVALID_MFN) {
-        return -PVCORE_EINVAL;
+        call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_MAPPED, INVALID_MFN);
+        return call_refuse_at(dl->call, -PVCORE_EINVAL, 0, PVCORE_REFUSAL_NO_SLOT, INVALID_MFN);
     }
     for (level = domain_format(d)->levels; level > 1; level--) {
         uint64_t e;
@@ -250,7 +253,8 @@ int paging_find_l1e(const struct domain_locked *dl, struct vcpu *v, uint64_t va,
             atomic_load_explicit(&mfn_frame(m, mfn)->owner, memory_order_relaxed) != d->domid ||
             !walk_step(d, mfn, frame_type(mfn_frame(m, mfn), memory_order_acquire), level, va,
                        &e)) {
-            return -PVCORE_EINVAL;
+            call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_MAPPED, mfn);
+            return call_refuse_at(dl->call, -PVCORE_EINVAL, level, walk_index(va, level), mfn);
         }
         mfn = pte_mfn(e);
     }

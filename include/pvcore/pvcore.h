@@ -24,5 +24,6 @@
 #include <pvcore/evtchn.h>
 #include <pvcore/time.h>
 #include <pvcore/sched.h>
+#include <pvcore/trace.h>
 
 #endif /* PVCORE_PVCORE_H */

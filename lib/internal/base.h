@@ -37,10 +37,13 @@
 #define PVCORE_INLINE inline __attribute__((always_inline))
 #define PVCORE_LIKELY(c) __builtin_expect(!!(c), 1)
 #define PVCORE_UNLIKELY(c) __builtin_expect(!!(c), 0)
+/* Out of line and out of the hot code's way: error reporting. */
+#define PVCORE_COLD __attribute__((cold, noinline))
 #else
 #define PVCORE_INLINE inline
 #define PVCORE_LIKELY(c) (c)
 #define PVCORE_UNLIKELY(c) (c)
+#define PVCORE_COLD
 #endif
 
 #define INVALID_MFN UINT64_MAX

@@ -92,11 +92,30 @@ static inline struct domain *vcpu_domain(struct pvcore_vcpu *v)
  * not to a domain: it lives on that call's stack and is passed down. Two vCPUs of one
  * domain making calls at once each have their own.
  */
+/*
+ * Why the call's request was refused (<pvcore/trace.h>), recorded where the rule refused
+ * it, with whatever lock held, and reported to the refusal hook after the call let go of
+ * its locks (mmu.c). The innermost rule wins: the first code recorded stays, and so does
+ * the first entry (at_set), since the validation of a table nested under an entry records
+ * before the entry's own level does. Written only on refusal paths (internal/trace.h).
+ */
+struct refusal_rec {
+    uint8_t code;  /* PVCORE_REFUSAL_*; 0: nothing recorded */
+    bool at_set;   /* level, slot and table are recorded */
+    uint8_t level;
+    uint32_t slot;
+    uint64_t table;
+    uint64_t mfn;
+    uint32_t index; /* the request in the batch, and its command (set by mmu.c) */
+    uint32_t cmd;
+};
+
 struct call {
     struct machine *m;
     uint32_t budget;         /* work units left before the call must stop (-ERESTART) */
     uint32_t deferred;       /* mfn + 1 of the first table reference to drop unlocked; 0: none */
     const struct domain *locked; /* the domain whose lock this call holds, or NULL */
+    struct refusal_rec refusal;
 };
 
 static inline void call_init(struct call *c, struct machine *m)
@@ -105,6 +124,8 @@ static inline void call_init(struct call *c, struct machine *m)
     c->budget = m->work_budget;
     c->deferred = 0;
     c->locked = NULL;
+    c->refusal.code = 0;
+    c->refusal.at_set = false;
 }
 
 /* Drops the table references the call deferred while it held a lock (pagetype.c). */

@@ -7,6 +7,7 @@
 
 #include <pvcore/host.h>
 #include <pvcore/machine.h>
+#include <pvcore/trace.h>
 
 #include <pvcore/abi/xen.h>
 
@@ -30,6 +31,8 @@ struct machine {
     const uint64_t *hyp_pae_l2_slots; /* 84 entries or NULL */
     const struct pvcore_host_ops *ops;
     void *ctx;
+    pvcore_refusal_fn refusal;  /* <pvcore/trace.h>; NULL: none (the default) */
+    void *refusal_ctx;
     struct spinlock domtab_lock; /* domain table slots (domain.c has the lock order) */
     struct spinlock m2p_lock;    /* M2P and every domain's P2M */
     _Atomic uint32_t flush_seq;       /* numbers every full flush (see machine_flush) */

@@ -13,6 +13,7 @@
 #define PVCORE_INTERNAL_PAGETYPE_H
 
 #include "internal/frame.h"
+#include "internal/trace.h"
 
 /*
  * What a type's validator does, for a frame of the witness's domain (whose lock is held),
@@ -129,7 +130,7 @@ static inline int frame_get_page_and_type(const struct domain_locked *dl, uint64
 
     ASSERT_LOCKED(dl);
     if (PVCORE_UNLIKELY(mfn >= m->nr_frames)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, mfn);
     }
     f = mfn_frame(m, mfn);
     /* The common case in one step: a frame of ours already validated as this type gains a
@@ -143,7 +144,7 @@ static inline int frame_get_page_and_type(const struct domain_locked *dl, uint64
         if (!frame_put_table_if_not_last(f)) {
             call_defer_table_put(dl->call, m, mfn);
         }
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, mfn);
     case TABLE_REF_NONE:
         break;
     }

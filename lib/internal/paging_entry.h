@@ -51,10 +51,20 @@ static inline uint64_t adjust_l1(const struct domain *d, uint64_t e)
     return e | ((PTE_US | PTE_GUEST_KERNEL) & (0u - (uint64_t)kernel));
 }
 
+/* Which rule forbidden flags `bad` of a present L2-L4 entry break. */
+static inline unsigned flags_reason(uint64_t bad)
+{
+    if (bad & PTE_PSE) {
+        return PVCORE_REFUSAL_PSE;
+    }
+    return (bad & ~(uint64_t)BASE_DISALLOW) ? PVCORE_REFUSAL_RESERVED_BITS : PVCORE_REFUSAL_FLAGS;
+}
+
 /* ---- L1 entries ----------------------------------------------------------------------------- */
 
 /* An L1 entry for memory that is not RAM: I/O memory, which takes no references. */
-static inline int get_l1e_io(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
+static inline int get_l1e_io(const struct domain_locked *dl, struct domain *l1o, uint64_t *ep,
+                             const struct pg_owner *pg)
 {
     const struct domain *perm = pg->d != NULL ? pg->d : l1o;
     uint64_t e = *ep;
@@ -62,10 +72,10 @@ static inline int get_l1e_io(struct domain *l1o, uint64_t *ep, const struct pg_o
     unsigned pat;
 
     if (mfn == PTE_MFN_ALL_ONES) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_IOMEM, mfn);
     }
     if (!iomem_permitted(perm, mfn) || (perm != l1o && !iomem_permitted(l1o, mfn))) {
-        return -PVCORE_EPERM;
+        return call_refuse(dl->call, -PVCORE_EPERM, PVCORE_REFUSAL_IOMEM, mfn);
     }
     /*
      * MMIO may only be uncached or write-combining (XSA-154). With the PAT layout PV
@@ -84,20 +94,24 @@ static inline int get_l1e_io(struct domain *l1o, uint64_t *ep, const struct pg_o
  * A RAM frame that the L1 owner maps, owned by `real`, is not simply its own: may it map
  * the frame (0, else the error)? The caller holds a general reference.
  */
-static inline int l1e_foreign_ok(const struct domain *l1o, uint64_t e, uint16_t real,
-                          const struct pg_owner *pg)
+static inline int l1e_foreign_ok(const struct domain_locked *dl, const struct domain *l1o,
+                                 uint64_t e, uint16_t real, const struct pg_owner *pg)
 {
     if (real != pg->domid) {
         /* A privileged foreign owner may pass on the right to map frames of a domain it
          * controls (Xen's stub-domain case); hypervisor frames never move this way. */
         if (pg->domid == l1o->domid || pg->d == NULL || !domain_privileged(pg->d) ||
             real >= PVCORE_DOMID_FIRST_RESERVED) {
-            return -PVCORE_EBUSY;
+            return call_refuse(dl->call, -PVCORE_EBUSY,
+                               real == PVCORE_DOMID_XEN ? PVCORE_REFUSAL_XEN_FRAME
+                                                        : PVCORE_REFUSAL_FOREIGN_FRAME,
+                               pte_mfn(e));
         }
     }
     if (real == PVCORE_DOMID_XEN && (e & (PTE_RW | PTE_PCD | PTE_PWT | PTE_PAT))) {
         /* Hypervisor frames are shared read-only and write-back only. */
-        return (e & PTE_RW) ? -PVCORE_EBUSY : -PVCORE_EACCES;
+        return call_refuse(dl->call, (e & PTE_RW) ? -PVCORE_EBUSY : -PVCORE_EACCES,
+                           PVCORE_REFUSAL_XEN_FRAME, pte_mfn(e));
     }
     return 0;
 }
@@ -112,7 +126,8 @@ static PVCORE_INLINE void note_non_coherent(struct machine *m, uint64_t mfn, uin
 }
 
 /* The references for a present L1 entry *ep (which may be adjusted, for I/O memory). */
-static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct pg_owner *pg)
+static PVCORE_INLINE int get_l1e(const struct domain_locked *dl, struct domain *l1o, uint64_t *ep,
+                                 const struct pg_owner *pg)
 {
     struct machine *m = l1o->m;
     uint64_t e = *ep;
@@ -120,7 +135,7 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     uint16_t real;
 
     if (PVCORE_UNLIKELY(e & l1_disallow(l1o))) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_FLAGS, mfn);
     }
     if (PVCORE_LIKELY(pg->domid == l1o->domid &&
                       frame_get_own_mapping(m, mfn, l1o->domid, (e & PTE_RW) != 0))) {
@@ -132,10 +147,12 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
     }
     if (!frame_get_any_page(m, mfn, &real)) {
         /* A free RAM frame (or a saturated count), or memory that is not RAM at all. */
-        return mfn_is_ram(m, mfn) ? -PVCORE_EBUSY : get_l1e_io(l1o, ep, pg);
+        return mfn_is_ram(m, mfn)
+                   ? call_refuse(dl->call, -PVCORE_EBUSY, PVCORE_REFUSAL_FREE_FRAME, mfn)
+                   : get_l1e_io(dl, l1o, ep, pg);
     }
     if (real != pg->domid || real != l1o->domid) {
-        int rc = l1e_foreign_ok(l1o, e, real, pg);
+        int rc = l1e_foreign_ok(dl, l1o, e, real, pg);
         if (rc != 0) {
             frame_put_page(m, mfn);
             return rc;
@@ -145,7 +162,7 @@ static PVCORE_INLINE int get_l1e(struct domain *l1o, uint64_t *ep, const struct 
         /* The one rule that keeps page tables and descriptor pages read-only. */
         if (!frame_get_writable(m, mfn)) {
             frame_put_page(m, mfn);
-            return -PVCORE_EBUSY;
+            return call_refuse(dl->call, -PVCORE_EBUSY, PVCORE_REFUSAL_WRITABLE_PAGE_TABLE, mfn);
         }
         if (real != l1o->domid) {
             atomic_fetch_or_explicit(&mfn_frame(m, mfn)->hints, FH_FOREIGN_WRITABLE,
@@ -208,7 +225,7 @@ static inline int get_linear(const struct domain_locked *dl, uint64_t table, uin
     uint32_t x;
 
     if (!frame_get_page(m, child, d->domid)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_OWNER, child);
     }
     cf = mfn_frame(m, child);
     x = frame_type(cf, memory_order_relaxed);
@@ -218,17 +235,17 @@ static inline int get_linear(const struct domain_locked *dl, uint64_t table, uin
         if ((x & PGT_TYPE_MASK) != pgt_level_type(level) || !(x & PGT_VALIDATED) ||
             (x & PGT_PAE_XEN_L2) || (x & PGT_COUNT_MASK) == PGT_COUNT_MASK) {
             frame_put_page(m, child);
-            return -PVCORE_EINVAL;
+            return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_LINEAR, child);
         }
     } while (!frame_type_cas(cf, &x, x + 1));
     if (!linear_inc(&mfn_aux(m, table)->linear, 1)) {
         frame_put_page_and_type(dl, child);
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_LINEAR, child);
     }
     if (!linear_inc(&mfn_aux(m, child)->linear, -1)) {
         linear_undo(&mfn_aux(m, table)->linear, 1);
         frame_put_page_and_type(dl, child);
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_LINEAR, child);
     }
     return 0;
 }
@@ -244,7 +261,7 @@ static inline int get_pae_xen_l2(const struct domain_locked *dl, uint64_t child)
         (frame_type(mfn_frame(dl->d->m, child), memory_order_relaxed) &
          PGT_COUNT_MASK) != 1) {
         frame_put_page_and_type(dl, child);
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_PAE_SLOT3, child);
     }
     return rc;
 }
@@ -265,8 +282,19 @@ static inline int get_upper(const struct domain_locked *dl, uint64_t table, cons
     if (rc != -PVCORE_EINVAL) {
         return rc;
     }
+    /* Not a table of the level below. If it is one of this level, the entry is a linear
+     * one, and the linear rules say whether it may be (a table mapping itself included):
+     * the type conflict recorded is forgotten. Anything else it is refused as. */
+    if (dl->call->refusal.code == PVCORE_REFUSAL_TYPE_CONFLICT && dl->call->refusal.mfn == child &&
+        !dl->call->refusal.at_set) {
+        if ((frame_type(mfn_frame(dl->d->m, child), memory_order_relaxed) & PGT_TYPE_MASK) !=
+            pgt_level_type(level)) {
+            return rc;
+        }
+        call_refuse_clear(dl->call);
+    }
     if ((dl->d->m->flags & PVCORE_MACHINE_NO_LINEAR_PT) || !lv->linear || (e & PTE_RW)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_LINEAR, child);
     }
     if (child == table) {
         /* A table mapping itself holds no reference on itself. */
@@ -317,7 +345,7 @@ static PVCORE_INLINE int mod_l1(const struct domain_locked *dl, uint64_t *p, uin
 
     if (PVCORE_LIKELY(pte_present(val))) {
         if (PVCORE_UNLIKELY(val & l1_disallow(d))) {
-            return -PVCORE_EINVAL;
+            return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_FLAGS, pte_mfn(val));
         }
         val = adjust_l1(d, val);
         /* Fast path: same frame, only harmless bits differ (never RW, P, cache bits). */
@@ -325,7 +353,7 @@ static PVCORE_INLINE int mod_l1(const struct domain_locked *dl, uint64_t *p, uin
             write_entry(p, val, preserve_ad);
             return 0;
         }
-        rc = get_l1e(d, &val, pg);
+        rc = get_l1e(dl, d, &val, pg);
         if (PVCORE_UNLIKELY(rc != 0)) {
             return rc;
         }
@@ -347,13 +375,17 @@ static PVCORE_INLINE int mod_upper(const struct domain_locked *dl, uint64_t tabl
 
     if (!paging_slot_is_guest(lv, slot) || slot == lv->hyp_l2_slot) {
         /* Hypervisor slots, and the PAE L3's slot 3, which holds the hypervisor's L2. */
-        return lv->reserved_err;
+        return call_refuse(dl->call, lv->reserved_err,
+                           slot == lv->hyp_l2_slot ? PVCORE_REFUSAL_PAE_SLOT3
+                                                   : PVCORE_REFUSAL_HYP_SLOT,
+                           pte_mfn(val));
     }
     if (pte_present(val)) {
         uint64_t whitelist = FASTPATH_WHITELIST;
 
         if (val & lv->disallow) {
-            return -PVCORE_EINVAL;
+            return call_refuse(dl->call, -PVCORE_EINVAL, flags_reason(val & lv->disallow),
+                               pte_mfn(val));
         }
         val |= lv->adjust;
         /* With linear tables, RW on an upper entry is never a fast-path change (XSA-182). */
@@ -398,13 +430,15 @@ static PVCORE_INLINE int paging_update_entry(const struct domain_locked *pt_owne
             return mod_l1(pt_owner, p, ol, val, preserve_ad, pg);
         }
         if (pg->domid != pt_owner->d->domid) {
-            return -PVCORE_EINVAL;
+            return call_refuse(pt_owner->call, -PVCORE_EINVAL, PVCORE_REFUSAL_NOT_PERMITTED,
+                               INVALID_MFN);
         }
         return mod_upper(pt_owner, mfn, level, x, slot, p, ol, val, preserve_ad, changed_upper);
     }
     /* Not a live page table: ordinary memory of the owner, written if it can be. */
     if (!frame_get_writable(m, mfn)) {
-        return -PVCORE_EINVAL;
+        return call_refuse(pt_owner->call, -PVCORE_EINVAL, PVCORE_REFUSAL_WRITABLE_PAGE_TABLE,
+                           mfn);
     }
     pte_write(p, val);
     frame_put_writable_locked(pt_owner, mfn);
