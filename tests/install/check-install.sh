@@ -31,6 +31,12 @@ pcdir=$(dirname "$(find "$prefix" -name pvcore.pc | head -n 1)")
 export PKG_CONFIG_PATH=$pcdir
 ver=$(pkg-config --modversion pvcore)
 echo "pkg-config: pvcore $ver: $(pkg-config --cflags --libs pvcore)"
+# Normalised paths: the prefix as installed, no ${pcfiledir}/../.. left.
+for pc in "$pcdir"/*.pc; do
+    p=$(pkg-config --variable=prefix "$pc")
+    case $p in *..*|*/) echo "FAIL: $(basename "$pc"): prefix $p is not normalised"; exit 1 ;; esac
+    [ "$p" -ef "$prefix" ] || { echo "FAIL: $(basename "$pc"): prefix $p is not $prefix"; exit 1; }
+done
 "$cc" -std=c11 -Wall -Werror "$consumer/main.c" $(pkg-config --cflags --libs pvcore) -o "$work/pc-consumer"
 LD_LIBRARY_PATH=$(pkg-config --variable=libdir pvcore) "$work/pc-consumer"
 "$cc" -std=c11 -Wall -Werror "$first" $(pkg-config --cflags --libs pvcore-host) -o "$work/pc-first"
