@@ -16,15 +16,15 @@
  *   descriptor type while installed. The embedder maps them into the processor's GDT below
  *   the hypervisor's own entries (#PVCORE_FIRST_RESERVED_GDT_ENTRY up), reading them with
  *   pvcore_vcpu_gdt() when told by the #pvcore_host_ops::gdt_changed hook.
- * - The LDT is only an address and a size (MMUEXT_SET_LDT). Its frames are found when the
+ * - The LDT is only an address and a size (#PVCORE_MMUEXT_SET_LDT). Its frames are found when the
  *   guest first touches them: the embedder maps its LDT area not present, and on a fault
  *   there calls pvcore_desc_ldt_fault(), which walks the guest's kernel page tables, gives
  *   the frame the descriptor type and returns it to map.
  *
  * @par Contract for the embedder's LDT mappings
  * The library drops its references to a vCPU's LDT frames when the LDT changes
- * (MMUEXT_SET_LDT with another base or size), when the vCPU's kernel root changes
- * (MMUEXT_NEW_BASEPTR to another table), on pvcore_desc_ldt_destroy() and at domain
+ * (#PVCORE_MMUEXT_SET_LDT with another base or size), when the vCPU's kernel root changes
+ * (#PVCORE_MMUEXT_NEW_BASEPTR to another table), on pvcore_desc_ldt_destroy() and at domain
  * destruction. From then on the frames may become writable to the guest, so the embedder
  * must no longer map them. The rule is one: whenever the library releases LDT frames of a
  * running vCPU it has just asked for (or, for SET_LDT, always asks for) a full TLB flush of
@@ -137,7 +137,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_desc_update(struct pvcore_vcpu *v, pvcor
  * @brief Maps one frame of vCPU `v`'s LDT on a fault in the embedder's LDT area.
  *
  * The guest's kernel page tables are walked for `ldt_base + offset` (the LDT set by
- * MMUEXT_SET_LDT). The frame mapped there must be present, the domain's own, and take the
+ * #PVCORE_MMUEXT_SET_LDT). The frame mapped there must be present, the domain's own, and take the
  * descriptor type (every descriptor checked and fixed up), which it then holds until the
  * LDT mappings are destroyed (see the contract above). Offsets beyond the LDT's size are
  * refused without looking at memory (XSA-298: nothing outside the limit is ever given the

@@ -109,7 +109,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_release(struct pvcore_domain *d, 
  * @brief Permits (or stops permitting) the domain to map I/O frames [first, last].
  *
  * A domain with any I/O range may also use the cache-attribute bits in L1 entries and
- * flush caches (MMUEXT_FLUSH_CACHE).
+ * flush caches (#PVCORE_MMUEXT_FLUSH_CACHE).
  *
  * @param d     The domain.
  * @param first First MFN of the range.
@@ -129,7 +129,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_iomem_permit(struct pvcore_domain
  *
  * The embedder stops running the domain's vCPUs while the count is not 0; the library
  * only records it, for the operations Xen allows on a paused domain alone (a privileged
- * domain's EVTCHNOP_reset of another, <pvcore/evtchn.h>).
+ * domain's #PVCORE_EVTCHNOP_reset of another, <pvcore/evtchn.h>).
  * @param d The domain.
  * @return 0; -PVCORE_EINVAL for a NULL domain or a count that would overflow.
  * @note Thread-safe.
@@ -219,7 +219,7 @@ PVCORE_API int pvcore_domain_is_32bit(const struct pvcore_domain *d);
 /**
  * @brief Enables or disables a VM assist (HYPERVISOR_vm_assist).
  * @param d    The domain.
- * @param cmd  VMASST_CMD_enable (0) or VMASST_CMD_disable (1).
+ * @param cmd  #PVCORE_VMASST_CMD_enable (0) or #PVCORE_VMASST_CMD_disable (1).
  * @param type A VMASST_TYPE_* value.
  * @return 0; -PVCORE_EINVAL for an unknown cmd or a type this guest kind does not support
  *         (supported: pae_extended_cr3 for 32-bit guests, m2p_strict for 64-bit guests,
@@ -253,7 +253,7 @@ PVCORE_API void pvcore_vcpu_base(const struct pvcore_vcpu *v, pvcore_mfn_t *kern
                                  pvcore_mfn_t *user);
 
 /**
- * @brief A vCPU's LDT as set by MMUEXT_SET_LDT.
+ * @brief A vCPU's LDT as set by #PVCORE_MMUEXT_SET_LDT.
  * @param v    The vCPU.
  * @param base Receives the LDT's linear address. May be NULL.
  * @param ents Receives the number of 8-byte entries (0: no LDT). May be NULL.

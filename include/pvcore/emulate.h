@@ -23,7 +23,7 @@
  *   (PE, MP, ET, NE, WP, AM, PG) with the virtual TS; a write may change only TS. CR2
  *   reads and writes the virtual CR2. CR3 reads the kernel base pointer (64-bit guests:
  *   `mfn << 12`; 32-bit guests: Xen's compat encoding `mfn << 12 | mfn >> 20`); a write
- *   is MMUEXT_NEW_BASEPTR with the frame it names, and a refused one is a \#GP. CR4: the
+ *   is #PVCORE_MMUEXT_NEW_BASEPTR with the frame it names, and a refused one is a \#GP. CR4: the
  *   guest may toggle TSD and DE (when its CPUID shows TSC and DE); PAE, OSFXSR and
  *   OSXMMEXCPT always read as set; other bits keep their value (writes never fault).
  *   CR8 and the others: \#GP. `clts` clears the virtual TS.
@@ -40,8 +40,8 @@
  *   guest that has registered no \#GP handler yet gives 0 (outside the hypervisor range
  *   0x40000000-0x4000FFFF), as Xen does for early boot code.
  * - **Port I/O** (`in`/`out` with an immediate or %dx port): permitted when the vCPU's
- *   virtual IOPL (PHYSDEVOP_set_iopl) is at least the guest's CPL as Xen counts it
- *   (guest kernel mode is ring 1, or ring 0 with VMASST_TYPE_architectural_iopl; user
+ *   virtual IOPL (#PVCORE_PHYSDEVOP_set_iopl) is at least the guest's CPL as Xen counts it
+ *   (guest kernel mode is ring 1, or ring 0 with #PVCORE_VMASST_TYPE_architectural_iopl; user
  *   mode ring 3), else \#GP. A permitted access reaches the `io_port` hook if the domain
  *   was given every port it touches (pvcore_domain_ioport_permit()), except a 4-byte
  *   access to 0xCF8 and accesses starting at the RTC ports 0x70/0x71, which Xen never

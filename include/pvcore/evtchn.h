@@ -15,7 +15,7 @@
  * 2-level ABI's. Without a table every allocation fails with -PVCORE_ENOSPC and every
  * port is invalid (-PVCORE_EINVAL); without a shared-info page ports bind but no event can
  * be delivered. Port 0 is reserved, as in Xen: it is never allocated and reports
- * EVTCHNSTAT_closed.
+ * #PVCORE_EVTCHNSTAT_closed.
  *
  * @par Delivery (2-level)
  * Setting port `p` pending sets bit `p` of shared_info.evtchn_pending; if it was clear
@@ -25,23 +25,23 @@
  * #pvcore_host_ops::evtchn_kick hook for the vCPU (with no lock held). The embedder then
  * enters the guest's event callback with pvcore_cpu_event_callback() when
  * pvcore_vcpu_upcall_pending() says so (events not masked). A masked port stays pending
- * with no selector bit or upcall: EVTCHNOP_unmask delivers it when that call is what
+ * with no selector bit or upcall: #PVCORE_EVTCHNOP_unmask delivers it when that call is what
  * clears the mask bit (as Xen's: a guest that cleared the bit itself first gets nothing
  * from the call, and scans its pending bits itself). A vCPU with no vcpu_info (above the shared page's 32, not registered)
  * gets the pending bit only, as Xen's dummy vcpu_info gives it; registering a vcpu_info
  * later marks everything pending.
  *
  * @par Delivery (FIFO)
- * A guest switches with EVTCHNOP_init_control, which registers a vCPU's control block
+ * A guest switches with #PVCORE_EVTCHNOP_init_control, which registers a vCPU's control block
  * (struct pvcore_evtchn_fifo_control_block) and, the first time, moves the whole domain
  * to the FIFO ABI: its ports then go up to the table's size (at most 131072), and the
- * event array grows a page at a time with EVTCHNOP_expand_array (port p's word is word
+ * event array grows a page at a time with #PVCORE_EVTCHNOP_expand_array (port p's word is word
  * p % 1024 of page p / 1024). The control block frames and array pages are the domain's
  * writable frames, held (a general and a writable type reference: none of them can become
- * a page table or descriptor page) until EVTCHNOP_reset, which returns the domain to the
+ * a page table or descriptor page) until #PVCORE_EVTCHNOP_reset, which returns the domain to the
  * 2-level ABI once every port is closed, or destruction. Setting port `p` pending sets
  * its word's PENDING bit; if the word is neither MASKED nor LINKED, the library sets
- * LINKED and appends the port to the queue of its priority (EVTCHNOP_set_priority,
+ * LINKED and appends the port to the queue of its priority (#PVCORE_EVTCHNOP_set_priority,
  * default 7) on the vCPU it notifies: through the LINK field of the queue's tail word
  * (with Xen's BUSY protocol), or, when the queue was empty (the guest unlinked the tail),
  * by writing the queue's head in the control block and setting its bit in `ready`; a
@@ -75,7 +75,7 @@
  * - send: interdomain sets the peer's port pending, IPI the port itself; unbound is
  *   silently dropped (0); -EINVAL out of range, free, reserved, VIRQ or PIRQ.
  * - status: -ESRCH no such domain; -EINVAL port out of range; -EPERM another domain's
- *   port and the caller is not privileged. Free and reserved ports are EVTCHNSTAT_closed.
+ *   port and the caller is not privileged. Free and reserved ports are #PVCORE_EVTCHNSTAT_closed.
  *   The whole structure is written back; union bytes a state does not fill keep what the
  *   guest passed.
  * - bind_vcpu: -ENOENT no such vCPU; -EINVAL out of range, or a port whose vCPU is fixed
@@ -151,7 +151,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_evtchn_table(struct pvcore_do
 
 /**
  * @brief The number of ports domain `d` can use now (0 before it has a table); it changes
- *        when the guest switches ABI (EVTCHNOP_init_control, EVTCHNOP_reset).
+ *        when the guest switches ABI (#PVCORE_EVTCHNOP_init_control, #PVCORE_EVTCHNOP_reset).
  * @param d The domain.
  * @return Ports 0 to the result minus one are valid port numbers (0 reserved).
  */
@@ -161,7 +161,7 @@ PVCORE_API uint32_t pvcore_evtchn_nr_ports(const struct pvcore_domain *d);
  * @brief Allocates an unbound port in domain `d` for domain `remote_domid` to bind, as a
  *        toolstack does for a guest's console and xenstore channels before it starts.
  * @param d The domain (its table set, pvcore_domain_set_evtchn_table()).
- * @param remote_domid The domain that may bind it (EVTCHNOP_bind_interdomain); not
+ * @param remote_domid The domain that may bind it (#PVCORE_EVTCHNOP_bind_interdomain); not
  *        DOMID_SELF.
  * @param port Receives the port (the lowest free one).
  * @return 0; -PVCORE_ENOSPC when no port is free; -PVCORE_EINVAL for a NULL argument,
@@ -175,7 +175,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_evtchn_alloc_unbound(struct pvcor
  *
  * A per-vCPU VIRQ (#PVCORE_VIRQ_TIMER, #PVCORE_VIRQ_DEBUG, #PVCORE_VIRQ_XENOPROF,
  * #PVCORE_VIRQ_XENPMU) goes to the port `v` bound for it. A global one goes to the port
- * its domain bound (on vCPU 0), on the vCPU that port notifies (EVTCHNOP_bind_vcpu may
+ * its domain bound (on vCPU 0), on the vCPU that port notifies (#PVCORE_EVTCHNOP_bind_vcpu may
  * have moved it); `v` only names the domain. The embedder chooses which domain receives a
  * global VIRQ (Xen's default: the control domain). Delivery as described in the file
  * comment, including the evtchn_kick hook, called before this returns.
@@ -191,7 +191,7 @@ PVCORE_API int pvcore_evtchn_raise_virq(struct pvcore_vcpu *v, uint32_t virq);
 
 /**
  * @brief Raises physical IRQ `pirq` of domain `d`: sets pending the port bound to it
- *        (EVTCHNOP_bind_pirq), on the vCPU it notifies, as pvcore_evtchn_raise_virq() does.
+ *        (#PVCORE_EVTCHNOP_bind_pirq), on the vCPU it notifies, as pvcore_evtchn_raise_virq() does.
  * @param d    The domain.
  * @param pirq The IRQ, below #PVCORE_NR_PIRQS.
  * @return 0; -PVCORE_ENOENT if no port is bound to it; -PVCORE_EINVAL for a NULL domain or

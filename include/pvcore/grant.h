@@ -3,8 +3,8 @@
  * @brief Grant tables: the frames a domain shares its grant entries through.
  *
  * What is here so far is the table itself, as a guest sets it up: grant_table_op's
- * GNTTABOP_setup_table, GNTTABOP_query_size, GNTTABOP_set_version and
- * GNTTABOP_get_version, served by pvcore_hypercall() and pvcore_cpu_hypercall(). Version 1
+ * #PVCORE_GNTTABOP_setup_table, #PVCORE_GNTTABOP_query_size, #PVCORE_GNTTABOP_set_version and
+ * #PVCORE_GNTTABOP_get_version, served by pvcore_hypercall() and pvcore_cpu_hypercall(). Version 1
  * only: asking for version 2 gives -PVCORE_ENOSYS, as from a Xen whose grant tables are
  * limited to version 1. Mapping, copying and transferring grants are not implemented yet;
  * their sub-commands give -PVCORE_ENOSYS.
@@ -30,7 +30,7 @@ PVCORE_BEGIN_DECLS
 /**
  * @brief Gives domain `d` the frames of its grant table.
  *
- * The table starts with no frame in use; GNTTABOP_setup_table grows it up to `nr` frames.
+ * The table starts with no frame in use; #PVCORE_GNTTABOP_setup_table grows it up to `nr` frames.
  * @param d The domain.
  * @param frames `nr` machine frames owned by `d`; the array is copied.
  * @param nr At most #PVCORE_GRANT_MAX_FRAMES.

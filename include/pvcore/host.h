@@ -67,8 +67,8 @@ struct pvcore_host_ops {
      */
     void (*flush_tlb)(void *ctx, const struct pvcore_flush *flush);
     /**
-     * Writes back and invalidates caches for MMUEXT_FLUSH_CACHE (global == 0) or
-     * MMUEXT_FLUSH_CACHE_GLOBAL (global != 0), on behalf of domain `domid`.
+     * Writes back and invalidates caches for #PVCORE_MMUEXT_FLUSH_CACHE (global == 0) or
+     * #PVCORE_MMUEXT_FLUSH_CACHE_GLOBAL (global != 0), on behalf of domain `domid`.
      * NULL: the request succeeds without doing anything (a host with coherent caches).
      */
     void (*flush_cache)(void *ctx, uint16_t domid, int global);
@@ -98,8 +98,8 @@ struct pvcore_host_ops {
      */
     int (*copy_from_guest)(void *ctx, struct pvcore_vcpu *v, void *dst, uint64_t gva, size_t len);
     /**
-     * Tells the embedder that vCPU `v`'s base pointers changed (MMUEXT_NEW_BASEPTR,
-     * MMUEXT_NEW_USER_BASEPTR): `kernel` and `user` are the new root machine frames
+     * Tells the embedder that vCPU `v`'s base pointers changed (#PVCORE_MMUEXT_NEW_BASEPTR,
+     * #PVCORE_MMUEXT_NEW_USER_BASEPTR): `kernel` and `user` are the new root machine frames
      * (PVCORE_INVALID_MFN_VALUE for none). A running vCPU should load the new CR3 before
      * returning to the guest. NULL: the embedder reads them with pvcore_vcpu_base().
      */
@@ -167,8 +167,8 @@ struct pvcore_host_ops {
                      int64_t *ret);
     /**
      * Tells the embedder that vCPU `v` went up or down, or asked to power the domain off
-     * (`event`: one of the PVCORE_VCPU_EVENT_* values of <pvcore/vcpu.h>): VCPUOP_up,
-     * VCPUOP_down, VCPUOP_initialise with VGCF_online. Called with no library lock held,
+     * (`event`: one of the PVCORE_VCPU_EVENT_* values of <pvcore/vcpu.h>): #PVCORE_VCPUOP_up,
+     * #PVCORE_VCPUOP_down, #PVCORE_VCPUOP_initialise with VGCF_online. Called with no library lock held,
      * after the state changed (pvcore_vcpu_is_up() already answers the new state). NULL:
      * the embedder polls pvcore_vcpu_is_up() after every vcpu_op.
      */
@@ -183,8 +183,8 @@ struct pvcore_host_ops {
      * with no library lock held, from whichever thread made the event pending (another
      * domain's hypercall, pvcore_evtchn_raise_virq()); it may call the library. Not called
      * again for that vCPU until the guest has cleared evtchn_upcall_pending. NULL: the
-     * embedder polls pvcore_vcpu_upcall_pending(). A vCPU waiting in SCHEDOP_block or
-     * SCHEDOP_poll is woken by the vcpu_sched hook's WAKE, not by this kick, when the
+     * embedder polls pvcore_vcpu_upcall_pending(). A vCPU waiting in #PVCORE_SCHEDOP_block or
+     * #PVCORE_SCHEDOP_poll is woken by the vcpu_sched hook's WAKE, not by this kick, when the
      * library serves sched_op (<pvcore/sched.h>).
      */
     void (*evtchn_kick)(void *ctx, struct pvcore_vcpu *v);
@@ -194,7 +194,7 @@ struct pvcore_host_ops {
      * (<pvcore/time.h>). Monotonic. Called with no library lock held, from any thread
      * making a timer call. NULL (or timer_set NULL): the embedder has no timers;
      * set_timer_op and the VCPUOP timer commands give -PVCORE_ENOSYS, and so does a
-     * SCHEDOP_poll with a timeout.
+     * #PVCORE_SCHEDOP_poll with a timeout.
      */
     uint64_t (*system_time)(void *ctx);
     /**
@@ -219,8 +219,8 @@ struct pvcore_host_ops {
     void (*vcpu_sched)(void *ctx, struct pvcore_vcpu *v, int event);
     /**
      * Tells the embedder that domain `d` shuts down with `reason` (a PVCORE_SHUTDOWN_*
-     * value, 0-255: SCHEDOP_shutdown, sched_op_compat's shutdown, another domain's
-     * SCHEDOP_remote_shutdown, the last vCPU's VCPUOP_down (poweroff, as on Xen; after the
+     * value, 0-255: #PVCORE_SCHEDOP_shutdown, sched_op_compat's shutdown, another domain's
+     * #PVCORE_SCHEDOP_remote_shutdown, the last vCPU's #PVCORE_VCPUOP_down (poweroff, as on Xen; after the
      * vcpu_updown hook's #PVCORE_VCPU_EVENT_POWEROFF), pvcore_domain_shutdown()). Called once per shutdown, with
      * no library lock held, from the thread that asked; the embedder stops running the
      * domain's vCPUs (Xen pauses them) and acts on the reason. NULL: the embedder polls
@@ -229,17 +229,17 @@ struct pvcore_host_ops {
     void (*domain_shutdown)(void *ctx, struct pvcore_domain *d, uint32_t reason);
     /**
      * Routes physical IRQ `pirq` (below #PVCORE_NR_PIRQS) to domain `d`, which binds it
-     * with EVTCHNOP_bind_pirq (`flags`: its BIND_PIRQ__* flags, #PVCORE_BIND_PIRQ__WILL_SHARE
+     * with #PVCORE_EVTCHNOP_bind_pirq (`flags`: its BIND_PIRQ__* flags, #PVCORE_BIND_PIRQ__WILL_SHARE
      * when the IRQ may be shared with other domains). Returns 0, or a negative
      * PVCORE_E* that the guest gets (-PVCORE_EBUSY: the IRQ is another domain's and not
      * shareable, as Xen answers). From then on the embedder calls
      * pvcore_evtchn_raise_pirq() when the IRQ fires. Called with no library lock held;
      * the library keeps the IRQ reserved meanwhile. NULL: no physical IRQs
-     * (EVTCHNOP_bind_pirq gives -PVCORE_ENOSYS).
+     * (#PVCORE_EVTCHNOP_bind_pirq gives -PVCORE_ENOSYS).
      */
     int (*pirq_bind)(void *ctx, struct pvcore_domain *d, uint32_t pirq, uint32_t flags);
     /**
-     * The port bound to `pirq` of domain `d` was closed (EVTCHNOP_close, reset or the
+     * The port bound to `pirq` of domain `d` was closed (#PVCORE_EVTCHNOP_close, reset or the
      * domain's destruction): stop routing the IRQ to it. Called with no library lock
      * held, once per successful pirq_bind. NULL: nothing to do.
      */

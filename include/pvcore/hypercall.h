@@ -109,16 +109,16 @@ struct pvcore_hypercall_regs {
 /** @name xen_version answers */
 /** @{ */
 /**
- * Major version reported by XENVER_version: that of the Xen public headers whose ABI the
+ * Major version reported by #PVCORE_XENVER_version: that of the Xen public headers whose ABI the
  * library implements and is checked against (4.17).
  */
 #define PVCORE_XEN_VERSION_MAJOR 4
-/** Minor version reported by XENVER_version (see #PVCORE_XEN_VERSION_MAJOR). */
+/** Minor version reported by #PVCORE_XENVER_version (see #PVCORE_XEN_VERSION_MAJOR). */
 #define PVCORE_XEN_VERSION_MINOR 17
-/** XENVER_extraversion: this string, NUL-padded to 16 bytes. */
+/** #PVCORE_XENVER_extraversion: this string, NUL-padded to 16 bytes. */
 #define PVCORE_XEN_EXTRAVERSION "-pvcore"
 /**
- * XENVER_capabilities: the guest kinds served (64-bit, and 32-bit PAE), NUL-padded to
+ * #PVCORE_XENVER_capabilities: the guest kinds served (64-bit, and 32-bit PAE), NUL-padded to
  * 1024 bytes.
  */
 #define PVCORE_XEN_CAPABILITIES "xen-3.0-x86_64 xen-3.0-x86_32p"
@@ -136,11 +136,11 @@ struct pvcore_hypercall_regs {
  *   a continuation then cannot carry the running total (a continued call that cannot
  *   read `*pdone` starts from 0), but the requests and the result do not depend on
  *   where the batch was preempted.
- * - xen_version: XENVER_version gives `(major << 16) | minor`, XENVER_pagesize 4096;
- *   XENVER_get_features with a `submap_idx` other than 0 is -PVCORE_EINVAL (submap 0 holds
+ * - xen_version: #PVCORE_XENVER_version gives `(major << 16) | minor`, #PVCORE_XENVER_pagesize 4096;
+ *   #PVCORE_XENVER_get_features with a `submap_idx` other than 0 is -PVCORE_EINVAL (submap 0 holds
  *   exactly what is implemented: mmu_pt_update_preserve_ad, highmem_assist, and
- *   pae_pgdir_above_4gb once the guest enabled pae_extended_cr3); XENVER_commandline and
- *   XENVER_build_id are
+ *   pae_pgdir_above_4gb once the guest enabled pae_extended_cr3); #PVCORE_XENVER_commandline and
+ *   #PVCORE_XENVER_build_id are
  *   -PVCORE_EPERM for an unprivileged domain (privileged: an empty command line, and
  *   -PVCORE_ENODATA as no build id exists, after -PVCORE_EINVAL for a zero buffer
  *   length); an unknown sub-command is -PVCORE_ENOSYS.

@@ -95,15 +95,15 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_mmu_update(struct pvcore_vcpu *v,
  *
  * Commands and their rules: MMUEXT_PIN_L1..L4_TABLE (validate the tree and pin it;
  * -PVCORE_EINVAL if already pinned, not owned, or invalid; PIN_L4 is a no-op for 32-bit
- * guests and PIN_L3 the root for them), MMUEXT_UNPIN_TABLE (-PVCORE_EINVAL if not pinned),
- * MMUEXT_NEW_BASEPTR (kernel root: L4, or L3 for 32-bit guests; -PVCORE_EPERM with a
- * foreign domain), MMUEXT_NEW_USER_BASEPTR (64-bit only; mfn 0 clears),
- * MMUEXT_TLB_FLUSH_LOCAL/MULTI/ALL and MMUEXT_INVLPG_LOCAL/MULTI/ALL (through the
+ * guests and PIN_L3 the root for them), #PVCORE_MMUEXT_UNPIN_TABLE (-PVCORE_EINVAL if not pinned),
+ * #PVCORE_MMUEXT_NEW_BASEPTR (kernel root: L4, or L3 for 32-bit guests; -PVCORE_EPERM with a
+ * foreign domain), #PVCORE_MMUEXT_NEW_USER_BASEPTR (64-bit only; mfn 0 clears),
+ * #PVCORE_MMUEXT_TLB_FLUSH_LOCAL/MULTI/ALL and #PVCORE_MMUEXT_INVLPG_LOCAL/MULTI/ALL (through the
  * flush_tlb hook; a non-canonical INVLPG address is a silent no-op; an unreadable vCPU
- * bitmap is -PVCORE_EINVAL), MMUEXT_FLUSH_CACHE and _GLOBAL (-PVCORE_EACCES without I/O
- * memory), MMUEXT_SET_LDT (at most 8192 entries, page-aligned guest address;
- * -PVCORE_EINVAL otherwise), MMUEXT_CLEAR_PAGE and MMUEXT_COPY_PAGE (destination must be
- * able to take a writable reference; -PVCORE_EINVAL otherwise), MMUEXT_MARK_SUPER and
+ * bitmap is -PVCORE_EINVAL), #PVCORE_MMUEXT_FLUSH_CACHE and _GLOBAL (-PVCORE_EACCES without I/O
+ * memory), #PVCORE_MMUEXT_SET_LDT (at most 8192 entries, page-aligned guest address;
+ * -PVCORE_EINVAL otherwise), #PVCORE_MMUEXT_CLEAR_PAGE and #PVCORE_MMUEXT_COPY_PAGE (destination must be
+ * able to take a writable reference; -PVCORE_EINVAL otherwise), #PVCORE_MMUEXT_MARK_SUPER and
  * UNMARK_SUPER (-PVCORE_EOPNOTSUPP); anything else -PVCORE_ENOSYS.
  *
  * @param v          The calling vCPU.
@@ -125,8 +125,8 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_mmuext_op(struct pvcore_vcpu *v,
  *
  * Replaces the L1 entry that maps `va` in the vCPU's current kernel address space with
  * `val`, validated as mmu_update would (data frames owned by `foreigndom`), then flushes
- * as `flags` say: UVMF_NONE, UVMF_TLB_FLUSH or UVMF_INVLPG, combined with UVMF_LOCAL,
- * UVMF_ALL or (UVMF_MULTI | guest address of a vCPU bitmap). Nothing is flushed if the
+ * as `flags` say: #PVCORE_UVMF_NONE, #PVCORE_UVMF_TLB_FLUSH or #PVCORE_UVMF_INVLPG, combined with #PVCORE_UVMF_LOCAL,
+ * #PVCORE_UVMF_ALL or (#PVCORE_UVMF_MULTI | guest address of a vCPU bitmap). Nothing is flushed if the
  * update fails.
  *
  * @param v          The calling vCPU.

@@ -19,9 +19,9 @@
  *   do not resume the vCPU until #PVCORE_SCHED_WAKE.
  * - #PVCORE_SCHED_WAKE: run it again (resume it in the guest; the hypercall has returned
  *   its 0). The library calls it from whichever thread woke the vCPU: a domain's
- *   EVTCHNOP_send, pvcore_evtchn_raise_virq(), pvcore_vcpu_timer_expired() (a poll's
+ *   #PVCORE_EVTCHNOP_send, pvcore_evtchn_raise_virq(), pvcore_vcpu_timer_expired() (a poll's
  *   timeout), or the vCPU's own call if the wake came while the BLOCK hook ran.
- * - #PVCORE_SCHED_YIELD (SCHEDOP_yield): the vCPU offers its CPU; the embedder may run
+ * - #PVCORE_SCHED_YIELD (#PVCORE_SCHEDOP_yield): the vCPU offers its CPU; the embedder may run
  *   something else before resuming it. Nothing is owed.
  *
  * For one vCPU, BLOCK and WAKE strictly alternate, and WAKE is called only once the BLOCK
@@ -79,7 +79,7 @@
  * call the library.
  *
  * @par Not done
- * A port unmasked with EVTCHNOP_unmask by another vCPU, while already pending for a vCPU
+ * A port unmasked with #PVCORE_EVTCHNOP_unmask by another vCPU, while already pending for a vCPU
  * that blocks, raises that vCPU's upcall (and the kick) but does not yet end its block:
  * the event channel code tells this module only about ports that become pending.
  */
@@ -101,12 +101,12 @@ struct pvcore_vcpu;
 #define PVCORE_SCHED_BLOCK 1
 /** The vCPU's wait is over: resume it. Only after its BLOCK hook returned. */
 #define PVCORE_SCHED_WAKE 2
-/** The vCPU yields its CPU (SCHEDOP_yield); it stays runnable. */
+/** The vCPU yields its CPU (#PVCORE_SCHEDOP_yield); it stays runnable. */
 #define PVCORE_SCHED_YIELD 3
 /** @} */
 
 /**
- * @brief Is vCPU `v` waiting (in SCHEDOP_block or SCHEDOP_poll, not yet woken)?
+ * @brief Is vCPU `v` waiting (in #PVCORE_SCHEDOP_block or #PVCORE_SCHEDOP_poll, not yet woken)?
  * @param v The vCPU.
  * @return 1 or 0. A snapshot: another thread may wake it at any time.
  */
@@ -114,7 +114,7 @@ PVCORE_API int pvcore_vcpu_blocked(const struct pvcore_vcpu *v);
 
 /**
  * @brief Shuts domain `d` down on the embedder's behalf (a crash it detected, a
- *        toolstack request), as SCHEDOP_shutdown would.
+ *        toolstack request), as #PVCORE_SCHEDOP_shutdown would.
  * @param d      The domain.
  * @param reason A PVCORE_SHUTDOWN_* reason (0-255).
  * @return 0 (the #pvcore_host_ops::domain_shutdown hook was called, or the domain was

@@ -5,16 +5,16 @@
  *
  * @par Timers
  * `set_timer_op(deadline)` (#PVCORE_HYPERVISOR_set_timer_op; a 32-bit guest passes the
- * 64-bit deadline as two halves, low first) and VCPUOP_set_singleshot_timer,
- * VCPUOP_stop_singleshot_timer, VCPUOP_set_periodic_timer and VCPUOP_stop_periodic_timer
+ * 64-bit deadline as two halves, low first) and #PVCORE_VCPUOP_set_singleshot_timer,
+ * #PVCORE_VCPUOP_stop_singleshot_timer, #PVCORE_VCPUOP_set_periodic_timer and #PVCORE_VCPUOP_stop_periodic_timer
  * (<pvcore/abi/vcpu.h>) are served by pvcore_hypercall() and pvcore_cpu_hypercall() when
  * the embedder supplies the #pvcore_host_ops::system_time and #pvcore_host_ops::timer_set
  * hooks; without them these calls give -PVCORE_ENOSYS. Each vCPU has a one-shot timer, a
  * periodic one (a PV vCPU starts with Xen's default period of 10 ms, running from the
- * first pvcore_vcpu_time_update() of the vCPU) and, during SCHEDOP_poll, the poll's
+ * first pvcore_vcpu_time_update() of the vCPU) and, during #PVCORE_SCHEDOP_poll, the poll's
  * timeout. The library asks the embedder for one timer per vCPU, armed at the earliest of
  * the three (timer_set), and the embedder calls pvcore_vcpu_timer_expired() when it goes
- * off. An expired one-shot or periodic timer raises VIRQ_TIMER on the vCPU (lost if it
+ * off. An expired one-shot or periodic timer raises #PVCORE_VIRQ_TIMER on the vCPU (lost if it
  * bound none, as on Xen); a periodic one then runs on from the time of the expiry.
  *
  * Results, Xen's:
@@ -28,7 +28,7 @@
  * - stop_singleshot_timer: -EINVAL on another vCPU; 0.
  * - set_periodic_timer (any vCPU of the domain): -EFAULT unreadable; -EINVAL for a period
  *   below 1 ms (1000000 ns) or above 2^62 - 1 ns; 0. If a period has passed since the
- *   last periodic event (or there was none), VIRQ_TIMER is raised at once, and the next
+ *   last periodic event (or there was none), #PVCORE_VIRQ_TIMER is raised at once, and the next
  *   one is a period after it.
  * - stop_periodic_timer (any vCPU): 0.
  *
@@ -119,7 +119,7 @@ PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_wallclock(struct pvcore_domai
  *        given through the timer_set hook arrived (or at any time: nothing is due early).
  *
  * Every timer of the vCPU due at `now_ns` expires: the one-shot and periodic timers raise
- * VIRQ_TIMER (once, if both), the periodic one is re-armed a period after `now_ns`, and a
+ * #PVCORE_VIRQ_TIMER (once, if both), the periodic one is re-armed a period after `now_ns`, and a
  * poll whose timeout passed is woken (#PVCORE_SCHED_WAKE). Then the timer_set hook is
  * given the next deadline (0: none).
  * @param v      The vCPU.

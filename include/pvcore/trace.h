@@ -21,7 +21,7 @@
  * succeeds; on a refused request it records a few words in the call's own context.
  *
  * What is not a refusal, and is never reported: success, -PVCORE_ERESTART (preemption:
- * the call continues later), and a request the ABI accepts and ignores (MMUEXT_PIN_L4_TABLE
+ * the call continues later), and a request the ABI accepts and ignores (#PVCORE_MMUEXT_PIN_L4_TABLE
  * of a 32-bit guest, an INVLPG of a hypervisor address).
  */
 #ifndef PVCORE_TRACE_H
@@ -81,7 +81,7 @@ struct pvcore_vcpu;
  * given as a descriptor page (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_TYPE_CONFLICT 12u
 /** The frame would become writable (a read-write L1 entry, an mmu_update of a word of
- * ordinary memory, MMUEXT_CLEAR_PAGE or MMUEXT_COPY_PAGE) but it is a page table or a
+ * ordinary memory, #PVCORE_MMUEXT_CLEAR_PAGE or #PVCORE_MMUEXT_COPY_PAGE) but it is a page table or a
  * descriptor page (-PVCORE_EBUSY, -PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_WRITABLE_PAGE_TABLE 13u
 /** A present entry sets a flag its level forbids: PWT, PCD or G above L1, PWT, PCD or PAT
@@ -101,23 +101,23 @@ struct pvcore_vcpu;
 /** A PAE L3's slot 3: not present, updated, or mapping an L2 that is also used elsewhere
  * (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_PAE_SLOT3 19u
-/** A PAE L3 above 4 GiB without VMASST_TYPE_pae_extended_cr3 (-PVCORE_ERANGE). */
+/** A PAE L3 above 4 GiB without #PVCORE_VMASST_TYPE_pae_extended_cr3 (-PVCORE_ERANGE). */
 #define PVCORE_REFUSAL_BELOW_4G 20u
 /** MMUEXT_PIN_L*_TABLE of a frame already pinned (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_ALREADY_PINNED 21u
-/** MMUEXT_UNPIN_TABLE of a frame that is not pinned (-PVCORE_EINVAL). */
+/** #PVCORE_MMUEXT_UNPIN_TABLE of a frame that is not pinned (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_NOT_PINNED 22u
 /** update_va_mapping: the address is not the guest's, or no validated L1 maps it in the
  * vCPU's kernel tables; level and slot say where the walk stopped (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_NOT_MAPPED 23u
-/** MMUEXT_SET_LDT: more than 8192 entries, an unaligned base, or a range outside guest
+/** #PVCORE_MMUEXT_SET_LDT: more than 8192 entries, an unaligned base, or a range outside guest
  * space (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_BAD_LDT 24u
-/** MMUEXT_FLUSH_CACHE(_GLOBAL) by a domain without I/O memory (-PVCORE_EACCES). */
+/** #PVCORE_MMUEXT_FLUSH_CACHE(_GLOBAL) by a domain without I/O memory (-PVCORE_EACCES). */
 #define PVCORE_REFUSAL_CACHE_FLUSH 25u
-/** MMUEXT_MARK_SUPER, MMUEXT_UNMARK_SUPER: PV superpages are gone (-PVCORE_EOPNOTSUPP). */
+/** #PVCORE_MMUEXT_MARK_SUPER, #PVCORE_MMUEXT_UNMARK_SUPER: PV superpages are gone (-PVCORE_EOPNOTSUPP). */
 #define PVCORE_REFUSAL_SUPERPAGE 26u
-/** MMUEXT_NEW_USER_BASEPTR from a 32-bit guest, which has no user base (-PVCORE_EINVAL). */
+/** #PVCORE_MMUEXT_NEW_USER_BASEPTR from a 32-bit guest, which has no user base (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_USER_BASE_32 27u
 /** One past the last reason; pvcore_trace_reason_name() names everything below. */
 #define PVCORE_REFUSAL_COUNT 28u

@@ -1,8 +1,8 @@
 /**
  * @file
  * @brief vcpu_op: several vCPUs per domain. Bringing vCPUs up and down, giving a new vCPU
- *        its first context (VCPUOP_initialise), moving its vcpu_info into a page of the
- *        guest's (VCPUOP_register_vcpu_info), and the runstate the library keeps for the
+ *        its first context (#PVCORE_VCPUOP_initialise), moving its vcpu_info into a page of the
+ *        guest's (#PVCORE_VCPUOP_register_vcpu_info), and the runstate the library keeps for the
  *        embedder's scheduler to update.
  *
  * The hypercall itself, `vcpu_op(cmd, vcpuid, arg)`, is served by pvcore_hypercall() and
@@ -12,11 +12,11 @@
  * @par vCPU states
  * At domain creation vCPU 0 is initialised (the embedder builds its context: base
  * pointers, GDT, registers) and up; every other vCPU is down and not initialised. A
- * vCPU becomes initialised once, by VCPUOP_initialise (there is no reset), and may then
- * go up (VCPUOP_up, or VCPUOP_initialise with #PVCORE_VGCF_online) and down (VCPUOP_down)
+ * vCPU becomes initialised once, by #PVCORE_VCPUOP_initialise (there is no reset), and may then
+ * go up (#PVCORE_VCPUOP_up, or #PVCORE_VCPUOP_initialise with #PVCORE_VGCF_online) and down (#PVCORE_VCPUOP_down)
  * any number of times. The library never runs a vCPU: it records the state, and tells the
  * embedder through the #pvcore_host_ops::vcpu_updown hook (or the embedder polls
- * pvcore_vcpu_is_up()). When a vCPU goes up after VCPUOP_initialise, the embedder starts
+ * pvcore_vcpu_is_up()). When a vCPU goes up after #PVCORE_VCPUOP_initialise, the embedder starts
  * it with the registers of pvcore_vcpu_initial_regs(), its base pointers
  * (pvcore_vcpu_base()), GDT (pvcore_vcpu_gdt()) and the rest of the state the library
  * keeps for it.
@@ -25,19 +25,19 @@
  * The library keeps each vCPU's runstate (state, when it was entered, the time spent in
  * each state) but has no clock: the embedder reports every change with
  * pvcore_vcpu_runstate_update(), typically in its scheduler's context switch and in its
- * vcpu_updown hook. VCPUOP_get_runstate_info returns what was last reported, and the area
- * a guest registered with VCPUOP_register_runstate_memory_area is rewritten on each
+ * vcpu_updown hook. #PVCORE_VCPUOP_get_runstate_info returns what was last reported, and the area
+ * a guest registered with #PVCORE_VCPUOP_register_runstate_memory_area is rewritten on each
  * report. A fresh domain's vCPU 0 starts #PVCORE_RUNSTATE_runnable, the others
  * #PVCORE_RUNSTATE_offline, all at time 0.
  *
  * @par Concurrency
  * A vCPU's own state is changed by its own calls. The operations a guest may make on
- * another vCPU of its domain are made safe as Xen makes them: VCPUOP_register_vcpu_info
- * and VCPUOP_initialise on another vCPU are refused unless it is down (initialise: unless
+ * another vCPU of its domain are made safe as Xen makes them: #PVCORE_VCPUOP_register_vcpu_info
+ * and #PVCORE_VCPUOP_initialise on another vCPU are refused unless it is down (initialise: unless
  * it was never initialised, so it never ran), and the up/down/initialised state changes
  * under the domain's lock. The embedder must not run a vCPU that is down, nor make calls
  * on its behalf (pvcore_cpu_*, pvcore_mmu_*, pvcore_desc_* with it), so that nothing else
- * touches the state VCPUOP_initialise writes. When a vCPU brings itself down, the embedder
+ * touches the state #PVCORE_VCPUOP_initialise writes. When a vCPU brings itself down, the embedder
  * stops running it before it would return to the guest; when another vCPU brings it down,
  * the stop may come later (the ABI calls that asynchronous).
  */
@@ -62,7 +62,7 @@ PVCORE_BEGIN_DECLS
 #define PVCORE_VCPU_EVENT_DOWN 2
 /**
  * The vCPU asked to go down (for itself or another) while no other vCPU of the domain
- * was up: as Xen, the domain shuts down with reason SHUTDOWN_poweroff instead; nothing
+ * was up: as Xen, the domain shuts down with reason #PVCORE_SHUTDOWN_poweroff instead; nothing
  * was brought down, and the embedder shuts the domain down.
  */
 #define PVCORE_VCPU_EVENT_POWEROFF 3
@@ -77,7 +77,7 @@ PVCORE_BEGIN_DECLS
 PVCORE_API int pvcore_vcpu_is_up(const struct pvcore_vcpu *v);
 
 /**
- * @brief Was vCPU `v` initialised (vCPU 0 at creation, the others by VCPUOP_initialise)?
+ * @brief Was vCPU `v` initialised (vCPU 0 at creation, the others by #PVCORE_VCPUOP_initialise)?
  * @param v The vCPU.
  * @return 1 or 0.
  * @note Takes the domain's lock briefly: not from a host hook called with it held.
@@ -85,7 +85,7 @@ PVCORE_API int pvcore_vcpu_is_up(const struct pvcore_vcpu *v);
 PVCORE_API int pvcore_vcpu_is_initialised(const struct pvcore_vcpu *v);
 
 /**
- * @brief The registers VCPUOP_initialise gave vCPU `v`, to start it with.
+ * @brief The registers #PVCORE_VCPUOP_initialise gave vCPU `v`, to start it with.
  *
  * As Xen stores them: IOPL cleared in `rflags` (it became the vCPU's virtual IOPL), IF
  * set, the code and stack selectors' RPL raised to the guest kernel's ring; for a 32-bit
@@ -93,7 +93,7 @@ PVCORE_API int pvcore_vcpu_is_initialised(const struct pvcore_vcpu *v);
  *
  * @param v    The vCPU.
  * @param regs Receives the registers.
- * @return 0; -PVCORE_ENOENT if `v` was not initialised by VCPUOP_initialise (vCPU 0,
+ * @return 0; -PVCORE_ENOENT if `v` was not initialised by #PVCORE_VCPUOP_initialise (vCPU 0,
  *         whose registers the embedder built, or a vCPU not initialised yet), `*regs`
  *         untouched.
  * @note Call from the context that is about to run `v` (after the vcpu_updown hook).
@@ -138,12 +138,12 @@ PVCORE_API uint64_t pvcore_vcpu_runstate_area(const struct pvcore_vcpu *v);
 
 /**
  * @brief Where vCPU `v`'s vcpu_info is: the shared-info page's slot (vCPUs 0-31, after
- *        pvcore_domain_set_shared_info()) or the page VCPUOP_register_vcpu_info moved it
+ *        pvcore_domain_set_shared_info()) or the page #PVCORE_VCPUOP_register_vcpu_info moved it
  *        to.
  * @param v      The vCPU.
  * @param mfn    Receives the frame (PVCORE_INVALID_MFN_VALUE: none yet). May be NULL.
  * @param offset Receives the byte offset in it. May be NULL.
- * @return 1 if it was moved by VCPUOP_register_vcpu_info (the frame then holds a writable
+ * @return 1 if it was moved by #PVCORE_VCPUOP_register_vcpu_info (the frame then holds a writable
  *         type reference until the domain is destroyed), 0 otherwise.
  * @note From `v`'s own context, or while it is down.
  */

@@ -68,7 +68,7 @@ typedef uint32_t pvcore_evtchn_port_t;
 /** @} */
 
 /**
- * EVTCHNOP_alloc_unbound: allocate a fresh port in `dom` that accepts one connection
+ * #PVCORE_EVTCHNOP_alloc_unbound: allocate a fresh port in `dom` that accepts one connection
  * from `remote_dom`. An unprivileged caller must pass DOMID_SELF as `dom`. `remote_dom`
  * may be DOMID_SELF (a loopback channel).
  */
@@ -81,7 +81,7 @@ struct pvcore_evtchn_alloc_unbound {
 typedef struct pvcore_evtchn_alloc_unbound pvcore_evtchn_alloc_unbound_t;
 
 /**
- * EVTCHNOP_bind_interdomain: connect a fresh local port to `remote_port` of
+ * #PVCORE_EVTCHNOP_bind_interdomain: connect a fresh local port to `remote_port` of
  * `remote_dom`, which must be unbound and accept the caller. The new local port is
  * always left pending, because the peer may have signalled before the connection
  * existed.
@@ -95,9 +95,9 @@ struct pvcore_evtchn_bind_interdomain {
 typedef struct pvcore_evtchn_bind_interdomain pvcore_evtchn_bind_interdomain_t;
 
 /**
- * EVTCHNOP_bind_virq: bind a fresh port to a virtual IRQ. A per-vCPU VIRQ can be bound
+ * #PVCORE_EVTCHNOP_bind_virq: bind a fresh port to a virtual IRQ. A per-vCPU VIRQ can be bound
  * once per vCPU and stays on that vCPU; a global VIRQ must be bound on vCPU 0 and can be
- * moved with EVTCHNOP_bind_vcpu.
+ * moved with #PVCORE_EVTCHNOP_bind_vcpu.
  */
 struct pvcore_evtchn_bind_virq {
     uint32_t virq;             /**< In: VIRQ_* number. */
@@ -111,7 +111,7 @@ typedef struct pvcore_evtchn_bind_virq pvcore_evtchn_bind_virq_t;
 #define PVCORE_BIND_PIRQ__WILL_SHARE 1
 
 /**
- * EVTCHNOP_bind_pirq: bind a fresh port to a physical IRQ. Only a privileged domain
+ * #PVCORE_EVTCHNOP_bind_pirq: bind a fresh port to a physical IRQ. Only a privileged domain
  * may do so, and each physical IRQ may be bound to one port per domain.
  */
 struct pvcore_evtchn_bind_pirq {
@@ -122,7 +122,7 @@ struct pvcore_evtchn_bind_pirq {
 /** Typedef for struct pvcore_evtchn_bind_pirq. */
 typedef struct pvcore_evtchn_bind_pirq pvcore_evtchn_bind_pirq_t;
 
-/** EVTCHNOP_bind_ipi: bind a fresh port that notifies `vcpu`; the binding cannot change. */
+/** #PVCORE_EVTCHNOP_bind_ipi: bind a fresh port that notifies `vcpu`; the binding cannot change. */
 struct pvcore_evtchn_bind_ipi {
     uint32_t vcpu;             /**< In: vCPU to notify. */
     pvcore_evtchn_port_t port; /**< Out: the new port. */
@@ -130,14 +130,14 @@ struct pvcore_evtchn_bind_ipi {
 /** Typedef for struct pvcore_evtchn_bind_ipi. */
 typedef struct pvcore_evtchn_bind_ipi pvcore_evtchn_bind_ipi_t;
 
-/** EVTCHNOP_close: close a local port. An interdomain peer's port becomes unbound again. */
+/** #PVCORE_EVTCHNOP_close: close a local port. An interdomain peer's port becomes unbound again. */
 struct pvcore_evtchn_close {
     pvcore_evtchn_port_t port; /**< In: the port to close. */
 };
 /** Typedef for struct pvcore_evtchn_close. */
 typedef struct pvcore_evtchn_close pvcore_evtchn_close_t;
 
-/** EVTCHNOP_send: set the remote end of a local port pending (for IPI ports, the port itself). */
+/** #PVCORE_EVTCHNOP_send: set the remote end of a local port pending (for IPI ports, the port itself). */
 struct pvcore_evtchn_send {
     pvcore_evtchn_port_t port; /**< In: the local port. */
 };
@@ -145,7 +145,7 @@ struct pvcore_evtchn_send {
 typedef struct pvcore_evtchn_send pvcore_evtchn_send_t;
 
 /**
- * @name Port states reported by EVTCHNOP_status
+ * @name Port states reported by #PVCORE_EVTCHNOP_status
  * @{
  */
 /** The port is not in use. */
@@ -188,7 +188,7 @@ union pvcore_evtchn_status_u {
 typedef union pvcore_evtchn_status_u pvcore_evtchn_status_u_t;
 
 /**
- * EVTCHNOP_status: report the state of port `port` of domain `dom` (DOMID_SELF, or any
+ * #PVCORE_EVTCHNOP_status: report the state of port `port` of domain `dom` (DOMID_SELF, or any
  * domain for a privileged caller).
  */
 struct pvcore_evtchn_status {
@@ -202,7 +202,7 @@ struct pvcore_evtchn_status {
 typedef struct pvcore_evtchn_status pvcore_evtchn_status_t;
 
 /**
- * EVTCHNOP_bind_vcpu: make `port` notify `vcpu`. Not allowed for IPI ports and
+ * #PVCORE_EVTCHNOP_bind_vcpu: make `port` notify `vcpu`. Not allowed for IPI ports and
  * per-vCPU VIRQ ports, whose vCPU is fixed. Other ports notify vCPU 0 until moved (and
  * again after being freed and reallocated).
  */
@@ -213,7 +213,7 @@ struct pvcore_evtchn_bind_vcpu {
 /** Typedef for struct pvcore_evtchn_bind_vcpu. */
 typedef struct pvcore_evtchn_bind_vcpu pvcore_evtchn_bind_vcpu_t;
 
-/** EVTCHNOP_unmask: clear the port's mask and, if it is pending, deliver it now. */
+/** #PVCORE_EVTCHNOP_unmask: clear the port's mask and, if it is pending, deliver it now. */
 struct pvcore_evtchn_unmask {
     pvcore_evtchn_port_t port; /**< In: the port. */
 };
@@ -221,7 +221,7 @@ struct pvcore_evtchn_unmask {
 typedef struct pvcore_evtchn_unmask pvcore_evtchn_unmask_t;
 
 /**
- * EVTCHNOP_reset: close every port of `dom` (DOMID_SELF unless privileged). Called on
+ * #PVCORE_EVTCHNOP_reset: close every port of `dom` (DOMID_SELF unless privileged). Called on
  * oneself after using the FIFO ABI, it also frees the control blocks and event array and
  * returns the domain to the 2-level ABI. Ports bound during the call may be lost.
  */
@@ -232,7 +232,7 @@ struct pvcore_evtchn_reset {
 typedef struct pvcore_evtchn_reset pvcore_evtchn_reset_t;
 
 /**
- * EVTCHNOP_init_control: register the FIFO control block of `vcpu` (and, on the first
+ * #PVCORE_EVTCHNOP_init_control: register the FIFO control block of `vcpu` (and, on the first
  * call, switch the domain to the FIFO ABI). The block lives at byte `offset` of guest
  * frame `control_gfn`; it must be 8-byte aligned and must not cross the end of the
  * page. Ports pending on the 2-level ABI at the switch stay pending (raised once the
@@ -248,14 +248,14 @@ struct pvcore_evtchn_init_control {
 /** Typedef for struct pvcore_evtchn_init_control. */
 typedef struct pvcore_evtchn_init_control pvcore_evtchn_init_control_t;
 
-/** EVTCHNOP_expand_array: add the guest frame `array_gfn` as the next page of the FIFO event array. */
+/** #PVCORE_EVTCHNOP_expand_array: add the guest frame `array_gfn` as the next page of the FIFO event array. */
 struct pvcore_evtchn_expand_array {
     uint64_t array_gfn; /**< In: guest frame to add (1024 event words). */
 };
 /** Typedef for struct pvcore_evtchn_expand_array. */
 typedef struct pvcore_evtchn_expand_array pvcore_evtchn_expand_array_t;
 
-/** EVTCHNOP_set_priority: set the FIFO queue a port is linked onto. */
+/** #PVCORE_EVTCHNOP_set_priority: set the FIFO queue a port is linked onto. */
 struct pvcore_evtchn_set_priority {
     pvcore_evtchn_port_t port; /**< In: the port. */
     uint32_t priority;         /**< In: #PVCORE_EVTCHN_FIFO_PRIORITY_MAX (0, highest) to #PVCORE_EVTCHN_FIFO_PRIORITY_MIN (15). */
@@ -265,16 +265,16 @@ typedef struct pvcore_evtchn_set_priority pvcore_evtchn_set_priority_t;
 
 /** The per-command argument of the compat interface; only commands 0 to 9 have a member. */
 union pvcore_evtchn_op_u {
-    struct pvcore_evtchn_alloc_unbound alloc_unbound;       /**< EVTCHNOP_alloc_unbound. */
-    struct pvcore_evtchn_bind_interdomain bind_interdomain; /**< EVTCHNOP_bind_interdomain. */
-    struct pvcore_evtchn_bind_virq bind_virq;               /**< EVTCHNOP_bind_virq. */
-    struct pvcore_evtchn_bind_pirq bind_pirq;               /**< EVTCHNOP_bind_pirq. */
-    struct pvcore_evtchn_bind_ipi bind_ipi;                 /**< EVTCHNOP_bind_ipi. */
-    struct pvcore_evtchn_close close;                       /**< EVTCHNOP_close. */
-    struct pvcore_evtchn_send send;                         /**< EVTCHNOP_send. */
-    struct pvcore_evtchn_status status;                     /**< EVTCHNOP_status. */
-    struct pvcore_evtchn_bind_vcpu bind_vcpu;               /**< EVTCHNOP_bind_vcpu. */
-    struct pvcore_evtchn_unmask unmask;                     /**< EVTCHNOP_unmask. */
+    struct pvcore_evtchn_alloc_unbound alloc_unbound;       /**< #PVCORE_EVTCHNOP_alloc_unbound. */
+    struct pvcore_evtchn_bind_interdomain bind_interdomain; /**< #PVCORE_EVTCHNOP_bind_interdomain. */
+    struct pvcore_evtchn_bind_virq bind_virq;               /**< #PVCORE_EVTCHNOP_bind_virq. */
+    struct pvcore_evtchn_bind_pirq bind_pirq;               /**< #PVCORE_EVTCHNOP_bind_pirq. */
+    struct pvcore_evtchn_bind_ipi bind_ipi;                 /**< #PVCORE_EVTCHNOP_bind_ipi. */
+    struct pvcore_evtchn_close close;                       /**< #PVCORE_EVTCHNOP_close. */
+    struct pvcore_evtchn_send send;                         /**< #PVCORE_EVTCHNOP_send. */
+    struct pvcore_evtchn_status status;                     /**< #PVCORE_EVTCHNOP_status. */
+    struct pvcore_evtchn_bind_vcpu bind_vcpu;               /**< #PVCORE_EVTCHNOP_bind_vcpu. */
+    struct pvcore_evtchn_unmask unmask;                     /**< #PVCORE_EVTCHNOP_unmask. */
 };
 /** Typedef for union pvcore_evtchn_op_u. */
 typedef union pvcore_evtchn_op_u pvcore_evtchn_op_u_t;
@@ -366,7 +366,7 @@ typedef struct pvcore_evtchn_op pvcore_evtchn_op_t;
 /**
  * @name FIFO ABI
  * Each port has a 32-bit event word in the event array (pages added with
- * EVTCHNOP_expand_array). A pending, unmasked port is linked onto the tail of one of
+ * #PVCORE_EVTCHNOP_expand_array). A pending, unmasked port is linked onto the tail of one of
  * #PVCORE_EVTCHN_FIFO_MAX_QUEUES per-vCPU queues by its priority; the LINK field of each
  * word holds the next port of its queue. The guest consumes from each queue's head in
  * the control block, highest priority first.
@@ -403,7 +403,7 @@ typedef uint32_t pvcore_event_word_t;
 /** Number of ports the FIFO ABI can address (131072). */
 #define PVCORE_EVTCHN_FIFO_NR_CHANNELS (1 << PVCORE_EVTCHN_FIFO_LINK_BITS)
 
-/** A vCPU's FIFO control block (72 bytes), in guest memory registered by EVTCHNOP_init_control. */
+/** A vCPU's FIFO control block (72 bytes), in guest memory registered by #PVCORE_EVTCHNOP_init_control. */
 struct pvcore_evtchn_fifo_control_block {
     uint32_t ready;                                   /**< Bit q set: queue q is not empty (set by the hypervisor, cleared by the guest). */
     uint32_t _rsvd;                                   /**< Reserved. */

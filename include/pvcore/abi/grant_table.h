@@ -38,7 +38,7 @@
 /** A grant reference: an index into the granting domain's grant table. */
 typedef uint32_t pvcore_grant_ref_t;
 
-/** A mapping handle returned by GNTTABOP_map_grant_ref and presented to unmap it. */
+/** A mapping handle returned by #PVCORE_GNTTABOP_map_grant_ref and presented to unmap it. */
 typedef uint32_t pvcore_grant_handle_t;
 
 /**
@@ -248,23 +248,23 @@ typedef struct pvcore_grant_entry_v1 pvcore_grant_entry_v1_t;
 /** @} */
 
 /**
- * GNTTABOP_map_grant_ref: map grant `ref` of domain `dom` (same layout for both widths,
+ * #PVCORE_GNTTABOP_map_grant_ref: map grant `ref` of domain `dom` (same layout for both widths,
  * 32 bytes). On success `handle` identifies the mapping for a later unmap.
  */
 struct pvcore_gnttab_map_grant_ref {
-    uint64_t host_addr;            /**< In: virtual address to map at, or with GNTMAP_contains_pte the machine address of the PTE. */
+    uint64_t host_addr;            /**< In: virtual address to map at, or with #PVCORE_GNTMAP_contains_pte the machine address of the PTE. */
     uint32_t flags;                /**< In: GNTMAP_* flags. */
     pvcore_grant_ref_t ref;        /**< In: the grant reference. */
     pvcore_domid_t dom;            /**< In: the granting domain. */
     int16_t status;                /**< Out: GNTST_* result. */
     pvcore_grant_handle_t handle;  /**< Out: handle of the new mapping. */
-    uint64_t dev_bus_addr;         /**< Out: with GNTMAP_device_map, the address devices use. */
+    uint64_t dev_bus_addr;         /**< Out: with #PVCORE_GNTMAP_device_map, the address devices use. */
 };
 /** Typedef for struct pvcore_gnttab_map_grant_ref. */
 typedef struct pvcore_gnttab_map_grant_ref pvcore_gnttab_map_grant_ref_t;
 
 /**
- * GNTTABOP_unmap_grant_ref: remove the mappings tracked by `handle` (24 bytes, both
+ * #PVCORE_GNTTABOP_unmap_grant_ref: remove the mappings tracked by `handle` (24 bytes, both
  * widths). A zero `host_addr` or `dev_bus_addr` skips that kind of mapping; a non-zero
  * one must match. When a batch returns, no stale TLB entry for the removed mappings
  * remains.
@@ -279,7 +279,7 @@ struct pvcore_gnttab_unmap_grant_ref {
 typedef struct pvcore_gnttab_unmap_grant_ref pvcore_gnttab_unmap_grant_ref_t;
 
 /**
- * GNTTABOP_setup_table for a 32-bit guest (16 bytes): grow the table of `dom` to at
+ * #PVCORE_GNTTABOP_setup_table for a 32-bit guest (16 bytes): grow the table of `dom` to at
  * least `nr_frames` frames and write the first `nr_frames` frame numbers to the array
  * at `frame_list`.
  */
@@ -292,7 +292,7 @@ struct pvcore_gnttab_setup_table_x86_32 {
 /** Typedef for struct pvcore_gnttab_setup_table_x86_32. */
 typedef struct pvcore_gnttab_setup_table_x86_32 pvcore_gnttab_setup_table_x86_32_t;
 
-/** GNTTABOP_setup_table for a 64-bit guest (24 bytes); see struct pvcore_gnttab_setup_table_x86_32. */
+/** #PVCORE_GNTTABOP_setup_table for a 64-bit guest (24 bytes); see struct pvcore_gnttab_setup_table_x86_32. */
 struct pvcore_gnttab_setup_table_x86_64 {
     pvcore_domid_t dom;    /**< In: DOMID_SELF, or another domain for a privileged caller. */
     uint32_t nr_frames;    /**< In: number of table frames wanted, at offset 4. */
@@ -303,7 +303,7 @@ struct pvcore_gnttab_setup_table_x86_64 {
 /** Typedef for struct pvcore_gnttab_setup_table_x86_64. */
 typedef struct pvcore_gnttab_setup_table_x86_64 pvcore_gnttab_setup_table_x86_64_t;
 
-/** GNTTABOP_dump_table: print the grant table of `dom` on the hypervisor console (debugging). */
+/** #PVCORE_GNTTABOP_dump_table: print the grant table of `dom` on the hypervisor console (debugging). */
 struct pvcore_gnttab_dump_table {
     pvcore_domid_t dom; /**< In: the domain. */
     int16_t status;     /**< Out: GNTST_* result. */
@@ -312,7 +312,7 @@ struct pvcore_gnttab_dump_table {
 typedef struct pvcore_gnttab_dump_table pvcore_gnttab_dump_table_t;
 
 /**
- * GNTTABOP_transfer for a 32-bit guest (16 bytes): give the caller's frame `mfn` to
+ * #PVCORE_GNTTABOP_transfer for a 32-bit guest (16 bytes): give the caller's frame `mfn` to
  * `domid`, into its accept_transfer grant `ref`. PV callers only. Unless the status is
  * #PVCORE_GNTST_bad_page the caller has lost the frame even if the transfer failed.
  */
@@ -325,7 +325,7 @@ struct pvcore_gnttab_transfer_x86_32 {
 /** Typedef for struct pvcore_gnttab_transfer_x86_32. */
 typedef struct pvcore_gnttab_transfer_x86_32 pvcore_gnttab_transfer_x86_32_t;
 
-/** GNTTABOP_transfer for a 64-bit guest (24 bytes); see struct pvcore_gnttab_transfer_x86_32. */
+/** #PVCORE_GNTTABOP_transfer for a 64-bit guest (24 bytes); see struct pvcore_gnttab_transfer_x86_32. */
 struct pvcore_gnttab_transfer_x86_64 {
     pvcore_xen_pfn_x86_64_t mfn; /**< In: the frame to give away. */
     pvcore_domid_t domid;        /**< In: the receiving domain. */
@@ -354,7 +354,7 @@ struct pvcore_gnttab_copy_ptr_x86_32 {
 typedef struct pvcore_gnttab_copy_ptr_x86_32 pvcore_gnttab_copy_ptr_x86_32_t;
 
 /**
- * GNTTABOP_copy for a 32-bit guest (24 bytes): the hypervisor copies `len` bytes from
+ * #PVCORE_GNTTABOP_copy for a 32-bit guest (24 bytes): the hypervisor copies `len` bytes from
  * `source` to `dest`. Each end is a frame of the caller or a grant of another domain
  * (which must permit the access). Neither range may cross a page boundary.
  */
@@ -386,7 +386,7 @@ struct pvcore_gnttab_copy_ptr_x86_64 {
 /** Typedef for struct pvcore_gnttab_copy_ptr_x86_64. */
 typedef struct pvcore_gnttab_copy_ptr_x86_64 pvcore_gnttab_copy_ptr_x86_64_t;
 
-/** GNTTABOP_copy for a 64-bit guest (40 bytes); see struct pvcore_gnttab_copy_x86_32. */
+/** #PVCORE_GNTTABOP_copy for a 64-bit guest (40 bytes); see struct pvcore_gnttab_copy_x86_32. */
 struct pvcore_gnttab_copy_x86_64 {
     struct pvcore_gnttab_copy_ptr_x86_64 source; /**< In: where to read. */
     struct pvcore_gnttab_copy_ptr_x86_64 dest;   /**< In: where to write, at offset 16. */
@@ -398,7 +398,7 @@ struct pvcore_gnttab_copy_x86_64 {
 /** Typedef for struct pvcore_gnttab_copy_x86_64. */
 typedef struct pvcore_gnttab_copy_x86_64 pvcore_gnttab_copy_x86_64_t;
 
-/** GNTTABOP_query_size: report the size of the grant table of `dom` (DOMID_SELF unless privileged). */
+/** #PVCORE_GNTTABOP_query_size: report the size of the grant table of `dom` (DOMID_SELF unless privileged). */
 struct pvcore_gnttab_query_size {
     pvcore_domid_t dom;     /**< In: the domain. */
     uint32_t nr_frames;     /**< Out: current number of table frames, at offset 4. */
@@ -409,7 +409,7 @@ struct pvcore_gnttab_query_size {
 typedef struct pvcore_gnttab_query_size pvcore_gnttab_query_size_t;
 
 /**
- * GNTTABOP_unmap_and_replace (24 bytes, both widths): remove the host mapping tracked by
+ * #PVCORE_GNTTABOP_unmap_and_replace (24 bytes, both widths): remove the host mapping tracked by
  * `handle` at `host_addr` and, in the same step, put there the entry that currently maps
  * `new_addr`, whose own entry is cleared.
  */
@@ -422,14 +422,14 @@ struct pvcore_gnttab_unmap_and_replace {
 /** Typedef for struct pvcore_gnttab_unmap_and_replace. */
 typedef struct pvcore_gnttab_unmap_and_replace pvcore_gnttab_unmap_and_replace_t;
 
-/** GNTTABOP_set_version: select the format of the caller's table (before any grant is in use). */
+/** #PVCORE_GNTTABOP_set_version: select the format of the caller's table (before any grant is in use). */
 struct pvcore_gnttab_set_version {
     uint32_t version; /**< In: 1 or 2. Out: the version in force. */
 };
 /** Typedef for struct pvcore_gnttab_set_version. */
 typedef struct pvcore_gnttab_set_version pvcore_gnttab_set_version_t;
 
-/** GNTTABOP_get_status_frames for a 32-bit guest (12 bytes; version-2 tables only). */
+/** #PVCORE_GNTTABOP_get_status_frames for a 32-bit guest (12 bytes; version-2 tables only). */
 struct pvcore_gnttab_get_status_frames_x86_32 {
     uint32_t nr_frames;  /**< In: number of status frames to report. */
     pvcore_domid_t dom;  /**< In: the domain. */
@@ -439,7 +439,7 @@ struct pvcore_gnttab_get_status_frames_x86_32 {
 /** Typedef for struct pvcore_gnttab_get_status_frames_x86_32. */
 typedef struct pvcore_gnttab_get_status_frames_x86_32 pvcore_gnttab_get_status_frames_x86_32_t;
 
-/** GNTTABOP_get_status_frames for a 64-bit guest (16 bytes; version-2 tables only). */
+/** #PVCORE_GNTTABOP_get_status_frames for a 64-bit guest (16 bytes; version-2 tables only). */
 struct pvcore_gnttab_get_status_frames_x86_64 {
     uint32_t nr_frames;  /**< In: number of status frames to report. */
     pvcore_domid_t dom;  /**< In: the domain. */
@@ -449,7 +449,7 @@ struct pvcore_gnttab_get_status_frames_x86_64 {
 /** Typedef for struct pvcore_gnttab_get_status_frames_x86_64. */
 typedef struct pvcore_gnttab_get_status_frames_x86_64 pvcore_gnttab_get_status_frames_x86_64_t;
 
-/** GNTTABOP_get_version: report the grant-table version of `dom`. */
+/** #PVCORE_GNTTABOP_get_version: report the grant-table version of `dom`. */
 struct pvcore_gnttab_get_version {
     pvcore_domid_t dom; /**< In: the domain (DOMID_SELF unless privileged). */
     uint16_t pad;       /**< Unused. */
@@ -458,7 +458,7 @@ struct pvcore_gnttab_get_version {
 /** Typedef for struct pvcore_gnttab_get_version. */
 typedef struct pvcore_gnttab_get_version pvcore_gnttab_get_version_t;
 
-/** GNTTABOP_swap_grant_ref: exchange two entries of the caller's table (neither may be in use). */
+/** #PVCORE_GNTTABOP_swap_grant_ref: exchange two entries of the caller's table (neither may be in use). */
 struct pvcore_gnttab_swap_grant_ref {
     pvcore_grant_ref_t ref_a; /**< In: first entry. */
     pvcore_grant_ref_t ref_b; /**< In: second entry. */
@@ -475,7 +475,7 @@ union pvcore_gnttab_cache_flush_a {
 /** Typedef for union pvcore_gnttab_cache_flush_a. */
 typedef union pvcore_gnttab_cache_flush_a pvcore_gnttab_cache_flush_a_t;
 
-/** GNTTABOP_cache_flush: clean and/or invalidate caches for part of a granted frame (16 bytes). */
+/** #PVCORE_GNTTABOP_cache_flush: clean and/or invalidate caches for part of a granted frame (16 bytes). */
 struct pvcore_gnttab_cache_flush {
     union pvcore_gnttab_cache_flush_a a; /**< In: the target. */
     uint16_t offset;                     /**< In: byte offset from the start of the target frame. */

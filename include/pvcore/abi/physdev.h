@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /**
- * @brief `PHYSDEVOP_set_iopl`: sets the calling vCPU's virtual I/O privilege level.
+ * @brief `PVCORE_PHYSDEVOP_set_iopl`: sets the calling vCPU's virtual I/O privilege level.
  *
  * `arg` points to a #pvcore_physdev_set_iopl. An `iopl` above 3 fails with -EINVAL.
  * The virtual IOPL decides whether the guest's `in`/`out`, `cli` and `sti` are emulated
@@ -22,7 +22,7 @@
  */
 #define PVCORE_PHYSDEVOP_set_iopl 6
 /**
- * @brief `PHYSDEVOP_set_iobitmap`: registers a guest I/O permission bitmap (not served by
+ * @brief `PVCORE_PHYSDEVOP_set_iobitmap`: registers a guest I/O permission bitmap (not served by
  *        the library: it goes to the embedder).
  */
 #define PVCORE_PHYSDEVOP_set_iobitmap 7

@@ -2,7 +2,7 @@
  * @file
  * @brief The vcpu_op hypercall's wire ABI (Xen's public vcpu.h and the x86 vCPU guest
  *        context): command numbers, the runstate, vcpu_info registration and the
- *        64-bit and 32-bit guest context given to VCPUOP_initialise.
+ *        64-bit and 32-bit guest context given to #PVCORE_VCPUOP_initialise.
  *
  * Naming and layout rules are those of <pvcore/abi/xen.h>: Xen's names behind a
  * `PVCORE_` / `pvcore_` prefix, `_x86_32` and `_x86_64` versions built from fixed-width
@@ -65,7 +65,7 @@
 #define PVCORE_RUNSTATE_offline 3
 /** @} */
 
-/** Bit of state_entry_time set while the hypervisor updates the guest's copy (VMASST_TYPE_runstate_update_flag). */
+/** Bit of state_entry_time set while the hypervisor updates the guest's copy (#PVCORE_VMASST_TYPE_runstate_update_flag). */
 #define PVCORE_XEN_RUNSTATE_UPDATE (1ULL << 63)
 
 /** A 64-bit guest's runstate (48 bytes). The library's own runstate uses this layout too. */
@@ -90,21 +90,21 @@ struct pvcore_vcpu_runstate_info_x86_32 {
 /** Typedef for struct pvcore_vcpu_runstate_info_x86_32. */
 typedef struct pvcore_vcpu_runstate_info_x86_32 pvcore_vcpu_runstate_info_x86_32_t;
 
-/** VCPUOP_register_runstate_memory_area's argument (8 bytes, both widths). */
+/** #PVCORE_VCPUOP_register_runstate_memory_area's argument (8 bytes, both widths). */
 struct pvcore_vcpu_register_runstate_memory_area {
     uint64_t addr; /**< Guest virtual address of the area (a 32-bit guest uses the low half); 0: none. */
 };
 /** Typedef for struct pvcore_vcpu_register_runstate_memory_area. */
 typedef struct pvcore_vcpu_register_runstate_memory_area pvcore_vcpu_register_runstate_memory_area_t;
 
-/** VCPUOP_set_periodic_timer's argument. */
+/** #PVCORE_VCPUOP_set_periodic_timer's argument. */
 struct pvcore_vcpu_set_periodic_timer {
     uint64_t period_ns; /**< Period in nanoseconds. */
 };
 /** Typedef for struct pvcore_vcpu_set_periodic_timer. */
 typedef struct pvcore_vcpu_set_periodic_timer pvcore_vcpu_set_periodic_timer_t;
 
-/** VCPUOP_set_singleshot_timer's argument (16 bytes; 12 for a 32-bit guest, which reads only the first 12). */
+/** #PVCORE_VCPUOP_set_singleshot_timer's argument (16 bytes; 12 for a 32-bit guest, which reads only the first 12). */
 struct pvcore_vcpu_set_singleshot_timer {
     uint64_t timeout_abs_ns; /**< Absolute system time of the timeout (ns). */
     uint32_t flags;          /**< PVCORE_VCPU_SSHOTTMR_*. */
@@ -118,7 +118,7 @@ typedef struct pvcore_vcpu_set_singleshot_timer pvcore_vcpu_set_singleshot_timer
 /** Fail with -ETIME if the timeout is already in the past. */
 #define PVCORE_VCPU_SSHOTTMR_future (1U << 0)
 
-/** VCPUOP_register_vcpu_info's argument (16 bytes, both widths). */
+/** #PVCORE_VCPUOP_register_vcpu_info's argument (16 bytes, both widths). */
 struct pvcore_vcpu_register_vcpu_info {
     uint64_t mfn;    /**< The guest frame to hold the vcpu_info (a PV guest's frames are machine frames). */
     uint32_t offset; /**< Byte offset in it; the 64-byte vcpu_info must fit in the page. */

@@ -16,7 +16,7 @@
  *   leading underscores (`__HYPERVISOR_mmu_update`); here they are dropped
  *   (#PVCORE_HYPERVISOR_mmu_update).
  * - Xen writes a bit number with a leading underscore next to its mask (`_GTF_reading`
- *   next to `GTF_reading`); here the bit number has a `_BIT` suffix instead.
+ *   next to `PVCORE_GTF_reading`); here the bit number has a `_BIT` suffix instead.
  * - A structure is `struct pvcore_<xen name>` with a typedef `pvcore_<xen name>_t`.
  * - Where the guest's word size changes a layout or a value, there are two versions,
  *   suffixed `_x86_32` (32-bit PV guests, also called "compat" guests when they run on a
@@ -591,14 +591,14 @@ typedef struct pvcore_mmuext_op_x86_64 pvcore_mmuext_op_x86_64_t;
 /** The largest valid shutdown reason. */
 #define PVCORE_SHUTDOWN_MAX 5
 
-/** Argument of SCHEDOP_shutdown and SCHEDOP_shutdown_code. */
+/** Argument of #PVCORE_SCHEDOP_shutdown and #PVCORE_SCHEDOP_shutdown_code. */
 struct pvcore_sched_shutdown {
     uint32_t reason; /**< SHUTDOWN_* reason. */
 };
 /** Typedef for struct pvcore_sched_shutdown. */
 typedef struct pvcore_sched_shutdown pvcore_sched_shutdown_t;
 
-/** Argument of SCHEDOP_poll for a 32-bit guest (16 bytes). */
+/** Argument of #PVCORE_SCHEDOP_poll for a 32-bit guest (16 bytes). */
 struct pvcore_sched_poll_x86_32 {
     uint32_t ports;    /**< Guest address of an array of `nr_ports` event-channel ports (uint32). */
     uint32_t nr_ports; /**< Number of ports in the array. */
@@ -607,7 +607,7 @@ struct pvcore_sched_poll_x86_32 {
 /** Typedef for struct pvcore_sched_poll_x86_32. */
 typedef struct pvcore_sched_poll_x86_32 pvcore_sched_poll_x86_32_t;
 
-/** Argument of SCHEDOP_poll for a 64-bit guest (24 bytes). */
+/** Argument of #PVCORE_SCHEDOP_poll for a 64-bit guest (24 bytes). */
 struct pvcore_sched_poll_x86_64 {
     uint64_t ports;    /**< Guest address of an array of `nr_ports` event-channel ports (uint32). */
     uint32_t nr_ports; /**< Number of ports in the array. */
@@ -617,7 +617,7 @@ struct pvcore_sched_poll_x86_64 {
 /** Typedef for struct pvcore_sched_poll_x86_64. */
 typedef struct pvcore_sched_poll_x86_64 pvcore_sched_poll_x86_64_t;
 
-/** Argument of SCHEDOP_remote_shutdown. */
+/** Argument of #PVCORE_SCHEDOP_remote_shutdown. */
 struct pvcore_sched_remote_shutdown {
     pvcore_domid_t domain_id; /**< The domain to shut down. */
     uint32_t reason;          /**< SHUTDOWN_* reason, at offset 4. */
@@ -626,7 +626,7 @@ struct pvcore_sched_remote_shutdown {
 typedef struct pvcore_sched_remote_shutdown pvcore_sched_remote_shutdown_t;
 
 /**
- * Argument of SCHEDOP_watchdog. With `id` 0 a new watchdog is created (the call returns
+ * Argument of #PVCORE_SCHEDOP_watchdog. With `id` 0 a new watchdog is created (the call returns
  * its id); with a non-zero `id`, a zero `timeout` destroys that watchdog and a non-zero
  * one re-arms it with the new timeout. An expired watchdog shuts the domain down with
  * #PVCORE_SHUTDOWN_watchdog.
@@ -638,7 +638,7 @@ struct pvcore_sched_watchdog {
 /** Typedef for struct pvcore_sched_watchdog. */
 typedef struct pvcore_sched_watchdog pvcore_sched_watchdog_t;
 
-/** Argument of SCHEDOP_pin_override. */
+/** Argument of #PVCORE_SCHEDOP_pin_override. */
 struct pvcore_sched_pin_override {
     int32_t pcpu; /**< Physical CPU to pin to (it must be in the domain's CPU pool); negative undoes the override. */
 };
@@ -704,7 +704,7 @@ typedef char pvcore_xen_changeset_info_t[PVCORE_XEN_CHANGESET_INFO_LEN];
 /** Hypervisor command line, NUL-terminated. */
 typedef char pvcore_xen_commandline_t[PVCORE_XEN_COMMANDLINE_LEN];
 
-/** Result of XENVER_compile_info: NUL-terminated strings describing the build. */
+/** Result of #PVCORE_XENVER_compile_info: NUL-terminated strings describing the build. */
 struct pvcore_xen_compile_info {
     char compiler[64];       /**< Compiler name and version. */
     char compile_by[16];     /**< User who built the hypervisor. */
@@ -714,21 +714,21 @@ struct pvcore_xen_compile_info {
 /** Typedef for struct pvcore_xen_compile_info. */
 typedef struct pvcore_xen_compile_info pvcore_xen_compile_info_t;
 
-/** Result of XENVER_platform_parameters for a 32-bit guest. */
+/** Result of #PVCORE_XENVER_platform_parameters for a 32-bit guest. */
 struct pvcore_xen_platform_parameters_x86_32 {
     pvcore_xen_ulong_x86_32_t virt_start; /**< Lowest virtual address reserved by the hypervisor. */
 };
 /** Typedef for struct pvcore_xen_platform_parameters_x86_32. */
 typedef struct pvcore_xen_platform_parameters_x86_32 pvcore_xen_platform_parameters_x86_32_t;
 
-/** Result of XENVER_platform_parameters for a 64-bit guest. */
+/** Result of #PVCORE_XENVER_platform_parameters for a 64-bit guest. */
 struct pvcore_xen_platform_parameters_x86_64 {
     pvcore_xen_ulong_x86_64_t virt_start; /**< Lowest virtual address reserved by the hypervisor. */
 };
 /** Typedef for struct pvcore_xen_platform_parameters_x86_64. */
 typedef struct pvcore_xen_platform_parameters_x86_64 pvcore_xen_platform_parameters_x86_64_t;
 
-/** Argument of XENVER_get_features. */
+/** Argument of #PVCORE_XENVER_get_features. */
 struct pvcore_xen_feature_info {
     uint32_t submap_idx; /**< In: which 32-bit word of the feature bitmap (XENFEAT_* / 32). */
     uint32_t submap;     /**< Out: that word; bit `n` is feature `submap_idx * 32 + n`. */
@@ -737,7 +737,7 @@ struct pvcore_xen_feature_info {
 typedef struct pvcore_xen_feature_info pvcore_xen_feature_info_t;
 
 /**
- * Argument of XENVER_build_id. Only the fixed part is described: the output buffer of
+ * Argument of #PVCORE_XENVER_build_id. Only the fixed part is described: the output buffer of
  * `len` bytes follows immediately, at offset 4 (Xen declares it as a flexible array).
  */
 struct pvcore_xen_build_id {
@@ -964,7 +964,7 @@ typedef struct pvcore_xen_build_id pvcore_xen_build_id_t;
 #define PVCORE_VGCF_syscall_disables_events_BIT 4
 /** Entering the syscall callback masks events. */
 #define PVCORE_VGCF_syscall_disables_events (1 << 4)
-/** The vCPU is online (VCPUOP_initialise). */
+/** The vCPU is online (#PVCORE_VCPUOP_initialise). */
 #define PVCORE_VGCF_online (1 << 5)
 /** Bit number of #PVCORE_VGCF_in_syscall. */
 #define PVCORE_VGCF_in_syscall_BIT 8
@@ -1113,7 +1113,7 @@ typedef struct pvcore_xen_callback_x86_32 pvcore_xen_callback_x86_32_t;
 /** A callback address of a 64-bit guest: a canonical virtual address (the code segment is implied). */
 typedef uint64_t pvcore_xen_callback_x86_64_t;
 
-/** Argument of CALLBACKOP_register for a 32-bit guest (12 bytes). */
+/** Argument of #PVCORE_CALLBACKOP_register for a 32-bit guest (12 bytes). */
 struct pvcore_callback_register_x86_32 {
     uint16_t type;                              /**< CALLBACKTYPE_*. */
     uint16_t flags;                             /**< CALLBACKF_*. */
@@ -1122,7 +1122,7 @@ struct pvcore_callback_register_x86_32 {
 /** Typedef for struct pvcore_callback_register_x86_32. */
 typedef struct pvcore_callback_register_x86_32 pvcore_callback_register_x86_32_t;
 
-/** Argument of CALLBACKOP_register for a 64-bit guest (16 bytes). */
+/** Argument of #PVCORE_CALLBACKOP_register for a 64-bit guest (16 bytes). */
 struct pvcore_callback_register_x86_64 {
     uint16_t type;                        /**< CALLBACKTYPE_*. */
     uint16_t flags;                       /**< CALLBACKF_*. */
@@ -1132,7 +1132,7 @@ struct pvcore_callback_register_x86_64 {
 /** Typedef for struct pvcore_callback_register_x86_64. */
 typedef struct pvcore_callback_register_x86_64 pvcore_callback_register_x86_64_t;
 
-/** Argument of CALLBACKOP_unregister (both widths). */
+/** Argument of #PVCORE_CALLBACKOP_unregister (both widths). */
 struct pvcore_callback_unregister {
     uint16_t type;    /**< CALLBACKTYPE_* to remove. */
     uint16_t _unused; /**< Unused; ignored. */

@@ -14,7 +14,7 @@
  *   the per-vCPU state and the port table (one entry per port the kernel may bind);
  * - its mapped shared-info page, and a vcpu_info for each vCPU (by default the ones
  *   inside the shared-info page for vCPUs 0 to 31; pvcore_guest_evtchn_set_vcpu_info()
- *   for others, or after VCPUOP_register_vcpu_info);
+ *   for others, or after #PVCORE_VCPUOP_register_vcpu_info);
  * - a function that issues `event_channel_op(cmd, arg)` from the calling vCPU
  *   (#pvcore_guest_evtchn_op_fn);
  * - for FIFO: a control block per vCPU and event-array pages (virtual address and guest
@@ -173,7 +173,7 @@ int pvcore_guest_evtchn_init(void *mem, size_t bytes, const struct pvcore_guest_
                              struct pvcore_guest_evtchn **out);
 
 /**
- * @brief Sets the vcpu_info a vCPU's dispatch uses (after VCPUOP_register_vcpu_info, or
+ * @brief Sets the vcpu_info a vCPU's dispatch uses (after #PVCORE_VCPUOP_register_vcpu_info, or
  *        for vCPUs from 32 up).
  * @param g         The dispatcher.
  * @param vcpu      The vCPU.
@@ -236,7 +236,7 @@ int pvcore_guest_evtchn_bind(struct pvcore_guest_evtchn *g, uint32_t port, uint3
 int pvcore_guest_evtchn_unbind(struct pvcore_guest_evtchn *g, uint32_t port);
 
 /**
- * @brief EVTCHNOP_bind_virq, then binds the new port to `h` on `vcpu`.
+ * @brief #PVCORE_EVTCHNOP_bind_virq, then binds the new port to `h` on `vcpu`.
  * @param g    The dispatcher.
  * @param virq A VIRQ_* number.
  * @param vcpu The vCPU (vCPU 0 for a global VIRQ).
@@ -250,7 +250,7 @@ int pvcore_guest_evtchn_bind_virq(struct pvcore_guest_evtchn *g, uint32_t virq, 
                                   const struct pvcore_guest_evtchn_handler *h, uint32_t *port);
 
 /**
- * @brief EVTCHNOP_bind_ipi, then binds the new port to `h` on `vcpu`.
+ * @brief #PVCORE_EVTCHNOP_bind_ipi, then binds the new port to `h` on `vcpu`.
  * @param g    The dispatcher.
  * @param vcpu The vCPU the IPI notifies.
  * @param h    The handler.
@@ -261,7 +261,7 @@ int pvcore_guest_evtchn_bind_ipi(struct pvcore_guest_evtchn *g, uint32_t vcpu,
                                  const struct pvcore_guest_evtchn_handler *h, uint32_t *port);
 
 /**
- * @brief EVTCHNOP_bind_interdomain, then binds the new local port (which the hypervisor
+ * @brief #PVCORE_EVTCHNOP_bind_interdomain, then binds the new local port (which the hypervisor
  *        leaves pending) to `h` on vCPU 0.
  * @param g           The dispatcher.
  * @param remote_dom  The peer domain.
@@ -275,7 +275,7 @@ int pvcore_guest_evtchn_bind_interdomain(struct pvcore_guest_evtchn *g, pvcore_d
                                          const struct pvcore_guest_evtchn_handler *h, uint32_t *port);
 
 /**
- * @brief EVTCHNOP_alloc_unbound (in DOMID_SELF), then binds the new port to `h` on vCPU 0.
+ * @brief #PVCORE_EVTCHNOP_alloc_unbound (in DOMID_SELF), then binds the new port to `h` on vCPU 0.
  * @param g          The dispatcher.
  * @param remote_dom The domain allowed to connect.
  * @param h          The handler.
@@ -286,7 +286,7 @@ int pvcore_guest_evtchn_alloc_unbound(struct pvcore_guest_evtchn *g, pvcore_domi
                                       const struct pvcore_guest_evtchn_handler *h, uint32_t *port);
 
 /**
- * @brief Masks the port, unbinds it if bound, and closes it (EVTCHNOP_close).
+ * @brief Masks the port, unbinds it if bound, and closes it (#PVCORE_EVTCHNOP_close).
  * @param g    The dispatcher.
  * @param port The port.
  * @return 0; -PVCORE_EINVAL for a port out of range; the hypercall's error.
@@ -294,7 +294,7 @@ int pvcore_guest_evtchn_alloc_unbound(struct pvcore_guest_evtchn *g, pvcore_domi
 int pvcore_guest_evtchn_close(struct pvcore_guest_evtchn *g, uint32_t port);
 
 /**
- * @brief Moves a port to another vCPU (EVTCHNOP_bind_vcpu) and records it, masked
+ * @brief Moves a port to another vCPU (#PVCORE_EVTCHNOP_bind_vcpu) and records it, masked
  *        meanwhile; unmasked again afterwards if it was unmasked, so an event that arrived
  *        during the move is delivered to the new vCPU.
  * @param g    The dispatcher.
@@ -306,7 +306,7 @@ int pvcore_guest_evtchn_close(struct pvcore_guest_evtchn *g, uint32_t port);
 int pvcore_guest_evtchn_move(struct pvcore_guest_evtchn *g, uint32_t port, uint32_t vcpu);
 
 /**
- * @brief Notifies the other end of a port (EVTCHNOP_send).
+ * @brief Notifies the other end of a port (#PVCORE_EVTCHNOP_send).
  * @param g    The dispatcher.
  * @param port The local port.
  * @return 0, or the hypercall's error.
@@ -326,11 +326,11 @@ int pvcore_guest_evtchn_mask(struct pvcore_guest_evtchn *g, uint32_t port);
 /**
  * @brief Unmasks a port, and has a pending event of it delivered.
  *
- * 2-level: if the port is pending, EVTCHNOP_unmask (the hypervisor clears the mask and
+ * 2-level: if the port is pending, #PVCORE_EVTCHNOP_unmask (the hypervisor clears the mask and
  * delivers to the port's vCPU); otherwise the mask bit is cleared here, and if the port
  * became pending meanwhile it is masked again and unmasked by the hypercall. FIFO: MASKED
  * is cleared with a compare-and-swap that waits while the hypervisor holds BUSY; if the
- * word was PENDING, EVTCHNOP_unmask relinks it.
+ * word was PENDING, #PVCORE_EVTCHNOP_unmask relinks it.
  *
  * @param g    The dispatcher.
  * @param port The port.
@@ -377,7 +377,7 @@ int pvcore_guest_evtchn_dispatch(struct pvcore_guest_evtchn *g, uint32_t vcpu);
 uint32_t pvcore_guest_evtchn_dispatch_seq(const struct pvcore_guest_evtchn *g, uint32_t vcpu);
 
 /**
- * @brief Resets the domain's event channels (EVTCHNOP_reset of DOMID_SELF) and the
+ * @brief Resets the domain's event channels (#PVCORE_EVTCHNOP_reset of DOMID_SELF) and the
  *        dispatcher with them: every port closed and unbound, and the 2-level ABI again
  *        (the hypervisor drops the FIFO control blocks and event array; their memory is
  *        the kernel's again).
@@ -389,7 +389,7 @@ uint32_t pvcore_guest_evtchn_dispatch_seq(const struct pvcore_guest_evtchn *g, u
 int pvcore_guest_evtchn_reset(struct pvcore_guest_evtchn *g);
 
 /**
- * @brief Registers a vCPU's FIFO control block (EVTCHNOP_init_control); the first success
+ * @brief Registers a vCPU's FIFO control block (#PVCORE_EVTCHNOP_init_control); the first success
  *        switches the dispatcher to FIFO mode.
  *
  * The block is cleared first. The hypervisor switches the whole domain at the first call,
@@ -412,7 +412,7 @@ int pvcore_guest_evtchn_fifo_init_control(struct pvcore_guest_evtchn *g, uint32_
                                           uint64_t gfn, uint32_t offset);
 
 /**
- * @brief Adds the next FIFO event-array page (EVTCHNOP_expand_array). Page n holds the
+ * @brief Adds the next FIFO event-array page (#PVCORE_EVTCHNOP_expand_array). Page n holds the
  *        event words of ports n x 1024 to n x 1024 + 1023.
  *
  * Every word of the page is set to MASKED first, so a port starts masked.
@@ -427,7 +427,7 @@ int pvcore_guest_evtchn_fifo_init_control(struct pvcore_guest_evtchn *g, uint32_
 int pvcore_guest_evtchn_fifo_expand(struct pvcore_guest_evtchn *g, void *page, uint64_t gfn);
 
 /**
- * @brief Sets a port's FIFO priority (EVTCHNOP_set_priority): the queue its next events
+ * @brief Sets a port's FIFO priority (#PVCORE_EVTCHNOP_set_priority): the queue its next events
  *        are linked onto.
  * @param g        The dispatcher.
  * @param port     The port.
