@@ -341,7 +341,8 @@ static void destroy_frame(const struct domain_locked *dl, uint64_t mfn)
     }
 }
 
-int pvcore_domain_pause(struct pvcore_domain *pd)
+/* One step of the pause count, up or down, refused past its ends. */
+static int pause_step(struct pvcore_domain *pd, bool up)
 {
     struct domain *d = D(pd);
     uint32_t n;
@@ -351,30 +352,22 @@ int pvcore_domain_pause(struct pvcore_domain *pd)
     }
     n = atomic_load_explicit(&d->pause_count, memory_order_relaxed);
     do {
-        if (n == UINT32_MAX) {
+        if (n == (up ? UINT32_MAX : 0u)) {
             return -PVCORE_EINVAL;
         }
-    } while (!atomic_compare_exchange_weak_explicit(&d->pause_count, &n, n + 1u, memory_order_acq_rel,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&d->pause_count, &n, up ? n + 1u : n - 1u,
+                                                    memory_order_acq_rel, memory_order_relaxed));
     return 0;
+}
+
+int pvcore_domain_pause(struct pvcore_domain *pd)
+{
+    return pause_step(pd, true);
 }
 
 int pvcore_domain_unpause(struct pvcore_domain *pd)
 {
-    struct domain *d = D(pd);
-    uint32_t n;
-
-    if (d == NULL) {
-        return -PVCORE_EINVAL;
-    }
-    n = atomic_load_explicit(&d->pause_count, memory_order_relaxed);
-    do {
-        if (n == 0) {
-            return -PVCORE_EINVAL;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&d->pause_count, &n, n - 1u, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    return 0;
+    return pause_step(pd, false);
 }
 
 int pvcore_domain_destroy(struct pvcore_domain *pd)

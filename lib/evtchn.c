@@ -434,7 +434,11 @@ static bool port_pending(const struct evt_locked *l, struct domain *d, uint32_t 
 
         return w != NULL && (atomic_load_explicit(w, memory_order_seq_cst) & EW_PENDING) != 0;
     }
-    return shared_info(d) != NULL && test_bit(shared_info(d) + SI_PENDING, port);
+    {
+        uint8_t *si = shared_info(d);
+
+        return si != NULL && test_bit(si + SI_PENDING, port);
+    }
 }
 
 /* The rest of a delivery, with no lock held. */
@@ -1393,29 +1397,33 @@ uint32_t pvcore_evtchn_nr_ports(const struct pvcore_domain *pd)
     return n;
 }
 
-int pvcore_evtchn_raise_virq(struct pvcore_vcpu *pv, uint32_t virq)
+/* Raises the port that `*binding` (a VIRQ's or a PIRQ's entry, read under d's lock) names:
+ * -ENOENT while none is bound (0, or a PIRQ still being bound). */
+static int raise_bound(struct domain *d, const uint32_t *binding)
 {
-    struct vcpu *v = (struct vcpu *)(void *)pv;
-    struct domain *d = v->d;
     struct deliver dv = DELIVER_NONE;
-    struct evt_locked l;
-    uint32_t port;
+    struct evt_locked l = evt_lock1(d);
+    uint32_t port = *binding;
     int rc = 0;
 
-    if (virq >= PVCORE_NR_VIRQS) {
-        return -PVCORE_EINVAL;
-    }
-    l = evt_lock1(d);
-    port = (virq_is_global(virq) ? &d->vcpus[0] : v)->evt.virq_port[virq];
-    if (port == 0) {
+    if (port == 0 || port == PIRQ_BINDING) {
         rc = -PVCORE_ENOENT;
     } else {
-        const struct evtchn_port *p = port_at(&l, d, port);
-        set_pending(&l, d, port, p->notify_vcpu, &dv);
+        set_pending(&l, d, port, port_at(&l, d, port)->notify_vcpu, &dv);
     }
     evt_unlock(&l);
     deliver_finish(&dv);
     return rc;
+}
+
+int pvcore_evtchn_raise_virq(struct pvcore_vcpu *pv, uint32_t virq)
+{
+    struct vcpu *v = (struct vcpu *)(void *)pv;
+
+    if (virq >= PVCORE_NR_VIRQS) {
+        return -PVCORE_EINVAL;
+    }
+    return raise_bound(v->d, &(virq_is_global(virq) ? &v->d->vcpus[0] : v)->evt.virq_port[virq]);
 }
 
 int evtchn_port_pending(struct domain *d, uint32_t port)
@@ -1435,24 +1443,11 @@ int evtchn_port_pending(struct domain *d, uint32_t port)
 int pvcore_evtchn_raise_pirq(struct pvcore_domain *pd, uint32_t pirq)
 {
     struct domain *d = (struct domain *)(void *)pd;
-    struct deliver dv = DELIVER_NONE;
-    struct evt_locked l;
-    uint32_t port;
-    int rc = 0;
 
     if (d == NULL || pirq >= PVCORE_NR_PIRQS) {
         return -PVCORE_EINVAL;
     }
-    l = evt_lock1(d);
-    port = d->evt.pirq_port[pirq];
-    if (port == 0 || port == PIRQ_BINDING) {
-        rc = -PVCORE_ENOENT;
-    } else {
-        set_pending(&l, d, port, port_at(&l, d, port)->notify_vcpu, &dv);
-    }
-    evt_unlock(&l);
-    deliver_finish(&dv);
-    return rc;
+    return raise_bound(d, &d->evt.pirq_port[pirq]);
 }
 
 int pvcore_vcpu_upcall_pending(const struct pvcore_vcpu *pv)

@@ -126,6 +126,15 @@ static inline uint64_t *frame_ptr(struct pvtest *t, uint64_t mfn)
     return pvcore_host_backend_frame(t->hb, pvcore_mfn(mfn));
 }
 
+/* evtchn_kick calls so far (a vCPU's upcall_pending went from 0 to 1). */
+static inline uint64_t kicks(struct pvtest *t)
+{
+    struct pvcore_host_stats st;
+
+    pvcore_host_backend_stats(t->hb, &st);
+    return st.evtchn_kicks;
+}
+
 static inline struct pvcore_frame_info finfo(struct pvtest *t, uint64_t mfn)
 {
     struct pvcore_frame_info fi;

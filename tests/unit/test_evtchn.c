@@ -260,14 +260,6 @@ static void guest_ack(struct dom *x, uint32_t v, uint32_t port)
     set_bitmap(si(x) + 2048, port, 0);
 }
 
-static uint64_t kicks(struct pvtest *t)
-{
-    struct pvcore_host_stats st;
-
-    pvcore_host_backend_stats(t->hb, &st);
-    return st.evtchn_kicks;
-}
-
 /* Exactly: port pending, its word's selector bit and upcall_pending on vCPU v, nothing
  * else on any vCPU. */
 static void assert_delivered(struct dom *x, uint32_t port, uint32_t v)

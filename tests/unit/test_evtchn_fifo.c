@@ -163,19 +163,6 @@ static uint32_t drain(struct fifo *f, uint32_t v, uint32_t *out, uint32_t max)
     return n;
 }
 
-static uint64_t kicks(struct pvtest *t)
-{
-    struct pvcore_host_stats st;
-
-    pvcore_host_backend_stats(t->hb, &st);
-    return st.evtchn_kicks;
-}
-
-static struct pvcore_frame_info fi_of(struct pvtest *t, uint64_t mfn)
-{
-    return finfo(t, mfn);
-}
-
 /* ---- init_control, expand_array, set_priority: every refusal -------------------------------- */
 
 static void test_init_control_errors(void **state)
@@ -193,7 +180,7 @@ static void test_init_control_errors(void **state)
     edom_init(&x, t, 1, 4096);
     cb = alloc_frame(t, 1);
     foreign = alloc_frame(t, 2);
-    before = fi_of(t, cb);
+    before = finfo(t, cb);
     for (i = 0; i < sizeof(bad_vcpu) / sizeof(bad_vcpu[0]); i++) {
         assert_int_equal(init_control(&x, 0, cb, 0, bad_vcpu[i], NULL), -PVCORE_ENOENT);
     }
@@ -213,7 +200,7 @@ static void test_init_control_errors(void **state)
     assert_int_equal(expand(&x, alloc_frame(t, 1)), -PVCORE_EOPNOTSUPP);
     assert_int_equal(pvcore_evtchn_nr_ports(t->dom[1]), 4096);
     {
-        struct pvcore_frame_info now = fi_of(t, cb);
+        struct pvcore_frame_info now = finfo(t, cb);
         /* (field by field: a struct returned by value need not carry its padding) */
         assert_int_equal(now.owner, before.owner);
         assert_int_equal(now.type, before.type);
@@ -225,12 +212,12 @@ static void test_init_control_errors(void **state)
     assert_int_equal(init_control(&x, 0, cb, 0, 0, &ic), 0);
     assert_int_equal(ic.link_bits, 17);
     assert_int_equal(ic.control_gfn, cb);
-    assert_int_equal(fi_of(t, cb).count, before.count + 1);
-    assert_int_equal(fi_of(t, cb).type, PVCORE_PGT_WRITABLE);
+    assert_int_equal(finfo(t, cb).count, before.count + 1);
+    assert_int_equal(finfo(t, cb).type, PVCORE_PGT_WRITABLE);
     assert_int_equal(init_control(&x, 0, cb, 512, 0, NULL), -PVCORE_EINVAL);
-    assert_int_equal(fi_of(t, cb).count, before.count + 1);
+    assert_int_equal(finfo(t, cb).count, before.count + 1);
     assert_int_equal(init_control(&x, 1, cb, 512, 1, NULL), 0);
-    assert_int_equal(fi_of(t, cb).count, before.count + 2);
+    assert_int_equal(finfo(t, cb).count, before.count + 2);
     /* a held control block cannot become a page table */
     assert_int_equal(pin(t, 1, 1, cb), -PVCORE_EINVAL);
     check_invariants(t);
@@ -255,9 +242,9 @@ static void test_expand_and_priority_errors(void **state)
         assert_int_equal(expand(&f.x, alloc_frame(t, 1)), 0);
     }
     assert_int_equal(expand(&f.x, alloc_frame(t, 1)), -PVCORE_ENOSPC);
-    assert_int_equal(fi_of(t, mfn).type, PVCORE_PGT_WRITABLE);
-    assert_int_equal(fi_of(t, mfn).type_count, 1);
-    assert_int_equal(fi_of(t, mfn + 128).type_count, 0);
+    assert_int_equal(finfo(t, mfn).type, PVCORE_PGT_WRITABLE);
+    assert_int_equal(finfo(t, mfn).type_count, 1);
+    assert_int_equal(finfo(t, mfn + 128).type_count, 0);
     /* set_priority */
     assert_int_equal(e_bind_ipi(&f.x, 0, &p), 0);
     assert_int_equal(set_prio(&f.x, p, 16), -PVCORE_EINVAL);
@@ -600,16 +587,16 @@ static void test_reset_and_destroy_release(void **state)
     uint64_t cb, pg;
 
     fifo_init(&f, t, 1, 8192, 5);
-    cb0 = fi_of(t, f.cb_frame);
+    cb0 = finfo(t, f.cb_frame);
     assert_int_equal(cb0.type_count, 4);
     for (i = 0; i < 5000; i++) {
         assert_int_equal(e_bind_ipi(&f.x, i % 4, &p), 0);
     }
     assert_int_equal(e_port_op(&f.x, 0, PVCORE_EVTCHNOP_send, 4999), 0);
     assert_int_equal(evop0(&f.x, PVCORE_EVTCHNOP_reset, &r, sizeof(r)), 0);
-    assert_int_equal(fi_of(t, f.cb_frame).type_count, 0);
+    assert_int_equal(finfo(t, f.cb_frame).type_count, 0);
     for (i = 0; i < 5; i++) {
-        assert_int_equal(fi_of(t, f.page[i]).type_count, 0);
+        assert_int_equal(finfo(t, f.page[i]).type_count, 0);
     }
     assert_int_equal(pvcore_evtchn_nr_ports(t->dom[1]), 4096);
     assert_int_equal(expand(&f.x, f.page[0]), -PVCORE_EOPNOTSUPP);
@@ -638,13 +625,13 @@ static void test_reset_and_destroy_release(void **state)
         assert_int_equal(e_alloc_unbound(&y, 0, &q), 0);
         assert_int_equal(e_bind_ipi(&y, 1, &q), 0);
         assert_int_equal(e_port_op(&f.x, 0, PVCORE_EVTCHNOP_send, p), 0);
-        assert_int_equal(fi_of(t, cb).type_count, 2);
+        assert_int_equal(finfo(t, cb).type_count, 2);
         int rc;
 
         UNTIL_DONE(t, rc, pvcore_domain_destroy(t->dom[2]));
         assert_int_equal(rc, 0);
-        assert_int_equal(fi_of(t, cb).type_count, 0);
-        assert_int_equal(fi_of(t, pg).type_count, 0);
+        assert_int_equal(finfo(t, cb).type_count, 0);
+        assert_int_equal(finfo(t, pg).type_count, 0);
         assert_int_equal(e_state(&f.x, p), PVCORE_EVTCHNSTAT_unbound);
         edom_free(&y);
     }
