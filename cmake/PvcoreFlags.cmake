@@ -37,3 +37,16 @@ function(pvcore_sanitize target)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
 endfunction()
+
+# The flags of every freestanding archive (the core, the x86 backend, the guest side), per
+# architecture, and the bare -m flag for linking their objects together.
+set(PVCORE_FS_COMMON_FLAGS -ffreestanding -nostdlib -fno-stack-protector
+    -fno-asynchronous-unwind-tables -mno-mmx -mno-sse -mno-sse2)
+# -fpie on x86-64: a hypervisor links these at a high address such as 0xFFFF830000100000,
+# which the default small code model with -fno-pic cannot reach, and -fpie code linked
+# statically (not as a PIE) at a fixed address needs no runtime relocation.
+set(PVCORE_FS_FLAGS_x86_64 -m64 -mno-red-zone -fpie ${PVCORE_FS_COMMON_FLAGS})
+# -Wno-psabi: GCC notes that _Atomic 64-bit field alignment changed in 11.1.
+set(PVCORE_FS_FLAGS_i386 -m32 -Wno-psabi -fno-pic ${PVCORE_FS_COMMON_FLAGS})
+set(PVCORE_FS_ARCH_FLAG_x86_64 -m64)
+set(PVCORE_FS_ARCH_FLAG_i386 -m32)
