@@ -5,7 +5,9 @@
  *    calibrated against the PIT (sched.c).
  * 2. Memory: the multiboot map into libpvcore's frame table (mm.c).
  * 3. One PV domain per multiboot module (build.c), plus a parked domain that owns one
- *    frame, so the guests can be shown a frame that belongs to someone else.
+ *    frame, so the guests can be shown a frame that belongs to someone else. A module's
+ *    arguments may give its memory, "minihv.mem=<MiB>" (16 by default); a module whose
+ *    arguments hold "minihv.ramdisk" is the ramdisk of the kernel before it.
  * 4. Run every guest at once, round-robin on the one CPU: each runs until it blocks,
  *    yields, uses up its 10 ms slice while another is runnable, shuts down or takes a
  *    fault minihv cannot deliver; a guest that is done is destroyed through libpvcore and
@@ -20,7 +22,7 @@
 
 #define MB_MAGIC 0x2BADB002u
 #define MAX_GUESTS 8u
-#define GUEST_PAGES 4096u /* 16 MiB each */
+#define GUEST_PAGES 4096u /* 16 MiB each, unless minihv.mem=<MiB> says otherwise */
 #define PARKED_DOMID 63u
 
 struct mb_info {
@@ -62,6 +64,21 @@ static void append_hex(char *dst, size_t cap, uint64_t v)
     buf[--i] = 'x';
     buf[--i] = '0';
     append(dst, cap, buf + i);
+}
+
+/* The number after "name=" in a module's arguments, or dflt. */
+static uint64_t option_number(const char *args, const char *name, uint64_t dflt)
+{
+    const char *p = args ? strstr(args, name) : NULL;
+    uint64_t v = 0;
+
+    if (p == NULL) {
+        return dflt;
+    }
+    for (p += strlen(name); *p >= '0' && *p <= '9' && v < (1ull << 40); p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v;
 }
 
 /* A domain that runs nothing and owns one frame: "a frame the guest does not own". */
@@ -239,6 +256,19 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
         const char *s = mods[i].string ? phys_to_virt(mods[i].string) : "";
         const char *args = strstr(s, " ");
         uint16_t domid = (uint16_t)(n + 1);
+        const struct mb_module *kernel = &mods[i], *rd = NULL;
+        uint64_t mib = option_number(args, "minihv.mem=", GUEST_PAGES / 256);
+
+        if (args && strstr(args, "minihv.ramdisk")) {
+            con_printf("minihv: module %u: a ramdisk with no kernel before it: ignored\n", i);
+            continue;
+        }
+        if (i + 1 < mbi->mods_count && mods[i + 1].string &&
+            strstr((const char *)phys_to_virt(mods[i + 1].string), "minihv.ramdisk") &&
+            mods[i + 1].end >= mods[i + 1].start) {
+            rd = &mods[i + 1];
+            i++; /* taken: not a kernel of its own */
+        }
 
         g->name = s;
         g->cmdline[0] = 0;
@@ -255,9 +285,10 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
         }
         guests_by_domid[domid] = g;
         g->compat_l4 = mm_alloc_frames(1); /* used if the guest turns out to be 32-bit */
-        if (mods[i].end < mods[i].start ||
-            build_guest(g, domid, phys_to_virt(mods[i].start), mods[i].end - mods[i].start,
-                        g->cmdline, GUEST_PAGES) != 0) {
+        if (kernel->end < kernel->start ||
+            build_guest(g, domid, phys_to_virt(kernel->start), kernel->end - kernel->start,
+                        rd ? phys_to_virt(rd->start) : NULL, rd ? rd->end - rd->start : 0,
+                        g->cmdline, mib * 256) != 0) {
             guests_by_domid[domid] = NULL;
             exit_code = EXIT_PANIC;
             continue;

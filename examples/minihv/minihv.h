@@ -175,25 +175,10 @@ void cpu_sync_ldt(struct guest *g);  /* the LDT register, after g's LDT size cha
 void cpu_drop_ldt_mappings(void);
 int cpu_ldt_fault(struct guest *g, uint64_t cr2); /* 1: an LDT page was mapped, retry */
 
-/* elf.c: the guest kernel loader */
-struct elf_image {
-    const uint8_t *data;
-    uint64_t size;
-    int is64;
-    uint64_t virt_base, paddr_offset, entry, hypercall_page;
-    int has_hypercall_page;
-    int pae_yes;
-    uint64_t v_start, v_end; /* the image's virtual range, page aligned */
-    char guest_os[32];
-    int legacy;              /* read from __xen_guest rather than notes */
-};
-int elf_parse(struct elf_image *img, const void *data, uint64_t size);
-int elf_load(const struct elf_image *img, uint64_t (*va_to_maddr)(void *ctx, uint64_t va),
-             void *ctx);
-
 /* build.c: the domain builder */
 int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t size,
-                const char *cmdline, uint64_t mem_pages);
+                const void *ramdisk, uint64_t ramdisk_len, const char *cmdline,
+                uint64_t mem_pages);
 
 /* hypercall.c: traps, hypercalls and the library's hooks */
 extern const struct pvcore_host_ops minihv_host_ops;

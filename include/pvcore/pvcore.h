@@ -25,5 +25,6 @@
 #include <pvcore/time.h>
 #include <pvcore/sched.h>
 #include <pvcore/trace.h>
+#include <pvcore/builder.h>
 
 #endif /* PVCORE_PVCORE_H */
