@@ -117,7 +117,8 @@ int pvcore_builder_layout(const struct pvcore_elf_info *elf, uint64_t nr_pages,
     if (ramdisk_len != 0 && !elf->mod_start_pfn && !take(&at, ramdisk_len, &l.ramdisk)) {
         return -PVCORE_ENOMEM;
     }
-    if (nr_pages > UINT64_MAX / word || !take(&at, nr_pages * word, &l.p2m) ||
+    if (nr_pages > (elf->is64 ? UINT64_MAX / 8 : UINT64_MAX / 4) ||
+        !take(&at, nr_pages * word, &l.p2m) ||
         !take(&at, PAGE, &l.start_info)) {
         return -PVCORE_ENOMEM;
     }

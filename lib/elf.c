@@ -421,7 +421,11 @@ static uint64_t parse_number(const char *s)
         if (d >= base) {
             break;
         }
-        if (v > (UINT64_MAX - d) / base) {
+        /* v * base + d > UINT64_MAX, with constant divisors (no 64-bit division helper on
+         * i386). */
+        if (base == 16 ? (v > UINT64_MAX / 16 || (v == UINT64_MAX / 16 && d > UINT64_MAX % 16))
+            : base == 10 ? (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+                         : (v > UINT64_MAX / 8 || (v == UINT64_MAX / 8 && d > UINT64_MAX % 8))) {
             overflow = true;
         }
         v = v * base + d;
