@@ -2,7 +2,9 @@
  * The example PV guests' program, shared by guest64 and guest32 (format64.c and
  * format32.c supply the differences as data). Written purely against the Xen PV ABI.
  *
- * 1. Greets with start_info's magic, nr_pages and command line.
+ * 1. Greets with start_info's magic, nr_pages and command line; checks the ramdisk, if
+ *    there is one (placed between the image and the p2m list; its FNV-1a hash printed),
+ *    and nr_pages against minihv.expect_pages=<N>, when given.
  * 2. Builds a new address space for the initial region with two batched mmu_update calls
  *    (never writing page-table memory directly), in frames taken from the top of its
  *    pseudo-physical memory.
@@ -186,6 +188,22 @@ static uint64_t option_mfn(const char *key)
     return mfn;
 }
 
+/* Decimal, up to the end of the word; at most 19 digits, so no overflow and no division. */
+static bool parse_dec(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned int n = 0;
+
+    for (; *s != '\0' && !is_space(*s); s++) {
+        if (*s < '0' || *s > '9' || ++n > 19) {
+            return false;
+        }
+        v = (v << 3) + (v << 1) + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return n > 0;
+}
+
 static bool option_is(const char *key, const char *value)
 {
     const char *v = find_option(key);
@@ -239,6 +257,94 @@ static void about_the_hypervisor(void)
     rc = hyp_sched_op(PVCORE_SCHEDOP_yield, NULL);
     if (rc != 0) {
         guest_print("sched_op(yield) returned %ld (expected 0): FAILED", rc);
+        failures++;
+    }
+}
+
+/* ---- step 1: the ramdisk and the memory size ------------------------------------------ */
+
+#define FNV1A_OFFSET 0xcbf29ce484222325ull
+#define FNV1A_PRIME 0x100000001b3ull
+
+/* 64-bit FNV-1a; a 64-bit multiplication is inline on i386 too (no libgcc call). */
+static uint64_t fnv1a(const unsigned char *p, unsigned long len)
+{
+    uint64_t h = FNV1A_OFFSET;
+
+    for (unsigned long i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= FNV1A_PRIME;
+    }
+    return h;
+}
+
+/* Sixteen hex digits: the print helper has no field widths (%016llx). */
+static const char *hex16(uint64_t v, char buf[17])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--) {
+        buf[i] = digits[v & 15u];
+        v >>= 4;
+    }
+    buf[16] = '\0';
+    return buf;
+}
+
+/* Xen's start-of-day order puts the ramdisk (the multiboot module) right after the image
+ * and the p2m list after it: [_image_end, mfn_list) is mapped, so it may be read there
+ * and nowhere else. mod_start is a virtual address: we do not ask for SIF_MOD_START_PFN. */
+static void check_ramdisk(const pvcore_start_info_t *si)
+{
+    const unsigned long start = (unsigned long)si->mod_start;
+    const unsigned long len = (unsigned long)si->mod_len;
+    const unsigned long image_end = (unsigned long)(uintptr_t)_image_end;
+    const unsigned long p2m = (unsigned long)si->mfn_list;
+    char hex[17];
+    bool aligned;
+
+    if (len == 0) {
+        return;
+    }
+    if ((si->flags & PVCORE_SIF_MOD_START_PFN) != 0) {
+        guest_print("ramdisk at pfn 0x%lx, %lu bytes: SIF_MOD_START_PFN, which this guest does "
+                    "not ask for: FAILED", start, len);
+        failures++;
+        return;
+    }
+    /* In that order, so p2m - start cannot wrap. */
+    if (start < image_end || start > p2m || len > p2m - start) {
+        guest_print("ramdisk at 0x%lx, %lu bytes, not read: not within 0x%lx-0x%lx: "
+                    "MISPLACED: FAILED", start, len, image_end, p2m);
+        failures++;
+        return;
+    }
+    aligned = (start & (PAGE_SIZE - 1)) == 0;
+    guest_print("ramdisk at 0x%lx, %lu bytes, fnv1a 0x%s: %s", start, len,
+                hex16(fnv1a((const unsigned char *)(uintptr_t)start, len), hex),
+                aligned ? "in place" : "MISPLACED: FAILED");
+    if (!aligned) {
+        failures++;
+    }
+}
+
+/* minihv.expect_pages=<N>: start_info.nr_pages must be N. */
+static void check_nr_pages(const pvcore_start_info_t *si)
+{
+    const char *v = find_option("minihv.expect_pages");
+    uint64_t want;
+
+    if (v == NULL) {
+        return;
+    }
+    if (!parse_dec(v, &want)) {
+        guest_print("cmd_line: minihv.expect_pages needs a decimal number of pages: FAILED");
+        failures++;
+    } else if ((uint64_t)si->nr_pages == want) {
+        guest_print("nr_pages %lu as expected", (unsigned long)si->nr_pages);
+    } else {
+        guest_print("nr_pages %lu (expected %llu): FAILED", (unsigned long)si->nr_pages,
+                    (unsigned long long)want);
         failures++;
     }
 }
@@ -1013,6 +1119,8 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
                     guest_format.magic);
         failures++;
     }
+    check_ramdisk(si);
+    check_nr_pages(si);
     foreign = option_mfn("minihv.foreign");
     xen = option_mfn("minihv.xen");
     about_the_hypervisor();
