@@ -5,6 +5,7 @@
 # the serial console, and passes only if QEMU's exit status is exactly EXPECTED_STATUS
 # (isa-debug-exit gives (code << 1) | 1; a triple fault gives 0, which never passes) and
 # every line of EXPECT_FILE appears in the console output, each domain's in order (below).
+# QEMU is stopped after RUN_QEMU_TIMEOUT seconds (120 by default): status 124.
 set -u
 image=$1 want=$2 expect=$3
 shift 4
@@ -15,7 +16,7 @@ done
 qemu=${QEMU:-qemu-system-x86_64}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-timeout 120 "$qemu" -accel tcg -cpu max -m 256M -display none -serial stdio -no-reboot \
+timeout "${RUN_QEMU_TIMEOUT:-120}" "$qemu" -accel tcg -cpu max -m 256M -display none -serial stdio -no-reboot \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$image" -initrd "$mods" </dev/null >"$out" 2>&1
 status=$?
