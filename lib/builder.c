@@ -291,6 +291,32 @@ static void write_p2m_list(const struct build *b)
     }
 }
 
+/* start_info in either width's layout: the fields are the same, their sizes differ (the
+ * values all fit a 32-bit guest's: its addresses are below 4 GiB, and check_build() saw
+ * its shared-info page below 4 GiB too). */
+#define FILL_START_INFO(si_type, word_t, magic_str)                                      \
+    do {                                                                                 \
+        si_type si;                                                                      \
+        memset(&si, 0, sizeof(si));                                                      \
+        memcpy(si.magic, magic_str, sizeof(magic_str));                                  \
+        si.nr_pages = (word_t)l->nr_pages;                                               \
+        si.shared_info = (word_t)(b->d->shared_info_mfn << PVCORE_PAGE_SHIFT);           \
+        si.flags = flags;                                                                \
+        if (l->xenstore) {                                                               \
+            si.store_mfn = (word_t)res->store_mfn.v;                                     \
+            si.store_evtchn = cfg->store_evtchn;                                         \
+            si.console.domU.mfn = (word_t)res->console_mfn.v;                            \
+            si.console.domU.evtchn = cfg->console_evtchn;                                \
+        }                                                                                \
+        si.pt_base = (word_t)l->pt_base;                                                 \
+        si.nr_pt_frames = (word_t)l->nr_pt_frames;                                       \
+        si.mfn_list = (word_t)l->p2m;                                                    \
+        si.mod_start = (word_t)mod_start;                                                \
+        si.mod_len = (word_t)l->ramdisk_len;                                             \
+        memcpy(si.cmd_line, cfg->cmdline != NULL ? cfg->cmdline : "", n);                \
+        memcpy(page, &si, sizeof(si));                                                   \
+    } while (0)
+
 static void write_start_info(const struct build *b, const struct pvcore_builder_config *cfg,
                              struct pvcore_builder_result *res)
 {
@@ -312,45 +338,9 @@ static void write_start_info(const struct build *b, const struct pvcore_builder_
     res->console_mfn = pvcore_mfn(l->console ? b->d->p2m[(l->console - l->virt_base) / PAGE]
                                              : PVCORE_INVALID_MFN_VALUE);
     if (l->is64) {
-        struct pvcore_start_info_x86_64 si;
-        memset(&si, 0, sizeof(si));
-        memcpy(si.magic, "xen-3.0-x86_64", sizeof("xen-3.0-x86_64"));
-        si.nr_pages = l->nr_pages;
-        si.shared_info = b->d->shared_info_mfn << PVCORE_PAGE_SHIFT;
-        si.flags = flags;
-        if (l->xenstore) {
-            si.store_mfn = res->store_mfn.v;
-            si.store_evtchn = cfg->store_evtchn;
-            si.console.domU.mfn = res->console_mfn.v;
-            si.console.domU.evtchn = cfg->console_evtchn;
-        }
-        si.pt_base = l->pt_base;
-        si.nr_pt_frames = l->nr_pt_frames;
-        si.mfn_list = l->p2m;
-        si.mod_start = mod_start;
-        si.mod_len = l->ramdisk_len;
-        memcpy(si.cmd_line, cfg->cmdline != NULL ? cfg->cmdline : "", n);
-        memcpy(page, &si, sizeof(si));
+        FILL_START_INFO(struct pvcore_start_info_x86_64, uint64_t, "xen-3.0-x86_64");
     } else {
-        struct pvcore_start_info_x86_32 si;
-        memset(&si, 0, sizeof(si));
-        memcpy(si.magic, "xen-3.0-x86_32p", sizeof("xen-3.0-x86_32p"));
-        si.nr_pages = (uint32_t)l->nr_pages;
-        si.shared_info = (uint32_t)(b->d->shared_info_mfn << PVCORE_PAGE_SHIFT);
-        si.flags = flags;
-        if (l->xenstore) {
-            si.store_mfn = (uint32_t)res->store_mfn.v;
-            si.store_evtchn = cfg->store_evtchn;
-            si.console.domU.mfn = (uint32_t)res->console_mfn.v;
-            si.console.domU.evtchn = cfg->console_evtchn;
-        }
-        si.pt_base = (uint32_t)l->pt_base;
-        si.nr_pt_frames = (uint32_t)l->nr_pt_frames;
-        si.mfn_list = (uint32_t)l->p2m;
-        si.mod_start = (uint32_t)mod_start;
-        si.mod_len = (uint32_t)l->ramdisk_len;
-        memcpy(si.cmd_line, cfg->cmdline != NULL ? cfg->cmdline : "", n);
-        memcpy(page, &si, sizeof(si));
+        FILL_START_INFO(struct pvcore_start_info_x86_32, uint32_t, "xen-3.0-x86_32p");
     }
 }
 
@@ -421,7 +411,8 @@ static int check_build(const struct build *b, const struct pvcore_builder_config
     if (cfg->_reserved != 0 || !plan_matches(b->elf, l) ||
         (l->ramdisk_len != 0 && cfg->ramdisk == NULL) ||
         (b->elf->is64 != 0) == domain_is_32(b->d) ||
-        b->d->shared_info_mfn == INVALID_MFN || b->d->p2m == NULL || b->d->p2m_size < l->nr_pages) {
+        b->d->shared_info_mfn == INVALID_MFN || b->d->p2m == NULL || b->d->p2m_size < l->nr_pages ||
+        (!l->is64 && b->d->shared_info_mfn >= (1ull << (32 - PVCORE_PAGE_SHIFT)))) {
         return -PVCORE_EINVAL;
     }
     if (b->elf->hypercall_page != PVCORE_ELF_UNSET &&

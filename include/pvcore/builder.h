@@ -251,7 +251,8 @@ struct pvcore_builder_result {
  * @param out Receives vCPU 0's entry state.
  * @return 0; -PVCORE_EINVAL: `cfg` is inconsistent (no image or plan, a plan made for
  *         another image or size, a ramdisk length without data, reserved bits set), the
- *         domain's width is not the image's, it has no shared-info page, its P2M does not
+ *         domain's width is not the image's, it has no shared-info page (or, for a 32-bit
+ *         guest, one above 4 GiB: start_info holds its address in 32 bits), its P2M does not
  *         cover `nr_pages`, or a frame the builder would write is not the domain's fresh
  *         RAM; or the error with which the validator refused the bootstrap tables (for
  *         example -PVCORE_ERANGE: a legacy `PAE=yes` guest's L3 frame above 4 GiB). The

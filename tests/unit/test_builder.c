@@ -1874,6 +1874,34 @@ static void walk(struct guest *g, struct ptwalk *pw, uint64_t mfn, unsigned leve
 }
 
 /* Everything a successful build must have left. */
+/* The start_info checks, for either width's structure. */
+#define CHECK_START_INFO(si_type, magic_str)                                            \
+    do {                                                                                \
+        si_type si;                                                                     \
+        sz = sizeof(si);                                                                \
+        gread(g, l->start_info, &si, sizeof(si));                                       \
+        strcpy(magic, magic_str);                                                       \
+        assert_memory_equal(si.magic, magic, 32);                                       \
+        assert_int_equal(si.nr_pages, g->nr_pages);                                     \
+        assert_int_equal(si.shared_info, g->shinfo << 12);                              \
+        assert_int_equal(si.flags, flags);                                              \
+        if (!initdom) {                                                                 \
+            assert_int_equal(si.store_mfn, g->mfns[pfn_of(g, l->xenstore)]);            \
+            assert_int_equal(si.store_evtchn, 3);                                       \
+            assert_int_equal(si.console.domU.mfn, g->mfns[pfn_of(g, l->console)]);      \
+            assert_int_equal(si.console.domU.evtchn, 4);                                \
+        }                                                                               \
+        assert_int_equal(si.pt_base, l->pt_base);                                       \
+        assert_int_equal(si.nr_pt_frames, l->nr_pt_frames);                             \
+        assert_int_equal(si.mfn_list, l->p2m);                                          \
+        assert_int_equal(si.mod_start, mod_start);                                      \
+        assert_int_equal(si.mod_len, rd_len);                                           \
+        assert_memory_equal(si.cmd_line, g->cmdline, clen);                             \
+        assert_true(all_bytes(si.cmd_line + clen, sizeof(si.cmd_line) - clen, 0));      \
+        assert_int_equal(si.first_p2m_pfn, 0);                                          \
+        assert_int_equal(si.nr_p2m_frames, 0);                                          \
+    } while (0)
+
 static void check_built(struct guest *g, int nr_vcpus)
 {
     struct pvtest *t = g->t;
@@ -1956,53 +1984,9 @@ static void check_built(struct guest *g, int nr_vcpus)
 
         memset(magic, 0, sizeof(magic));
         if (e->is64) {
-            struct pvcore_start_info_x86_64 si;
-            sz = sizeof(si);
-            gread(g, l->start_info, &si, sizeof(si));
-            strcpy(magic, "xen-3.0-x86_64");
-            assert_memory_equal(si.magic, magic, 32);
-            assert_int_equal(si.nr_pages, g->nr_pages);
-            assert_int_equal(si.shared_info, g->shinfo << 12);
-            assert_int_equal(si.flags, flags);
-            if (!initdom) {
-                assert_int_equal(si.store_mfn, g->mfns[pfn_of(g, l->xenstore)]);
-                assert_int_equal(si.store_evtchn, 3);
-                assert_int_equal(si.console.domU.mfn, g->mfns[pfn_of(g, l->console)]);
-                assert_int_equal(si.console.domU.evtchn, 4);
-            }
-            assert_int_equal(si.pt_base, l->pt_base);
-            assert_int_equal(si.nr_pt_frames, l->nr_pt_frames);
-            assert_int_equal(si.mfn_list, l->p2m);
-            assert_int_equal(si.mod_start, mod_start);
-            assert_int_equal(si.mod_len, rd_len);
-            assert_memory_equal(si.cmd_line, g->cmdline, clen);
-            assert_true(all_bytes(si.cmd_line + clen, sizeof(si.cmd_line) - clen, 0));
-            assert_int_equal(si.first_p2m_pfn, 0);
-            assert_int_equal(si.nr_p2m_frames, 0);
+            CHECK_START_INFO(struct pvcore_start_info_x86_64, "xen-3.0-x86_64");
         } else {
-            struct pvcore_start_info_x86_32 si;
-            sz = sizeof(si);
-            gread(g, l->start_info, &si, sizeof(si));
-            strcpy(magic, "xen-3.0-x86_32p");
-            assert_memory_equal(si.magic, magic, 32);
-            assert_int_equal(si.nr_pages, g->nr_pages);
-            assert_int_equal(si.shared_info, g->shinfo << 12);
-            assert_int_equal(si.flags, flags);
-            if (!initdom) {
-                assert_int_equal(si.store_mfn, g->mfns[pfn_of(g, l->xenstore)]);
-                assert_int_equal(si.store_evtchn, 3);
-                assert_int_equal(si.console.domU.mfn, g->mfns[pfn_of(g, l->console)]);
-                assert_int_equal(si.console.domU.evtchn, 4);
-            }
-            assert_int_equal(si.pt_base, l->pt_base);
-            assert_int_equal(si.nr_pt_frames, l->nr_pt_frames);
-            assert_int_equal(si.mfn_list, l->p2m);
-            assert_int_equal(si.mod_start, mod_start);
-            assert_int_equal(si.mod_len, rd_len);
-            assert_memory_equal(si.cmd_line, g->cmdline, clen);
-            assert_true(all_bytes(si.cmd_line + clen, sizeof(si.cmd_line) - clen, 0));
-            assert_int_equal(si.first_p2m_pfn, 0);
-            assert_int_equal(si.nr_p2m_frames, 0);
+            CHECK_START_INFO(struct pvcore_start_info_x86_32, "xen-3.0-x86_32p");
         }
         if (!initdom) {
             assert_true(gzero(g, l->start_info + sz, PG - sz));
