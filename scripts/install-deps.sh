@@ -4,7 +4,8 @@
 set -eu
 PKGS="cmake make gcc g++ gcc-multilib clang libclang-rt-14-dev
       libcmocka-dev doxygen pkg-config libxen-dev binutils
-      qemu-system-x86 gnuplot-nox abigail-tools grub-common grub-xen-bin"
+      qemu-system-x86 gnuplot-nox abigail-tools grub-common grub-xen-bin
+      libck-dev dpdk-dev"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
