@@ -27,7 +27,7 @@
 #define GUEST_PAGES 2048u       /* 8 MiB: regions of 4 MiB and 8 MiB fit */
 #define FRAMES (GUEST_PAGES + 64u)
 
-static void fail(const char *what, uint64_t v)
+_Noreturn static void fail(const char *what, uint64_t v)
 {
     fprintf(stderr, "fuzz_elf: %s (0x%llx)\n", what, (unsigned long long)v);
     abort();
@@ -145,7 +145,7 @@ static void build(const struct pvcore_elf_info *in, const struct pvcore_boot_lay
     struct pvcore_builder_config bc = { .elf = in, .layout = l, .ramdisk = ramdisk,
                                         .cmdline = "console=hvc0", .console_evtchn = 2 };
     struct pvcore_builder_result res;
-    struct pvcore_domain *d;
+    struct pvcore_domain *d = NULL;
     void *mem;
     uint64_t i;
     int rc;
