@@ -91,9 +91,12 @@ static uint64_t upper_added(const struct model *m, unsigned dom, int level)
     return level == 4 ? (F_US | F_A) : F_US;
 }
 
+/* Bit 62 marks a grant mapping, which only grant_table_op writes: never a guest's. */
+#define F_GNTTAB (1ull << 62)
+
 static uint64_t l1_forbidden(const struct model *m, unsigned dom)
 {
-    return has_io(&m->d[dom]) ? 0 : (F_PWT | F_PCD | F_PSE);
+    return has_io(&m->d[dom]) ? F_GNTTAB : (F_PWT | F_PCD | F_PSE | F_GNTTAB);
 }
 
 static uint64_t l1_adjusted(const struct model *m, unsigned dom, uint64_t e)

@@ -4,6 +4,7 @@
  */
 #include <pvcore/check.h>
 
+#include "internal/grant.h"
 #include "internal/paging.h"
 
 struct expect {
@@ -97,7 +98,10 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
                 if ((e & PTE_RW) && (tt & PGT_TYPE_MASK) != PGT_WRITABLE) {
                     violation(c, PVCORE_CHECK_WRITABLE_PT, target, mfn, i);
                 }
-                hold(c, target, (e & PTE_RW) != 0);
+                /* A grant mapping's references are its handle's (counted below). */
+                if (!(e & PTE_GNTTAB)) {
+                    hold(c, target, (e & PTE_RW) != 0);
+                }
             }
             continue;
         }
@@ -133,6 +137,33 @@ static void check_entries(struct checker *c, struct domain *d, uint64_t mfn, uin
             }
         }
         hold(c, target, true);
+    }
+}
+
+/* The references the live parts (host, device) of d's grant mappings hold (internal/grant.h). */
+static void check_grant_holds(struct checker *c, const struct domain *d)
+{
+    uint32_t h, used = 0;
+
+    for (h = 0; d->gnt.maptrack != NULL && h < d->gnt.nr_maptrack; h++) {
+        const struct gnt_maptrack *mt = &d->gnt.maptrack[h];
+        bool rw = !(mt->flags & PVCORE_GNTMAP_readonly);
+        if (mt->flags == 0) {
+            continue;
+        }
+        used++;
+        if (!(mt->flags & (PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_device_map))) {
+            violation(c, PVCORE_CHECK_STATE, d->domid, 13, h);
+        }
+        if (mt->flags & PVCORE_GNTMAP_host_map) {
+            hold(c, mt->mfn, rw);
+        }
+        if (mt->flags & PVCORE_GNTMAP_device_map) {
+            hold(c, mt->mfn, rw);
+        }
+    }
+    if (used != d->gnt.maptrack_used) {
+        violation(c, PVCORE_CHECK_STATE, d->domid, 13, used);
     }
 }
 
@@ -326,6 +357,9 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         for (i = 0; i < d->gnt.max && i < PVCORE_GRANT_MAX_FRAMES; i++) {
             hold_typed(&c, d, d->gnt.frames[i], PGT_WRITABLE, 10);
         }
+        /* Each live part of each grant mapping it holds: a general reference, and a
+         * writable one when writable. */
+        check_grant_holds(&c, d);
         check_fifo_holders(&c, d);
     }
 

@@ -9,8 +9,9 @@
  *      domain_lock(), which hands out the witness (struct domain_locked) that every
  *      function needing it takes and asserts. Guest memory is never touched with it held
  *      (guestmem.c): copies run before or between the locked steps of a call.
- *   2. (grant tables, next) the granting domain's grant lock, taken under the mapping
- *      domain's mmu_lock when a grant mapping goes into one of its L1 tables.
+ *   2. domain->gnt.lock: a granting domain's active grant entries and its shared
+ *      entries' GTF_reading/GTF_writing bits (grant.c), taken under the mapping domain's
+ *      mmu_lock for a map or an unmap, or with no lock for a copy; one at a time.
  *   3. domain->evt.lock: a domain's event-channel ports and VIRQ bindings (evtchn.c);
  *      two of them (an interdomain bind, send or close) only through evt_lock2(), which
  *      takes the lower domid's first. Only atomic bit operations on the shared-info page
@@ -27,6 +28,7 @@
 #include <pvcore/domain.h>
 
 #include "internal/emulate.h"
+#include "internal/grant.h"
 #include "internal/held.h"
 #include "internal/desc.h"
 #include "internal/m2p.h"
@@ -74,6 +76,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
     atomic_init(&d->tot_pages, 0);
     atomic_init(&d->gnt.nr, 0);
     spin_init(&d->mmu_lock);
+    spin_init(&d->gnt.lock);
     evtchn_domain_init(&d->evt);
     sched_domain_init(&d->sched);
     for (i = 0; i < d->nr_vcpus; i++) {
@@ -410,6 +413,7 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
             v->ldt_base = 0;
             v->ldt_ents = 0;
         }
+        grant_domain_release(dl);
         held_release_all(dl);
         d->destroy_phase = DESTROY_FRAMES;
         d->destroy_cursor = 0;

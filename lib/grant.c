@@ -1,14 +1,19 @@
 /*
- * Grant tables, the part a guest needs to set its table up: the frames (embedder memory,
- * given per domain), setup_table, query_size and the version (always 1). The table's size
- * only grows, so it is an atomic and no lock is taken; grant
- * mappings, which need the grant lock of the lock order (domain.c), come next.
+ * Grant tables (version 1): the table's frames (embedder memory, given per domain),
+ * setup_table, query_size and the version; mapping a grant into the mapper's L1 tables or
+ * for a device (map_grant_ref), unmapping it (unmap_grant_ref, unmap_and_replace), and
+ * copying through grants (copy). internal/grant.h has the state and its references; the
+ * lock order is domain.c's. The table's size only grows, so it is an atomic.
  */
 #include <pvcore/abi/grant_table.h>
 #include <pvcore/grant.h>
 
+#include "internal/grant.h"
 #include "internal/held.h"
 #include "internal/hypercall.h"
+#include "internal/paging_entry.h"
+
+#define PAGE_OFFSET_MASK ((uint64_t)PVCORE_PAGE_SIZE - 1)
 
 int pvcore_domain_set_grant_frames(struct pvcore_domain *pd, const pvcore_mfn_t *frames, uint32_t nr)
 {
@@ -46,6 +51,15 @@ int pvcore_domain_set_grant_frames(struct pvcore_domain *pd, const pvcore_mfn_t 
     return rc;
 }
 
+/* Domain `id`, unless it is being destroyed (as pvcore_domain_lookup(), which domain.c,
+ * which calls this unit at destruction, must not be called back for). */
+static struct domain *live_domain(const struct machine *m, uint16_t id)
+{
+    struct domain *d = machine_domain(m, id);
+
+    return d != NULL && !atomic_load_explicit(&d->dying, memory_order_acquire) ? d : NULL;
+}
+
 /* The domain an op names (DOMID_SELF or the caller's id, or any for a privileged caller),
  * or NULL: GNTST_bad_domain. *denied: it exists but the caller may not touch it. */
 static struct domain *target(const struct caller *c, uint16_t dom, bool *denied)
@@ -56,7 +70,7 @@ static struct domain *target(const struct caller *c, uint16_t dom, bool *denied)
     if (dom == PVCORE_DOMID_SELF || dom == c->d->domid) {
         return c->d;
     }
-    d = (struct domain *)(void *)pvcore_domain_lookup((struct pvcore_machine *)(void *)c->m, dom);
+    d = live_domain(c->m, dom);
     if (d != NULL && !domain_privileged(c->d)) {
         *denied = true;
     }
@@ -94,6 +108,689 @@ static int16_t setup_table(const struct caller *c, uint16_t dom, uint32_t nr, ui
     return status;
 }
 
+/* ---- the grant state: active entries and maptrack ---------------------------------------- */
+
+size_t pvcore_grant_state_size(uint32_t nr_frames, uint32_t nr_handles)
+{
+    return (size_t)nr_frames * GNT_ENTRIES_PER_FRAME * sizeof(struct gnt_active) +
+           (size_t)nr_handles * sizeof(struct gnt_maptrack);
+}
+
+int pvcore_domain_set_grant_state(struct pvcore_domain *pd, void *mem, size_t len,
+                                  uint32_t nr_handles)
+{
+    struct domain *d = (struct domain *)(void *)pd;
+    struct domain_locked dl;
+    struct call call;
+    size_t active;
+    uint32_t i;
+    int rc = 0;
+
+    if (d == NULL || mem == NULL || ((uintptr_t)mem & 7u) != 0 ||
+        nr_handles > PVCORE_GRANT_MAX_HANDLES) {
+        return -PVCORE_EINVAL;
+    }
+    call_init(&call, d->m);
+    dl = domain_lock(&call, d);
+    active = (size_t)d->gnt.max * GNT_ENTRIES_PER_FRAME * sizeof(struct gnt_active);
+    if (d->gnt.active != NULL || d->gnt.maptrack != NULL) {
+        rc = -PVCORE_EBUSY;
+    } else if (len < pvcore_grant_state_size(d->gnt.max, nr_handles)) {
+        rc = -PVCORE_EINVAL;
+    } else {
+        memset(mem, 0, pvcore_grant_state_size(d->gnt.max, nr_handles));
+        d->gnt.maptrack = nr_handles ? (struct gnt_maptrack *)(void *)((uint8_t *)mem + active) : NULL;
+        for (i = 0; i < nr_handles; i++) {
+            d->gnt.maptrack[i].next_free = i + 2u < nr_handles + 1u ? i + 2u : 0u;
+        }
+        d->gnt.nr_maptrack = nr_handles;
+        d->gnt.maptrack_free = nr_handles ? 1u : 0u;
+        d->gnt.maptrack_used = 0;
+        /* Published under the grant lock: a mapper reads it under that lock. */
+        spin_lock(&d->gnt.lock);
+        d->gnt.active = d->gnt.max ? (struct gnt_active *)mem : NULL;
+        spin_unlock(&d->gnt.lock);
+    }
+    domain_unlock(&dl);
+    return rc;
+}
+
+/* The 32-bit word {flags, domid} of v1 entry `ref`, and its frame word after it. */
+static _Atomic uint32_t *shared_word(const struct domain *rd, uint32_t ref)
+{
+    uint8_t *frame = (uint8_t *)frame_entries(rd->m, rd->gnt.frames[ref / GNT_ENTRIES_PER_FRAME]);
+
+    return (_Atomic uint32_t *)(void *)(frame + (ref % GNT_ENTRIES_PER_FRAME) * 8u);
+}
+
+/* Clears GTF_writing when no writable pin is left and GTF_reading when no pin at all:
+ * the granter may then revoke the entry. Under rd's grant lock. */
+static void shared_clear_unused(struct domain *rd, uint32_t ref, const struct gnt_active *act)
+{
+    uint32_t clear = 0;
+
+    if (rd->gnt.released) {
+        return; /* its table's frames went back with its destruction */
+    }
+    if ((act->pin & GNTPIN_RW_MASK) == 0) {
+        clear |= PVCORE_GTF_writing;
+    }
+    if (act->pin == 0) {
+        clear |= PVCORE_GTF_reading;
+    }
+    if (clear != 0) {
+        /* release: our use of the frame is over before the granter sees the bits clear. */
+        atomic_fetch_and_explicit(shared_word(rd, ref), ~clear, memory_order_release);
+    }
+}
+
+/*
+ * Pins one part (host or device, read-only or writable: the count at `shift`) of grant
+ * `ref` of rd for domain `ldomid`, taking that part's references on the frame: a general
+ * one and, unless `ro`, a writable type one. Returns a GNTST_* value; *mfn is the frame.
+ */
+static int16_t grant_pin(struct domain *rd, uint32_t ref, uint16_t ldomid, bool ro, unsigned shift,
+                         uint64_t *mfn)
+{
+    struct machine *m = rd->m;
+    struct gnt_active *act;
+    _Atomic uint32_t *w;
+    uint32_t old, nw, tries;
+    uint64_t frame;
+    int16_t st = PVCORE_GNTST_okay;
+
+    spin_lock(&rd->gnt.lock);
+    if (rd->gnt.released || atomic_load_explicit(&rd->dying, memory_order_acquire)) {
+        st = PVCORE_GNTST_bad_domain;
+        goto out;
+    }
+    if (rd->gnt.active == NULL ||
+        ref >= atomic_load_explicit(&rd->gnt.nr, memory_order_acquire) * GNT_ENTRIES_PER_FRAME) {
+        st = PVCORE_GNTST_bad_gntref;
+        goto out;
+    }
+    act = &rd->gnt.active[ref];
+    if ((act->pin != 0 && act->domid != ldomid) || ((act->pin >> shift) & 0xFFu) == 0xFFu) {
+        st = PVCORE_GNTST_general_error; /* pinned by another domain, or the count is full */
+        goto out;
+    }
+    /* The shared entry, which the granter may change at any moment: check and mark it in
+     * one compare-and-swap of {flags, domid}, as the granter's own revocation does. */
+    w = shared_word(rd, ref);
+    old = atomic_load_explicit(w, memory_order_acquire);
+    for (tries = 0;; tries++) {
+        uint32_t flags = old & 0xFFFFu, dom = old >> 16;
+        if ((flags & PVCORE_GTF_type_mask) != PVCORE_GTF_permit_access || dom != ldomid ||
+            (!ro && (flags & PVCORE_GTF_readonly))) {
+            st = PVCORE_GNTST_general_error;
+            goto out;
+        }
+        nw = old | PVCORE_GTF_reading | (ro ? 0u : PVCORE_GTF_writing);
+        /* acquire: the frame word is read after the entry is marked in use. */
+        if (nw == old || atomic_compare_exchange_strong_explicit(w, &old, nw, memory_order_acq_rel,
+                                                                 memory_order_acquire)) {
+            break;
+        }
+        if (tries == 3) {
+            st = PVCORE_GNTST_general_error; /* the granter keeps changing it */
+            goto out;
+        }
+    }
+    frame = act->pin != 0 ? act->mfn
+                          : atomic_load_explicit(w + 1, memory_order_acquire); /* v1: a frame number */
+    if (!frame_get_page(m, frame, rd->domid)) {
+        st = PVCORE_GNTST_general_error; /* not the granter's frame */
+    } else if (!ro && !frame_get_writable(m, frame)) {
+        frame_put_page(m, frame);
+        st = PVCORE_GNTST_general_error; /* a page table or descriptor page */
+    }
+    if (st != PVCORE_GNTST_okay) {
+        shared_clear_unused(rd, ref, act);
+        goto out;
+    }
+    if (!ro && rd->domid != ldomid) {
+        atomic_fetch_or_explicit(&mfn_frame(m, frame)->hints, FH_FOREIGN_WRITABLE,
+                                 memory_order_relaxed);
+    }
+    act->domid = ldomid;
+    act->mfn = frame;
+    act->pin += 1u << shift;
+    *mfn = frame;
+out:
+    spin_unlock(&rd->gnt.lock);
+    return st;
+}
+
+/* Undoes one grant_pin(). */
+static void grant_unpin(struct domain *rd, uint32_t ref, bool ro, unsigned shift, uint64_t mfn)
+{
+    struct gnt_active *act = &rd->gnt.active[ref];
+
+    spin_lock(&rd->gnt.lock);
+    PVCORE_ASSERT(((act->pin >> shift) & 0xFFu) != 0);
+    act->pin -= 1u << shift;
+    shared_clear_unused(rd, ref, act);
+    spin_unlock(&rd->gnt.lock);
+    frame_put_mapping(rd->m, mfn, !ro, NULL);
+}
+
+static unsigned pin_shift(bool device, bool ro)
+{
+    return device ? (ro ? GNTPIN_DEV_RO : GNTPIN_DEV_RW) : (ro ? GNTPIN_HOST_RO : GNTPIN_HOST_RW);
+}
+
+/* The domain a grant op names, alive: the caller itself for DOMID_SELF. */
+static struct domain *granter_of(const struct caller *c, uint16_t dom)
+{
+    if (dom == PVCORE_DOMID_SELF || dom == c->d->domid) {
+        return c->d;
+    }
+    return live_domain(c->m, dom);
+}
+
+static void flush_all(struct domain *d)
+{
+    struct pvcore_flush f;
+
+    memset(&f, 0, sizeof(f));
+    f.domid = d->domid;
+    f.kind = PVCORE_FLUSH_TLB_ALL;
+    f.scope = PVCORE_FLUSH_SCOPE_DOMAIN;
+    machine_flush(d->m, &f);
+}
+
+/* Is frame l1 a live L1 table of the witness's domain? */
+static bool own_live_l1(const struct domain_locked *dl, uint64_t l1)
+{
+    struct machine *m = dl->d->m;
+    uint32_t x;
+
+    if (l1 >= m->nr_frames ||
+        atomic_load_explicit(&mfn_frame(m, l1)->owner, memory_order_relaxed) != dl->d->domid) {
+        return false;
+    }
+    x = frame_type(mfn_frame(m, l1), memory_order_acquire);
+    return (x & PGT_TYPE_MASK) == PGT_L1 && (x & PGT_VALIDATED) && (x & PGT_COUNT_MASK) != 0;
+}
+
+/* The PTE a host mapping names: with GNTMAP_contains_pte the machine address of an entry
+ * of one of the mapper's live L1 tables, 8-byte aligned (XSA-227); otherwise a guest
+ * virtual address, whose L1 entry in the vCPU's kernel tables is meant. */
+static int16_t find_pte(const struct domain_locked *dl, struct vcpu *v, uint32_t flags,
+                        uint64_t host_addr, uint64_t *pte)
+{
+    uint64_t l1;
+    unsigned slot;
+
+    if (flags & PVCORE_GNTMAP_contains_pte) {
+        if ((host_addr & 7u) != 0 || !own_live_l1(dl, host_addr >> PVCORE_PAGE_SHIFT)) {
+            return PVCORE_GNTST_general_error;
+        }
+        *pte = host_addr;
+        return PVCORE_GNTST_okay;
+    }
+    if ((domain_is_32(dl->d) && host_addr > UINT32_MAX) ||
+        paging_find_l1e(dl, v, host_addr, &l1, &slot) != 0 || !own_live_l1(dl, l1)) {
+        return PVCORE_GNTST_general_error;
+    }
+    *pte = (l1 << PVCORE_PAGE_SHIFT) | (uint64_t)slot * 8u;
+    return PVCORE_GNTST_okay;
+}
+
+static uint64_t *pte_ptr(const struct machine *m, uint64_t pte)
+{
+    return &frame_entries(m, pte >> PVCORE_PAGE_SHIFT)[(pte & PAGE_OFFSET_MASK) / 8u];
+}
+
+/* The entry a host mapping writes (Xen's grant PTE: present, accessed, dirty, marked,
+ * writable unless read-only, user for an application mapping, the guest's three
+ * available bits), adjusted as any L1 entry of the domain is. */
+static uint64_t grant_pte(const struct domain *d, uint64_t mfn, uint32_t flags)
+{
+    uint64_t e = (mfn << PVCORE_PAGE_SHIFT) | PTE_P | PTE_A | PTE_D | PTE_GNTTAB |
+                 ((uint64_t)((flags >> PVCORE_GNTMAP_guest_avail0_BIT) & 7u) << 9);
+
+    if (!(flags & PVCORE_GNTMAP_readonly)) {
+        e |= PTE_RW;
+    }
+    if (flags & PVCORE_GNTMAP_application_map) {
+        e |= PTE_US;
+    }
+    return adjust_l1(d, e);
+}
+
+static void maptrack_free(struct domain *d, uint32_t handle)
+{
+    struct gnt_maptrack *mt = &d->gnt.maptrack[handle];
+
+    memset(mt, 0, sizeof(*mt));
+    mt->next_free = d->gnt.maptrack_free;
+    d->gnt.maptrack_free = handle + 1u;
+    d->gnt.maptrack_used--;
+}
+
+/* GNTTABOP_map_grant_ref, one op. */
+static int16_t map_one(struct caller *c, uint64_t host_addr, uint32_t flags, uint32_t ref,
+                       uint16_t dom, uint32_t *handle, uint64_t *dev_bus_addr)
+{
+    struct domain *ld = c->d, *rd;
+    struct machine *m = c->m;
+    struct domain_locked dl;
+    struct gnt_maptrack *mt;
+    bool ro = (flags & PVCORE_GNTMAP_readonly) != 0;
+    bool host = (flags & PVCORE_GNTMAP_host_map) != 0, dev = (flags & PVCORE_GNTMAP_device_map) != 0;
+    uint64_t pte = 0, mfn = 0, mfn2 = 0, old = 0;
+    uint32_t h;
+    int16_t st;
+
+    if (!host && !dev) {
+        return PVCORE_GNTST_bad_gntref; /* as Xen: a map of nothing */
+    }
+    rd = granter_of(c, dom);
+    if (rd == NULL) {
+        return PVCORE_GNTST_bad_domain;
+    }
+    dl = domain_lock(&c->call, ld);
+    if (ld->gnt.maptrack_free == 0) {
+        st = PVCORE_GNTST_no_device_space;
+        goto out;
+    }
+    if (host) {
+        st = find_pte(&dl, (struct vcpu *)(void *)c->v, flags, host_addr, &pte);
+        if (st != PVCORE_GNTST_okay) {
+            goto out;
+        }
+        old = pte_read(pte_ptr(m, pte));
+        if (pte_is_grant(old)) {
+            st = PVCORE_GNTST_general_error; /* one grant mapping never replaces another */
+            goto out;
+        }
+        st = grant_pin(rd, ref, ld->domid, ro, pin_shift(false, ro), &mfn);
+        if (st != PVCORE_GNTST_okay) {
+            goto out;
+        }
+    }
+    if (dev) {
+        st = grant_pin(rd, ref, ld->domid, ro, pin_shift(true, ro), &mfn2);
+        if (st != PVCORE_GNTST_okay) {
+            if (host) {
+                grant_unpin(rd, ref, ro, pin_shift(false, ro), mfn);
+            }
+            goto out;
+        }
+        mfn = mfn2; /* (the same frame, when the host part pinned it first) */
+        *dev_bus_addr = mfn2 << PVCORE_PAGE_SHIFT;
+    }
+    h = ld->gnt.maptrack_free - 1u;
+    mt = &ld->gnt.maptrack[h];
+    ld->gnt.maptrack_free = mt->next_free;
+    ld->gnt.maptrack_used++;
+    mt->flags = flags & (PVCORE_GNTMAP_device_map | PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_readonly |
+                         PVCORE_GNTMAP_application_map | PVCORE_GNTMAP_contains_pte);
+    mt->ref = ref;
+    mt->granter = rd;
+    mt->mfn = mfn;
+    mt->pte = pte;
+    mt->next_free = 0;
+    if (host) {
+        /* The entry it replaces loses its references only once the new one is in place. */
+        pte_write(pte_ptr(m, pte), grant_pte(ld, mfn, flags));
+        if (pte_present(old)) {
+            flush_all(ld);
+            put_l1e(&dl, old);
+        }
+    }
+    *handle = h;
+out:
+    domain_unlock(&dl);
+    return st;
+}
+
+/* Unmaps the parts of handle h named (host: the PTE at host_addr; device: dev_bus_addr),
+ * with the mapper's lock held. */
+static int16_t unmap_parts(const struct domain_locked *dl, struct vcpu *v, uint32_t h,
+                           uint64_t host_addr, uint64_t dev_bus_addr)
+{
+    struct domain *ld = dl->d;
+    struct machine *m = ld->m;
+    struct gnt_maptrack *mt;
+    bool ro, host, dev;
+    uint64_t pte;
+
+    if (ld->gnt.maptrack == NULL || h >= ld->gnt.nr_maptrack || ld->gnt.maptrack[h].flags == 0) {
+        return PVCORE_GNTST_bad_handle;
+    }
+    mt = &ld->gnt.maptrack[h];
+    ro = (mt->flags & PVCORE_GNTMAP_readonly) != 0;
+    host = host_addr != 0 && (mt->flags & PVCORE_GNTMAP_host_map);
+    dev = dev_bus_addr != 0 && (mt->flags & PVCORE_GNTMAP_device_map);
+    if (dev && dev_bus_addr != mt->mfn << PVCORE_PAGE_SHIFT) {
+        return PVCORE_GNTST_general_error;
+    }
+    if (host && own_live_l1(dl, mt->pte >> PVCORE_PAGE_SHIFT)) {
+        uint64_t *p = pte_ptr(m, mt->pte), e;
+        /* The address must name the entry the map wrote, and that entry must still be
+         * this grant's, present and as writable as mapped (XSA-234). */
+        if (find_pte(dl, v, mt->flags, host_addr, &pte) != PVCORE_GNTST_okay || pte != mt->pte) {
+            return PVCORE_GNTST_general_error;
+        }
+        e = pte_read(p);
+        if (!pte_is_grant(e) || pte_mfn(e) != mt->mfn ||
+            ((e & PTE_RW) != 0) == ro) {
+            return PVCORE_GNTST_general_error;
+        }
+        pte_write(p, 0);
+        /* No vCPU may still reach the frame once its references go. */
+        flush_all(ld);
+    }
+    /* (A host part whose L1 was devalidated since is already unreachable: only its
+     * references are left.) */
+    if (host) {
+        grant_unpin(mt->granter, mt->ref, ro, pin_shift(false, ro), mt->mfn);
+        mt->flags &= ~(uint32_t)PVCORE_GNTMAP_host_map;
+    }
+    if (dev) {
+        grant_unpin(mt->granter, mt->ref, ro, pin_shift(true, ro), mt->mfn);
+        mt->flags &= ~(uint32_t)PVCORE_GNTMAP_device_map;
+    }
+    if (!(mt->flags & (PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_device_map))) {
+        maptrack_free(ld, h);
+    }
+    return PVCORE_GNTST_okay;
+}
+
+/* GNTTABOP_unmap_and_replace, one op: the PTE at new_addr (an ordinary mapping, with its
+ * references) moves to the grant's place at host_addr, and new_addr is left empty. */
+static int16_t unmap_and_replace_one(struct caller *c, uint64_t host_addr, uint64_t new_addr,
+                                     uint32_t h)
+{
+    struct domain *ld = c->d;
+    struct machine *m = c->m;
+    struct vcpu *v = (struct vcpu *)(void *)c->v;
+    struct domain_locked dl = domain_lock(&c->call, ld);
+    const struct gnt_maptrack *mt;
+    uint64_t gpte, npte, ne;
+    bool live;
+    int16_t st;
+
+    if (ld->gnt.maptrack == NULL || h >= ld->gnt.nr_maptrack || ld->gnt.maptrack[h].flags == 0) {
+        st = PVCORE_GNTST_bad_handle;
+        goto out;
+    }
+    mt = &ld->gnt.maptrack[h];
+    if (!(mt->flags & PVCORE_GNTMAP_host_map) || (mt->flags & PVCORE_GNTMAP_contains_pte) ||
+        host_addr == 0) {
+        st = PVCORE_GNTST_general_error; /* virtual-address host mappings only, as Xen */
+        goto out;
+    }
+    gpte = mt->pte;
+    live = own_live_l1(&dl, gpte >> PVCORE_PAGE_SHIFT);
+    if (find_pte(&dl, v, 0, new_addr, &npte) != PVCORE_GNTST_okay || npte == gpte) {
+        st = PVCORE_GNTST_general_error;
+        goto out;
+    }
+    ne = pte_read(pte_ptr(m, npte));
+    if (pte_is_grant(ne)) {
+        st = PVCORE_GNTST_general_error; /* stealing another grant's PTE (XSA-234) */
+        goto out;
+    }
+    st = unmap_parts(&dl, v, h, host_addr, 0);
+    if (st == PVCORE_GNTST_okay) {
+        /* The moved entry keeps its references: exactly one entry holds them, before and
+         * after. Where the grant's L1 is gone, it has nowhere to go and is dropped. */
+        pte_write(pte_ptr(m, npte), 0);
+        if (live) {
+            pte_write(pte_ptr(m, gpte), ne);
+        }
+        flush_all(ld);
+        if (!live) {
+            put_l1e(&dl, ne);
+        }
+    }
+out:
+    domain_unlock(&dl);
+    return st;
+}
+
+/* One end of a copy: a grant of another domain (pinned as a host mapping for the copy) or
+ * a frame of the caller's (any domain's, for a privileged caller). */
+struct copy_end {
+    struct domain *rd; /* the granter, or NULL for a frame */
+    uint32_t ref;
+    uint64_t mfn;
+    bool ro;
+};
+
+static int16_t copy_acquire(struct caller *c, bool gref, uint64_t id, uint16_t dom, bool ro,
+                            struct copy_end *e)
+{
+    struct machine *m = c->m;
+    struct domain *rd = granter_of(c, dom);
+
+    e->rd = NULL;
+    e->ro = ro;
+    if (gref) {
+        if (rd == NULL) {
+            return PVCORE_GNTST_bad_domain;
+        }
+        e->rd = rd;
+        e->ref = (uint32_t)id;
+        if (id > UINT32_MAX) {
+            return PVCORE_GNTST_bad_gntref;
+        }
+        return grant_pin(rd, (uint32_t)id, c->d->domid, ro, pin_shift(false, ro), &e->mfn);
+    }
+    if (rd == NULL) {
+        return PVCORE_GNTST_bad_domain;
+    }
+    if (rd != c->d && !domain_privileged(c->d)) {
+        return PVCORE_GNTST_permission_denied; /* another domain's frames need a grant */
+    }
+    if (!frame_get_page(m, id, rd->domid)) {
+        return PVCORE_GNTST_bad_page;
+    }
+    if (!ro && !frame_get_writable(m, id)) {
+        frame_put_page(m, id);
+        return PVCORE_GNTST_general_error;
+    }
+    e->mfn = id;
+    return PVCORE_GNTST_okay;
+}
+
+static void copy_release(struct caller *c, const struct copy_end *e)
+{
+    if (e->rd != NULL) {
+        grant_unpin(e->rd, e->ref, e->ro, pin_shift(false, e->ro), e->mfn);
+    } else {
+        frame_put_mapping(c->m, e->mfn, !e->ro, NULL);
+    }
+}
+
+/* GNTTABOP_copy, one op. */
+static int16_t copy_one(struct caller *c, const uint8_t *b)
+{
+    unsigned w = c->is32 ? 4u : 8u, ptr = c->is32 ? 8u : 16u;
+    uint64_t sid = w == 4 ? hc_get_le32(b) : hc_get_le64(b);
+    uint64_t did = w == 4 ? hc_get_le32(b + ptr) : hc_get_le64(b + ptr);
+    uint16_t sdom = (uint16_t)(b[w] | b[w + 1] << 8), soff = (uint16_t)(b[w + 2] | b[w + 3] << 8);
+    uint16_t ddom = (uint16_t)(b[ptr + w] | b[ptr + w + 1] << 8);
+    uint16_t doff = (uint16_t)(b[ptr + w + 2] | b[ptr + w + 3] << 8);
+    uint16_t len = (uint16_t)(b[2 * ptr] | b[2 * ptr + 1] << 8);
+    uint16_t flags = (uint16_t)(b[2 * ptr + 2] | b[2 * ptr + 3] << 8);
+    struct copy_end s, d;
+    const uint8_t *from;
+    uint8_t *to;
+    int16_t st;
+
+    if ((uint32_t)soff + len > PVCORE_PAGE_SIZE || (uint32_t)doff + len > PVCORE_PAGE_SIZE) {
+        return PVCORE_GNTST_bad_copy_arg; /* neither end may cross its page */
+    }
+    st = copy_acquire(c, (flags & PVCORE_GNTCOPY_source_gref) != 0, sid, sdom, true, &s);
+    if (st != PVCORE_GNTST_okay) {
+        return st;
+    }
+    st = copy_acquire(c, (flags & PVCORE_GNTCOPY_dest_gref) != 0, did, ddom, false, &d);
+    if (st != PVCORE_GNTST_okay) {
+        copy_release(c, &s);
+        return st;
+    }
+    from = (const uint8_t *)frame_entries(c->m, s.mfn) + soff;
+    to = (uint8_t *)frame_entries(c->m, d.mfn) + doff;
+    if (s.mfn != d.mfn || soff >= (uint32_t)doff + len || doff >= (uint32_t)soff + len) {
+        memcpy(to, from, len);
+    } else if (to < from) {
+        for (uint32_t i = 0; i < len; i++) { /* overlapping, within one frame */
+            to[i] = from[i];
+        }
+    } else {
+        for (uint32_t i = len; i-- > 0;) {
+            to[i] = from[i];
+        }
+    }
+    copy_release(c, &d);
+    copy_release(c, &s);
+    return PVCORE_GNTST_okay;
+}
+
+/* ---- destruction and the checker ------------------------------------------------------- */
+
+void grant_domain_release(const struct domain_locked *dl)
+{
+    struct domain *d = dl->d;
+    struct machine *m = d->m;
+    uint32_t h;
+    bool flush = false;
+
+    ASSERT_LOCKED(dl);
+    for (h = 0; d->gnt.maptrack != NULL && h < d->gnt.nr_maptrack; h++) {
+        struct gnt_maptrack *mt = &d->gnt.maptrack[h];
+        bool ro = (mt->flags & PVCORE_GNTMAP_readonly) != 0;
+        if (mt->flags == 0) {
+            continue;
+        }
+        if ((mt->flags & PVCORE_GNTMAP_host_map) && own_live_l1(dl, mt->pte >> PVCORE_PAGE_SHIFT)) {
+            uint64_t *p = pte_ptr(m, mt->pte);
+            uint64_t e = pte_read(p);
+            if (pte_is_grant(e) && pte_mfn(e) == mt->mfn) {
+                pte_write(p, 0);
+                flush = true;
+            }
+        }
+        if (flush) {
+            flush_all(d);
+            flush = false;
+        }
+        if (mt->flags & PVCORE_GNTMAP_host_map) {
+            grant_unpin(mt->granter, mt->ref, ro, pin_shift(false, ro), mt->mfn);
+        }
+        if (mt->flags & PVCORE_GNTMAP_device_map) {
+            grant_unpin(mt->granter, mt->ref, ro, pin_shift(true, ro), mt->mfn);
+        }
+        maptrack_free(d, h);
+    }
+    /* Its own table's frames go back next (held_release_all()): from now on nobody
+     * writes its shared entries (grant_pin() refuses, shared_clear_unused() skips). */
+    spin_lock(&d->gnt.lock);
+    d->gnt.released = true;
+    spin_unlock(&d->gnt.lock);
+}
+
+
+/* ---- the batched ops' decoding ---------------------------------------------------------- */
+
+/* One op of a batch: decodes b (the guest's structure), runs it, writes its results into
+ * b and returns how many bytes from out_off go back to the guest. */
+struct batch_op {
+    uint32_t size_64, size_32; /* the structure's size per guest width */
+    uint32_t out_off_64, out_off_32;
+    uint32_t (*run)(struct caller *c, uint8_t *b);
+};
+
+static uint32_t run_map(struct caller *c, uint8_t *b)
+{
+    uint32_t handle = 0;
+    uint64_t dev = 0;
+    int16_t st = map_one(c, hc_get_le64(b), hc_get_le32(b + 8), hc_get_le32(b + 12),
+                         (uint16_t)(b[16] | b[17] << 8), &handle, &dev);
+
+    hc_put_le(b + 18, (uint16_t)st, 2);
+    if (st != PVCORE_GNTST_okay) {
+        return 2; /* only the status: Xen leaves the other fields as the guest wrote them */
+    }
+    hc_put_le(b + 20, handle, 4);
+    hc_put_le(b + 24, dev, 8);
+    return 14;
+}
+
+static uint32_t run_unmap(struct caller *c, uint8_t *b)
+{
+    struct domain_locked dl = domain_lock(&c->call, c->d);
+    int16_t st = unmap_parts(&dl, (struct vcpu *)(void *)c->v, hc_get_le32(b + 16), hc_get_le64(b),
+                             hc_get_le64(b + 8));
+
+    domain_unlock(&dl);
+    hc_put_le(b + 20, (uint16_t)st, 2);
+    return 2;
+}
+
+static uint32_t run_unmap_and_replace(struct caller *c, uint8_t *b)
+{
+    int16_t st = unmap_and_replace_one(c, hc_get_le64(b), hc_get_le64(b + 8), hc_get_le32(b + 16));
+
+    hc_put_le(b + 20, (uint16_t)st, 2);
+    return 2;
+}
+
+static uint32_t run_copy(struct caller *c, uint8_t *b)
+{
+    int16_t st = copy_one(c, b);
+
+    hc_put_le(b + (c->is32 ? 20 : 36), (uint16_t)st, 2);
+    return 2;
+}
+
+static const struct batch_op op_map = { 32, 32, 18, 18, run_map };
+static const struct batch_op op_unmap = { 24, 24, 20, 20, run_unmap };
+static const struct batch_op op_unmap_and_replace = { 24, 24, 20, 20, run_unmap_and_replace };
+static const struct batch_op op_copy = { 40, 24, 36, 20, run_copy };
+
+/* `count` ops from the array at `uop`, each reporting its own status; preemptible between
+ * ops (a continuation resumes with the rest of the array), a fault on the array ends the
+ * call with -PVCORE_EFAULT, the ops before it done. */
+static int run_batch(struct caller *c, uint64_t args[6], int64_t *ret, const struct batch_op *op)
+{
+    uint64_t uop = hc_arg(c, args, 1);
+    uint32_t count = (uint32_t)hc_arg(c, args, 2), i;
+    uint32_t size = c->is32 ? op->size_32 : op->size_64;
+    uint32_t out_off = c->is32 ? op->out_off_32 : op->out_off_64;
+    uint8_t b[40];
+    int rc;
+
+    for (i = 0; i < count; i++) {
+        uint64_t at = uop + (uint64_t)i * size;
+        uint32_t n;
+        if (i != 0 && call_should_preempt(&c->call)) {
+            args[1] = at;
+            args[2] = count - i;
+            return PVCORE_HYPERCALL_RESTART;
+        }
+        rc = hc_copy_in(c, b, at, size);
+        if (rc != 0) {
+            *ret = rc;
+            return PVCORE_HYPERCALL_DONE;
+        }
+        n = op->run(c, b);
+        rc = hc_copy_out(c, at + out_off, b + out_off, n);
+        if (rc != 0) {
+            *ret = rc;
+            return PVCORE_HYPERCALL_DONE;
+        }
+        call_charge(&c->call, 1);
+    }
+    *ret = 0;
+    return PVCORE_HYPERCALL_DONE;
+}
+
 int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
 {
     uint32_t cmd = (uint32_t)hc_arg(c, args, 0), count = (uint32_t)hc_arg(c, args, 2);
@@ -105,6 +802,14 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
     int rc;
 
     switch (cmd) {
+    case PVCORE_GNTTABOP_map_grant_ref:
+        return run_batch(c, args, ret, &op_map);
+    case PVCORE_GNTTABOP_unmap_grant_ref:
+        return run_batch(c, args, ret, &op_unmap);
+    case PVCORE_GNTTABOP_unmap_and_replace:
+        return run_batch(c, args, ret, &op_unmap_and_replace);
+    case PVCORE_GNTTABOP_copy:
+        return run_batch(c, args, ret, &op_copy);
     case PVCORE_GNTTABOP_setup_table: {
         size_t sz = c->is32 ? sizeof(struct pvcore_gnttab_setup_table_x86_32)
                             : sizeof(struct pvcore_gnttab_setup_table_x86_64);

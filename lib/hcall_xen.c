@@ -22,7 +22,8 @@ static uint32_t features(const struct domain *d)
     /* MMU_PT_UPDATE_PRESERVE_AD, and MMUEXT_CLEAR_PAGE / MMUEXT_COPY_PAGE ("highmem
      * assist"). */
     uint32_t f = (1u << PVCORE_XENFEAT_mmu_pt_update_preserve_ad) |
-                 (1u << PVCORE_XENFEAT_highmem_assist);
+                 (1u << PVCORE_XENFEAT_highmem_assist) |
+                 (1u << PVCORE_XENFEAT_gnttab_map_avail_bits); /* grant.c: GNTMAP_guest_avail */
 
     /* A PAE L3 may lie above 4 GiB once the guest said it copes, as Xen reports it. */
     if (d->vmassist & (1u << PVCORE_VMASST_TYPE_pae_extended_cr3)) {

@@ -206,6 +206,7 @@ static const char *const reason_names[PVCORE_REFUSAL_COUNT] = {
     [PVCORE_REFUSAL_CACHE_FLUSH] = "cache_flush",
     [PVCORE_REFUSAL_SUPERPAGE] = "superpage",
     [PVCORE_REFUSAL_USER_BASE_32] = "user_base_32",
+    [PVCORE_REFUSAL_GRANT_PTE] = "grant_pte",
 };
 
 const char *pvcore_trace_reason_name(uint32_t code)

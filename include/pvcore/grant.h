@@ -2,12 +2,33 @@
  * @file
  * @brief Grant tables: the frames a domain shares its grant entries through.
  *
- * What is here so far is the table itself, as a guest sets it up: grant_table_op's
- * #PVCORE_GNTTABOP_setup_table, #PVCORE_GNTTABOP_query_size, #PVCORE_GNTTABOP_set_version and
- * #PVCORE_GNTTABOP_get_version, served by pvcore_hypercall() and pvcore_cpu_hypercall(). Version 1
- * only: asking for version 2 gives -PVCORE_ENOSYS, as from a Xen whose grant tables are
- * limited to version 1. Mapping, copying and transferring grants are not implemented yet;
- * their sub-commands give -PVCORE_ENOSYS.
+ * Version 1, served by pvcore_hypercall() and pvcore_cpu_hypercall():
+ * #PVCORE_GNTTABOP_setup_table, #PVCORE_GNTTABOP_query_size, #PVCORE_GNTTABOP_set_version,
+ * #PVCORE_GNTTABOP_get_version, #PVCORE_GNTTABOP_map_grant_ref,
+ * #PVCORE_GNTTABOP_unmap_grant_ref, #PVCORE_GNTTABOP_unmap_and_replace and
+ * #PVCORE_GNTTABOP_copy, with Xen's GNTST_* results. Asking for version 2 gives
+ * -PVCORE_ENOSYS, as from a Xen limited to version 1; transfer, get_status_frames,
+ * swap_grant_ref and cache_flush give -PVCORE_ENOSYS for now.
+ *
+ * Mapping: a host mapping goes into an L1 entry of the mapper's own live L1 table, named by
+ * its machine address (#PVCORE_GNTMAP_contains_pte, 8-byte aligned) or by a guest virtual
+ * address in the vCPU's kernel tables; the entry is Xen's grant PTE (present, accessed,
+ * dirty, writable unless #PVCORE_GNTMAP_readonly, user with #PVCORE_GNTMAP_application_map,
+ * the guest's three available bits from flags bits 16-18 in PTE bits 9-11) marked as a
+ * grant mapping. A guest cannot write such a mark itself, nor change or remove a marked
+ * entry with mmu_update or update_va_mapping (-PVCORE_EINVAL): only the grant interface
+ * does. A device mapping returns the frame's bus address (its machine address). Each part
+ * holds a general reference on the frame and, when writable, a writable type reference, so
+ * the granted frame can neither become a page table nor change owner while it is mapped
+ * writable, nor be freed while it is mapped at all. A copy pins its grants for the copy only.
+ *
+ * The embedder gives each domain, besides its table's frames, the state the library keeps
+ * for it (pvcore_domain_set_grant_state()): an active entry per grant of its table (whoever
+ * maps it pins it there) and a maptrack entry per handle it may hold as a mapper. A domain
+ * without that state can neither map grants (#PVCORE_GNTST_no_device_space) nor have its
+ * grants mapped (#PVCORE_GNTST_bad_gntref). Destroying a domain unmaps every mapping it
+ * holds; its own frames mapped by others stay until those are unmapped
+ * (pvcore_domain_destroy() returns -PVCORE_EBUSY meanwhile).
  *
  * The embedder gives each domain the frames of its table (pvcore_domain_set_grant_frames()):
  * frames of the domain, outside its pseudo-physical space like the shared-info page, zeroed.
@@ -17,6 +38,7 @@
 #ifndef PVCORE_GRANT_H
 #define PVCORE_GRANT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <pvcore/export.h>
@@ -40,6 +62,37 @@ PVCORE_BEGIN_DECLS
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_grant_frames(struct pvcore_domain *d,
                                                                const pvcore_mfn_t *frames, uint32_t nr);
+
+/** The most maptrack handles a domain may be given. */
+#define PVCORE_GRANT_MAX_HANDLES (1u << 20)
+
+/**
+ * @brief Bytes of grant state for a domain with a table of `nr_frames` frames and
+ * `nr_handles` maptrack handles.
+ * @param nr_frames  The frames given with pvcore_domain_set_grant_frames().
+ * @param nr_handles Mappings the domain may hold at once.
+ * @return The size: 16 bytes per grant entry (512 per frame) and 40 per handle.
+ */
+PVCORE_API size_t pvcore_grant_state_size(uint32_t nr_frames, uint32_t nr_handles);
+
+/**
+ * @brief Gives domain `d` the memory of its grant state: the active entries of its table
+ * and its maptrack.
+ *
+ * @param d          The domain, after pvcore_domain_set_grant_frames() (its frame count
+ *                   sizes the active entries).
+ * @param mem        Embedder memory, 8-byte aligned, kept until the domain is destroyed;
+ *                   zeroed here.
+ * @param len        Its size: at least pvcore_grant_state_size() of the domain's frames
+ *                   and `nr_handles`.
+ * @param nr_handles Mappings the domain may hold at once, at most
+ *                   #PVCORE_GRANT_MAX_HANDLES.
+ * @return 0; -PVCORE_EINVAL for a NULL or misaligned argument, too many handles or too
+ *         small a length; -PVCORE_EBUSY if the domain has its state already.
+ * @note Call before the domain runs.
+ */
+PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_grant_state(struct pvcore_domain *d, void *mem,
+                                                              size_t len, uint32_t nr_handles);
 
 PVCORE_END_DECLS
 

@@ -119,8 +119,11 @@ struct pvcore_vcpu;
 #define PVCORE_REFUSAL_SUPERPAGE 26u
 /** #PVCORE_MMUEXT_NEW_USER_BASEPTR from a 32-bit guest, which has no user base (-PVCORE_EINVAL). */
 #define PVCORE_REFUSAL_USER_BASE_32 27u
+/** An update of an L1 entry that is a grant mapping (made by #PVCORE_GNTTABOP_map_grant_ref):
+ * only the grant interface changes or removes it (-PVCORE_EINVAL). */
+#define PVCORE_REFUSAL_GRANT_PTE 28u
 /** One past the last reason; pvcore_trace_reason_name() names everything below. */
-#define PVCORE_REFUSAL_COUNT 28u
+#define PVCORE_REFUSAL_COUNT 29u
 /** @} */
 
 /** #pvcore_refusal.slot when the rule is not about one entry. */

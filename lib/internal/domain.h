@@ -16,6 +16,8 @@
 #include "internal/sched.h"
 
 struct pt_format;
+struct gnt_active;
+struct gnt_maptrack;
 
 struct vcpu {
     struct domain *d;
@@ -59,6 +61,13 @@ struct domain {
         uint64_t frames[PVCORE_GRANT_MAX_FRAMES]; /* the table's frames (grant.c) */
         uint32_t max;              /* frames given */
         _Atomic uint32_t nr;       /* frames in use: grows only */
+        struct spinlock lock;      /* active entries, shared entries' flags (grant.h) */
+        bool released;             /* frames given back (destruction): entries untouched */
+        struct gnt_active *active; /* [max * 512]: embedder memory; NULL: none */
+        struct gnt_maptrack *maptrack; /* [nr_maptrack]: under mmu_lock */
+        uint32_t nr_maptrack;
+        uint32_t maptrack_free;    /* index + 1 of the first free handle; 0: none */
+        uint32_t maptrack_used;    /* handles in use */
     } gnt;
     uint64_t shared_info_mfn;   /* the shared-info page (pvcore_domain_set_shared_info()); INVALID_MFN: none */
     struct domain_evtchn evt;   /* event channels: the port table and its lock (evtchn.h) */

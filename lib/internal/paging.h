@@ -23,6 +23,7 @@
 #define PTE_AVAIL 0xE00ull
 #define PTE_AVAIL_HIGH 0x7FF0000000000000ull /* bits 52-62 */
 #define PTE_GUEST_KERNEL (1ull << 52)        /* 64-bit guests: a kernel-only mapping */
+#define PTE_GNTTAB (1ull << 62)              /* a grant mapping (grant.c): only grant ops touch it */
 #define PTE_NX (1ull << 63)
 #define PTE_MFN_MASK 0x000FFFFFFFFFF000ull   /* bits 12-51 */
 #define PTE_FLAGS_MASK (~PTE_MFN_MASK)
@@ -39,6 +40,12 @@ static inline uint64_t pte_mfn(uint64_t e)
 static inline bool pte_present(uint64_t e)
 {
     return (e & PTE_P) != 0;
+}
+
+/* A grant mapping (grant.c): a present entry with the mark. */
+static inline bool pte_is_grant(uint64_t e)
+{
+    return (e & (PTE_GNTTAB | PTE_P)) == (PTE_GNTTAB | PTE_P);
 }
 
 /* Page-table entries are read and written with atomic accesses: other CPUs' page walks

@@ -14,8 +14,9 @@
 
 /* PWT, PCD, PSE and G are forbidden in L2-L4 entries: no PV superpages, no cache games. */
 #define BASE_DISALLOW (PTE_PWT | PTE_PCD | PTE_PSE | PTE_G)
-/* L1 entries may set G; the cache-attribute bits need I/O privilege (see l1_disallow). */
-#define L1_DISALLOW (PTE_PWT | PTE_PCD | PTE_PAT)
+/* L1 entries may set G; the cache-attribute bits need I/O privilege (see l1_disallow). A
+ * guest never writes the grant-mapping mark: grant_table_op alone makes such entries. */
+#define L1_DISALLOW (PTE_PWT | PTE_PCD | PTE_PAT | PTE_GNTTAB)
 /* A 32-bit guest's L3 (PDPT) entries: no cache bits, no PSE, no G, no high flags, no NX. */
 #define PAE_L3_DISALLOW (0xFFF0000000000000ull | BASE_DISALLOW)
 
@@ -27,7 +28,7 @@ static inline bool domain_has_iomem(const struct domain *d)
 static inline uint64_t l1_disallow(const struct domain *d)
 {
     /* A domain with I/O memory may choose cache attributes (PAT, PCD, PWT). */
-    return PVCORE_UNLIKELY(domain_has_iomem(d)) ? 0 : L1_DISALLOW;
+    return PVCORE_UNLIKELY(domain_has_iomem(d)) ? PTE_GNTTAB : L1_DISALLOW;
 }
 
 static inline bool iomem_permitted(const struct domain *d, uint64_t mfn)
@@ -178,7 +179,10 @@ static PVCORE_INLINE void put_l1e(const struct domain_locked *l1o, uint64_t e)
     struct machine *m = l1o->d->m;
     uint64_t mfn = pte_mfn(e);
 
-    if (PVCORE_UNLIKELY(!pte_present(e) || !mfn_is_ram(m, mfn))) {
+    /* A grant mapping's references are its handle's, dropped when it is unmapped (a
+     * present entry with the mark is one: a guest can only write the mark into entries
+     * that are not present, which hold nothing). */
+    if (PVCORE_UNLIKELY(!pte_present(e) || (e & PTE_GNTTAB) || !mfn_is_ram(m, mfn))) {
         return;
     }
     if (e & PTE_RW) {
@@ -343,6 +347,12 @@ static PVCORE_INLINE int mod_l1(const struct domain_locked *dl, uint64_t *p, uin
     struct domain *d = dl->d;
     int rc;
 
+    if (PVCORE_UNLIKELY(pte_is_grant(ol))) {
+        /* Only the grant interface changes or removes a grant mapping (and drops its
+         * references): any other update of it, even of the bits the fast path allows,
+         * would let the guest keep the mapping without the grant. */
+        return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_GRANT_PTE, pte_mfn(ol));
+    }
     if (PVCORE_LIKELY(pte_present(val))) {
         if (PVCORE_UNLIKELY(val & l1_disallow(d))) {
             return call_refuse(dl->call, -PVCORE_EINVAL, PVCORE_REFUSAL_FLAGS, pte_mfn(val));

@@ -823,7 +823,8 @@ static void xen_version_all(int d)
     gread(&e, VA + 0x2000, fi, 8);
     assert_int_equal(fi[0], 0);
     assert_int_equal(fi[1], (1u << PVCORE_XENFEAT_mmu_pt_update_preserve_ad) |
-                                (1u << PVCORE_XENFEAT_highmem_assist));
+                                (1u << PVCORE_XENFEAT_highmem_assist) |
+                                (1u << PVCORE_XENFEAT_gnttab_map_avail_bits));
     assert_int_equal(pvcore_domain_vm_assist(t->dom[e.d], PVCORE_VMASST_CMD_enable,
                                              PVCORE_VMASST_TYPE_pae_extended_cr3), 0);
     assert_int_equal(hc_done(&e, regs(PVCORE_HYPERVISOR_xen_version, PVCORE_XENVER_get_features,
@@ -832,6 +833,7 @@ static void xen_version_all(int d)
     gread(&e, VA + 0x2000, fi, 8);
     assert_int_equal(fi[1], (1u << PVCORE_XENFEAT_mmu_pt_update_preserve_ad) |
                                 (1u << PVCORE_XENFEAT_highmem_assist) |
+                                (1u << PVCORE_XENFEAT_gnttab_map_avail_bits) |
                                 (1u << PVCORE_XENFEAT_pae_pgdir_above_4gb));
     assert_int_equal(pvcore_domain_vm_assist(t->dom[e.d], PVCORE_VMASST_CMD_disable,
                                              PVCORE_VMASST_TYPE_pae_extended_cr3), 0);
