@@ -77,6 +77,7 @@ int pvcore_domain_create(struct pvcore_machine *pm, void *mem, size_t len,
     atomic_init(&d->gnt.nr, 0);
     spin_init(&d->mmu_lock);
     spin_init(&d->gnt.lock);
+    d->gnt.version = 1;
     evtchn_domain_init(&d->evt);
     sched_domain_init(&d->sched);
     for (i = 0; i < d->nr_vcpus; i++) {

@@ -51,6 +51,46 @@ int pvcore_domain_set_grant_frames(struct pvcore_domain *pd, const pvcore_mfn_t 
     return rc;
 }
 
+int pvcore_domain_set_grant_status_frames(struct pvcore_domain *pd, const pvcore_mfn_t *frames,
+                                          uint32_t nr)
+{
+    struct domain *d = (struct domain *)(void *)pd;
+    struct domain_locked dl;
+    struct call call;
+    uint32_t i;
+    int rc = 0;
+
+    if (d == NULL || frames == NULL || nr > PVCORE_GRANT_MAX_STATUS_FRAMES) {
+        return -PVCORE_EINVAL;
+    }
+    call_init(&call, d->m);
+    dl = domain_lock(&call, d);
+    if (d->gnt.nr_status != 0) {
+        rc = -PVCORE_EBUSY;
+    } else if (nr == 0 || nr < (d->gnt.max + 7u) / 8u) {
+        rc = -PVCORE_EINVAL; /* too few for the version-2 entries of the whole table */
+    }
+    for (i = 0; rc == 0 && i < nr; i++) {
+        rc = held_get(&dl, frames[i].v);
+        if (rc != 0) {
+            while (i-- > 0) {
+                held_put(&dl, frames[i].v);
+            }
+            break;
+        }
+    }
+    if (rc == 0) {
+        for (i = 0; i < nr; i++) {
+            d->gnt.status[i] = frames[i].v;
+        }
+        spin_lock(&d->gnt.lock);
+        d->gnt.nr_status = nr;
+        spin_unlock(&d->gnt.lock);
+    }
+    domain_unlock(&dl);
+    return rc;
+}
+
 /* Domain `id`, unless it is being destroyed (as pvcore_domain_lookup(), which domain.c,
  * which calls this unit at destruction, must not be called back for). */
 static struct domain *live_domain(const struct machine *m, uint16_t id)
@@ -155,12 +195,28 @@ int pvcore_domain_set_grant_state(struct pvcore_domain *pd, void *mem, size_t le
     return rc;
 }
 
-/* The 32-bit word {flags, domid} of v1 entry `ref`, and its frame word after it. */
+/* Entries in use in rd's table: 512 per frame in version 1, 256 in version 2. */
+static uint32_t entries_in_use(const struct domain *rd)
+{
+    return atomic_load_explicit(&rd->gnt.nr, memory_order_acquire) *
+           (rd->gnt.version == 2 ? GNT_ENTRIES_PER_FRAME / 2u : GNT_ENTRIES_PER_FRAME);
+}
+
+/* The 32-bit word {flags, domid} that starts entry `ref` (8 bytes in version 1, 16 in 2). */
 static _Atomic uint32_t *shared_word(const struct domain *rd, uint32_t ref)
 {
-    uint8_t *frame = (uint8_t *)frame_entries(rd->m, rd->gnt.frames[ref / GNT_ENTRIES_PER_FRAME]);
+    uint32_t per = rd->gnt.version == 2 ? GNT_ENTRIES_PER_FRAME / 2u : GNT_ENTRIES_PER_FRAME;
+    uint8_t *frame = (uint8_t *)frame_entries(rd->m, rd->gnt.frames[ref / per]);
 
-    return (_Atomic uint32_t *)(void *)(frame + (ref % GNT_ENTRIES_PER_FRAME) * 8u);
+    return (_Atomic uint32_t *)(void *)(frame + (ref % per) * (PVCORE_PAGE_SIZE / per));
+}
+
+/* Version 2: entry ref's status word (2048 per status frame). */
+static _Atomic uint16_t *status_word(const struct domain *rd, uint32_t ref)
+{
+    uint8_t *frame = (uint8_t *)frame_entries(rd->m, rd->gnt.status[ref / GNT_STATUS_PER_FRAME]);
+
+    return (_Atomic uint16_t *)(void *)(frame + (ref % GNT_STATUS_PER_FRAME) * 2u);
 }
 
 /* Clears GTF_writing when no writable pin is left and GTF_reading when no pin at all:
@@ -178,24 +234,94 @@ static void shared_clear_unused(struct domain *rd, uint32_t ref, const struct gn
     if (act->pin == 0) {
         clear |= PVCORE_GTF_reading;
     }
-    if (clear != 0) {
-        /* release: our use of the frame is over before the granter sees the bits clear. */
+    /* release: our use of the frame is over before the granter sees the bits clear. */
+    if (clear != 0 && rd->gnt.version == 2) {
+        atomic_fetch_and_explicit(status_word(rd, ref), (uint16_t)~clear, memory_order_release);
+    } else if (clear != 0) {
         atomic_fetch_and_explicit(shared_word(rd, ref), ~clear, memory_order_release);
     }
+}
+
+/* Checks the granter's entry header `hw` ({flags, domid}) for a use by ldomid. `range`
+ * (offset, length) is a copy's: only a copy may use a sub-page grant, inside its bytes. */
+static bool header_permits(uint32_t hw, uint16_t ldomid, bool ro, const uint16_t *range,
+                           const _Atomic uint32_t *w)
+{
+    uint32_t flags = hw & 0xFFFFu, dom = hw >> 16;
+
+    if ((flags & PVCORE_GTF_type_mask) != PVCORE_GTF_permit_access || dom != ldomid ||
+        (!ro && (flags & PVCORE_GTF_readonly))) {
+        return false; /* (transitive grants are not supported: Xen maps none either) */
+    }
+    if (flags & PVCORE_GTF_sub_page) {
+        uint32_t v = atomic_load_explicit(w + 1, memory_order_acquire);
+        uint32_t off = v & 0xFFFFu, len = v >> 16;
+        return range != NULL && range[0] >= off && (uint32_t)range[0] + range[1] <= off + len &&
+               off + len <= PVCORE_PAGE_SIZE;
+    }
+    return true;
+}
+
+/*
+ * Marks entry `ref` of rd in use by ldomid (GTF_reading, and GTF_writing unless ro) after
+ * checking it permits that use, and reads its frame. The granter may change the entry at
+ * any moment: version 1 checks and marks it in one compare-and-swap of {flags, domid}, as
+ * the granter's own revocation does; version 2 marks the status word, then reads the
+ * header again (a full barrier between) and backs off if it changed. Under rd's lock.
+ */
+static int16_t mark_in_use(struct domain *rd, uint32_t ref, uint16_t ldomid, bool ro,
+                           const uint16_t *range, uint64_t *frame)
+{
+    _Atomic uint32_t *w = shared_word(rd, ref);
+    uint32_t old = atomic_load_explicit(w, memory_order_acquire), nw, tries;
+    uint16_t add = (uint16_t)(PVCORE_GTF_reading | (ro ? 0u : PVCORE_GTF_writing)), prev;
+
+    if (rd->gnt.version == 2) {
+        _Atomic uint16_t *st = status_word(rd, ref);
+        if (!header_permits(old, ldomid, ro, range, w)) {
+            return PVCORE_GNTST_general_error;
+        }
+        prev = atomic_fetch_or_explicit(st, add, memory_order_seq_cst);
+        /* seq_cst: our status write and the granter's header write are ordered one way or
+         * the other, so either it sees the entry in use or we see its change. */
+        if (atomic_load_explicit(w, memory_order_seq_cst) != old) {
+            atomic_fetch_and_explicit(st, (uint16_t) ~(add & ~prev), memory_order_relaxed);
+            return PVCORE_GNTST_general_error;
+        }
+        /* The frame is read after the entry is marked. */
+        *frame = (uint64_t)atomic_load_explicit(w + 2, memory_order_acquire) |
+                 (uint64_t)atomic_load_explicit(w + 3, memory_order_acquire) << 32;
+        return PVCORE_GNTST_okay;
+    }
+    for (tries = 0;; tries++) {
+        if (!header_permits(old, ldomid, ro, NULL, w)) {
+            return PVCORE_GNTST_general_error; /* (version 1 has no sub-page grants) */
+        }
+        nw = old | add;
+        /* acquire: the frame word is read after the entry is marked in use. */
+        if (nw == old || atomic_compare_exchange_strong_explicit(w, &old, nw, memory_order_acq_rel,
+                                                                 memory_order_acquire)) {
+            break;
+        }
+        if (tries == 3) {
+            return PVCORE_GNTST_general_error; /* the granter keeps changing it */
+        }
+    }
+    *frame = atomic_load_explicit(w + 1, memory_order_acquire);
+    return PVCORE_GNTST_okay;
 }
 
 /*
  * Pins one part (host or device, read-only or writable: the count at `shift`) of grant
  * `ref` of rd for domain `ldomid`, taking that part's references on the frame: a general
- * one and, unless `ro`, a writable type one. Returns a GNTST_* value; *mfn is the frame.
+ * one and, unless `ro`, a writable type one. `range` is a copy's (offset, length), NULL
+ * for a mapping. Returns a GNTST_* value; *mfn is the frame.
  */
 static int16_t grant_pin(struct domain *rd, uint32_t ref, uint16_t ldomid, bool ro, unsigned shift,
-                         uint64_t *mfn)
+                         const uint16_t *range, uint64_t *mfn)
 {
     struct machine *m = rd->m;
     struct gnt_active *act;
-    _Atomic uint32_t *w;
-    uint32_t old, nw, tries;
     uint64_t frame;
     int16_t st = PVCORE_GNTST_okay;
 
@@ -204,8 +330,7 @@ static int16_t grant_pin(struct domain *rd, uint32_t ref, uint16_t ldomid, bool 
         st = PVCORE_GNTST_bad_domain;
         goto out;
     }
-    if (rd->gnt.active == NULL ||
-        ref >= atomic_load_explicit(&rd->gnt.nr, memory_order_acquire) * GNT_ENTRIES_PER_FRAME) {
+    if (rd->gnt.active == NULL || ref >= entries_in_use(rd)) {
         st = PVCORE_GNTST_bad_gntref;
         goto out;
     }
@@ -214,30 +339,13 @@ static int16_t grant_pin(struct domain *rd, uint32_t ref, uint16_t ldomid, bool 
         st = PVCORE_GNTST_general_error; /* pinned by another domain, or the count is full */
         goto out;
     }
-    /* The shared entry, which the granter may change at any moment: check and mark it in
-     * one compare-and-swap of {flags, domid}, as the granter's own revocation does. */
-    w = shared_word(rd, ref);
-    old = atomic_load_explicit(w, memory_order_acquire);
-    for (tries = 0;; tries++) {
-        uint32_t flags = old & 0xFFFFu, dom = old >> 16;
-        if ((flags & PVCORE_GTF_type_mask) != PVCORE_GTF_permit_access || dom != ldomid ||
-            (!ro && (flags & PVCORE_GTF_readonly))) {
-            st = PVCORE_GNTST_general_error;
-            goto out;
-        }
-        nw = old | PVCORE_GTF_reading | (ro ? 0u : PVCORE_GTF_writing);
-        /* acquire: the frame word is read after the entry is marked in use. */
-        if (nw == old || atomic_compare_exchange_strong_explicit(w, &old, nw, memory_order_acq_rel,
-                                                                 memory_order_acquire)) {
-            break;
-        }
-        if (tries == 3) {
-            st = PVCORE_GNTST_general_error; /* the granter keeps changing it */
-            goto out;
-        }
+    st = mark_in_use(rd, ref, ldomid, ro, range, &frame);
+    if (st != PVCORE_GNTST_okay) {
+        goto out;
     }
-    frame = act->pin != 0 ? act->mfn
-                          : atomic_load_explicit(w + 1, memory_order_acquire); /* v1: a frame number */
+    if (act->pin != 0) {
+        frame = act->mfn; /* the pins fixed the frame: a later change of the entry is ignored */
+    }
     if (!frame_get_page(m, frame, rd->domid)) {
         st = PVCORE_GNTST_general_error; /* not the granter's frame */
     } else if (!ro && !frame_get_writable(m, frame)) {
@@ -405,13 +513,13 @@ static int16_t map_one(struct caller *c, uint64_t host_addr, uint32_t flags, uin
             st = PVCORE_GNTST_general_error; /* one grant mapping never replaces another */
             goto out;
         }
-        st = grant_pin(rd, ref, ld->domid, ro, pin_shift(false, ro), &mfn);
+        st = grant_pin(rd, ref, ld->domid, ro, pin_shift(false, ro), NULL, &mfn);
         if (st != PVCORE_GNTST_okay) {
             goto out;
         }
     }
     if (dev) {
-        st = grant_pin(rd, ref, ld->domid, ro, pin_shift(true, ro), &mfn2);
+        st = grant_pin(rd, ref, ld->domid, ro, pin_shift(true, ro), NULL, &mfn2);
         if (st != PVCORE_GNTST_okay) {
             if (host) {
                 grant_unpin(rd, ref, ro, pin_shift(false, ro), mfn);
@@ -562,7 +670,7 @@ struct copy_end {
 };
 
 static int16_t copy_acquire(struct caller *c, bool gref, uint64_t id, uint16_t dom, bool ro,
-                            struct copy_end *e)
+                            const uint16_t *range, struct copy_end *e)
 {
     struct machine *m = c->m;
     struct domain *rd = granter_of(c, dom);
@@ -578,7 +686,7 @@ static int16_t copy_acquire(struct caller *c, bool gref, uint64_t id, uint16_t d
         if (id > UINT32_MAX) {
             return PVCORE_GNTST_bad_gntref;
         }
-        return grant_pin(rd, (uint32_t)id, c->d->domid, ro, pin_shift(false, ro), &e->mfn);
+        return grant_pin(rd, (uint32_t)id, c->d->domid, ro, pin_shift(false, ro), range, &e->mfn);
     }
     if (rd == NULL) {
         return PVCORE_GNTST_bad_domain;
@@ -618,6 +726,7 @@ static int16_t copy_one(struct caller *c, const uint8_t *b)
     uint16_t len = (uint16_t)(b[2 * ptr] | b[2 * ptr + 1] << 8);
     uint16_t flags = (uint16_t)(b[2 * ptr + 2] | b[2 * ptr + 3] << 8);
     struct copy_end s, d;
+    uint16_t srange[2], drange[2];
     const uint8_t *from;
     uint8_t *to;
     int16_t st;
@@ -625,11 +734,15 @@ static int16_t copy_one(struct caller *c, const uint8_t *b)
     if ((uint32_t)soff + len > PVCORE_PAGE_SIZE || (uint32_t)doff + len > PVCORE_PAGE_SIZE) {
         return PVCORE_GNTST_bad_copy_arg; /* neither end may cross its page */
     }
-    st = copy_acquire(c, (flags & PVCORE_GNTCOPY_source_gref) != 0, sid, sdom, true, &s);
+    srange[0] = soff;
+    srange[1] = len;
+    drange[0] = doff;
+    drange[1] = len;
+    st = copy_acquire(c, (flags & PVCORE_GNTCOPY_source_gref) != 0, sid, sdom, true, srange, &s);
     if (st != PVCORE_GNTST_okay) {
         return st;
     }
-    st = copy_acquire(c, (flags & PVCORE_GNTCOPY_dest_gref) != 0, did, ddom, false, &d);
+    st = copy_acquire(c, (flags & PVCORE_GNTCOPY_dest_gref) != 0, did, ddom, false, drange, &d);
     if (st != PVCORE_GNTST_okay) {
         copy_release(c, &s);
         return st;
@@ -791,6 +904,111 @@ static int run_batch(struct caller *c, uint64_t args[6], int64_t *ret, const str
     return PVCORE_HYPERCALL_DONE;
 }
 
+/*
+ * GNTTABOP_set_version for the caller's table, as Xen does it: nothing to do for the
+ * version in force; otherwise refused while any grant is pinned (-PVCORE_EBUSY), and
+ * every entry is cleared but the reserved ones (0-7, the toolstack's), which are carried
+ * over into the new layout, their in-use bits moving between the entry and the status
+ * array.
+ */
+static int set_version(struct domain *d, uint32_t want)
+{
+    struct { uint16_t flags, domid; uint64_t frame; } keep[PVCORE_GNTTAB_NR_RESERVED_ENTRIES];
+    uint32_t i, n;
+    int rc = 0;
+
+    spin_lock(&d->gnt.lock);
+    if (want == d->gnt.version) {
+        goto out;
+    }
+    if (want == 2 && d->gnt.nr_status == 0) {
+        rc = -PVCORE_ENOSYS; /* no status frames: a version-1-only table */
+        goto out;
+    }
+    n = d->gnt.active != NULL ? d->gnt.max * GNT_ENTRIES_PER_FRAME : 0;
+    for (i = 0; i < n; i++) {
+        if (d->gnt.active[i].pin != 0) {
+            rc = -PVCORE_EBUSY;
+            goto out;
+        }
+    }
+    memset(keep, 0, sizeof(keep));
+    for (i = 0; d->gnt.max != 0 && i < PVCORE_GNTTAB_NR_RESERVED_ENTRIES; i++) {
+        _Atomic uint32_t *w = shared_word(d, i);
+        uint32_t hw = atomic_load_explicit(w, memory_order_acquire);
+        if ((hw & PVCORE_GTF_type_mask) == PVCORE_GTF_invalid) {
+            continue;
+        }
+        keep[i].flags = (uint16_t)hw;
+        keep[i].domid = (uint16_t)(hw >> 16);
+        if (d->gnt.version == 2) {
+            keep[i].flags |= atomic_load_explicit(status_word(d, i), memory_order_acquire);
+            keep[i].frame = (uint64_t)atomic_load_explicit(w + 2, memory_order_relaxed) |
+                            (uint64_t)atomic_load_explicit(w + 3, memory_order_relaxed) << 32;
+        } else {
+            keep[i].frame = atomic_load_explicit(w + 1, memory_order_relaxed);
+        }
+    }
+    for (i = 0; i < d->gnt.max; i++) {
+        memset(frame_entries(d->m, d->gnt.frames[i]), 0, PVCORE_PAGE_SIZE);
+    }
+    for (i = 0; i < d->gnt.nr_status; i++) {
+        memset(frame_entries(d->m, d->gnt.status[i]), 0, PVCORE_PAGE_SIZE);
+    }
+    d->gnt.version = (uint8_t)want;
+    for (i = 0; d->gnt.max != 0 && i < PVCORE_GNTTAB_NR_RESERVED_ENTRIES; i++) {
+        _Atomic uint32_t *w = shared_word(d, i);
+        uint32_t inuse = keep[i].flags & (PVCORE_GTF_reading | PVCORE_GTF_writing);
+        if (keep[i].flags == 0) {
+            continue;
+        }
+        if (want == 2) {
+            atomic_store_explicit(w + 2, (uint32_t)keep[i].frame, memory_order_relaxed);
+            atomic_store_explicit(w + 3, (uint32_t)(keep[i].frame >> 32), memory_order_relaxed);
+            atomic_store_explicit(status_word(d, i), (uint16_t)inuse, memory_order_relaxed);
+            atomic_store_explicit(w, (uint32_t)(keep[i].flags & ~inuse) | (uint32_t)keep[i].domid << 16,
+                                  memory_order_release);
+        } else {
+            atomic_store_explicit(w + 1, (uint32_t)keep[i].frame, memory_order_relaxed);
+            atomic_store_explicit(w, (uint32_t)keep[i].flags | (uint32_t)keep[i].domid << 16,
+                                  memory_order_release);
+        }
+    }
+out:
+    spin_unlock(&d->gnt.lock);
+    return rc;
+}
+
+/* GNTTABOP_get_status_frames: the status frames in use of a version-2 table. */
+static int16_t get_status_frames(const struct caller *c, uint16_t dom, uint32_t nr, uint64_t list)
+{
+    struct domain *d;
+    bool denied;
+    uint32_t i, in_use;
+    int16_t status = PVCORE_GNTST_okay;
+
+    d = target(c, dom, &denied);
+    if (d == NULL) {
+        return PVCORE_GNTST_bad_domain;
+    }
+    if (denied) {
+        return PVCORE_GNTST_permission_denied;
+    }
+    /* The status words of the entries in use: 2048 per frame, 256 entries per table frame. */
+    in_use = (atomic_load_explicit(&d->gnt.nr, memory_order_acquire) + 7u) / 8u;
+    if (d->gnt.version != 2 || nr > in_use) {
+        return PVCORE_GNTST_general_error;
+    }
+    for (i = 0; i < nr; i++) {
+        uint8_t b[8];
+        hc_put_le(b, d->gnt.status[i], 8); /* 8-byte frame numbers, whatever the width */
+        if (hc_copy_out(c, list + (uint64_t)i * 8u, b, 8) != 0) {
+            status = PVCORE_GNTST_bad_virt_addr;
+        }
+    }
+    return status;
+}
+
 int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
 {
     uint32_t cmd = (uint32_t)hc_arg(c, args, 0), count = (uint32_t)hc_arg(c, args, 2);
@@ -869,18 +1087,38 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
             break;
         }
         want = hc_get_le32(b);
-        if (want != 1 && want != 2) {
-            *ret = -PVCORE_EINVAL;
-        } else if (want == 2) {
-            *ret = -PVCORE_ENOSYS; /* version 1 only, as a Xen limited to it */
-        } else {
-            *ret = 0;
-        }
+        *ret = want != 1 && want != 2 ? -PVCORE_EINVAL : set_version(c->d, want);
         /* The version in force, whatever the outcome. */
-        hc_put_le(b, 1u, 4);
+        hc_put_le(b, c->d->gnt.version, 4);
         if (hc_copy_out(c, uop, b, 4) != 0) {
             *ret = -PVCORE_EFAULT;
         }
+        break;
+    }
+    case PVCORE_GNTTABOP_get_status_frames: {
+        /* { nr_frames, dom, status, frame_list } */
+        size_t sz = c->is32 ? sizeof(struct pvcore_gnttab_get_status_frames_x86_32)
+                            : sizeof(struct pvcore_gnttab_get_status_frames_x86_64);
+        uint32_t nr;
+        uint64_t list;
+        if (count != 1) {
+            *ret = -PVCORE_EINVAL;
+            break;
+        }
+        rc = hc_copy_in(c, b, uop, sz);
+        if (rc != 0) {
+            *ret = rc;
+            break;
+        }
+        nr = hc_get_le32(b);
+        list = c->is32 ? hc_get_le32(b + 8) : hc_get_le64(b + 8);
+        if (!hc_range_ok(c, list, (uint64_t)nr * 8u)) {
+            *ret = -PVCORE_EFAULT;
+            break;
+        }
+        status = get_status_frames(c, (uint16_t)(b[4] | b[5] << 8), nr, list);
+        hc_put_le(b + 6, (uint16_t)status, 2);
+        *ret = hc_copy_out(c, uop + 6, b + 6, 2);
         break;
     }
     case PVCORE_GNTTABOP_get_version:
@@ -902,7 +1140,7 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
             *ret = -PVCORE_EPERM;
             break;
         }
-        hc_put_le(b + 4, 1u, 4);
+        hc_put_le(b + 4, d->gnt.version, 4);
         *ret = hc_copy_out(c, uop + 4, b + 4, 4);
         break;
     default:

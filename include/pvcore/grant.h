@@ -6,9 +6,11 @@
  * #PVCORE_GNTTABOP_setup_table, #PVCORE_GNTTABOP_query_size, #PVCORE_GNTTABOP_set_version,
  * #PVCORE_GNTTABOP_get_version, #PVCORE_GNTTABOP_map_grant_ref,
  * #PVCORE_GNTTABOP_unmap_grant_ref, #PVCORE_GNTTABOP_unmap_and_replace and
- * #PVCORE_GNTTABOP_copy, with Xen's GNTST_* results. Asking for version 2 gives
- * -PVCORE_ENOSYS, as from a Xen limited to version 1; transfer, get_status_frames,
- * swap_grant_ref and cache_flush give -PVCORE_ENOSYS for now.
+ * #PVCORE_GNTTABOP_copy, with Xen's GNTST_* results; and version 2
+ * (#PVCORE_GNTTABOP_set_version to 2, #PVCORE_GNTTABOP_get_status_frames) for a domain given
+ * status frames (pvcore_domain_set_grant_status_frames()): 16-byte entries, the in-use bits
+ * in the status array, sub-page grants for copies. Transitive grants are refused, as Xen
+ * maps none. transfer, swap_grant_ref and cache_flush give -PVCORE_ENOSYS for now.
  *
  * Mapping: a host mapping goes into an L1 entry of the mapper's own live L1 table, named by
  * its machine address (#PVCORE_GNTMAP_contains_pte, 8-byte aligned) or by a guest virtual
@@ -62,6 +64,30 @@ PVCORE_BEGIN_DECLS
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_grant_frames(struct pvcore_domain *d,
                                                                const pvcore_mfn_t *frames, uint32_t nr);
+
+/** The most version-2 status frames a domain needs: 2048 status words per frame for the
+ * 256 version-2 entries of each of #PVCORE_GRANT_MAX_FRAMES frames. */
+#define PVCORE_GRANT_MAX_STATUS_FRAMES 8u
+
+/**
+ * @brief Gives domain `d` the frames of its version-2 status array, which lets it switch
+ * its table to version 2 (#PVCORE_GNTTABOP_set_version).
+ *
+ * Without them the domain's table is version 1 only: set_version(2) gives -PVCORE_ENOSYS.
+ * Like the table's frames they are held writable for the domain's life, whatever version
+ * is in force, so switching back to version 1 never frees a frame the guest may still map
+ * (XSA-255).
+ * @param d      The domain, after pvcore_domain_set_grant_frames().
+ * @param frames `nr` zeroed machine frames owned by `d` (outside its pseudo-physical
+ *               space); the array is copied.
+ * @param nr     At least (frames of the table + 7) / 8, at most #PVCORE_GRANT_MAX_STATUS_FRAMES.
+ * @return 0; -PVCORE_EINVAL for a NULL argument, a count out of range or a frame not owned
+ *         by `d`; -PVCORE_EBUSY if it has them already or a frame is a page table.
+ * @note Call before the domain runs.
+ */
+PVCORE_API PVCORE_MUST_CHECK int pvcore_domain_set_grant_status_frames(struct pvcore_domain *d,
+                                                                      const pvcore_mfn_t *frames,
+                                                                      uint32_t nr);
 
 /** The most maptrack handles a domain may be given. */
 #define PVCORE_GRANT_MAX_HANDLES (1u << 20)

@@ -63,6 +63,9 @@ struct domain {
         _Atomic uint32_t nr;       /* frames in use: grows only */
         struct spinlock lock;      /* active entries, shared entries' flags (grant.h) */
         bool released;             /* frames given back (destruction): entries untouched */
+        uint8_t version;           /* 1 or 2 (set_version), under lock */
+        uint32_t nr_status;        /* version-2 status frames given */
+        uint64_t status[PVCORE_GRANT_MAX_STATUS_FRAMES]; /* their frames (held) */
         struct gnt_active *active; /* [max * 512]: embedder memory; NULL: none */
         struct gnt_maptrack *maptrack; /* [nr_maptrack]: under mmu_lock */
         uint32_t nr_maptrack;

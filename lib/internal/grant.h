@@ -20,7 +20,8 @@
 
 #include "internal/domain.h"
 
-#define GNT_ENTRIES_PER_FRAME (PVCORE_PAGE_SIZE / 8u) /* v1 entries are 8 bytes */
+#define GNT_ENTRIES_PER_FRAME (PVCORE_PAGE_SIZE / 8u) /* v1 entries are 8 bytes (v2: 16) */
+#define GNT_STATUS_PER_FRAME (PVCORE_PAGE_SIZE / 2u)  /* v2 status words */
 
 /* Pin counts of an active entry, one byte each, as Xen packs them. */
 #define GNTPIN_HOST_RO 0u

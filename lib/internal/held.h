@@ -50,6 +50,10 @@ static inline void held_release_all(const struct domain_locked *dl)
         held_put(dl, d->gnt.frames[i]);
     }
     d->gnt.max = 0;
+    for (i = 0; i < d->gnt.nr_status; i++) {
+        held_put(dl, d->gnt.status[i]);
+    }
+    d->gnt.nr_status = 0;
 }
 
 #endif /* PVCORE_INTERNAL_HELD_H */

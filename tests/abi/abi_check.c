@@ -1210,6 +1210,8 @@ static void check_event_channel(void)
  * =================================================================================== */
 
 #define P_ENTRY struct pvcore_grant_entry_v1, struct grant_entry_v1
+#define P_ENTRY_HDR struct pvcore_grant_entry_header, struct grant_entry_header
+#define P_ENTRY_V2 union pvcore_grant_entry_v2, union grant_entry_v2
 #define P_MAP struct pvcore_gnttab_map_grant_ref, struct gnttab_map_grant_ref
 #define P_UNMAP struct pvcore_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref
 #define P_SETUP NATIVE(gnttab_setup_table), struct gnttab_setup_table
@@ -1328,6 +1330,20 @@ static void check_grant_table(void)
     FLD(P_ENTRY, flags);
     FLD(P_ENTRY, domid);
     FLD(P_ENTRY, frame);
+
+    SZ(P_ENTRY_HDR);
+    FLD(P_ENTRY_HDR, flags);
+    FLD(P_ENTRY_HDR, domid);
+    SZ(P_ENTRY_V2);
+    FLD(P_ENTRY_V2, full_page.pad0);
+    FLD(P_ENTRY_V2, full_page.frame);
+    FLD(P_ENTRY_V2, sub_page.page_off);
+    FLD(P_ENTRY_V2, sub_page.length);
+    FLD(P_ENTRY_V2, sub_page.frame);
+    FLD(P_ENTRY_V2, transitive.trans_domid);
+    FLD(P_ENTRY_V2, transitive.pad0);
+    FLD(P_ENTRY_V2, transitive.gref);
+    _Static_assert(sizeof(pvcore_grant_status_t) == sizeof(grant_status_t), "grant_status_t");
 
     SZ(P_MAP);
     FLD(P_MAP, host_addr);

@@ -196,10 +196,75 @@ static void test_map_unmap_va(void **state)
     fix_free(&f);
 }
 
+/* Version 2: the granter switches (its status frames given), grants with a 16-byte entry,
+ * and the in-use bits appear in its status array, not in the entry. */
+static void test_v2_map(void **state)
+{
+    struct fix f;
+    uint32_t h, ver;
+    uint64_t st_frame, frame;
+    uint16_t hdr[2], status;
+    pvcore_mfn_t sm;
+
+    (void)state;
+    fix_init(&f);
+    /* Without status frames: version 1 only. */
+    gwrite32(&f.g, OPS, 2);
+    assert_int_equal((int64_t)(int32_t)(uint32_t)hc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), -PVCORE_ENOSYS);
+    assert_int_equal(gread32(&f.g, OPS), 1);
+    st_frame = alloc_frame(f.t, GRANTER);
+    sm = pvcore_mfn(st_frame);
+    assert_int_equal(pvcore_domain_set_grant_status_frames(f.t->dom[GRANTER], &sm, 1), 0);
+    /* A reserved entry carries over; the others are cleared. */
+    grant(&f, 1, PVCORE_GTF_permit_access, MAPPER, 0x1234);
+    grant(&f, 9, PVCORE_GTF_permit_access, MAPPER, 0x5678);
+    gwrite32(&f.g, OPS, 2);
+    assert_int_equal(hc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    assert_int_equal(gread32(&f.g, OPS), 2);
+    memcpy(hdr, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 16, 4);
+    memcpy(&frame, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 24, 8);
+    assert_int_equal(hdr[0], PVCORE_GTF_permit_access);
+    assert_int_equal(hdr[1], MAPPER);
+    assert_int_equal(frame, 0x1234);
+    memcpy(hdr, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 9 * 16, 4);
+    assert_int_equal(hdr[0], 0);
+
+    /* Entry 20, version 2. */
+    hdr[0] = PVCORE_GTF_permit_access;
+    hdr[1] = MAPPER;
+    frame = f.granted;
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16 + 8, &frame, 8);
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, hdr, 4);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 20, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    assert_int_equal(pte_mfn_test(frame_ptr(f.t, f.e.l1)[8]), f.granted);
+    memcpy(&status, (uint8_t *)frame_ptr(f.t, st_frame) + 20 * 2, 2);
+    assert_int_equal(status, PVCORE_GTF_reading | PVCORE_GTF_writing);
+    memcpy(hdr, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, 4);
+    assert_int_equal(hdr[0], PVCORE_GTF_permit_access); /* the entry itself is untouched */
+    /* Pinned: no version switch. */
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal((int64_t)(int32_t)(uint32_t)hc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), -PVCORE_EBUSY);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    memcpy(&status, (uint8_t *)frame_ptr(f.t, st_frame) + 20 * 2, 2);
+    assert_int_equal(status, 0);
+    /* A sub-page grant cannot be mapped. */
+    hdr[0] = PVCORE_GTF_permit_access | PVCORE_GTF_sub_page;
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, hdr, 4);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 20, GRANTER, &h, NULL), PVCORE_GNTST_general_error);
+    /* Back to version 1: the status frame stays the granter's, held (XSA-255). */
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal(hc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    assert_int_equal(finfo(f.t, st_frame).owner, GRANTER);
+    assert_int_equal(finfo(f.t, st_frame).type, PVCORE_PGT_WRITABLE);
+    (void)ver;
+    fix_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_unmap_va),
+        cmocka_unit_test(test_v2_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,56 @@ struct pvcore_grant_entry_v1 {
 /** Typedef for struct pvcore_grant_entry_v1. */
 typedef struct pvcore_grant_entry_v1 pvcore_grant_entry_v1_t;
 
+/** The first 4 bytes of a version-2 entry, laid out as a version-1 entry's. */
+struct pvcore_grant_entry_header {
+    uint16_t flags;       /**< [G] GTF_* type and flags (in version 2 the in-use bits are in the status array). */
+    pvcore_domid_t domid; /**< [G] The domain the grant is for. */
+};
+/** Typedef for struct pvcore_grant_entry_header. */
+typedef struct pvcore_grant_entry_header pvcore_grant_entry_header_t;
+
+/** A version-2 full-page grant (#PVCORE_GTF_permit_access without #PVCORE_GTF_sub_page, or #PVCORE_GTF_accept_transfer). */
+struct pvcore_grant_entry_v2_full_page {
+    struct pvcore_grant_entry_header hdr; /**< Type, flags, grantee. */
+    uint32_t pad0;                        /**< Unused. */
+    uint64_t frame;                       /**< The frame, as in version 1. */
+};
+
+/** A version-2 sub-page grant: bytes [page_off, page_off + length) of `frame` (#PVCORE_GTF_sub_page; copies only). */
+struct pvcore_grant_entry_v2_sub_page {
+    struct pvcore_grant_entry_header hdr; /**< Type, flags, grantee. */
+    uint16_t page_off;                    /**< First byte granted. */
+    uint16_t length;                      /**< Number of bytes granted. */
+    uint64_t frame;                       /**< The frame. */
+};
+
+/** A version-2 transitive grant: `gref` of `trans_domid`, used as if by the granter (#PVCORE_GTF_transitive). */
+struct pvcore_grant_entry_v2_transitive {
+    struct pvcore_grant_entry_header hdr; /**< Type, flags, grantee. */
+    pvcore_domid_t trans_domid;           /**< The domain that granted to the granter. */
+    uint16_t pad0;                        /**< Unused. */
+    pvcore_grant_ref_t gref;              /**< Its grant reference. */
+};
+
+/**
+ * A version-2 grant entry (16 bytes; 256 per 4 KiB page). The in-use bits
+ * (#PVCORE_GTF_reading, #PVCORE_GTF_writing) live in a separate status array of
+ * #pvcore_grant_status_t, one per entry, in the status frames
+ * (#PVCORE_GNTTABOP_get_status_frames).
+ */
+union pvcore_grant_entry_v2 {
+    struct pvcore_grant_entry_header hdr;              /**< The common prefix. */
+    struct pvcore_grant_entry_v2_full_page full_page;  /**< A full-page grant. */
+    struct pvcore_grant_entry_v2_sub_page sub_page;    /**< A sub-page grant. */
+    struct pvcore_grant_entry_v2_transitive transitive; /**< A transitive grant. */
+    uint32_t spacer[4];                                /**< Pads to 16 bytes. */
+};
+/** Typedef for union pvcore_grant_entry_v2. */
+typedef union pvcore_grant_entry_v2 pvcore_grant_entry_v2_t;
+
+/** A version-2 status entry: #PVCORE_GTF_reading and #PVCORE_GTF_writing, set by the hypervisor. */
+typedef uint16_t pvcore_grant_status_t;
+
 /**
  * @name Reserved grant references
  * The first entries of every grant table are set aside for the toolstack.
