@@ -49,7 +49,7 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     cfg.domid = domid;
     cfg.nr_vcpus = 1;
     cfg.flags = g->is32 ? PVCORE_DOMAIN_GUEST_32 : 0;
-    cfg.max_pages = mem_pages + 1 + MINIHV_GRANT_FRAMES; /* + shared info and grant table */
+    cfg.max_pages = mem_pages + 2 + MINIHV_GRANT_FRAMES; /* + shared info, grant table and status */
     rc = pvcore_domain_create(mm_machine(), phys_to_virt(mm_alloc_frames((dsize + 4095) / 4096) << 12),
                               dsize, &cfg, &g->d);
     if (rc) {
@@ -85,6 +85,22 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     }
     if (pvcore_domain_set_grant_frames(g->d, gnt, MINIHV_GRANT_FRAMES) != 0) {
         panic("pvcore_domain_set_grant_frames");
+    }
+    /* The grant state: active entries for its table, maptrack for the grants it maps. */
+    bytes = pvcore_grant_state_size(MINIHV_GRANT_FRAMES, MINIHV_GRANT_HANDLES);
+    if (pvcore_domain_set_grant_state(g->d,
+                                      phys_to_virt(mm_alloc_frames((bytes + PAGE_SIZE - 1) / PAGE_SIZE) << 12),
+                                      bytes, MINIHV_GRANT_HANDLES) != 0) {
+        panic("pvcore_domain_set_grant_state");
+    }
+    /* Version-2 status frames (one covers 8 table frames). */
+    {
+        pvcore_mfn_t st = pvcore_mfn(mm_alloc_guest_frame());
+        memset(phys_to_virt(st.v << 12), 0, PAGE_SIZE);
+        if (pvcore_domain_assign(g->d, st, pvcore_gfn(UINT64_MAX)) != 0 ||
+            pvcore_domain_set_grant_status_frames(g->d, &st, 1) != 0) {
+            panic("grant status frames for d%u", domid);
+        }
     }
     /* Event channels: the port table, and the console's port, unbound for the control
      * domain as a toolstack leaves it (minihv has none: the guest's sends on it are

@@ -67,8 +67,9 @@ struct frame {
 /* Event-channel ports each guest may use (its table is in minihv's heap). */
 #define MINIHV_EVTCHN_PORTS 1024u
 
-/* Grant-table frames every guest gets. */
+/* Grant-table frames every guest gets, and the grant mappings it may hold at once. */
 #define MINIHV_GRANT_FRAMES 4u
+#define MINIHV_GRANT_HANDLES 64u
 
 /* Why a guest stopped running (minihv_enter_guest's return value). */
 #define STOP_SHUTDOWN 0x100 /* + the shutdown reason */
