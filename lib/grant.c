@@ -765,6 +765,79 @@ static int16_t copy_one(struct caller *c, const uint8_t *b)
     return PVCORE_GNTST_okay;
 }
 
+/* GNTTABOP_cache_flush, one op (Xen's rules): a range of a frame the caller owns or maps
+ * through a grant it holds, cleaned and/or invalidated through the flush_cache hook, which
+ * flushes the caller's caches (x86 has no per-range cache maintenance a guest could ask
+ * for with more precision). Errors are the call's, not a status. */
+static int cache_flush_one(struct caller *c, const uint8_t *b)
+{
+    struct machine *m = c->m;
+    struct domain *d = c->d;
+    uint64_t maddr = hc_get_le64(b);
+    uint32_t off = (uint32_t)(b[8] | b[9] << 8), len = (uint32_t)(b[10] | b[11] << 8);
+    uint32_t op = hc_get_le32(b + 12);
+    uint64_t mfn = maddr >> PVCORE_PAGE_SHIFT;
+    uint16_t owner;
+    bool mine = false;
+    uint32_t h;
+
+    if (off >= PVCORE_PAGE_SIZE || len > PVCORE_PAGE_SIZE || off + len > PVCORE_PAGE_SIZE ||
+        (op & ~(uint32_t)(PVCORE_GNTTAB_CACHE_INVAL | PVCORE_GNTTAB_CACHE_CLEAN |
+                          PVCORE_GNTTAB_CACHE_SOURCE_GREF)) != 0) {
+        return -PVCORE_EINVAL;
+    }
+    if (len == 0 || (op & (PVCORE_GNTTAB_CACHE_INVAL | PVCORE_GNTTAB_CACHE_CLEAN)) == 0) {
+        return 0;
+    }
+    if (op & PVCORE_GNTTAB_CACHE_SOURCE_GREF) {
+        return -PVCORE_EOPNOTSUPP; /* as Xen: not implemented there either */
+    }
+    if (!frame_get_any_page(m, mfn, &owner)) {
+        return -PVCORE_EINVAL;
+    }
+    if (owner != d->domid) {
+        struct domain_locked dl = domain_lock(&c->call, d);
+        for (h = 0; d->gnt.maptrack != NULL && h < d->gnt.nr_maptrack && !mine; h++) {
+            mine = d->gnt.maptrack[h].flags != 0 && d->gnt.maptrack[h].mfn == mfn;
+        }
+        domain_unlock(&dl);
+    } else {
+        mine = true;
+    }
+    if (mine && m->ops->flush_cache != NULL) {
+        m->ops->flush_cache(m->ctx, d->domid, 0);
+    }
+    frame_put_page(m, mfn);
+    return mine ? 0 : -PVCORE_EINVAL; /* another domain's frame without a grant mapping of it */
+}
+
+static int run_cache_flush(struct caller *c, uint64_t args[6], int64_t *ret)
+{
+    uint64_t uop = hc_arg(c, args, 1);
+    uint32_t count = (uint32_t)hc_arg(c, args, 2), i;
+    uint8_t b[16];
+    int rc;
+
+    for (i = 0; i < count; i++) {
+        if (i != 0 && call_should_preempt(&c->call)) {
+            args[1] = uop + (uint64_t)i * 16u;
+            args[2] = count - i;
+            return PVCORE_HYPERCALL_RESTART;
+        }
+        rc = hc_copy_in(c, b, uop + (uint64_t)i * 16u, sizeof(b));
+        if (rc == 0) {
+            rc = cache_flush_one(c, b);
+        }
+        if (rc != 0) {
+            *ret = rc;
+            return PVCORE_HYPERCALL_DONE;
+        }
+        call_charge(&c->call, 1);
+    }
+    *ret = 0;
+    return PVCORE_HYPERCALL_DONE;
+}
+
 /* ---- destruction and the checker ------------------------------------------------------- */
 
 void grant_domain_release(const struct domain_locked *dl)
@@ -1028,6 +1101,8 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         return run_batch(c, args, ret, &op_unmap_and_replace);
     case PVCORE_GNTTABOP_copy:
         return run_batch(c, args, ret, &op_copy);
+    case PVCORE_GNTTABOP_cache_flush:
+        return run_cache_flush(c, args, ret);
     case PVCORE_GNTTABOP_setup_table: {
         size_t sz = c->is32 ? sizeof(struct pvcore_gnttab_setup_table_x86_32)
                             : sizeof(struct pvcore_gnttab_setup_table_x86_64);

@@ -10,7 +10,9 @@
  * (#PVCORE_GNTTABOP_set_version to 2, #PVCORE_GNTTABOP_get_status_frames) for a domain given
  * status frames (pvcore_domain_set_grant_status_frames()): 16-byte entries, the in-use bits
  * in the status array, sub-page grants for copies. Transitive grants are refused, as Xen
- * maps none. transfer, swap_grant_ref and cache_flush give -PVCORE_ENOSYS for now.
+ * maps none. #PVCORE_GNTTABOP_cache_flush of a frame the caller owns or holds a grant
+ * mapping of calls the flush_cache hook (source grant references: -PVCORE_EOPNOTSUPP, as
+ * Xen). transfer and swap_grant_ref give -PVCORE_ENOSYS for now.
  *
  * Mapping: a host mapping goes into an L1 entry of the mapper's own live L1 table, named by
  * its machine address (#PVCORE_GNTMAP_contains_pte, 8-byte aligned) or by a guest virtual

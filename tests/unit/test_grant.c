@@ -260,11 +260,44 @@ static void test_v2_map(void **state)
     fix_free(&f);
 }
 
+static int64_t cache_flush(struct fix *f, uint64_t maddr, uint16_t off, uint16_t len, uint32_t op)
+{
+    uint8_t b[16];
+    memcpy(b, &maddr, 8);
+    memcpy(b + 8, &off, 2);
+    memcpy(b + 10, &len, 2);
+    memcpy(b + 12, &op, 4);
+    gwrite(&f->e, OPS, b, sizeof(b));
+    return (int64_t)hc(f, PVCORE_GNTTABOP_cache_flush, OPS, 1);
+}
+
+/* cache_flush: the caller's own frames, or frames it holds a grant mapping of. */
+static void test_cache_flush(void **state)
+{
+    struct fix f;
+    uint32_t h;
+
+    (void)state;
+    fix_init(&f);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 4096, PVCORE_GNTTAB_CACHE_CLEAN), 0);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 4095, 2, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, 0x10), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, PVCORE_GNTTAB_CACHE_SOURCE_GREF | PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EOPNOTSUPP);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EINVAL);
+    grant(&f, 5, PVCORE_GTF_permit_access, MAPPER, (uint32_t)f.granted);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_readonly, 5, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), 0);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EINVAL);
+    fix_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_unmap_va),
         cmocka_unit_test(test_v2_map),
+        cmocka_unit_test(test_cache_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
