@@ -39,10 +39,11 @@
  *   (batched publication: write k slots, push once), and
  *   pvcore_ring_front_push_check_notify() / pvcore_ring_back_push_check_notify() also say
  *   whether the other side asked to be notified (event channel) about it.
- * - Consuming: pvcore_ring_back_unconsumed() / pvcore_ring_front_unconsumed() count
- *   what is waiting; pvcore_ring_back_copy_request() / pvcore_ring_front_copy_response()
- *   copy one entry out into private memory, and pvcore_ring_back_consume() /
- *   pvcore_ring_front_consume() copy out up to N in one call;
+ * - Consuming: pvcore_ring_back_unconsumed() / pvcore_ring_front_unconsumed() read the
+ *   producer index once and count what is waiting; pvcore_ring_back_copy_request() /
+ *   pvcore_ring_front_copy_response() then copy one counted entry out into private
+ *   memory each (Xen's loop up to one read of `req_prod`); pvcore_ring_back_consume() /
+ *   pvcore_ring_front_consume() count and copy out up to N in one call;
  *   pvcore_ring_back_final_check() / pvcore_ring_front_final_check() ask for a
  *   notification on the next entry and check once more before the caller sleeps.
  *
@@ -91,9 +92,9 @@
  * Functions that can fail return 0 or a negative `PVCORE_E*` (<pvcore/abi/errno.h>):
  * -#PVCORE_EINVAL for a bad argument (a NULL or misaligned pointer, an area too small for
  * one slot, a copy larger than the slot), -#PVCORE_EOVERFLOW for a producer index that
- * claims more entries than may be outstanding, -#PVCORE_EAGAIN from the single-entry copy
- * when nothing is waiting. Functions that cannot fail return a count, a pointer or a
- * `bool`.
+ * claims more entries than may be outstanding, -#PVCORE_ENOSPC from a single-entry copy
+ * when no entry can be waiting. Functions that cannot fail return a count, a pointer or
+ * a `bool`.
  *
  * @par Concurrency
  * One producer and one consumer per direction: the front-end's state (struct
@@ -170,7 +171,8 @@ static inline void pvcore_ring_store_relaxed_(pvcore_ring_idx_t *p, pvcore_ring_
 {
     __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
-/* Words that may alias the request and response types (a slot is copied in words). */
+/* Words that may alias the request and response types the peer wrote (a slot is read in
+ * words). */
 typedef uint64_t __attribute__((__may_alias__)) pvcore_ring_w64_;
 typedef uint32_t __attribute__((__may_alias__)) pvcore_ring_w32_;
 #define PVCORE_RING_WORDS_ 1
@@ -231,35 +233,38 @@ static inline void *pvcore_ring_slot_(struct pvcore_sring_header *s, uint32_t nr
 /*
  * Copies `bytes` out of a shared slot. Every source byte is read exactly once, through a
  * volatile access, so the compiler can neither read it again later nor merge the copy
- * away: what the caller validates is what it uses (XSA-155). Whole words when the sizes
- * and both addresses allow, bytes otherwise.
+ * away: what the caller validates is what it uses (XSA-155). The slot is read in whole
+ * words when the slot size and the copy size allow it (the area is 8-byte aligned, so
+ * the slot's alignment follows from its size: a compile-time decision in the typed
+ * wrappers), and each word is stored with a small memcpy builtin, which has no alignment
+ * or aliasing requirement on `dst` and compiles to one store (never a library call).
  */
-static inline void pvcore_ring_copy_out_(void *dst, const void *src, size_t bytes)
+static inline void pvcore_ring_copy_out_(void *dst, const void *src, size_t slot_bytes, size_t bytes)
 {
+    unsigned char *d = (unsigned char *)dst;
     size_t i;
 #if PVCORE_RING_WORDS_
-    uintptr_t align = (uintptr_t)dst | (uintptr_t)src | (uintptr_t)bytes;
-
-    if ((align & 7u) == 0) {
+    if (((slot_bytes | bytes) & 7u) == 0) {
         const volatile pvcore_ring_w64_ *s = (const volatile pvcore_ring_w64_ *)src;
-        pvcore_ring_w64_ *d = (pvcore_ring_w64_ *)dst;
         for (i = 0; i < bytes / 8u; i++) {
-            d[i] = s[i];
+            uint64_t w = s[i];
+            __builtin_memcpy(d + 8u * i, &w, 8u);
         }
         return;
     }
-    if ((align & 3u) == 0) {
+    if (((slot_bytes | bytes) & 3u) == 0) {
         const volatile pvcore_ring_w32_ *s = (const volatile pvcore_ring_w32_ *)src;
-        pvcore_ring_w32_ *d = (pvcore_ring_w32_ *)dst;
         for (i = 0; i < bytes / 4u; i++) {
-            d[i] = s[i];
+            uint32_t w = s[i];
+            __builtin_memcpy(d + 4u * i, &w, 4u);
         }
         return;
     }
+#else
+    (void)slot_bytes;
 #endif
     {
         const volatile unsigned char *s = (const volatile unsigned char *)src;
-        unsigned char *d = (unsigned char *)dst;
         for (i = 0; i < bytes; i++) {
             d[i] = s[i];
         }
@@ -338,7 +343,7 @@ static inline int pvcore_ring_consume_(struct pvcore_sring_header *s, uint32_t n
         for (i = 0; i < n; i++) {
             pvcore_ring_copy_out_((unsigned char *)dst + (size_t)i * elem_bytes,
                                   pvcore_ring_slot_(s, nr_ents, slot_bytes, (pvcore_ring_idx_t)(*cons + i)),
-                                  elem_bytes);
+                                  slot_bytes, elem_bytes);
         }
     }
     *cons = (pvcore_ring_idx_t)(*cons + n);
@@ -630,21 +635,32 @@ static inline int pvcore_ring_front_consume(struct pvcore_ring_front *f, size_t 
 
 /**
  * @brief Copies out the next response into private memory and consumes it (Xen's
- *        `RING_COPY_RESPONSE` then `rsp_cons++`), if one is waiting.
+ *        `RING_COPY_RESPONSE(r, r->rsp_cons++, dst)`), with one volatile read of each
+ *        shared byte. It does not read `rsp_prod` again: call it at most `n` times after
+ *        pvcore_ring_front_unconsumed() or pvcore_ring_front_final_check() gave `n`
+ *        (more would copy a slot the back-end has not published, which is only garbage,
+ *        never outside the ring).
  * @param f          The front-end's state.
  * @param slot_bytes The size of one slot.
  * @param rsp_bytes  The size of the response (at most `slot_bytes`).
  * @param dst        Receives the response.
- * @return 0; -#PVCORE_EAGAIN when no response is waiting; -#PVCORE_EOVERFLOW and
- *         -#PVCORE_EINVAL as pvcore_ring_front_consume().
+ * @return 0; -#PVCORE_ENOSPC when every request produced is already answered (no response
+ *         can be waiting; nothing changes); -#PVCORE_EINVAL for `rsp_bytes` above
+ *         `slot_bytes`.
  */
 static inline int pvcore_ring_front_copy_response(struct pvcore_ring_front *f, size_t slot_bytes, size_t rsp_bytes,
                                                   void *dst)
 {
-    uint32_t got;
-    int rc = pvcore_ring_front_consume(f, slot_bytes, rsp_bytes, dst, 1, &got);
-
-    return rc != 0 ? rc : got == 1 ? 0 : -PVCORE_EAGAIN;
+    if (rsp_bytes > slot_bytes) {
+        return -PVCORE_EINVAL;
+    }
+    if (f->rsp_cons == f->req_prod_pvt) {
+        return -PVCORE_ENOSPC;
+    }
+    pvcore_ring_copy_out_(dst, pvcore_ring_slot_(f->sring, f->nr_ents, slot_bytes, f->rsp_cons), slot_bytes,
+                          rsp_bytes);
+    f->rsp_cons++;
+    return 0;
 }
 
 /**
@@ -705,21 +721,33 @@ static inline int pvcore_ring_back_consume(struct pvcore_ring_back *b, size_t sl
 
 /**
  * @brief Copies out the next request into private memory and consumes it (Xen's
- *        `RING_COPY_REQUEST` then `req_cons++`), if one is waiting.
+ *        `RING_COPY_REQUEST(r, r->req_cons++, dst)`), with one volatile read of each
+ *        shared byte: validate the copy, never the slot (XSA-155). It does not read
+ *        `req_prod` again: call it at most `n` times after pvcore_ring_back_unconsumed()
+ *        or pvcore_ring_back_final_check() gave `n` (more would copy a slot the front-end
+ *        has not published: garbage, as a hostile front-end could write, never outside
+ *        the ring and never a slot whose response is not yet pushed).
  * @param b          The back-end's state.
  * @param slot_bytes The size of one slot.
  * @param req_bytes  The size of the request (at most `slot_bytes`).
  * @param dst        Receives the request.
- * @return 0; -#PVCORE_EAGAIN when no request is waiting; -#PVCORE_EOVERFLOW and
- *         -#PVCORE_EINVAL as pvcore_ring_back_consume().
+ * @return 0; -#PVCORE_ENOSPC when every slot holds a request not yet answered (Xen's
+ *         `RING_REQUEST_CONS_OVERFLOW`: nothing can be waiting; nothing changes);
+ *         -#PVCORE_EINVAL for `req_bytes` above `slot_bytes`.
  */
 static inline int pvcore_ring_back_copy_request(struct pvcore_ring_back *b, size_t slot_bytes, size_t req_bytes,
                                                 void *dst)
 {
-    uint32_t got;
-    int rc = pvcore_ring_back_consume(b, slot_bytes, req_bytes, dst, 1, &got);
-
-    return rc != 0 ? rc : got == 1 ? 0 : -PVCORE_EAGAIN;
+    if (req_bytes > slot_bytes) {
+        return -PVCORE_EINVAL;
+    }
+    if ((uint32_t)(b->req_cons - b->rsp_prod_pvt) >= b->nr_ents) {
+        return -PVCORE_ENOSPC;
+    }
+    pvcore_ring_copy_out_(dst, pvcore_ring_slot_(b->sring, b->nr_ents, slot_bytes, b->req_cons), slot_bytes,
+                          req_bytes);
+    b->req_cons++;
+    return 0;
 }
 
 /**

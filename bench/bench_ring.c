@@ -1,0 +1,805 @@
+/*
+ * bench_ring: the shared ring of <pvcore/ring.h>, one producer thread and one consumer
+ * thread (pinned to CPUs 0 and 1 when there are two), 64-byte messages, 256-slot rings,
+ * against the peers of ring-peer-baseline.md measured in the same run:
+ *
+ *   batched  - the producer publishes once per 16 messages. libpvcore (produce 16 slots
+ *              in place, one push; the consumer reads req_prod once, copies out and checks
+ *              up to 16 requests one by one and answers them with one push of responses
+ *              that carry no payload), Xen's io/ring.h macros from libxen-dev used the
+ *              same way (the same loop, blkback's), DPDK's rte_ring
+ *              (rte_ring_sp_enqueue_bulk_elem / rte_ring_sc_dequeue_burst_elem, 16, on heap
+ *              memory without EAL) and Concurrency Kit's ck_ring (CK_RING_PROTOTYPE for
+ *              the 64-byte type, one message per call: it has no bulk operation).
+ *              Target: libpvcore >= 1.2x the best peer.
+ *   per-message - the producer publishes every message: libpvcore against Xen's macros.
+ *              Target: >= 1.0x. The same with event indices (push and check notify on
+ *              every message; the consumer's final check whenever it finds the ring empty,
+ *              the would-be notifications counted, no event sent), for information.
+ *
+ * Every message is sequence-checked and every word of it checked by the consumer (so that
+ * each implementation reads the whole message: GCC drops the unused words of Xen's
+ * volatile RING_COPY_REQUEST otherwise). Rounds
+ * are interleaved: each round runs every implementation once, in an order rotated from
+ * round to round, so that all see the same machine; figures are medians of the rounds
+ * (with min and max). A shared, noisy machine moves absolute numbers by tens of percent;
+ * the ratios are what the run is for. Nothing here asserts on time.
+ *
+ * usage: bench_ring [--quick]   (--quick: a short run that only checks that every
+ *                                implementation delivers every message in order)
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pvcore/ring.h>
+
+/* ThreadSanitizer: only libpvcore's ring runs (the peers' plain or assembly index
+ * accesses are not visible to it, and Xen's xen_mb() fence does not build with it). */
+#if defined(__SANITIZE_THREAD__)
+#define BENCH_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BENCH_TSAN 1
+#endif
+#endif
+#ifndef BENCH_TSAN
+#define BENCH_TSAN 0
+#endif
+
+#if !BENCH_TSAN
+/* Xen's io/ring.h: the newest interface (ring-peer-baseline.md's gotcha: with the default
+ * version it maps xen_mb() to an mb() that does not exist). Barriers as on Linux x86:
+ * rmb and wmb order only the compiler (x86 keeps loads and stores in order), mb is a
+ * full fence. */
+#define __XEN_INTERFACE_VERSION__ __XEN_LATEST_INTERFACE_VERSION__
+#define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#define xen_wmb() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#include <xen/io/ring.h>
+#ifdef BENCH_HAVE_CK
+#include <ck_ring.h>
+#endif
+#ifdef BENCH_HAVE_RTE
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#endif
+#endif
+
+#define RING_SLOTS 256u
+#define BATCH 16u
+#define MSG_WORDS 8u
+
+struct msg {
+    uint64_t w[MSG_WORDS]; /* w[0]: sequence number; w[7]: its complement */
+};
+
+PVCORE_RING_DEFINE(bm, struct msg, struct msg);
+
+#if !BENCH_TSAN
+DEFINE_RING_TYPES(xm, struct msg, struct msg);
+#ifdef BENCH_HAVE_CK
+CK_RING_PROTOTYPE(msg, msg)
+#endif
+#endif
+
+static uint64_t nmsgs = 4000000;
+static unsigned rounds = 7;
+static bool pin = true;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* aligned_alloc with the size rounded up to the alignment, as C11 requires; exits on failure. */
+static void *xalloc(size_t align, size_t bytes)
+{
+    void *p = aligned_alloc(align, (bytes + align - 1u) & ~(align - 1u));
+
+    if (p == NULL) {
+        fprintf(stderr, "bench_ring: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void fill(struct msg *m, uint64_t seq)
+{
+    unsigned i;
+
+    m->w[0] = seq;
+    for (i = 1; i < MSG_WORDS - 1u; i++) {
+        m->w[i] = seq + i;
+    }
+    m->w[MSG_WORDS - 1u] = ~seq;
+}
+
+/* ---- the run harness: a ring, a producer and a consumer thread ----------------------------- */
+
+struct run {
+    void *area;               /* Xen-layout shared area (libpvcore and Xen) */
+    size_t area_bytes;
+    void *peer;               /* the peer's ring object */
+    void *peer_buf;
+    atomic_int ready;
+    atomic_bool go;
+    uint64_t errors;          /* written by the consumer only */
+    uint64_t notifies;        /* would-be notifications, producer side */
+    uint64_t wakeups;         /* would-be notifications, consumer side (final checks that armed) */
+};
+
+struct impl {
+    const char *name;
+    void (*setup)(struct run *);
+    void (*teardown)(struct run *);
+    void (*produce)(struct run *);
+    void (*consume)(struct run *);
+};
+
+/* The consumer uses the whole message: every word is checked. */
+static void check(struct run *r, const struct msg *m, uint64_t want)
+{
+    uint64_t bad = (m->w[0] ^ want) | (m->w[MSG_WORDS - 1u] ^ ~want);
+    unsigned i;
+
+    for (i = 1; i < MSG_WORDS - 1u; i++) {
+        bad |= m->w[i] ^ (want + i);
+    }
+    if (bad != 0) {
+        r->errors++;
+    }
+}
+
+static void wait_go(struct run *r)
+{
+    atomic_fetch_add(&r->ready, 1);
+    while (!atomic_load_explicit(&r->go, memory_order_acquire)) {
+        cpu_relax();
+    }
+}
+
+struct thr {
+    struct run *r;
+    const struct impl *im;
+    int cpu;
+    bool producer;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thr *t = arg;
+
+    if (pin && t->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET((size_t)t->cpu, &set);
+        (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+    wait_go(t->r);
+    if (t->producer) {
+        t->im->produce(t->r);
+    } else {
+        t->im->consume(t->r);
+    }
+    return NULL;
+}
+
+static void area_alloc(struct run *r)
+{
+    size_t bytes = PVCORE_SRING_HEADER_SIZE + RING_SLOTS * sizeof(struct msg);
+
+    r->area_bytes = (bytes + 4095u) & ~(size_t)4095u;
+    r->area = xalloc(4096, r->area_bytes);
+    memset(r->area, 0, r->area_bytes);
+}
+
+static void area_free(struct run *r)
+{
+    free(r->area);
+}
+
+/* Mmsg/s of one run of `im`. */
+static double run_once(const struct impl *im, struct run *r)
+{
+    pthread_t tp, tc;
+    struct thr p = { r, im, 0, true }, c = { r, im, 1, false };
+    double t0, t1;
+
+    memset(r, 0, sizeof(*r));
+    atomic_init(&r->ready, 0);
+    atomic_init(&r->go, false);
+    im->setup(r);
+    if (pthread_create(&tc, NULL, thread_main, &c) != 0 || pthread_create(&tp, NULL, thread_main, &p) != 0) {
+        fprintf(stderr, "bench_ring: pthread_create failed\n");
+        exit(1);
+    }
+    while (atomic_load(&r->ready) != 2) {
+        cpu_relax();
+    }
+    t0 = now_ns();
+    atomic_store_explicit(&r->go, true, memory_order_release);
+    pthread_join(tp, NULL);
+    pthread_join(tc, NULL);
+    t1 = now_ns();
+    im->teardown(r);
+    if (r->errors != 0) {
+        fprintf(stderr, "bench_ring: %s: %" PRIu64 " messages out of sequence or corrupted\n", im->name, r->errors);
+        exit(1);
+    }
+    return (double)nmsgs / ((t1 - t0) / 1e3);
+}
+
+/* ---- libpvcore ---------------------------------------------------------------------------- */
+
+struct ours {
+    struct bm_front f;
+    char pad1[64 - sizeof(struct bm_front)];
+    struct bm_back b;
+};
+
+static void ours_setup(struct run *r)
+{
+    struct ours *o = xalloc(64, sizeof(*o));
+
+    area_alloc(r);
+    if (bm_front_init(&o->f, r->area, r->area_bytes) != 0 ||
+        bm_back_init(&o->b, r->area, r->area_bytes) != 0 || o->f.ring.nr_ents != RING_SLOTS) {
+        fprintf(stderr, "bench_ring: ring set-up failed\n");
+        exit(1);
+    }
+    r->peer = o;
+}
+
+static void ours_teardown(struct run *r)
+{
+    free(r->peer);
+    area_free(r);
+}
+
+/* The front-end waits for room: it takes back the slots of answered requests. */
+static struct msg *ours_slot(struct bm_front *f)
+{
+    struct msg *m;
+    uint32_t got;
+
+    while ((m = bm_front_produce(f)) == NULL) {
+        if (bm_front_consume(f, NULL, UINT32_MAX, &got) != 0) {
+            fprintf(stderr, "bench_ring: response overflow\n");
+            exit(1);
+        }
+        if (got == 0) {
+            cpu_relax();
+        }
+    }
+    return m;
+}
+
+static void ours_produce_batch(struct run *r)
+{
+    struct bm_front *f = &((struct ours *)r->peer)->f;
+    uint64_t seq;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(ours_slot(f), seq);
+        if ((seq & (BATCH - 1u)) == BATCH - 1u) {
+            bm_front_push(f);
+        }
+    }
+    bm_front_push(f);
+}
+
+static void ours_produce_each(struct run *r)
+{
+    struct bm_front *f = &((struct ours *)r->peer)->f;
+    uint64_t seq;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(ours_slot(f), seq);
+        bm_front_push(f);
+    }
+}
+
+static void ours_produce_evidx(struct run *r)
+{
+    struct bm_front *f = &((struct ours *)r->peer)->f;
+    uint64_t seq, notifies = 0;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(ours_slot(f), seq);
+        notifies += bm_front_push_check_notify(f);
+    }
+    r->notifies = notifies;
+}
+
+/* The back-end: count once, copy each request out and check it, up to BATCH, then answer
+ * them all with one push (the same loop as the Xen variant's below). */
+static void ours_consume_common(struct run *r, bool evidx)
+{
+    struct bm_back *b = &((struct ours *)r->peer)->b;
+    struct msg m;
+    uint64_t want = 0, wakeups = 0;
+    uint32_t n, i;
+
+    while (want < nmsgs) {
+        if (bm_back_unconsumed(b, &n) != 0) {
+            fprintf(stderr, "bench_ring: request overflow\n");
+            exit(1);
+        }
+        if (n == 0) {
+            if (evidx && bm_back_final_check(b, &n) == 0 && n == 0) {
+                wakeups++;
+            }
+            cpu_relax();
+            continue;
+        }
+        if (n > BATCH) {
+            n = BATCH;
+        }
+        for (i = 0; i < n; i++) {
+            (void)bm_back_copy_request(b, &m);
+            check(r, &m, want++);
+            (void)bm_back_produce(b);
+        }
+        bm_back_push(b);
+    }
+    r->wakeups = wakeups;
+}
+
+static void ours_consume(struct run *r)
+{
+    ours_consume_common(r, false);
+}
+
+static void ours_consume_evidx(struct run *r)
+{
+    ours_consume_common(r, true);
+}
+
+#if !BENCH_TSAN
+/* ---- Xen's io/ring.h macros, used the same way ---------------------------------------------- */
+
+struct xen {
+    struct xm_front_ring f;
+    char pad1[64 - sizeof(struct xm_front_ring)];
+    struct xm_back_ring b;
+};
+
+static void xen_setup(struct run *r)
+{
+    struct xen *x = xalloc(64, sizeof(*x));
+    struct xm_sring *s;
+
+    area_alloc(r);
+    s = r->area;
+    SHARED_RING_INIT(s);
+    /* Xen's __RING_SIZE computes in long: -Wconversion inside its expansion. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+    FRONT_RING_INIT(&x->f, s, r->area_bytes);
+    BACK_RING_INIT(&x->b, s, r->area_bytes);
+#pragma GCC diagnostic pop
+    if (RING_SIZE(&x->f) != RING_SLOTS) {
+        fprintf(stderr, "bench_ring: Xen ring of %u slots\n", RING_SIZE(&x->f));
+        exit(1);
+    }
+    r->peer = x;
+}
+
+static struct msg *xen_slot(struct xm_front_ring *f)
+{
+    /* Xen's front-ends refresh rsp_cons from the shared ring only when full. */
+    while (RING_FULL(f)) {
+        RING_IDX rp = __atomic_load_n(&f->sring->rsp_prod, __ATOMIC_RELAXED);
+        xen_rmb();
+        if (rp == f->rsp_cons) {
+            cpu_relax();
+        }
+        f->rsp_cons = rp;
+    }
+    return RING_GET_REQUEST(f, f->req_prod_pvt++);
+}
+
+static void xen_produce_batch(struct run *r)
+{
+    struct xm_front_ring *f = &((struct xen *)r->peer)->f;
+    uint64_t seq;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(xen_slot(f), seq);
+        if ((seq & (BATCH - 1u)) == BATCH - 1u) {
+            RING_PUSH_REQUESTS(f);
+        }
+    }
+    RING_PUSH_REQUESTS(f);
+}
+
+static void xen_produce_each(struct run *r)
+{
+    struct xm_front_ring *f = &((struct xen *)r->peer)->f;
+    uint64_t seq;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(xen_slot(f), seq);
+        RING_PUSH_REQUESTS(f);
+    }
+}
+
+static void xen_produce_evidx(struct run *r)
+{
+    struct xm_front_ring *f = &((struct xen *)r->peer)->f;
+    uint64_t seq, notifies = 0;
+    int notify;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(xen_slot(f), seq);
+        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(f, notify);
+        notifies += notify != 0;
+    }
+    r->notifies = notifies;
+}
+
+/* The back-end as blkback's loop: rp = req_prod (read once), rmb, copy each request out
+ * up to BATCH, then answer them with one push. (Xen's final check is a GNU statement
+ * expression under GCC and Clang: -Wpedantic is quietened for this function.) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+static void xen_consume_common(struct run *r, bool evidx)
+{
+    struct xm_back_ring *b = &((struct xen *)r->peer)->b;
+    struct msg m;
+    uint64_t want = 0, wakeups = 0;
+
+    while (want < nmsgs) {
+        RING_IDX rc = b->req_cons;
+        RING_IDX rp = __atomic_load_n(&b->sring->req_prod, __ATOMIC_RELAXED);
+        unsigned n = 0;
+
+        xen_rmb();
+        if (rc == rp) {
+            if (evidx) {
+                unsigned int more;
+                RING_FINAL_CHECK_FOR_REQUESTS(b, more);
+                if (!more) {
+                    wakeups++;
+                }
+            }
+            cpu_relax();
+            continue;
+        }
+        if (RING_REQUEST_PROD_OVERFLOW(b, rp)) {
+            fprintf(stderr, "bench_ring: Xen request overflow\n");
+            exit(1);
+        }
+        while (rc != rp && n < BATCH) {
+            RING_COPY_REQUEST(b, rc, &m);
+            check(r, &m, want++);
+            rc++;
+            n++;
+        }
+        b->req_cons = rc;
+        b->rsp_prod_pvt = rc;
+        RING_PUSH_RESPONSES(b);
+    }
+    r->wakeups = wakeups;
+}
+
+#pragma GCC diagnostic pop
+
+static void xen_consume(struct run *r)
+{
+    xen_consume_common(r, false);
+}
+
+static void xen_consume_evidx(struct run *r)
+{
+    xen_consume_common(r, true);
+}
+
+static void xen_teardown(struct run *r)
+{
+    free(r->peer);
+    area_free(r);
+}
+
+#ifdef BENCH_HAVE_RTE
+/* ---- DPDK rte_ring, 64-byte elements, bulk enqueue and burst dequeue of 16 ------------------ */
+
+static void rte_setup(struct run *r)
+{
+    ssize_t bytes = rte_ring_get_memsize_elem(sizeof(struct msg), RING_SLOTS);
+    struct rte_ring *ring;
+
+    if (bytes <= 0 || (ring = xalloc(128, (size_t)bytes)) == NULL ||
+        rte_ring_init(ring, "bench", RING_SLOTS, (unsigned)(RING_F_SP_ENQ | RING_F_SC_DEQ)) != 0) {
+        fprintf(stderr, "bench_ring: rte_ring set-up failed\n");
+        exit(1);
+    }
+    r->peer = ring;
+}
+
+static void rte_teardown(struct run *r)
+{
+    free(r->peer);
+}
+
+static void rte_produce(struct run *r)
+{
+    struct rte_ring *ring = r->peer;
+    struct msg buf[BATCH];
+    uint64_t seq = 0;
+    unsigned i;
+
+    while (seq < nmsgs) {
+        unsigned n = nmsgs - seq < BATCH ? (unsigned)(nmsgs - seq) : BATCH;
+
+        for (i = 0; i < n; i++) {
+            fill(&buf[i], seq + i);
+        }
+        while (rte_ring_sp_enqueue_bulk_elem(ring, buf, sizeof(struct msg), n, NULL) == 0) {
+            cpu_relax();
+        }
+        seq += n;
+    }
+}
+
+static void rte_consume(struct run *r)
+{
+    struct rte_ring *ring = r->peer;
+    struct msg buf[BATCH];
+    uint64_t want = 0;
+    unsigned i, n;
+
+    while (want < nmsgs) {
+        n = rte_ring_sc_dequeue_burst_elem(ring, buf, sizeof(struct msg), BATCH, NULL);
+        if (n == 0) {
+            cpu_relax();
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            check(r, &buf[i], want++);
+        }
+    }
+}
+#endif
+
+#ifdef BENCH_HAVE_CK
+/* ---- Concurrency Kit ck_ring, the typed (CK_RING_PROTOTYPE) SPSC ring, one per call -------- */
+
+static void ck_setup(struct run *r)
+{
+    struct ck_ring *ring = xalloc(64, sizeof(struct ck_ring));
+    struct msg *buf = xalloc(64, RING_SLOTS * sizeof(struct msg));
+
+    ck_ring_init(ring, RING_SLOTS);
+    r->peer = ring;
+    r->peer_buf = buf;
+}
+
+static void ck_teardown(struct run *r)
+{
+    free(r->peer);
+    free(r->peer_buf);
+}
+
+static void ck_produce(struct run *r)
+{
+    struct msg m;
+    uint64_t seq;
+
+    for (seq = 0; seq < nmsgs; seq++) {
+        fill(&m, seq);
+        while (!ck_ring_enqueue_spsc_msg(r->peer, r->peer_buf, &m)) {
+            cpu_relax();
+        }
+    }
+}
+
+static void ck_consume(struct run *r)
+{
+    struct msg m;
+    uint64_t want = 0;
+
+    while (want < nmsgs) {
+        if (!ck_ring_dequeue_spsc_msg(r->peer, r->peer_buf, &m)) {
+            cpu_relax();
+            continue;
+        }
+        check(r, &m, want++);
+    }
+}
+#endif
+#endif /* !BENCH_TSAN */
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+enum {
+    I_OURS_B16,
+#if !BENCH_TSAN
+    I_XEN_B16,
+#ifdef BENCH_HAVE_RTE
+    I_RTE_B16,
+#endif
+#ifdef BENCH_HAVE_CK
+    I_CK,
+#endif
+#endif
+    I_OURS_1,
+#if !BENCH_TSAN
+    I_XEN_1,
+#endif
+    I_OURS_EV,
+#if !BENCH_TSAN
+    I_XEN_EV,
+#endif
+    I_COUNT
+};
+
+static const struct impl impls[I_COUNT] = {
+    [I_OURS_B16] = { "libpvcore (batch 16)", ours_setup, ours_teardown, ours_produce_batch, ours_consume },
+#if !BENCH_TSAN
+    [I_XEN_B16] = { "xen io/ring.h (batch 16)", xen_setup, xen_teardown, xen_produce_batch, xen_consume },
+#ifdef BENCH_HAVE_RTE
+    [I_RTE_B16] = { "rte_ring bulk/burst 16", rte_setup, rte_teardown, rte_produce, rte_consume },
+#endif
+#ifdef BENCH_HAVE_CK
+    [I_CK] = { "ck_ring SPSC (1/op)", ck_setup, ck_teardown, ck_produce, ck_consume },
+#endif
+#endif
+    [I_OURS_1] = { "libpvcore (push every msg)", ours_setup, ours_teardown, ours_produce_each, ours_consume },
+#if !BENCH_TSAN
+    [I_XEN_1] = { "xen io/ring.h (push every msg)", xen_setup, xen_teardown, xen_produce_each, xen_consume },
+#endif
+    [I_OURS_EV] = { "libpvcore (push+notify check every msg)", ours_setup, ours_teardown, ours_produce_evidx,
+                    ours_consume_evidx },
+#if !BENCH_TSAN
+    [I_XEN_EV] = { "xen io/ring.h (push+notify check every msg)", xen_setup, xen_teardown, xen_produce_evidx,
+                   xen_consume_evidx },
+#endif
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned n)
+{
+    double s[64];
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        s[i] = v[i];
+    }
+    qsort(s, n, sizeof(double), cmp_double);
+    return n % 2u ? s[n / 2u] : (s[n / 2u - 1u] + s[n / 2u]) / 2.0;
+}
+
+static double vmin(const double *v, unsigned n)
+{
+    double m = v[0];
+    for (unsigned i = 1; i < n; i++) {
+        m = v[i] < m ? v[i] : m;
+    }
+    return m;
+}
+
+static double vmax(const double *v, unsigned n)
+{
+    double m = v[0];
+    for (unsigned i = 1; i < n; i++) {
+        m = v[i] > m ? v[i] : m;
+    }
+    return m;
+}
+
+#if !BENCH_TSAN
+static void verdict(const char *what, double ratio, double target)
+{
+    printf("  %-58s %5.2fx  (target >= %.1fx: %s)\n", what, ratio, target, ratio >= target ? "met" : "NOT met");
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    static double mps[I_COUNT][64];
+    static double notif[I_COUNT][64], wake[I_COUNT][64];
+    double med[I_COUNT];
+    struct run run;
+    unsigned round, k, i;
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (quick) {
+        nmsgs = 100000;
+        rounds = 1;
+    }
+    if (ncpu < 2) {
+        pin = false;
+    }
+    printf("bench_ring: SPSC across two threads (%s), 64-byte messages, %u-slot rings, %" PRIu64
+           " messages per run, median of %u interleaved rounds, Mmsg/s\n",
+           pin ? "pinned to CPUs 0 and 1" : "not pinned: fewer than 2 CPUs", RING_SLOTS, nmsgs, rounds);
+#if BENCH_TSAN
+    printf("  (ThreadSanitizer build: libpvcore's ring only)\n");
+#endif
+    for (round = 0; round < rounds; round++) {
+        for (k = 0; k < I_COUNT; k++) {
+            i = (k + round) % I_COUNT;
+            mps[i][round] = run_once(&impls[i], &run);
+            notif[i][round] = (double)run.notifies / (double)nmsgs;
+            wake[i][round] = (double)run.wakeups / (double)nmsgs;
+        }
+    }
+    printf("%-46s %10s %10s %10s %9s %12s %12s\n", "implementation", "median", "min", "max", "ns/msg", "notify/msg",
+           "armed/msg");
+    for (i = 0; i < I_COUNT; i++) {
+        med[i] = median(mps[i], rounds);
+        printf("%-46s %10.2f %10.2f %10.2f %9.2f", impls[i].name, med[i], vmin(mps[i], rounds), vmax(mps[i], rounds),
+               1e3 / med[i]);
+        if (i == I_OURS_EV
+#if !BENCH_TSAN
+            || i == I_XEN_EV
+#endif
+        ) {
+            printf(" %12.3f %12.3f", median(notif[i], rounds), median(wake[i], rounds));
+        }
+        printf("\n");
+    }
+    printf("every message sequence-checked: 0 errors\n");
+    if (quick) {
+        printf("quick run: ratios not judged\n");
+        return 0;
+    }
+#if !BENCH_TSAN
+    {
+        unsigned best = I_XEN_B16;
+        /* The best peer at batched 64-byte transfer, measured in this run. */
+#ifdef BENCH_HAVE_RTE
+        if (med[I_RTE_B16] > med[best]) {
+            best = I_RTE_B16;
+        }
+#endif
+#ifdef BENCH_HAVE_CK
+        if (med[I_CK] > med[best]) {
+            best = I_CK;
+        }
+#endif
+        printf("ratios (medians of this run):\n");
+        printf("  best peer, batched: %s\n", impls[best].name);
+        verdict("libpvcore batch 16 / best peer", med[I_OURS_B16] / med[best], 1.2);
+#ifdef BENCH_HAVE_RTE
+        printf("  %-58s %5.2fx\n", "libpvcore batch 16 / rte_ring bulk 16", med[I_OURS_B16] / med[I_RTE_B16]);
+#endif
+#ifdef BENCH_HAVE_CK
+        printf("  %-58s %5.2fx\n", "libpvcore batch 16 / ck_ring", med[I_OURS_B16] / med[I_CK]);
+#endif
+        printf("  %-58s %5.2fx\n", "libpvcore batch 16 / xen batch 16", med[I_OURS_B16] / med[I_XEN_B16]);
+        verdict("libpvcore push every msg / xen push every msg", med[I_OURS_1] / med[I_XEN_1], 1.0);
+        printf("  %-58s %5.2fx\n", "libpvcore notify check / xen notify check", med[I_OURS_EV] / med[I_XEN_EV]);
+        printf("  would-be notifications per message: libpvcore %.3f, xen %.3f (consumer spins, never sleeps)\n",
+               median(notif[I_OURS_EV], rounds), median(notif[I_XEN_EV], rounds));
+    }
+#endif
+    return 0;
+}
