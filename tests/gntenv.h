@@ -352,6 +352,56 @@ static inline int16_t gcopy(struct gfix *f, struct cend s, struct cend dst, uint
     return copy_as(f, MAPPER, s, dst, len, flags);
 }
 
+/* Issues grant_table_op(cmd, uop, count) from domain d one call at a time, checking that
+ * each continuation advances the array by exactly the ops it completed (their status
+ * written, the rest untouched) and that no call does more than `budget` of them. Returns
+ * the final result; *calls counts the calls. */
+static inline int64_t gstep(struct gfix *f, int d, uint32_t cmd, uint64_t uop, uint32_t count, uint32_t size,
+                            uint32_t status_off, uint32_t budget, uint32_t mapped_ops, unsigned *calls)
+{
+    struct pvcore_hypercall_regs r;
+    uint64_t at = uop;
+    uint32_t left = count, done = 0;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.nr = PVCORE_HYPERVISOR_grant_table_op;
+    r.arg[0] = cmd;
+    r.arg[1] = uop;
+    r.arg[2] = count;
+    *calls = 0;
+    for (;;) {
+        uint32_t k, i;
+        rc = pvcore_hypercall(vcpu(f->t, d, 0), &r);
+        (*calls)++;
+        check_invariants(f->t);
+        if (rc == PVCORE_HYPERCALL_DONE) {
+            break;
+        }
+        assert_int_equal(rc, PVCORE_HYPERCALL_RESTART);
+        assert_int_equal(r.arg[0], cmd);
+        assert_true(r.arg[1] > at);
+        assert_int_equal((r.arg[1] - at) % size, 0);
+        k = (uint32_t)((r.arg[1] - at) / size);
+        assert_true(k >= 1 && k <= budget);
+        assert_int_equal(r.arg[2], left - k);
+        done += k;
+        for (i = 0; i < mapped_ops; i++) {
+            int16_t st;
+            gread(gfix_env(f, d), uop + (uint64_t)i * size + status_off, &st, 2);
+            if (i < done) {
+                assert_int_not_equal(st, 0x5555);
+            } else {
+                assert_int_equal(st, 0x5555);
+            }
+        }
+        at = r.arg[1];
+        left = (uint32_t)r.arg[2];
+        assert_true(*calls < 1000000u);
+    }
+    return d == GRANTER ? (int64_t)(int32_t)(uint32_t)r.ret : (int64_t)r.ret;
+}
+
 /* ---- state ----------------------------------------------------------------------------------- */
 
 /* Entry `slot` of the mapper's (env) L1. */

@@ -1364,56 +1364,6 @@ static void test_map_32bit(void **state)
 
 /* ---- batches: preemption, huge counts, faults ------------------------------------------------ */
 
-/* Issues grant_table_op(cmd, uop, count) from domain d one call at a time, checking that
- * each continuation advances the array by exactly the ops it completed (their status
- * written, the rest untouched) and that no call does more than `budget` of them. Returns
- * the final result; *calls counts the calls. */
-static int64_t run_stepwise(struct gfix *f, int d, uint32_t cmd, uint64_t uop, uint32_t count, uint32_t size,
-                            uint32_t status_off, uint32_t budget, uint32_t mapped_ops, unsigned *calls)
-{
-    struct pvcore_hypercall_regs r;
-    uint64_t at = uop;
-    uint32_t left = count, done = 0;
-    int rc;
-
-    memset(&r, 0, sizeof(r));
-    r.nr = PVCORE_HYPERVISOR_grant_table_op;
-    r.arg[0] = cmd;
-    r.arg[1] = uop;
-    r.arg[2] = count;
-    *calls = 0;
-    for (;;) {
-        uint32_t k, i;
-        rc = pvcore_hypercall(vcpu(f->t, d, 0), &r);
-        (*calls)++;
-        check_invariants(f->t);
-        if (rc == PVCORE_HYPERCALL_DONE) {
-            break;
-        }
-        assert_int_equal(rc, PVCORE_HYPERCALL_RESTART);
-        assert_int_equal(r.arg[0], cmd);
-        assert_true(r.arg[1] > at);
-        assert_int_equal((r.arg[1] - at) % size, 0);
-        k = (uint32_t)((r.arg[1] - at) / size);
-        assert_true(k >= 1 && k <= budget);
-        assert_int_equal(r.arg[2], left - k);
-        done += k;
-        for (i = 0; i < mapped_ops; i++) {
-            int16_t st;
-            gread(gfix_env(f, d), uop + (uint64_t)i * size + status_off, &st, 2);
-            if (i < done) {
-                assert_int_not_equal(st, 0x5555);
-            } else {
-                assert_int_equal(st, 0x5555);
-            }
-        }
-        at = r.arg[1];
-        left = (uint32_t)r.arg[2];
-        assert_true(*calls < 1000000u);
-    }
-    return d == GRANTER ? (int64_t)(int32_t)(uint32_t)r.ret : (int64_t)r.ret;
-}
-
 static void test_batch_preemption(void **state)
 {
     const uint32_t budget = 4, n = 60;
@@ -1433,7 +1383,7 @@ static void test_batch_preemption(void **state)
         op.status = 0x5555;
         gwrite(&f.e, OPS + i * 32u, &op, sizeof(op));
     }
-    assert_int_equal(run_stepwise(&f, MAPPER, PVCORE_GNTTABOP_map_grant_ref, OPS, n, 32, 18, budget, n, &calls), 0);
+    assert_int_equal(gstep(&f, MAPPER, PVCORE_GNTTABOP_map_grant_ref, OPS, n, 32, 18, budget, n, &calls), 0);
     assert_true(calls >= n / budget);
     for (i = 0; i < n; i++) {
         struct pvcore_gnttab_map_grant_ref op;
@@ -1451,7 +1401,7 @@ static void test_batch_preemption(void **state)
         op.status = 0x5555;
         gwrite(&f.e, OPS + i * 24u, &op, sizeof(op));
     }
-    assert_int_equal(run_stepwise(&f, MAPPER, PVCORE_GNTTABOP_unmap_grant_ref, OPS, n, 24, 20, budget, n, &calls), 0);
+    assert_int_equal(gstep(&f, MAPPER, PVCORE_GNTTABOP_unmap_grant_ref, OPS, n, 24, 20, budget, n, &calls), 0);
     for (i = 0; i < n; i++) {
         int16_t st;
         gread(&f.e, OPS + i * 24u + 20u, &st, 2);
@@ -1467,12 +1417,12 @@ static void test_batch_preemption(void **state)
                  1, DST_G);
     }
     grant(&f, 5, PA, GRANTER, f.granted); /* (the 32-bit side copies through its own grant) */
-    assert_int_equal(run_stepwise(&f, GRANTER, PVCORE_GNTTABOP_copy, OPS, n, 24, 20, budget, n, &calls), 0);
+    assert_int_equal(gstep(&f, GRANTER, PVCORE_GNTTABOP_copy, OPS, n, 24, 20, budget, n, &calls), 0);
     for (i = 0; i < n; i++) {
         assert_int_equal(copy_status(&f, GRANTER, OPS, i), PVCORE_GNTST_okay);
     }
     grant(&f, 5, PA, MAPPER, f.granted);
-    assert_int_equal(run_stepwise(&f, MAPPER, PVCORE_GNTTABOP_copy, OPS, n, 40, 36, budget, n, &calls), 0);
+    assert_int_equal(gstep(&f, MAPPER, PVCORE_GNTTABOP_copy, OPS, n, 40, 36, budget, n, &calls), 0);
     for (i = 0; i < n; i++) {
         assert_int_equal(copy_status(&f, MAPPER, OPS, i), PVCORE_GNTST_okay);
     }
@@ -1498,7 +1448,7 @@ static void test_huge_count(void **state)
         put_copy(&f, MAPPER, OPS, i, (struct cend){ f.e.data[0], SELF, 0 }, (struct cend){ 5, GRANTER, (uint16_t)(i % 4096u) },
                  1, DST_G);
     }
-    assert_int_equal(run_stepwise(&f, MAPPER, PVCORE_GNTTABOP_copy, OPS, 0xFFFFFFFFu, 40, 36, budget, fit, &calls),
+    assert_int_equal(gstep(&f, MAPPER, PVCORE_GNTTABOP_copy, OPS, 0xFFFFFFFFu, 40, 36, budget, fit, &calls),
                      -PVCORE_EFAULT);
     assert_true(calls >= fit / budget);
     for (i = 0; i < fit; i++) {
