@@ -10,6 +10,8 @@
 
 #include <sys/mman.h>
 
+#include "gntenv.h"
+
 #define MAX_SEEN 8
 
 struct seen {
@@ -514,6 +516,89 @@ static void test_update_va_mapping(void **state)
     check_invariants(t);
 }
 
+/* ---- grant mappings ------------------------------------------------------------------------------ */
+
+/* GRANT_PTE: an L1 entry that is a grant mapping (made through grant_table_op, here as a
+ * guest makes it: gntenv.h) is changed or cleared by mmu_update or update_va_mapping. */
+static void test_grant_pte(void **state)
+{
+    struct gfix f;
+    struct pvcore_gnttab_map_grant_ref op;
+    pvcore_mmu_update_t u[3];
+    uint32_t done = 0;
+    uint64_t e, at;
+
+    (void)state;
+    gfix_init(&f);
+    memset(&seen, 0, sizeof(seen));
+    pvcore_trace_set_refusal_hook(f.t->m, hook, &seen);
+    grant(&f, 5, PA, MAPPER, f.granted);
+    memset(&op, 0, sizeof(op));
+    op.host_addr = MAP_VA;
+    op.flags = PVCORE_GNTMAP_host_map;
+    op.ref = 5;
+    op.dom = GRANTER;
+    gwrite(&f.e, OPS, &op, sizeof(op));
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_map_grant_ref, OPS, 1), 0);
+    gread(&f.e, OPS, &op, sizeof(op));
+    assert_int_equal(op.status, PVCORE_GNTST_okay);
+    assert_int_equal(seen.n, 0); /* grant_table_op is not an MMU call */
+    e = frame_ptr(f.t, f.e.l1)[8];
+    at = (f.e.l1 << 12) + 8u * 8u;
+
+    /* Cleared, made read-only, given another frame, with a bit the fast path would take
+     * (NX), without the mark: each refused at the L1's slot 8, naming the granted frame. */
+    assert_int_equal(mmu1(f.t, MAPPER, at, 0, PVCORE_DOMID_SELF), -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, MMU, 0, 0, 1, 8, f.e.l1, f.granted);
+    assert_int_equal(mmu1(f.t, MAPPER, at, e & ~PT_RW, PVCORE_DOMID_SELF), -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, MMU, 0, 0, 1, 8, f.e.l1, f.granted);
+    assert_int_equal(mmu1(f.t, MAPPER, at, pte(f.e.data[0], PT_P | PT_RW | PT_US), PVCORE_DOMID_SELF),
+                     -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, MMU, 0, 0, 1, 8, f.e.l1, f.granted);
+    assert_int_equal(mmu1(f.t, MAPPER, at, e | PT_NX, PVCORE_DOMID_SELF), -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, MMU, 0, 0, 1, 8, f.e.l1, f.granted);
+    assert_int_equal(mmu1(f.t, MAPPER, at | PVCORE_MMU_PT_UPDATE_PRESERVE_AD, e & ~PTE_GNTTAB_BIT,
+                          PVCORE_DOMID_SELF), -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, MMU, PVCORE_MMU_PT_UPDATE_PRESERVE_AD, 0, 1, 8, f.e.l1,
+           f.granted);
+    /* Third in a batch: the first two stand. */
+    u[0].ptr = (f.e.l1 << 12) | (20u << 3);
+    u[0].val = 0;
+    u[1].ptr = (f.e.l1 << 12) | (21u << 3);
+    u[1].val = 0;
+    u[2].ptr = at;
+    u[2].val = 0;
+    assert_int_equal(pvcore_mmu_update(vcpu(f.t, MAPPER, 0), u, 3, &done, PVCORE_DOMID_SELF), -PVCORE_EINVAL);
+    assert_int_equal(done, 2);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, MMU, 0, 2, 1, 8, f.e.l1, f.granted);
+    /* update_va_mapping, clearing or replacing it. */
+    assert_int_equal(pvcore_update_va_mapping(vcpu(f.t, MAPPER, 0), MAP_VA, 0, PVCORE_UVMF_INVLPG,
+                                              PVCORE_DOMID_SELF), -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, UVM, 0, 0, 1, 8, f.e.l1, f.granted);
+    assert_int_equal(pvcore_update_va_mapping(vcpu(f.t, MAPPER, 0), MAP_VA + 0x123,
+                                              pte(f.e.data[1], PT_P | PT_US), 0, PVCORE_DOMID_SELF),
+                     -PVCORE_EINVAL);
+    expect(PVCORE_REFUSAL_GRANT_PTE, -PVCORE_EINVAL, UVM, 0, 0, 1, 8, f.e.l1, f.granted);
+    assert_int_equal(frame_ptr(f.t, f.e.l1)[8], e);
+    /* The grant interface itself removes it, and reports nothing. */
+    {
+        struct pvcore_gnttab_unmap_grant_ref un;
+        memset(&un, 0, sizeof(un));
+        un.host_addr = MAP_VA;
+        un.handle = op.handle;
+        gwrite(&f.e, OPS, &un, sizeof(un));
+        assert_int_equal(ghc(&f, PVCORE_GNTTABOP_unmap_grant_ref, OPS, 1), 0);
+        gread(&f.e, OPS, &un, sizeof(un));
+        assert_int_equal(un.status, PVCORE_GNTST_okay);
+    }
+    assert_int_equal(frame_ptr(f.t, f.e.l1)[8], 0);
+    /* The slot is an ordinary one again. */
+    assert_int_equal(mmu1(f.t, MAPPER, at, 0, PVCORE_DOMID_SELF), 0);
+    assert_int_equal(seen.n, 0);
+    check_invariants(f.t);
+    gfix_free(&f);
+}
+
 /* ---- the hook's contract ---------------------------------------------------------------------------- */
 
 static void test_hook_contract(void **state)
@@ -583,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_pae_below_4g),
         cmocka_unit_test_setup_teardown(test_mmuext, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_va_mapping, setup, teardown),
+        cmocka_unit_test(test_grant_pte),
         cmocka_unit_test_setup_teardown(test_hook_contract, setup, teardown),
         cmocka_unit_test(test_names),
     };
