@@ -98,7 +98,7 @@ static void test_nr_slots(void **state)
 static void test_init_writes_header_only(void **state)
 {
     struct area a = area_new();
-    struct tr_front f;
+    struct tr_front f = { { 0, 0, 0, NULL } };
     struct pvcore_sring_header *s = hdr(&a);
     (void)state;
 
@@ -128,7 +128,7 @@ static void test_init_writes_header_only(void **state)
 static void test_back_init_writes_nothing(void **state)
 {
     struct area a = area_new();
-    struct tr_back b;
+    struct tr_back b = { { 0, 0, 0, NULL } };
     unsigned char copy[PAGE];
     (void)state;
 
@@ -195,8 +195,8 @@ static void ring_pair(struct area *a, struct tr_front *f, struct tr_back *b, uin
 static void exchange(uint32_t start)
 {
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     struct pvcore_sring_header *s = hdr(&a);
     struct req q[8];
     struct rsp p;
@@ -227,7 +227,7 @@ static void exchange(uint32_t start)
     assert_int_equal(tr_back_copy_request(&b, &q[0]), 0);
     assert_int_equal(q[0].id, 100);
     assert_int_equal(b.ring.req_cons, start + 1u);
-    assert_int_equal(tr_back_consume(&b, &q[1], 8, &got), 0);
+    assert_int_equal(tr_back_consume(&b, &q[1], 7, &got), 0); /* room for 7 */
     assert_int_equal(got, 2);
     assert_int_equal(q[1].id, 101);
     assert_int_equal(q[2].id, 102);
@@ -257,7 +257,7 @@ static void exchange(uint32_t start)
     assert_int_equal(n, 2);
     assert_int_equal(tr_front_copy_response(&f, &p), 0);
     assert_int_equal(p.id, 100);
-    assert_int_equal(tr_front_consume(&f, &p, 4, &got), 0);
+    assert_int_equal(tr_front_consume(&f, &p, 1, &got), 0);
     assert_int_equal(got, 1);
     assert_int_equal(p.id, 101);
     assert_int_equal(p.status, 1);
@@ -298,8 +298,8 @@ static void test_exchange_across_2_32(void **state)
 static void test_wrap_laps(void **state)
 {
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     uint64_t next = 0, want = 0, rwant = 0;
     uint32_t start = 0xFFFFFF00u;
     (void)state;
@@ -344,10 +344,10 @@ static void test_wrap_laps(void **state)
 static void test_full_and_batched_publish(void **state)
 {
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     uint32_t n, got;
-    struct req q;
+    struct req q = { 0, 0, 0 };
     (void)state;
 
     ring_pair(&a, &f, &b, 0);
@@ -383,8 +383,8 @@ static void test_notify_decisions(void **state)
 {
     static const uint32_t bases[] = { 0, 1000, 0xFFFFFFF0u, 0xFFFFFFFFu, 0x7FFFFFFFu };
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     (void)state;
 
     for (unsigned bi = 0; bi < sizeof(bases) / sizeof(bases[0]); bi++) {
@@ -420,8 +420,8 @@ static void test_hostile_event_indices(void **state)
 {
     static const uint32_t evs[] = { 0, 1, 0xFFFFFFFFu, 0x80000000u, 5, 6, 7 };
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     uint32_t n;
     (void)state;
 
@@ -454,8 +454,8 @@ static void test_hostile_event_indices(void **state)
 static void hostile_req_prod(uint32_t start, uint32_t unanswered)
 {
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     struct req q[4];
     uint32_t n, got, cons, room;
 
@@ -513,8 +513,8 @@ static void test_attack_req_prod(void **state)
 static void test_attack_rsp_prod(void **state)
 {
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
     struct rsp p[4];
     uint32_t n, got;
     (void)state;
@@ -546,9 +546,9 @@ static void test_attack_rsp_prod(void **state)
 static void test_attack_slot_changed_after_copy(void **state)
 {
     struct area a = area_new();
-    struct tr_front f;
-    struct tr_back b;
-    struct req q, batch[2];
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
+    struct req q = { 0, 0, 0 }, batch[2];
     uint32_t n, got;
     (void)state;
 
@@ -587,10 +587,10 @@ static void test_attack_slot_changed_after_copy(void **state)
 static void test_odd_slot_sizes(void **state)
 {
     struct area a = area_new();
-    struct t12_front f12;
-    struct t12_back b12;
-    struct t3_front f3;
-    struct t3_back b3;
+    struct t12_front f12 = { { 0, 0, 0, NULL } };
+    struct t12_back b12 = { { 0, 0, 0, NULL } };
+    struct t3_front f3 = { { 0, 0, 0, NULL } };
+    struct t3_back b3 = { { 0, 0, 0, NULL } };
     struct r12 x[300];
     struct r3 y[300];
     uint32_t got;
@@ -637,7 +637,7 @@ static void test_odd_slot_sizes(void **state)
     area_check_guards(&a);
 
     /* Untyped: a copy larger than the slot is refused, nothing consumed. */
-    struct pvcore_ring_back ub;
+    struct pvcore_ring_back ub = { 0, 0, 0, NULL };
     unsigned char big[64];
     assert_int_equal(pvcore_ring_back_init(&ub, a.page, PAGE, 16), 0);
     hdr(&a)->req_prod = 1;

@@ -85,7 +85,7 @@ static int wait_event(sem_t *sem)
 static void *back_main(void *arg)
 {
     struct shared *sh = arg;
-    struct tt_back b;
+    struct tt_back b = { { 0, 0, 0, NULL } };
     uint64_t want = 0;
 
     if (tt_back_init(&b, sh->page, 4096) != 0) {
@@ -196,7 +196,7 @@ static void front_publish(struct shared *sh, struct tt_front *f)
 static void run(bool sleep_mode)
 {
     struct shared sh;
-    struct tt_front f;
+    struct tt_front f = { { 0, 0, 0, NULL } };
     pthread_t th;
     uint64_t seq = 0, rwant = 0;
 
