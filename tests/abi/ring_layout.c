@@ -22,7 +22,9 @@
  * includes every case of RING_REQUEST_PROD_OVERFLOW (and also an index behind req_cons).
  *
  * The schedule is single-threaded (so the decisions are deterministic); the cross-thread
- * behaviour is tests/unit/test_ring_threads.c's. Exits non-zero on any difference.
+ * behaviour is tests/unit/test_ring_threads.c's. Built for x86-64 (abi.ring_layout) and
+ * i386 (abi.ring_layout.32: 4-byte pointers in the private states, 108-byte blkif
+ * requests). Exits non-zero on any difference.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -87,7 +89,11 @@ PVCORE_RING_DEFINE(pvblk, struct blkif_request, struct blkif_response);
 
 _Static_assert(sizeof(union r64_sring_entry) == 64, "64-byte slots");
 _Static_assert(sizeof(union r8_sring_entry) == 8, "8-byte slots");
+#if defined(__x86_64__)
 _Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif's 112-byte slots (x86-64)");
+#elif defined(__i386__)
+_Static_assert(sizeof(union blkif_sring_entry) == 108, "blkif's 108-byte slots (i386: 4-byte uint64_t alignment)");
+#endif
 
 /* ---- layout ------------------------------------------------------------------------------ */
 
