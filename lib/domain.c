@@ -398,6 +398,14 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     }
     locked = domain_lock(&call, d);
     if (d->destroy_phase == DESTROY_VCPUS) {
+        /* The grant mappings it holds (preemptible), before its own table goes. */
+        rc = grant_domain_release(dl);
+        if (rc != 0) {
+            domain_unlock(dl);
+            return rc;
+        }
+    }
+    if (d->destroy_phase == DESTROY_VCPUS) {
         uint32_t i;
         for (i = 0; i < d->nr_vcpus; i++) {
             struct vcpu *v = &d->vcpus[i];
@@ -414,7 +422,6 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
             v->ldt_base = 0;
             v->ldt_ents = 0;
         }
-        grant_domain_release(dl);
         held_release_all(dl);
         d->destroy_phase = DESTROY_FRAMES;
         d->destroy_cursor = 0;

@@ -347,7 +347,7 @@ static int16_t grant_pin(struct domain *rd, uint32_t ref, uint16_t ldomid, bool 
         frame = act->mfn; /* the pins fixed the frame: a later change of the entry is ignored */
     }
     if (!frame_get_page(m, frame, rd->domid)) {
-        st = PVCORE_GNTST_general_error; /* not the granter's frame */
+        st = PVCORE_GNTST_bad_page; /* not the granter's frame (free, another's, none) */
     } else if (!ro && !frame_get_writable(m, frame)) {
         frame_put_page(m, frame);
         st = PVCORE_GNTST_general_error; /* a page table or descriptor page */
@@ -450,9 +450,9 @@ static uint64_t *pte_ptr(const struct machine *m, uint64_t pte)
     return &frame_entries(m, pte >> PVCORE_PAGE_SHIFT)[(pte & PAGE_OFFSET_MASK) / 8u];
 }
 
-/* The entry a host mapping writes (Xen's grant PTE: present, accessed, dirty, marked,
- * writable unless read-only, user for an application mapping, the guest's three
- * available bits), adjusted as any L1 entry of the domain is. */
+/* The entry a host mapping writes (Xen's grant PTE: present, accessed, dirty, marked, not
+ * executable, writable unless read-only, user for an application mapping, the guest's
+ * three available bits), adjusted as any L1 entry of the domain is. */
 static uint64_t grant_pte(const struct domain *d, uint64_t mfn, uint32_t flags)
 {
     uint64_t e = (mfn << PVCORE_PAGE_SHIFT) | PTE_P | PTE_A | PTE_D | PTE_GNTTAB |
@@ -463,6 +463,9 @@ static uint64_t grant_pte(const struct domain *d, uint64_t mfn, uint32_t flags)
     }
     if (flags & PVCORE_GNTMAP_application_map) {
         e |= PTE_US;
+    }
+    if (!(d->m->flags & PVCORE_MACHINE_NO_NX)) {
+        e |= PTE_NX; /* a granted page is data: never executable in the mapper, as on Xen */
     }
     return adjust_l1(d, e);
 }
@@ -527,8 +530,9 @@ static int16_t map_one(struct caller *c, uint64_t host_addr, uint32_t flags, uin
             goto out;
         }
         mfn = mfn2; /* (the same frame, when the host part pinned it first) */
-        *dev_bus_addr = mfn2 << PVCORE_PAGE_SHIFT;
     }
+    /* The bus address, for host-only maps too (Xen's; Linux reads the frame from it). */
+    *dev_bus_addr = mfn << PVCORE_PAGE_SHIFT;
     h = ld->gnt.maptrack_free - 1u;
     mt = &ld->gnt.maptrack[h];
     ld->gnt.maptrack_free = mt->next_free;
@@ -572,7 +576,8 @@ static int16_t unmap_parts(const struct domain_locked *dl, struct vcpu *v, uint3
     ro = (mt->flags & PVCORE_GNTMAP_readonly) != 0;
     host = host_addr != 0 && (mt->flags & PVCORE_GNTMAP_host_map);
     dev = dev_bus_addr != 0 && (mt->flags & PVCORE_GNTMAP_device_map);
-    if (dev && dev_bus_addr != mt->mfn << PVCORE_PAGE_SHIFT) {
+    /* A bus address, if given, must be the grant's, device part or not (as Xen). */
+    if (dev_bus_addr != 0 && dev_bus_addr != mt->mfn << PVCORE_PAGE_SHIFT) {
         return PVCORE_GNTST_general_error;
     }
     if (host && own_live_l1(dl, mt->pte >> PVCORE_PAGE_SHIFT)) {
@@ -626,9 +631,16 @@ static int16_t unmap_and_replace_one(struct caller *c, uint64_t host_addr, uint6
         goto out;
     }
     mt = &ld->gnt.maptrack[h];
-    if (!(mt->flags & PVCORE_GNTMAP_host_map) || (mt->flags & PVCORE_GNTMAP_contains_pte) ||
-        host_addr == 0) {
-        st = PVCORE_GNTST_general_error; /* virtual-address host mappings only, as Xen */
+    if (host_addr == 0) {
+        st = PVCORE_GNTST_okay; /* no host part named: nothing to do (Xen) */
+        goto out;
+    }
+    if (new_addr == 0) {
+        st = unmap_parts(&dl, v, h, host_addr, 0); /* "replace with nothing": an unmap */
+        goto out;
+    }
+    if (!(mt->flags & PVCORE_GNTMAP_host_map) || (mt->flags & PVCORE_GNTMAP_contains_pte)) {
+        st = PVCORE_GNTST_general_error; /* moving a PTE: virtual-address mappings only */
         goto out;
     }
     gpte = mt->pte;
@@ -682,17 +694,13 @@ static int16_t copy_acquire(struct caller *c, bool gref, uint64_t id, uint16_t d
             return PVCORE_GNTST_bad_domain;
         }
         e->rd = rd;
-        e->ref = (uint32_t)id;
-        if (id > UINT32_MAX) {
-            return PVCORE_GNTST_bad_gntref;
-        }
-        return grant_pin(rd, (uint32_t)id, c->d->domid, ro, pin_shift(false, ro), range, &e->mfn);
+        e->ref = (uint32_t)id; /* the union's ref: its low half (the rest is ignored, as Xen) */
+        return grant_pin(rd, e->ref, c->d->domid, ro, pin_shift(false, ro), range, &e->mfn);
     }
-    if (rd == NULL) {
-        return PVCORE_GNTST_bad_domain;
-    }
-    if (rd != c->d && !domain_privileged(c->d)) {
-        return PVCORE_GNTST_permission_denied; /* another domain's frames need a grant */
+    if (dom != PVCORE_DOMID_SELF) {
+        /* Only DOMID_SELF names a frame, whoever the caller (Xen): any other frame,
+         * even the caller's own by its id, a privileged caller's included, needs a grant. */
+        return PVCORE_GNTST_permission_denied;
     }
     if (!frame_get_page(m, id, rd->domid)) {
         return PVCORE_GNTST_bad_page;
@@ -840,12 +848,12 @@ static int run_cache_flush(struct caller *c, uint64_t args[6], int64_t *ret)
 
 /* ---- destruction and the checker ------------------------------------------------------- */
 
-void grant_domain_release(const struct domain_locked *dl)
+int grant_domain_release(const struct domain_locked *dl)
 {
     struct domain *d = dl->d;
     struct machine *m = d->m;
     uint32_t h;
-    bool flush = false;
+    bool progress = false;
 
     ASSERT_LOCKED(dl);
     for (h = 0; d->gnt.maptrack != NULL && h < d->gnt.nr_maptrack; h++) {
@@ -854,17 +862,19 @@ void grant_domain_release(const struct domain_locked *dl)
         if (mt->flags == 0) {
             continue;
         }
+        /* Bounded work per call (XSA-380): each call releases at least one mapping. */
+        if (progress && call_should_preempt(dl->call)) {
+            return -PVCORE_ERESTART;
+        }
+        progress = true;
+        call_charge(dl->call, 1);
         if ((mt->flags & PVCORE_GNTMAP_host_map) && own_live_l1(dl, mt->pte >> PVCORE_PAGE_SHIFT)) {
             uint64_t *p = pte_ptr(m, mt->pte);
             uint64_t e = pte_read(p);
             if (pte_is_grant(e) && pte_mfn(e) == mt->mfn) {
                 pte_write(p, 0);
-                flush = true;
+                flush_all(d);
             }
-        }
-        if (flush) {
-            flush_all(d);
-            flush = false;
         }
         if (mt->flags & PVCORE_GNTMAP_host_map) {
             grant_unpin(mt->granter, mt->ref, ro, pin_shift(false, ro), mt->mfn);
@@ -879,6 +889,7 @@ void grant_domain_release(const struct domain_locked *dl)
     spin_lock(&d->gnt.lock);
     d->gnt.released = true;
     spin_unlock(&d->gnt.lock);
+    return 0;
 }
 
 
@@ -1092,6 +1103,10 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
     int16_t status;
     int rc;
 
+    if ((int32_t)count < 0) {
+        *ret = -PVCORE_EINVAL; /* as Xen, before anything is done */
+        return PVCORE_HYPERCALL_DONE;
+    }
     switch (cmd) {
     case PVCORE_GNTTABOP_map_grant_ref:
         return run_batch(c, args, ret, &op_map);

@@ -35,6 +35,7 @@ static uint8_t db_stack[4096] __attribute__((aligned(16)));
 static uint8_t mc_stack[4096] __attribute__((aligned(16)));
 uint64_t minihv_hyp_stack_top;
 int cpu_has_fsgsbase;
+int cpu_has_nx;
 
 static void fill_reserved(uint64_t *gdt, int is32)
 {
@@ -203,6 +204,7 @@ void cpu_init(void)
     pvcore_x86_cpuid(0x80000001u, 0, id);
     if (id[3] & (1u << 20)) {
         efer |= PVCORE_X86_EFER_NXE;
+        cpu_has_nx = 1;
     }
     pvcore_x86_wrmsr(PVCORE_X86_MSR_EFER, efer);
     /* Guests may not write what they mapped read-only, even from ring 1. */

@@ -169,6 +169,7 @@ extern uint64_t mm_zero_frame;    /* a zeroed hypervisor frame */
 
 /* cpu.c */
 extern int cpu_has_fsgsbase; /* the processor has FSGSBASE (guests may turn it on) */
+extern int cpu_has_nx;       /* NX is on (EFER.NXE): grant mappings get it */
 void cpu_init(void);
 void cpu_timer_eoi(void);
 void cpu_load_gdt(struct guest *g);  /* g's GDT frames and kind; NULL: the hypervisor's alone */

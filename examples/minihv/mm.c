@@ -206,6 +206,7 @@ void mm_init(uint32_t mbi_phys)
     cfg.directmap = phys_to_virt(0);
     cfg.m2p = phys_to_virt(mm_alloc_frames(m2p_frames) << 12);
     cfg.max_domains = MAX_DOMAINS;
+    cfg.flags = cpu_has_nx ? 0 : PVCORE_MACHINE_NO_NX;
     cfg.ops = &minihv_host_ops;
     cfg.hyp_l4_slots = mm_hyp_l4_slots;
     cfg.m2p_compat = phys_to_virt(mm_alloc_frames(m2p_compat_frames) << 12);

@@ -17,11 +17,14 @@
  * Mapping: a host mapping goes into an L1 entry of the mapper's own live L1 table, named by
  * its machine address (#PVCORE_GNTMAP_contains_pte, 8-byte aligned) or by a guest virtual
  * address in the vCPU's kernel tables; the entry is Xen's grant PTE (present, accessed,
- * dirty, writable unless #PVCORE_GNTMAP_readonly, user with #PVCORE_GNTMAP_application_map,
- * the guest's three available bits from flags bits 16-18 in PTE bits 9-11) marked as a
+ * dirty, not executable unless the machine has #PVCORE_MACHINE_NO_NX, writable unless
+ * #PVCORE_GNTMAP_readonly, user with #PVCORE_GNTMAP_application_map, the guest's three
+ * available bits from flags bits 16-18 in PTE bits 9-11) marked as a
  * grant mapping. A guest cannot write such a mark itself, nor change or remove a marked
  * entry with mmu_update or update_va_mapping (-PVCORE_EINVAL): only the grant interface
- * does. A device mapping returns the frame's bus address (its machine address). Each part
+ * does. Every successful map returns the frame's bus address (its machine address) in
+ * `dev_bus_addr`, as Xen does for host-only maps too. A copy names a frame of its own only
+ * with DOMID_SELF (any other domain id needs a grant, whoever the caller). Each part
  * holds a general reference on the frame and, when writable, a writable type reference, so
  * the granted frame can neither become a page table nor change owner while it is mapped
  * writable, nor be freed while it is mapped at all. A copy pins its grants for the copy only.

@@ -42,6 +42,12 @@ struct pvcore_machine;
  * Without the flag plain CPUID is not intercepted and neither MSR offers it.
  */
 #define PVCORE_MACHINE_CPUID_FAULTING 0x2u
+/**
+ * The processor has no NX (no-execute) bit, or the embedder does not enable it
+ * (EFER.NXE): grant mappings are then made without NX, as Xen makes them on such
+ * processors. Without the flag a grant mapping is never executable, as under Xen.
+ */
+#define PVCORE_MACHINE_NO_NX 0x4u
 /** @} */
 
 /** What the embedder supplies to pvcore_machine_init(). */

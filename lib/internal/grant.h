@@ -50,8 +50,9 @@ struct gnt_maptrack {
     uint32_t pad;
 };
 
-/* Releases every mapping the dying domain d holds (its maptrack), and stops its own
- * table's shared entries from being written (domain destruction, d's mmu_lock held). */
-void grant_domain_release(const struct domain_locked *dl);
+/* Releases every mapping the dying domain d holds (its maptrack), then stops its own
+ * table's shared entries from being written (domain destruction, d's mmu_lock held).
+ * Preemptible: -PVCORE_ERESTART when the call's budget ran out (call again), else 0. */
+int grant_domain_release(const struct domain_locked *dl);
 
 #endif /* PVCORE_INTERNAL_GRANT_H */
