@@ -127,6 +127,8 @@ hypercall_page:
     HYPERCALL hyp_callback_op, GUEST_HC_callback_op, 2
     /* (cmd, arg) */
     HYPERCALL hyp_event_channel_op, GUEST_HC_event_channel_op, 2
+    /* (cmd, ops, count) */
+    HYPERCALL hyp_grant_table_op, GUEST_HC_grant_table_op, 3
 
 /*
  * Exception entry. The hypervisor enters the trap table's handler in ring 1 on the same

@@ -120,10 +120,11 @@ static bool wait_for(volatile unsigned int *counter, unsigned int target, const 
     return false;
 }
 
-/* System time (ns) as the hypervisor last published it in vcpu_info (version protocol). */
-static uint64_t system_time(void)
+/* System time (ns) as the hypervisor last published it in vcpu_info (version protocol);
+ * blk.c uses it too. */
+uint64_t guest_system_time(const volatile void *shared_info)
 {
-    const volatile uint8_t *t = vcpu0 + 32; /* struct vcpu_time_info */
+    const volatile uint8_t *t = (const volatile uint8_t *)shared_info + 32; /* vcpu_info[0].time */
     uint32_t v1, v2;
     uint64_t ns;
 
@@ -199,7 +200,7 @@ static void timer_step(void)
         return;
     }
     before = ticks_blocked;
-    check("set_timer_op", hyp_set_timer_op(system_time() + 2000000u));
+    check("set_timer_op", hyp_set_timer_op(guest_system_time(vcpu0) + 2000000u));
     if (wait_for(&ticks_blocked, before + TICKS, "timer")) {
         guest_print("timer: VIRQ_TIMER on port %u, %u timer events taken while blocked: ok", port,
                     ticks_blocked - before);

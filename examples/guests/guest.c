@@ -48,6 +48,7 @@ _Static_assert(GUEST_HC_stack_switch == PVCORE_HYPERVISOR_stack_switch, "stack_s
 _Static_assert(GUEST_HC_update_descriptor == PVCORE_HYPERVISOR_update_descriptor,
                "update_descriptor number");
 _Static_assert(GUEST_HC_iret == PVCORE_HYPERVISOR_iret, "iret number");
+_Static_assert(GUEST_HC_grant_table_op == PVCORE_HYPERVISOR_grant_table_op, "grant_table_op number");
 
 #define VIRT_BASE ((unsigned long)GUEST_VIRT_BASE)
 
@@ -86,6 +87,7 @@ struct plan {
     unsigned long region_end;    /* VA: end of the new mapping (4 MiB aligned) */
     unsigned long end_pfn;       /* pfns below it are mapped, except the last (spare) one */
     unsigned long spare_va;      /* unmapped page whose L1 entry exists: the test target */
+    unsigned long free_va;       /* first page after everything the builder placed (to spare_va: unused) */
     unsigned long old_pt_pfn;    /* first bootstrap page-table frame: the old root */
     unsigned long old_pt_count;  /* start_info.nr_pt_frames */
     unsigned long nr_l1;         /* new L1 tables */
@@ -439,6 +441,7 @@ static bool make_plan(const pvcore_start_info_t *si, unsigned long entry_sp, str
     p->region_end = VIRT_BASE + end;
     p->end_pfn = end / PAGE_SIZE;
     p->spare_va = p->region_end - PAGE_SIZE;
+    p->free_va = VIRT_BASE + ((top + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
     p->old_pt_pfn = (pt_base - VIRT_BASE) / PAGE_SIZE;
     p->old_pt_count = nr_pt;
     p->nr_l1 = end / L1_SPAN;
@@ -1152,6 +1155,17 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
         } else {
             events_plan = &plan;
             failures += guest_events(find_option("minihv.evtchn"), shared_window, frame_of);
+        }
+    }
+    /* 5b, continued: the block split driver, when asked (blk.c): needs shared info. */
+    if (find_option("minihv.blk") != NULL) {
+        if (shared == NULL) {
+            guest_print("blk: no trap table or shared info: FAILED");
+            failures++;
+        } else {
+            events_plan = &plan;
+            failures += guest_blk(find_option("minihv.blk"), shared_window, frame_of, plan.free_va,
+                                  plan.spare_va);
         }
     }
 

@@ -45,6 +45,7 @@ long hyp_update_descriptor(uint64_t maddr, uint64_t desc);
 long hyp_set_timer_op(uint64_t deadline);
 long hyp_callback_op(unsigned long cmd, void *arg);
 long hyp_event_channel_op(unsigned long cmd, void *arg);
+long hyp_grant_table_op(unsigned long cmd, void *ops, unsigned long count);
 
 /* ---- other assembly helpers ------------------------------------------------------------- */
 /* Reads one byte at a virtual address (used to take a page fault on purpose). */
@@ -142,6 +143,17 @@ unsigned int guest_events(const char *mode, volatile void *shared_info,
                           uint64_t (*mfn_of)(const void *va));
 /* The event callback's C part (from guest_trap()). */
 void guest_events_upcall(void);
+/* System time (ns) as the hypervisor last published it in vcpu_info[0] of shared info. */
+uint64_t guest_system_time(const volatile void *shared_info);
+
+/* ---- blk.c: the block split driver step ------------------------------------------------- */
+/*
+ * For minihv.blk=<mode>: returns the number of failed checks. [free_va, free_end) are
+ * pages of the initial mapping nothing else uses (the RAM disk, the ring and data pages,
+ * the mapping windows come from there).
+ */
+unsigned int guest_blk(const char *mode, volatile void *shared_info, uint64_t (*mfn_of)(const void *va),
+                       unsigned long free_va, unsigned long free_end);
 
 /* ---- entry (guest.c), called by _start on the guest's own stack ------------------------ */
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp);

@@ -461,7 +461,8 @@ long hyp_update_descriptor(uint64_t maddr, uint64_t desc)
     not_here("update_descriptor");
 }
 
-/* No events here: the event-channel step (minihv.evtchn=...) runs in minihv only. */
+/* No events here: the event-channel and block steps (minihv.evtchn=..., minihv.blk=...)
+ * run in minihv only. */
 const unsigned long guest_event_entry[1] = { 0 };
 
 long hyp_set_timer_op(uint64_t deadline)
@@ -482,6 +483,14 @@ long hyp_event_channel_op(unsigned long cmd, void *arg)
     (void)cmd;
     (void)arg;
     not_here("event_channel_op");
+}
+
+long hyp_grant_table_op(unsigned long cmd, void *ops, unsigned long count)
+{
+    (void)cmd;
+    (void)ops;
+    (void)count;
+    not_here("grant_table_op");
 }
 
 long guest_load_fs(unsigned long selector)
