@@ -26,5 +26,7 @@
 #include <pvcore/sched.h>
 #include <pvcore/trace.h>
 #include <pvcore/builder.h>
+#include <pvcore/console.h>
+#include <pvcore/xenstore.h>
 
 #endif /* PVCORE_PVCORE_H */
