@@ -110,7 +110,7 @@ extern "C" {
 /**
  * @name Faults (pvcore_guest_blkfront_fault(), pvcore_guest_blkback_fault())
  * Why an end stopped. Each is a protocol violation by the other side, except
- * #PVCORE_GUEST_BLK_UNMAP_FAILED, which the hypervisor reported.
+ * #PVCORE_GUEST_BLK_FAULT_UNMAP_FAILED, which the hypervisor reported.
  * @{
  */
 /** No fault: the end is working. */
