@@ -19,11 +19,13 @@
  *
  * Every message is sequence-checked and every word of it checked by the consumer (so that
  * each implementation reads the whole message: GCC drops the unused words of Xen's
- * volatile RING_COPY_REQUEST otherwise). Rounds
- * are interleaved: each round runs every implementation once, in an order rotated from
- * round to round, so that all see the same machine; figures are medians of the rounds
- * (with min and max). A shared, noisy machine moves absolute numbers by tens of percent;
- * the ratios are what the run is for. Nothing here asserts on time.
+ * volatile RING_COPY_REQUEST otherwise). Rounds are interleaved: each round runs every
+ * implementation once, forwards in even rounds and backwards in odd ones (A B C .. C B A),
+ * so that the implementations compared with each other run next to each other; the
+ * throughputs are medians of the rounds (with min and max), and each ratio is the median of
+ * the ratios measured within a round, so that a burst of load on the shared machine
+ * (which moves absolute numbers by tens of percent) hits both sides of a ratio alike.
+ * Nothing here asserts on time.
  *
  * usage: bench_ring [--quick]   (--quick: a short run that only checks that every
  *                                implementation delivers every message in order)
@@ -92,8 +94,8 @@ CK_RING_PROTOTYPE(msg, msg)
 #endif
 #endif
 
-static uint64_t nmsgs = 4000000;
-static unsigned rounds = 9;
+static uint64_t nmsgs = 2000000;
+static unsigned rounds = 15;
 static bool pin = true;
 
 static double now_ns(void)
@@ -717,9 +719,21 @@ static double vmax(const double *v, unsigned n)
 }
 
 #if !BENCH_TSAN
-static void verdict(const char *what, double ratio, double target)
+/* Prints the median of the per-round ratios a/b (and the ratio of the medians); with a
+ * target, whether it is met. */
+static void verdict(const char *what, unsigned a, unsigned b, double mps[][64], const double *med, double target)
 {
-    printf("  %-58s %5.2fx  (target >= %.1fx: %s)\n", what, ratio, target, ratio >= target ? "met" : "NOT met");
+    double r[64];
+    unsigned i;
+
+    for (i = 0; i < rounds; i++) {
+        r[i] = mps[a][i] / mps[b][i];
+    }
+    printf("  %-58s %5.2fx [%5.2fx]", what, median(r, rounds), med[a] / med[b]);
+    if (target > 0) {
+        printf("  (target >= %.1fx: %s)", target, median(r, rounds) >= target ? "met" : "NOT met");
+    }
+    printf("\n");
 }
 #endif
 
@@ -741,14 +755,14 @@ int main(int argc, char **argv)
         pin = false;
     }
     printf("bench_ring: SPSC across two threads (%s), 64-byte messages, %u-slot rings, %" PRIu64
-           " messages per run, median of %u interleaved rounds, Mmsg/s\n",
+           " messages per run, %u interleaved rounds, Mmsg/s\n",
            pin ? "pinned to CPUs 0 and 1" : "not pinned: fewer than 2 CPUs", RING_SLOTS, nmsgs, rounds);
 #if BENCH_TSAN
     printf("  (ThreadSanitizer build: libpvcore's ring only)\n");
 #endif
     for (round = 0; round < rounds; round++) {
         for (k = 0; k < I_COUNT; k++) {
-            i = (k + round) % I_COUNT;
+            i = round % 2u == 0 ? k : I_COUNT - 1u - k;
             mps[i][round] = run_once(&impls[i], &run);
             notif[i][round] = (double)run.notifies / (double)nmsgs;
             wake[i][round] = (double)run.wakeups / (double)nmsgs;
@@ -787,23 +801,22 @@ int main(int argc, char **argv)
             best = I_CK;
         }
 #endif
-        printf("ratios (medians of this run):\n");
+        printf("ratios (median of the %u per-round ratios; in brackets the ratio of the medians above):\n", rounds);
         if (best >= 0) {
             printf("  best peer, batched 64-byte transfer: %s\n", impls[best].name);
-            verdict("libpvcore batch 16 / best peer", med[I_OURS_B16] / med[best], 1.2);
+            verdict("libpvcore batch 16 / best peer", I_OURS_B16, (unsigned)best, mps, med, 1.2);
         } else {
             printf("  no peer library (libck-dev, dpdk-dev) in this build\n");
         }
 #ifdef BENCH_HAVE_RTE
-        printf("  %-58s %5.2fx\n", "libpvcore batch 16 / rte_ring bulk 16", med[I_OURS_B16] / med[I_RTE_B16]);
+        verdict("libpvcore batch 16 / rte_ring bulk 16", I_OURS_B16, I_RTE_B16, mps, med, 0);
 #endif
 #ifdef BENCH_HAVE_CK
-        printf("  %-58s %5.2fx\n", "libpvcore batch 16 / ck_ring", med[I_OURS_B16] / med[I_CK]);
+        verdict("libpvcore batch 16 / ck_ring", I_OURS_B16, I_CK, mps, med, 0);
 #endif
-        printf("  %-58s %5.2fx  (the same protocol on the same ABI)\n", "libpvcore batch 16 / xen batch 16",
-               med[I_OURS_B16] / med[I_XEN_B16]);
-        verdict("libpvcore push every msg / xen push every msg", med[I_OURS_1] / med[I_XEN_1], 1.0);
-        printf("  %-58s %5.2fx\n", "libpvcore notify check / xen notify check", med[I_OURS_EV] / med[I_XEN_EV]);
+        verdict("libpvcore batch 16 / xen batch 16 (same protocol and ABI)", I_OURS_B16, I_XEN_B16, mps, med, 0);
+        verdict("libpvcore push every msg / xen push every msg", I_OURS_1, I_XEN_1, mps, med, 1.0);
+        verdict("libpvcore notify check / xen notify check", I_OURS_EV, I_XEN_EV, mps, med, 0);
         printf("  would-be notifications per message: libpvcore %.3f, xen %.3f (consumer spins, never sleeps)\n",
                median(notif[I_OURS_EV], rounds), median(notif[I_XEN_EV], rounds));
     }

@@ -5,9 +5,10 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
 cmake --preset release > /dev/null
-cmake --build --preset release -j "$(nproc)" --target bench_mmu bench_evtchn
+cmake --build --preset release -j "$(nproc)" --target bench_mmu bench_evtchn bench_ring
 mkdir -p bench/results
 ./build/release/bench/bench_mmu --csv bench/results/bench_mmu.csv | tee bench/results/bench_mmu.txt
 gnuplot -e "csv='bench/results/bench_mmu.csv'; outdir='bench/results'" bench/plot_mmu.gp
 ./build/release/bench/bench_evtchn | tee bench/results/bench_evtchn.txt
-echo "bench: wrote bench/results/bench_mmu.{txt,csv}, bench/results/bench_mmu_*.png and bench/results/bench_evtchn.txt"
+./build/release/bench/bench_ring | tee bench/results/bench_ring.txt
+echo "bench: wrote bench/results/bench_mmu.{txt,csv}, bench/results/bench_mmu_*.png, bench/results/bench_evtchn.txt and bench/results/bench_ring.txt"
