@@ -415,9 +415,12 @@ int pvcore_guest_blkfront_queue(struct pvcore_guest_blkfront *f, uint8_t op, uin
     }
     for (idx = 0; idx < NSLOTS && f->req[idx].busy; idx++) {
     }
+    if (idx == NSLOTS) {
+        return -PVCORE_ENOSPC; /* (cannot happen: free_slots counted the entries) */
+    }
     slot = pvcore_ring_front_produce(&f->ring, f->slot_bytes);
-    if (idx == NSLOTS || slot == NULL) {
-        return -PVCORE_ENOSPC; /* (cannot happen: free_slots counted both) */
+    if (slot == NULL) {
+        return -PVCORE_ENOSPC; /* (cannot happen: free_slots counted the ring) */
     }
 
     q = &f->req[idx];

@@ -360,7 +360,8 @@ size_t pvcore_guest_blkback_size(void);
  *         protocol other than 32 or 64, an address not page aligned, a NULL or empty disk,
  *         or `bytes` too small; -#PVCORE_EACCES if the ring's grant could not be mapped
  *         (its GNTST_* status in the stats' `last_gntst`; `*out` is still set, so the
- *         stats can be read); the hypercall's error.
+ *         stats can be read); -#PVCORE_EFAULT if `mapped` found nothing at `ring_addr`
+ *         (the mapping is removed again); the hypercall's error.
  */
 int pvcore_guest_blkback_connect(void *mem, size_t bytes, const struct pvcore_guest_blkback_config *cfg,
                                  struct pvcore_guest_blkback **out);
@@ -378,7 +379,8 @@ int pvcore_guest_blkback_connect(void *mem, size_t bytes, const struct pvcore_gu
  *         front-end's `req_prod` claimed more requests than the ring holds, or
  *         -#PVCORE_EIO when a mapping could not be removed: the back-end stops serving
  *         and returns that error from then on (the responses of requests already served
- *         are published); -#PVCORE_ENOTCONN if not connected.
+ *         are published); -#PVCORE_ENOTCONN if not connected. A notification that
+ *         fails (the front-end closed its port) is not an error of this call.
  */
 int pvcore_guest_blkback_poll(struct pvcore_guest_blkback *b, uint32_t budget, uint32_t *served);
 
