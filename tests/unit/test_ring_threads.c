@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -102,6 +103,7 @@ static void *back_main(void *arg)
         }
         if (got == 0) {
             if (!sh->sleep_mode) {
+                sched_yield(); /* polling, but let the other end run on a busy machine */
                 continue;
             }
             if (tt_back_final_check(&b, &n) != 0) {
@@ -165,6 +167,7 @@ static int front_collect(struct shared *sh, struct tt_front *f, uint64_t *rwant,
             return 0;
         }
         if (!sh->sleep_mode) {
+            sched_yield();
             continue;
         }
         if (tt_front_final_check(f, &n) != 0) {
