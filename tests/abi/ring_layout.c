@@ -553,7 +553,7 @@ static uint32_t reqblk_seq(const struct blkif_request *q)
             }                                                                                              \
             /* The four shared areas hold the same bytes, and the private states agree. */                 \
             for (i = 1; i < 4; i++) {                                                                      \
-                CHECK(memcmp(area[0], area[i], AREA_MAX) == 0);                                            \
+                CHECK(memcmp(area[0], area[i], (bytes)) == 0);                                             \
                 CHECK((XEN_FRONT(i) ? xf[i].req_prod_pvt : pf[i].ring.req_prod_pvt) == xf[0].req_prod_pvt); \
                 CHECK((XEN_FRONT(i) ? xf[i].rsp_cons : pf[i].ring.rsp_cons) == xf[0].rsp_cons);            \
                 CHECK((XEN_BACK(i) ? xb[i].req_cons : pb[i].ring.req_cons) == xb[0].req_cons);             \
@@ -566,7 +566,14 @@ static uint32_t reqblk_seq(const struct blkif_request *q)
         if ((start_) > 0xFFFF0000u) {                                                                       \
             CHECK(xf[0].req_prod_pvt < (start_));                                                           \
         }                                                                                                  \
-        for (i = 0; i < 4; i++) {                                                                          \
+        for (i = 0; i < 4; i++) { /* nothing written past the area, by either side */                    \
+            size_t j;                                                                                      \
+            for (j = (bytes); j < AREA_MAX; j++) {                                                         \
+                if (area[i][j] != 0xA5) {                                                                  \
+                    break;                                                                                 \
+                }                                                                                          \
+            }                                                                                              \
+            CHECK(j == AREA_MAX);                                                                          \
             free(area[i]);                                                                                 \
         }                                                                                                  \
     } while (0)
