@@ -6,7 +6,7 @@
  *
  * What is minihv's own: the machine frames (from its allocator, zeroed), the domain's
  * structure, the shared-info and grant-table frames, the event-channel table and the
- * console's port (unbound, for the control domain minihv does not have).
+ * console's and xenstore's ports (unbound, for the control domain minihv plays: backend.c).
  */
 #include <pvcore/abi/xen.h>
 
@@ -109,7 +109,8 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     bytes = pvcore_evtchn_table_size(MINIHV_EVTCHN_PORTS);
     table = phys_to_virt(mm_alloc_frames((bytes + PAGE_SIZE - 1) / PAGE_SIZE) << 12);
     if (pvcore_domain_set_evtchn_table(g->d, table, bytes) != 0 ||
-        pvcore_domain_evtchn_alloc_unbound(g->d, 0, &g->console_port) != 0) {
+        pvcore_domain_evtchn_alloc_unbound(g->d, 0, &g->console_port) != 0 ||
+        pvcore_domain_evtchn_alloc_unbound(g->d, 0, &g->store_port) != 0) {
         panic("event channels for d%u", domid);
     }
 
@@ -120,11 +121,14 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     bc.ramdisk = ramdisk;
     bc.cmdline = cmdline;
     bc.console_evtchn = g->console_port;
+    bc.store_evtchn = g->store_port;
     rc = pvcore_builder_build(g->d, &bc, &res);
     if (rc) {
         panic("builder: d%u: %s", domid, pvcore_strerror(rc));
     }
     g->console_mfn = res.console_mfn.v;
+    g->store_mfn = res.store_mfn.v;
+    g->store_conn = NULL;
     g->user_base = PVCORE_INVALID_MFN_VALUE;
 
     memset(&g->regs, 0, sizeof(g->regs));

@@ -28,6 +28,15 @@ void con_putc(char c)
     pvcore_x86_outb(COM1, (uint8_t)c);
 }
 
+/* A byte of serial input, or -1 when none is waiting. */
+int con_getc(void)
+{
+    if (!(pvcore_x86_inb(COM1 + 5) & 0x01)) { /* LSR: data ready */
+        return -1;
+    }
+    return pvcore_x86_inb(COM1);
+}
+
 void con_write(const char *s, size_t n)
 {
     while (n--) {

@@ -206,36 +206,22 @@ static void guest_console(struct guest *g, const char *s, size_t n)
     }
 }
 
-/*
- * The console ring's back-end (the output half): what the guest wrote to `out` since the
- * last drain, printed unless the guest also writes everything through console_io (as XTF
- * does: then the ring is only consumed). The indices are the guest's: at most one ring's
- * worth is taken, whatever the producer index claims.
- */
+/* What the guest wrote to its console ring, printed unless it also writes everything
+ * through console_io (as XTF does: then the ring is only consumed). The library's
+ * back-end takes at most one ring's worth, whatever the guest's indices claim. */
 void drain_console_ring(struct guest *g)
 {
-    struct pvcore_xencons_interface *ring;
-    uint32_t cons, prod, n;
+    char buf[256];
+    int n;
 
     if (g->console_mfn == 0) {
         return;
     }
-    ring = phys_to_virt(g->console_mfn << 12);
-    cons = __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED);
-    prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE); /* the bytes before the index */
-    n = prod - cons;
-    if (n > sizeof(ring->out)) {
-        n = sizeof(ring->out);
-        cons = prod - n;
-    }
-    for (; n; n--, cons++) {
-        char c = __atomic_load_n(&ring->out[cons % sizeof(ring->out)], __ATOMIC_RELAXED);
+    while ((n = pvcore_console_drain(phys_to_virt(g->console_mfn << 12), buf, sizeof(buf))) > 0) {
         if (!g->used_console_io) {
-            guest_console(g, &c, 1);
+            guest_console(g, buf, (size_t)n);
         }
     }
-    /* release: the bytes were read before the guest may reuse their slots. */
-    __atomic_store_n(&ring->out_cons, prod, __ATOMIC_RELEASE);
 }
 
 static int64_t do_console_io(struct guest *g, uint64_t cmd, uint64_t count, uint64_t buf)
@@ -416,7 +402,7 @@ static void hypercall(struct guest *g, struct frame *f)
         /* minihv is the console's back-end: whatever the guest notified, its ring may
          * have new output (the port itself is unbound, so the library drops the event),
          * and a guest that yields or blocks may have written some first. */
-        drain_console_ring(g);
+        serve_backends(g);
     }
     regs_to_frame(&r, f);
 }

@@ -221,6 +221,7 @@ static void finish_guest(struct guest *g, int stop, uint32_t *exit_code)
             *exit_code = EXIT_ALL_POWEROFF + (reason <= 0xd ? reason : 0xd);
         }
     }
+    backend_guest_fini(g);
     destroy_guest(g);
     check_frame_table();
     con_printf("minihv: d%u: memory returned, frame table consistent\n", g->domid);
@@ -243,6 +244,7 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
     cpu_init();
     timer_init();
     mm_init(mbi_phys);
+    backend_init();
     mbi = phys_to_virt(mbi_phys);
     if (!(mbi->flags & (1u << 3)) || mbi->mods_count == 0) {
         panic("no guest kernels (pass them as multiboot modules: -initrd \"guest.elf args,...\")");
@@ -305,6 +307,7 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
         }
         init_fpu_state(g);
         timer_guest_init(g);
+        backend_guest_init(g);
         n++;
     }
     check_frame_table();
@@ -345,7 +348,7 @@ void minihv_main(uint32_t magic, uint32_t mbi_phys)
         if (stop == STOP_SWITCH) {
             continue;
         }
-        drain_console_ring(g);
+        serve_backends(g);
         guest_flush_line(g);
         finish_guest(g, stop, &exit_code);
         live--;

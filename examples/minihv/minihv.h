@@ -20,6 +20,7 @@
 
 #include <pvcore/arch/x86.h>
 #include <pvcore/pvcore.h>
+#include <pvcore/xenstore.h>
 
 /* libc.c: the C library functions minihv and libpvcore use (default visibility: in a
  * hosted build, such as the loader's fuzz target, they are the C library's). */
@@ -101,6 +102,9 @@ struct guest {
     uint64_t user_base;       /* 64-bit guests: the user base pointer (MFN), or all ones */
     uint64_t console_mfn;     /* the console ring page */
     uint32_t console_port;    /* its event channel (start_info.console.domU.evtchn) */
+    uint64_t store_mfn;       /* the xenstore ring page */
+    uint32_t store_port;      /* its event channel (start_info.store_evtchn) */
+    struct pvcore_xenstore_conn *store_conn; /* its connection to minihv's xenstore */
     int used_console_io;      /* wrote through console_io: the ring is only consumed */
     int poweroff_pending;     /* its last vCPU went down (VCPUOP_down) */
     /* The scheduler's view (sched.c) */
@@ -142,6 +146,7 @@ extern uint64_t minihv_hyp_stack_top;
 /* console.c */
 void con_init(void);
 void con_putc(char c);
+int con_getc(void);                      /* a byte of serial input, or -1 */
 void con_write(const char *s, size_t n);
 void con_printf(const char *fmt, ...);
 void con_vprintf(const char *fmt, va_list ap);
@@ -189,6 +194,12 @@ void minihv_trap(struct frame *f);
 void guest_load_cr3(struct guest *g);
 void guest_flush_line(struct guest *g);   /* the console line begun, ended with a newline */
 void drain_console_ring(struct guest *g);
+
+/* backend.c: the console and xenstore back-ends */
+void backend_init(void);
+void backend_guest_init(struct guest *g);
+void backend_guest_fini(struct guest *g);
+void serve_backends(struct guest *g);     /* its console ring both ways, its xenstore ring */
 int guest_deliver_upcall(struct guest *g, struct frame *f); /* 0; -1: it cannot take it */
 void sync_cpu_state(struct guest *g);
 

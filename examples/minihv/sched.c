@@ -115,7 +115,7 @@ void timer_tick(void)
         if (g->deadline != 0 && g->deadline <= now) {
             (void)pvcore_vcpu_timer_expired(g->v, now);
         }
-        drain_console_ring(g);
+        serve_backends(g);
     }
     if (current != NULL) {
         timer_guest_update(current);

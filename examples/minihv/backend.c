@@ -1,0 +1,136 @@
+/*
+ * backend.c: minihv as its guests' control domain, with libpvcore's back-ends: the
+ * console (each guest's output to the serial port, the serial port's input to the first
+ * guest) and one xenstore serving every guest on its store ring.
+ *
+ * Both rings' event channels are unbound ports for domain 0, which minihv does not run:
+ * the guests' notifications are dropped, so minihv serves the rings whenever a guest
+ * sends, yields or blocks, and on every timer tick. Guests that wait for the back-end
+ * (GRUB, XTF) spin on sched_op(yield) until it has answered, which suits that.
+ */
+#include <pvcore/console.h>
+#include <pvcore/xenstore.h>
+
+#include "minihv.h"
+
+static struct pvcore_xenstore *store;
+static struct guest *console_owner; /* the guest the serial port's input goes to */
+static char rx[256];                /* serial input not yet taken by the guest */
+static size_t rx_len;
+
+void backend_init(void)
+{
+    struct pvcore_xenstore_config cfg;
+    size_t bytes;
+
+    pvcore_xenstore_default_config(&cfg);
+    bytes = pvcore_xenstore_size(&cfg);
+    if (pvcore_xenstore_init(phys_to_virt(mm_alloc_frames((bytes + PAGE_SIZE - 1) / PAGE_SIZE) << 12),
+                             bytes, &cfg, &store) != 0) {
+        panic("xenstore");
+    }
+}
+
+/* "/local/domain/<id>", and its permissions "n<id>": owned by the guest, no one else. */
+static size_t domain_path(char *buf, size_t cap, uint16_t domid, int perms)
+{
+    static const char prefix[] = "/local/domain/";
+    char num[8];
+    size_t n = 0, k = 0;
+    unsigned v = domid;
+
+    do {
+        num[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && k < sizeof(num));
+    memcpy(buf, prefix, sizeof(prefix) - 1);
+    n = sizeof(prefix) - 1;
+    while (k && n + 4 < cap) {
+        buf[n++] = num[--k];
+    }
+    buf[n++] = 0;
+    if (perms) {
+        size_t m = n - 1 - (sizeof(prefix) - 1);
+        buf[n++] = 'n';
+        memcpy(buf + n, buf + sizeof(prefix) - 1, m);
+        n += m;
+        buf[n++] = 0;
+    }
+    return n;
+}
+
+void backend_guest_init(struct guest *g)
+{
+    char req[64];
+    size_t n;
+
+    if (console_owner == NULL) {
+        console_owner = g;
+    }
+    n = domain_path(req, sizeof(req), g->domid, 0);
+    if (pvcore_xenstore_call(store, PVCORE_XS_MKDIR, req, n, NULL, 0, NULL) != 0) {
+        panic("xenstore: mkdir for d%u", g->domid);
+    }
+    n = domain_path(req, sizeof(req), g->domid, 1);
+    if (pvcore_xenstore_call(store, PVCORE_XS_SET_PERMS, req, n, NULL, 0, NULL) != 0) {
+        panic("xenstore: set_perms for d%u", g->domid);
+    }
+    if (g->store_mfn != 0 &&
+        pvcore_xenstore_connect(store, phys_to_virt(g->store_mfn << 12), g->domid, false,
+                                &g->store_conn) != 0) {
+        panic("xenstore: connect d%u", g->domid);
+    }
+}
+
+void backend_guest_fini(struct guest *g)
+{
+    if (g->store_conn != NULL) {
+        pvcore_xenstore_disconnect(store, g->store_conn);
+        g->store_conn = NULL;
+    }
+    if (console_owner == g) {
+        console_owner = NULL;
+    }
+}
+
+/* The serial port's input, for the first guest's console ring. */
+static void feed_console(void)
+{
+    int c, n;
+
+    while (rx_len < sizeof(rx) && (c = con_getc()) >= 0) {
+        rx[rx_len++] = (char)c;
+    }
+    if (console_owner == NULL || console_owner->console_mfn == 0 || rx_len == 0) {
+        return;
+    }
+    n = pvcore_console_fill(phys_to_virt(console_owner->console_mfn << 12), rx, rx_len);
+    if (n > 0) {
+        memcpy(rx, rx + n, rx_len - (size_t)n);
+        rx_len -= (size_t)n;
+    }
+}
+
+void serve_backends(struct guest *g)
+{
+    int rc, i;
+
+    drain_console_ring(g);
+    feed_console();
+    if (g->store_conn == NULL) {
+        return;
+    }
+    do {
+        rc = pvcore_xenstore_process(store, g->store_conn);
+    } while (rc > 0 && ((unsigned)rc & PVCORE_XENSTORE_AGAIN));
+    if (rc > 0 && ((unsigned)rc & PVCORE_XENSTORE_OTHERS)) {
+        /* Watch events for other guests: their rings, now. */
+        for (i = 0; i < 64; i++) {
+            struct guest *o = guests_by_domid[i];
+            if (o != NULL && o != g && o->store_conn != NULL &&
+                pvcore_xenstore_conn_pending(o->store_conn)) {
+                (void)pvcore_xenstore_process(store, o->store_conn);
+            }
+        }
+    }
+}
