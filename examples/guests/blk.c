@@ -162,7 +162,7 @@ static void serve(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     if (rc != 0) {
         return;
     }
-    guest_print("blk: port %u unbound for d%u, RAM disk of %u sectors", a.port, peer, DISK_SECTORS);
+    guest_print("blk: RAM disk of %u sectors, port %u unbound for d%u", DISK_SECTORS, a.port, peer);
     /* The front-end's first event: its ring is granted. */
     for (i = 0; !take_event(a.port); i++) {
         if (i == MAX_IDLE) {
@@ -476,8 +476,8 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     }
     send.port = bind.local_port;
     check("send (ring granted)", hyp_event_channel_op(PVCORE_EVTCHNOP_send, &send));
-    guest_print("blk: port %u bound to d%u port %u, ring granted as %u (%s layout)", bind.local_port, peer,
-                remote, RING_REF, PVCORE_XEN_IO_PROTO_ABI_NATIVE);
+    guest_print("blk: ring granted as %u (%s layout), port %u bound to d%u port %u", RING_REF,
+                PVCORE_XEN_IO_PROTO_ABI_NATIVE, bind.local_port, peer, remote);
 
     if (pass(f, bind.local_port, PVCORE_BLKIF_OP_WRITE)) {
         guest_print("blk: wrote the pattern over %u sectors", DISK_SECTORS);
