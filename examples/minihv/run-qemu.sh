@@ -5,7 +5,8 @@
 # the serial console, and passes only if QEMU's exit status is exactly EXPECTED_STATUS
 # (isa-debug-exit gives (code << 1) | 1; a triple fault gives 0, which never passes) and
 # every line of EXPECT_FILE appears in the console output, each domain's in order (below).
-# QEMU is stopped after RUN_QEMU_TIMEOUT seconds (120 by default): status 124.
+# QEMU is stopped after RUN_QEMU_TIMEOUT seconds (120 by default): status 124. With
+# RUN_QEMU_SCRIPT naming a file, that script types on the serial port (below).
 set -u
 image=$1 want=$2 expect=$3
 shift 4
@@ -16,10 +17,42 @@ done
 qemu=${QEMU:-qemu-system-x86_64}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-timeout "${RUN_QEMU_TIMEOUT:-120}" "$qemu" -accel tcg -cpu max -m 256M -display none -serial stdio -no-reboot \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -kernel "$image" -initrd "$mods" </dev/null >"$out" 2>&1
-status=$?
+run_qemu() {
+    timeout "${RUN_QEMU_TIMEOUT:-120}" "$qemu" -accel tcg -cpu max -m 256M -display none -serial stdio \
+        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$image" -initrd "$mods"
+}
+if [ -z "${RUN_QEMU_SCRIPT:-}" ]; then
+    run_qemu </dev/null >"$out" 2>&1
+    status=$?
+else
+    # Typing on the serial port: each line of the script is "wait TEXT" (until the console
+    # output holds TEXT, at most 60 s) or "send TEXT" (typed, then Enter as a carriage
+    # return). minihv takes serial input into the first guest's console ring.
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    run_qemu <"$fifo" >"$out" 2>&1 &
+    qpid=$!
+    exec 3>"$fifo"
+    while read -r cmd arg; do
+        case $cmd in
+        wait)
+            n=0
+            until tr -d '\r' <"$out" | grep -qF -- "$arg"; do
+                n=$((n + 1))
+                if [ "$n" -gt 300 ] || ! kill -0 "$qpid" 2>/dev/null; then
+                    echo "run-qemu: gave up waiting for \"$arg\"" >>"$out"
+                    break
+                fi
+                sleep 0.2
+            done ;;
+        send) printf '%s\r' "$arg" >&3 ;;
+        esac
+    done <"$RUN_QEMU_SCRIPT"
+    wait "$qpid"
+    status=$?
+    exec 3>&-
+    rm -f "$fifo"
+fi
 tr -d '\r' <"$out" >"$out.txt" && mv "$out.txt" "$out"
 cat "$out"
 fail=0
