@@ -1903,6 +1903,129 @@ static void test_unmap_dev_addr_without_device_part(void **state)
     gfix_free(&f);
 }
 
+/* ---- version 2 and cache_flush (restored: 0e9712a and 529ccea added these, and
+ * 64acad0 dropped them by mistake) ---------------------------------------------------------- */
+
+/* Version 2: the granter switches (its status frames given), grants with a 16-byte entry,
+ * and the in-use bits appear in its status array, not in the entry. */
+static void test_v2_map(void **state)
+{
+    struct gfix f;
+    uint32_t h;
+    uint64_t st_frame, frame;
+    uint16_t hdr[2], status;
+    pvcore_mfn_t sm;
+
+    (void)state;
+    gfix_init(&f);
+    /* Without status frames: version 1 only. */
+    gwrite32(&f.g, OPS, 2);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), -PVCORE_ENOSYS);
+    assert_int_equal(gread32(&f.g, OPS), 1);
+    st_frame = alloc_frame(f.t, GRANTER);
+    sm = pvcore_mfn(st_frame);
+    assert_int_equal(pvcore_domain_set_grant_status_frames(f.t->dom[GRANTER], &sm, 1), 0);
+    /* A reserved entry carries over; the others are cleared. */
+    grant(&f, 1, PVCORE_GTF_permit_access, MAPPER, 0x1234);
+    grant(&f, 9, PVCORE_GTF_permit_access, MAPPER, 0x5678);
+    gwrite32(&f.g, OPS, 2);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    assert_int_equal(gread32(&f.g, OPS), 2);
+    memcpy(hdr, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 16, 4);
+    memcpy(&frame, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 24, 8);
+    assert_int_equal(hdr[0], PVCORE_GTF_permit_access);
+    assert_int_equal(hdr[1], MAPPER);
+    assert_int_equal(frame, 0x1234);
+    memcpy(hdr, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 9 * 16, 4);
+    assert_int_equal(hdr[0], 0);
+
+    /* Entry 20, version 2. */
+    hdr[0] = PVCORE_GTF_permit_access;
+    hdr[1] = MAPPER;
+    frame = f.granted;
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16 + 8, &frame, 8);
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, hdr, 4);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 20, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    assert_int_equal(pte_mfn_test(frame_ptr(f.t, f.e.l1)[8]), f.granted);
+    memcpy(&status, (uint8_t *)frame_ptr(f.t, st_frame) + 20 * 2, 2);
+    assert_int_equal(status, PVCORE_GTF_reading | PVCORE_GTF_writing);
+    memcpy(hdr, (uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, 4);
+    assert_int_equal(hdr[0], PVCORE_GTF_permit_access); /* the entry itself is untouched */
+    /* Pinned: no version switch. */
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), -PVCORE_EBUSY);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    memcpy(&status, (uint8_t *)frame_ptr(f.t, st_frame) + 20 * 2, 2);
+    assert_int_equal(status, 0);
+    /* A sub-page grant cannot be mapped. */
+    hdr[0] = PVCORE_GTF_permit_access | PVCORE_GTF_sub_page;
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, hdr, 4);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 20, GRANTER, &h, NULL), PVCORE_GNTST_general_error);
+    /* Back to version 1: the status frame stays the granter's, held (XSA-255). */
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    assert_int_equal(finfo(f.t, st_frame).owner, GRANTER);
+    assert_int_equal(finfo(f.t, st_frame).type, PVCORE_PGT_WRITABLE);
+    gfix_free(&f);
+}
+
+static int64_t cache_flush(struct gfix *f, uint64_t maddr, uint16_t off, uint16_t len, uint32_t op)
+{
+    uint8_t b[16];
+    memcpy(b, &maddr, 8);
+    memcpy(b + 8, &off, 2);
+    memcpy(b + 10, &len, 2);
+    memcpy(b + 12, &op, 4);
+    gwrite(&f->e, OPS, b, sizeof(b));
+    return ghc(f, PVCORE_GNTTABOP_cache_flush, OPS, 1);
+}
+
+/* cache_flush: the caller's own frames, or frames it holds a grant mapping of. */
+static void test_cache_flush(void **state)
+{
+    struct gfix f;
+    uint32_t h;
+
+    (void)state;
+    gfix_init(&f);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 4096, PVCORE_GNTTAB_CACHE_CLEAN), 0);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 4095, 2, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, 0x10), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, PVCORE_GNTTAB_CACHE_SOURCE_GREF | PVCORE_GNTTAB_CACHE_CLEAN),
+                     -PVCORE_EOPNOTSUPP);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EINVAL);
+    grant(&f, 5, PVCORE_GTF_permit_access, MAPPER, (uint32_t)f.granted);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_readonly, 5, GRANTER, &h, NULL),
+                     PVCORE_GNTST_okay);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), 0);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EINVAL);
+    gfix_free(&f);
+}
+
+/*
+ * BUG (ABI, minor): in version 1, GTF_sub_page means nothing to a copy: Xen's
+ * _set_status_v1() adds it to the checked mask for maps only (mapflag), and
+ * acquire_grant_for_copy() copies within the whole page for a version-1 entry. libpvcore
+ * refuses a version-1 copy through an entry with the bit set (GNTST_general_error), as it
+ * does a map (which is right).
+ */
+static void BUG_v1_copy_sub_page(void **state)
+{
+    struct gfix f;
+
+    (void)state;
+    BUG_SKIP();
+    gfix_init(&f);
+    grant(&f, 5, PA | PVCORE_GTF_sub_page, MAPPER, f.granted);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 5, GRANTER, NULL, NULL), PVCORE_GNTST_general_error);
+    assert_int_equal(gcopy(&f, (struct cend){ 5, GRANTER, 0 }, (struct cend){ f.e.data[1], PVCORE_DOMID_SELF, 0 }, 8,
+                           PVCORE_GNTCOPY_source_gref), PVCORE_GNTST_okay); /* got general_error */
+    assert_memory_equal(frame_ptr(f.t, f.e.data[1]), frame_ptr(f.t, f.granted), 8);
+    assert_int_equal(gflags(&f, 5), PA | PVCORE_GTF_sub_page);
+    gfix_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1946,6 +2069,9 @@ int main(void)
         cmocka_unit_test(test_copy_ref_upper_bits),
         cmocka_unit_test(test_copy_frame_by_domid),
         cmocka_unit_test(test_unmap_dev_addr_without_device_part),
+        cmocka_unit_test(test_v2_map),
+        cmocka_unit_test(test_cache_flush),
+        cmocka_unit_test(BUG_v1_copy_sub_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
