@@ -1903,6 +1903,180 @@ static void test_unmap_dev_addr_without_device_part(void **state)
     gfix_free(&f);
 }
 
+/* ---- more attacks ----------------------------------------------------------------------------- */
+
+/* A grant mapped over the op array's own page: the status, handle and bus address go
+ * through the new mapping (no stale translation), into the granted frame; read-only, the
+ * write-back faults (-EFAULT) and the map stands. */
+static void test_map_over_op_page(void **state)
+{
+    struct gfix f;
+    uint8_t before[4096];
+    uint32_t h;
+    int16_t st;
+    uint64_t dev;
+
+    (void)state;
+    gfix_init(&f);
+    grant(&f, 5, PA, MAPPER, f.granted);
+    memcpy(before, frame_ptr(f.t, f.e.data[1]), 4096);
+    {
+        struct pvcore_gnttab_map_grant_ref op;
+        memset(&op, 0, sizeof(op));
+        op.host_addr = OPS;
+        op.flags = PVCORE_GNTMAP_host_map;
+        op.ref = 5;
+        op.dom = GRANTER;
+        op.status = 0x5555;
+        gwrite(&f.e, OPS, &op, sizeof(op));
+        memcpy(before, frame_ptr(f.t, f.e.data[1]), 4096);
+    }
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_map_grant_ref, OPS, 1), 0);
+    assert_int_equal(pte_mfn_test(ml1e(&f, 1)), f.granted);
+    memcpy(&st, (uint8_t *)frame_ptr(f.t, f.granted) + 18, 2);
+    memcpy(&h, (uint8_t *)frame_ptr(f.t, f.granted) + 20, 4);
+    memcpy(&dev, (uint8_t *)frame_ptr(f.t, f.granted) + 24, 8);
+    assert_int_equal(st, PVCORE_GNTST_okay);
+    assert_int_equal(h, 0);
+    assert_int_equal(dev, f.granted << 12);
+    assert_memory_equal(frame_ptr(f.t, f.e.data[1]), before, 4096); /* the old page: untouched */
+    expect_refs(f.t, f.e.data[1], 1, 0, 0);
+    expect_refs(f.t, f.granted, 2, 1, PVCORE_PGT_WRITABLE);
+    /* The unmap op now lives in the granted frame (the guest writes it there). */
+    {
+        struct pvcore_gnttab_unmap_grant_ref un;
+        memset(&un, 0, sizeof(un));
+        un.host_addr = OPS;
+        un.handle = 0;
+        un.status = 0x5555;
+        memcpy(frame_ptr(f.t, f.granted), &un, sizeof(un));
+    }
+    /* The unmap removes the mapping the op array is read through: its status cannot be
+     * written back (-EFAULT), the unmap stands. */
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_unmap_grant_ref, OPS, 1), -PVCORE_EFAULT);
+    assert_int_equal(ml1e(&f, 1), 0);
+    expect_refs(f.t, f.granted, 1, 0, 0);
+    assert_int_equal(gflags(&f, 5), PA);
+    /* Read-only over the op page: the map is made, its results cannot be written. */
+    assert_int_equal(set_entry(f.t, MAPPER, f.e.l1, 1, pte(f.e.data[1], PT_P | PT_RW | PT_US)), 0);
+    {
+        struct pvcore_gnttab_map_grant_ref op;
+        memset(&op, 0, sizeof(op));
+        op.host_addr = OPS;
+        op.flags = PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_readonly;
+        op.ref = 5;
+        op.dom = GRANTER;
+        gwrite(&f.e, OPS, &op, sizeof(op));
+    }
+    memcpy(before, frame_ptr(f.t, f.granted), 4096);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_map_grant_ref, OPS, 1), -PVCORE_EFAULT);
+    assert_memory_equal(frame_ptr(f.t, f.granted), before, 4096);
+    assert_int_equal(ml1e(&f, 1) & (PT_RW | PTE_GNTTAB_BIT), PTE_GNTTAB_BIT);
+    expect_refs(f.t, f.granted, 2, 0, 0);
+    /* Its unmap, read from the granted frame (the granter wrote it there), unmaps. */
+    {
+        struct pvcore_gnttab_unmap_grant_ref un;
+        memset(&un, 0, sizeof(un));
+        un.host_addr = OPS;
+        un.handle = 0;
+        memcpy(frame_ptr(f.t, f.granted), &un, sizeof(un));
+    }
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_unmap_grant_ref, OPS, 1), -PVCORE_EFAULT);
+    assert_int_equal(ml1e(&f, 1), 0);
+    expect_refs(f.t, f.granted, 1, 0, 0);
+    assert_int_equal(gflags(&f, 5), PA);
+    gfix_free(&f);
+}
+
+/* Not even the privileged domain changes another domain's grant PTE through mmu_update
+ * (naming the mapper as the page-table owner) or update_va_mapping_otherdomain. */
+static void test_privileged_cannot_touch_grant_pte(void **state)
+{
+    struct gfix f;
+    uint32_t h;
+    uint64_t e;
+
+    (void)state;
+    gfix_init(&f);
+    gfix_priv(&f);
+    grant(&f, 5, PA, MAPPER, f.granted);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 5, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    e = ml1e(&f, 8);
+    assert_int_equal(mmu1(f.t, PRIV, (f.e.l1 << 12) + 8u * 8u, 0, (uint32_t)(MAPPER + 1) << 16 | PVCORE_DOMID_SELF),
+                     -PVCORE_EINVAL);
+    assert_int_equal(mmu1(f.t, PRIV, (f.e.l1 << 12) + 8u * 8u, e & ~PT_RW, ((uint32_t)(MAPPER + 1) << 16) | MAPPER),
+                     -PVCORE_EINVAL);
+    assert_int_equal(ml1e(&f, 8), e);
+    check_invariants(f.t);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    expect_refs(f.t, f.granted, 1, 0, 0);
+    gfix_free(&f);
+}
+
+/* Grant ops inside a multicall, preempted: each entry continues exactly where it stopped,
+ * and the results are those of plain calls. */
+static void test_multicall_preempted(void **state)
+{
+    const uint32_t n = 12;
+    struct gfix f;
+    struct pvcore_multicall_entry_x86_64 mc[2];
+    struct pvcore_hypercall_regs r;
+    const uint64_t list = OPS + 0x2000, maps = OPS + 0x800;
+    unsigned i, calls = 0;
+    int rc;
+
+    (void)state;
+    gfix_init_opt(&f, 4, 16, 4);
+    grant(&f, 5, PA, MAPPER, f.granted);
+    for (i = 0; i < n; i++) {
+        put_copy(&f, MAPPER, OPS, i, (struct cend){ 5, GRANTER, (uint16_t)i }, (struct cend){ f.e.data[6], SELF, (uint16_t)i },
+                 1, SRC_G);
+    }
+    for (i = 0; i < n; i++) {
+        struct pvcore_gnttab_map_grant_ref op;
+        memset(&op, 0, sizeof(op));
+        op.flags = PVCORE_GNTMAP_device_map | PVCORE_GNTMAP_readonly;
+        op.ref = 5;
+        op.dom = GRANTER;
+        op.status = 0x5555;
+        gwrite(&f.e, maps + i * 32u, &op, sizeof(op));
+    }
+    memset(mc, 0, sizeof(mc));
+    mc[0].op = PVCORE_HYPERVISOR_grant_table_op;
+    mc[0].args[0] = PVCORE_GNTTABOP_copy;
+    mc[0].args[1] = OPS;
+    mc[0].args[2] = n;
+    mc[1].op = PVCORE_HYPERVISOR_grant_table_op;
+    mc[1].args[0] = PVCORE_GNTTABOP_map_grant_ref;
+    mc[1].args[1] = maps;
+    mc[1].args[2] = n;
+    gwrite(&f.e, list, mc, sizeof(mc));
+    memset(&r, 0, sizeof(r));
+    r.nr = PVCORE_HYPERVISOR_multicall;
+    r.arg[0] = list;
+    r.arg[1] = 2;
+    while ((rc = pvcore_hypercall(vcpu(f.t, MAPPER, 0), &r)) == PVCORE_HYPERCALL_RESTART) {
+        check_invariants(f.t);
+        assert_true(++calls < 1000);
+    }
+    assert_int_equal(rc, PVCORE_HYPERCALL_DONE);
+    assert_int_equal(r.ret, 0);
+    assert_true(calls >= 2 * n / 4 - 1);
+    gread(&f.e, list, mc, sizeof(mc));
+    assert_int_equal(mc[0].result, 0);
+    assert_int_equal(mc[1].result, 0);
+    for (i = 0; i < n; i++) {
+        struct pvcore_gnttab_map_grant_ref op;
+        assert_int_equal(copy_status(&f, MAPPER, OPS, i), PVCORE_GNTST_okay);
+        gread(&f.e, maps + i * 32u, &op, sizeof(op));
+        assert_int_equal(op.status, PVCORE_GNTST_okay);
+        assert_int_equal(op.handle, i);
+    }
+    assert_memory_equal(frame_ptr(f.t, f.e.data[6]), frame_ptr(f.t, f.granted), n);
+    expect_refs(f.t, f.granted, 1 + n, 0, 0);
+    gfix_free(&f);
+}
+
 /* ---- version 2 and cache_flush (restored: 0e9712a and 529ccea added these, and
  * 64acad0 dropped them by mistake) ---------------------------------------------------------- */
 
@@ -2072,6 +2246,9 @@ int main(void)
         cmocka_unit_test(test_v2_map),
         cmocka_unit_test(test_cache_flush),
         cmocka_unit_test(BUG_v1_copy_sub_page),
+        cmocka_unit_test(test_map_over_op_page),
+        cmocka_unit_test(test_privileged_cannot_touch_grant_pte),
+        cmocka_unit_test(test_multicall_preempted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
