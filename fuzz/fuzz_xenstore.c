@@ -24,7 +24,11 @@
  * ring (while it has not tampered with its reply indices) has a payload of at most 4096
  * bytes and is a reply of a request type, an error whose payload is one NUL-terminated
  * name of Xen's table, or a watch event of exactly two NUL-terminated strings with
- * req_id and tx_id 0; an unprivileged connection's process call never takes its domain's
+ * req_id and tx_id 0; a guest that has sent only well-formed requests since it connected
+ * (or reset) gets exactly one reply per request, in order, with the request's id and type
+ * or an error: EINVAL for a path with "..", "//", a trailing '/', a non-ASCII byte, an
+ * empty path or a misplaced '@', an error for a value over the quota, and it is never
+ * disconnected; an unprivileged connection's process call never takes its domain's
  * node count above the node quota (when it raised it), nor its watches or transactions
  * above theirs. Every 32 steps and at the end, a walk of the whole tree through
  * toolstack calls: every listed child reads, its permissions parse (owner first, letters
@@ -57,6 +61,12 @@ struct guest {
     bool synced;               /* its reply stream is intact (no index tampering) */
     uint32_t tx[4];            /* transaction ids the server gave it */
     uint32_t req_id;
+    bool clean;                /* only well-formed requests since the last (re)connect */
+    struct expect {
+        uint32_t id, type;
+        uint8_t must; /* 0: any reply; 1: an error; 2: EINVAL */
+    } exp[64];                 /* replies owed to it, oldest first (while clean) */
+    unsigned nexp;
 };
 
 struct fz {
@@ -148,6 +158,24 @@ static void check_message(struct fz *f, struct guest *g, const uint8_t *m)
 {
     uint32_t type = rd32(m), len = rd32(m + 12);
     const uint8_t *p = m + 16;
+    if (type != PVCORE_XS_WATCH_EVENT && g->clean) {
+        /* A well-behaved guest gets one reply per request, in order. */
+        if (g->nexp == 0) {
+            die(f, "reply %u to no request", rd32(m + 4));
+        }
+        struct expect e = g->exp[0];
+        memmove(g->exp, g->exp + 1, (g->nexp - 1) * sizeof(g->exp[0]));
+        g->nexp--;
+        if (rd32(m + 4) != e.id || (type != e.type && type != PVCORE_XS_ERROR)) {
+            die(f, "reply %u type %u to request %u type %u", rd32(m + 4), type, e.id, e.type);
+        }
+        if (e.must >= 1 && type != PVCORE_XS_ERROR) {
+            die(f, "request %u type %u succeeded, should have failed", e.id, e.type);
+        }
+        if (e.must == 2 && (len != 7 || memcmp(p, "EINVAL", 7) != 0)) {
+            die(f, "request %u type %u: %.*s, not EINVAL", e.id, e.type, (int)len, (const char *)p);
+        }
+    }
     if (type == PVCORE_XS_ERROR) {
         if (!known_error(p, len)) {
             die(f, "error reply with payload of %u bytes not a known name", len);
@@ -328,13 +356,41 @@ static void request(struct fz *f, unsigned d)
     uint32_t len = build(f, type, d == 0, msg + 16);
     uint32_t tx = (txs & 3u) == 0 ? 0u : (txs & 3u) == 3u ? txs : g->tx[txs & 3u];
     uint32_t id = ++g->req_id;
+    if (len > PVCORE_XENSTORE_PAYLOAD_MAX) {
+        len = PVCORE_XENSTORE_PAYLOAD_MAX; /* a well-formed request stays within the limit */
+    }
+    uint8_t must = 0;
+    const uint8_t *z = memchr(msg + 16, 0, len);
+    size_t pl = z == NULL ? len : (size_t)(z - (msg + 16));
+    bool path_type = type == PVCORE_XS_READ || type == PVCORE_XS_WRITE || type == PVCORE_XS_MKDIR ||
+                     type == PVCORE_XS_RM || type == PVCORE_XS_DIRECTORY ||
+                     type == PVCORE_XS_GET_PERMS || type == PVCORE_XS_WATCH ||
+                     type == PVCORE_XS_UNWATCH;
+    if (path_type && (tx == 0 || type == PVCORE_XS_WATCH || type == PVCORE_XS_UNWATCH) && pl < len) {
+        const char *q = (const char *)msg + 16;
+        bool bad = pl == 0 || strstr(q, "..") != NULL || strstr(q, "//") != NULL ||
+                   strchr(q, '\xc3') != NULL || (q[pl - 1] == '/' && pl > 1) ||
+                   (q[0] == '@' && type != PVCORE_XS_WATCH && type != PVCORE_XS_UNWATCH &&
+                    type != PVCORE_XS_GET_PERMS);
+        if (bad) {
+            must = 2;
+        }
+    }
+    if (type == PVCORE_XS_WRITE && d != 0 && f->cfg.quota.value_bytes != 0 && pl < len &&
+        len - pl - 1 > f->cfg.quota.value_bytes && must == 0) {
+        must = 1;
+    }
     memcpy(msg, &type, 4);
     memcpy(msg + 4, &id, 4);
     memcpy(msg + 8, &tx, 4);
     memcpy(msg + 12, &len, 4);
-    if (g->npend + 16 + len <= sizeof(g->pend)) {
+    if (g->npend + 16 + len <= sizeof(g->pend) && g->nexp < 64) {
         memcpy(g->pend + g->npend, msg, 16 + len);
         g->npend += 16 + len;
+        g->exp[g->nexp].id = id;
+        g->exp[g->nexp].type = type;
+        g->exp[g->nexp].must = must;
+        g->nexp++;
     }
     push_out(g);
 }
@@ -469,6 +525,7 @@ static void setup(struct fz *f, uint8_t c)
         g->ring = aligned_alloc(4096, 4096);
         memset(g->ring, 0, 4096);
         g->synced = true;
+        g->clean = true;
         if (pvcore_xenstore_connect(f->xs, g->ring, (uint16_t)d, d == 0, &g->c) != 0) {
             die(f, "connect");
         }
@@ -520,6 +577,8 @@ static void serve(struct fz *f, unsigned d)
         }
     } else if (rc != -PVCORE_EIO) {
         die(f, "process: %d", rc);
+    } else if (g->clean) {
+        die(f, "domain %u: a well-behaved guest was disconnected (error %u)", d, after.error);
     }
     const struct pvcore_xenstore_quota *q = &f->cfg.quota;
     if (d != 0) {
@@ -573,6 +632,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     r->req_prod++;
                 }
                 g->npend = 0;
+                g->clean = false;
+                g->nexp = 0;
             }
             break;
         case 6:
@@ -584,6 +645,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 *idx[which & 3u] += (which & 4u) ? v : (uint32_t)(int8_t)v;
                 g->synced = false;
                 g->npend = 0;
+                g->clean = false;
+                g->nexp = 0;
             }
             break;
         case 7:
@@ -592,8 +655,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 serve(f, d);
                 if (g->ring->connection == PVCORE_XENSTORE_CONNECTED && g->ring->rsp_prod == 0) {
                     g->synced = true;
+                    g->clean = true;
                     g->nasm = 0;
                     g->npend = 0;
+                    g->nexp = 0;
                 }
             }
             break;
@@ -618,7 +683,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     die(f, "reconnect");
                 }
                 g->synced = true;
+                g->clean = true;
                 g->nasm = g->npend = 0;
+                g->nexp = 0;
                 memset(g->tx, 0, sizeof(g->tx));
             }
             break;

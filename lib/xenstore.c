@@ -721,7 +721,7 @@ static bool over(uint32_t quota, uint64_t value)
     return quota != 0 && value > quota;
 }
 
-/* Room for `n` more records of the request's transaction (quota, then the table). */
+/* The transaction-nodes quota allows `n` more records in the request's transaction. */
 static int tx_room(const struct req *r, uint32_t n)
 {
     if (r->t != NULL && !r->priv && over(r->xs->cfg.quota.tx_nodes, (uint64_t)r->t->nrecs + n)) {
