@@ -43,12 +43,42 @@ echo "==== minihv in QEMU: two guests exchange events ===="
 run_minihv 65 "$b/guests/guest64.elf minihv.evtchn=serve:2 minihv.evtchn_abi=fifo,$b/guests/guest32.elf minihv.evtchn=connect:1"
 echo "demo: minihv exited with status 65 (both guests powered off), as expected"
 
+# A split block driver: the 64-bit guest serves a RAM disk, the 32-bit one writes a pattern
+# through granted pages and a shared ring, and reads it back.
+echo
+echo "==== minihv in QEMU: a block device between two guests, over grants and a ring ===="
+run_minihv 65 "$b/guests/guest64.elf minihv.blk=serve:2 minihv.blk_protocol=x86_32-abi,$b/guests/guest32.elf minihv.blk=connect:1"
+echo "demo: minihv exited with status 65 (both guests powered off), as expected"
+
+# Debian's GRUB for Xen, unmodified, to its prompt: a command typed on the serial port,
+# then halt.
+echo
+echo "==== minihv in QEMU: GRUB (grub-xen-bin) to its prompt, echo, halt ===="
+g=$(mktemp -d)
+printf 'echo hello from grub\n' > "$g/embed.cfg"
+grub-mkimage -O x86_64-xen -o "$g/grub.elf" -c "$g/embed.cfg" -p '(memdisk)/boot/grub' \
+    echo normal configfile halt
+printf 'wait Minimal BASH-like line editing is supported\nsend echo typed on the serial port\n' > "$g/script"
+printf 'wait (d1) typed on the serial port\nsend halt\n' >> "$g/script"
+printf 'Welcome to GRUB!\n(d1) typed on the serial port\nminihv: exit code 0x20\n' > "$g/expect"
+status=0
+RUN_QEMU_SCRIPT="$g/script" sh examples/minihv/run-qemu.sh $b/minihv/minihv.elf 65 "$g/expect" -- \
+    "$g/grub.elf minihv.mem=32" > "$g/out" || status=$?
+tr -d '\033' < "$g/out" # (GRUB's terminal escapes, without the escape character)
+rm -rf "$g"
+if [ "$status" -ne 0 ]; then
+    echo "demo: GRUB did not reach its prompt, answer and power off" >&2
+    exit 1
+fi
+echo "demo: GRUB answered on the serial port and powered off, as expected"
+
 cat <<'EOF'
 
 Where to go next:
-  - the API docs: cmake --build --preset docs, then open build/dev/docs/html/index.html
+  - the API docs: cmake --workflow --preset docs, then open build/dev/docs/html/index.html
     (the main page: install, link both ways, a first program, every module);
   - docs/embedding.md: the tour of minihv, a hypervisor built on the library;
-  - docs/mmu.md, docs/cpu.md, docs/guest-evtchn.md: the design notes of each part;
+  - docs/mmu.md, docs/cpu.md, docs/guest-evtchn.md, docs/builder.md, docs/grant.md,
+    docs/ring.md, docs/xenstore.md, docs/blk.md: the design notes of each part;
   - sh scripts/test-all.sh: the whole test suite (the README's second command).
 EOF
