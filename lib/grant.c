@@ -243,15 +243,19 @@ static void shared_clear_unused(struct domain *rd, uint32_t ref, const struct gn
 }
 
 /* Checks the granter's entry header `hw` ({flags, domid}) for a use by ldomid. `range`
- * (offset, length) is a copy's: only a copy may use a sub-page grant, inside its bytes. */
+ * (offset, length) is a copy's: only a copy may use a sub-page grant, inside its bytes in
+ * version 2 (version 1 has no range: as Xen, its copies ignore the flag, its maps refuse). */
 static bool header_permits(uint32_t hw, uint16_t ldomid, bool ro, const uint16_t *range,
-                           const _Atomic uint32_t *w)
+                           const _Atomic uint32_t *w, bool v2)
 {
     uint32_t flags = hw & 0xFFFFu, dom = hw >> 16;
 
     if ((flags & PVCORE_GTF_type_mask) != PVCORE_GTF_permit_access || dom != ldomid ||
         (!ro && (flags & PVCORE_GTF_readonly))) {
         return false; /* (transitive grants are not supported: Xen maps none either) */
+    }
+    if ((flags & PVCORE_GTF_sub_page) && !v2) {
+        return range != NULL; /* version 1 has no sub-page range: a copy may use the page */
     }
     if (flags & PVCORE_GTF_sub_page) {
         uint32_t v = atomic_load_explicit(w + 1, memory_order_acquire);
@@ -278,7 +282,7 @@ static int16_t mark_in_use(struct domain *rd, uint32_t ref, uint16_t ldomid, boo
 
     if (rd->gnt.version == 2) {
         _Atomic uint16_t *st = status_word(rd, ref);
-        if (!header_permits(old, ldomid, ro, range, w)) {
+        if (!header_permits(old, ldomid, ro, range, w, true)) {
             return PVCORE_GNTST_general_error;
         }
         prev = atomic_fetch_or_explicit(st, add, memory_order_seq_cst);
@@ -294,8 +298,8 @@ static int16_t mark_in_use(struct domain *rd, uint32_t ref, uint16_t ldomid, boo
         return PVCORE_GNTST_okay;
     }
     for (tries = 0;; tries++) {
-        if (!header_permits(old, ldomid, ro, NULL, w)) {
-            return PVCORE_GNTST_general_error; /* (version 1 has no sub-page grants) */
+        if (!header_permits(old, ldomid, ro, range, w, false)) {
+            return PVCORE_GNTST_general_error;
         }
         nw = old | add;
         /* acquire: the frame word is read after the entry is marked in use. */
