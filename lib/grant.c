@@ -562,10 +562,42 @@ out:
     return st;
 }
 
+/* Host parts an unmap batch has taken out of the mapper's L1s: their references are
+ * dropped only after one TLB flush for all of them (Xen flushes per 32 unmaps too). */
+#define UNMAP_DEFER_MAX 32u
+
+struct unmap_defer {
+    struct domain *ld;
+    uint32_t n;
+    struct {
+        struct domain *granter;
+        uint32_t ref;
+        bool ro;
+        uint64_t mfn;
+    } item[UNMAP_DEFER_MAX];
+};
+
+/* Flushes the mapper's TLBs, then drops the deferred parts' pins and references. */
+static void unmap_defer_finish(struct unmap_defer *u)
+{
+    uint32_t i;
+
+    if (u->n == 0) {
+        return;
+    }
+    flush_all(u->ld);
+    for (i = 0; i < u->n; i++) {
+        grant_unpin(u->item[i].granter, u->item[i].ref, u->item[i].ro,
+                    pin_shift(false, u->item[i].ro), u->item[i].mfn);
+    }
+    u->n = 0;
+}
+
 /* Unmaps the parts of handle h named (host: the PTE at host_addr; device: dev_bus_addr),
- * with the mapper's lock held. */
+ * with the mapper's lock held. With `defer`, a host part's flush and references wait for
+ * unmap_defer_finish(); without, they go now. */
 static int16_t unmap_parts(const struct domain_locked *dl, struct vcpu *v, uint32_t h,
-                           uint64_t host_addr, uint64_t dev_bus_addr)
+                           uint64_t host_addr, uint64_t dev_bus_addr, struct unmap_defer *defer)
 {
     struct domain *ld = dl->d;
     struct machine *m = ld->m;
@@ -597,8 +629,23 @@ static int16_t unmap_parts(const struct domain_locked *dl, struct vcpu *v, uint3
             return PVCORE_GNTST_general_error;
         }
         pte_write(p, 0);
-        /* No vCPU may still reach the frame once its references go. */
-        flush_all(ld);
+        /* No vCPU may still reach the frame once its references go: a flush first, now
+         * or, for a batch, once for the batch (the references wait for it). */
+        if (defer != NULL) {
+            if (defer->n == UNMAP_DEFER_MAX) {
+                unmap_defer_finish(defer);
+            }
+            defer->ld = ld;
+            defer->item[defer->n].granter = mt->granter;
+            defer->item[defer->n].ref = mt->ref;
+            defer->item[defer->n].ro = ro;
+            defer->item[defer->n].mfn = mt->mfn;
+            defer->n++;
+            mt->flags &= ~(uint32_t)PVCORE_GNTMAP_host_map;
+            host = false; /* (its references are the batch's now) */
+        } else {
+            flush_all(ld);
+        }
     }
     /* (A host part whose L1 was devalidated since is already unreachable: only its
      * references are left.) */
@@ -640,7 +687,7 @@ static int16_t unmap_and_replace_one(struct caller *c, uint64_t host_addr, uint6
         goto out;
     }
     if (new_addr == 0) {
-        st = unmap_parts(&dl, v, h, host_addr, 0); /* "replace with nothing": an unmap */
+        st = unmap_parts(&dl, v, h, host_addr, 0, NULL); /* "replace with nothing": an unmap */
         goto out;
     }
     if (!(mt->flags & PVCORE_GNTMAP_host_map) || (mt->flags & PVCORE_GNTMAP_contains_pte)) {
@@ -658,7 +705,7 @@ static int16_t unmap_and_replace_one(struct caller *c, uint64_t host_addr, uint6
         st = PVCORE_GNTST_general_error; /* stealing another grant's PTE (XSA-234) */
         goto out;
     }
-    st = unmap_parts(&dl, v, h, host_addr, 0);
+    st = unmap_parts(&dl, v, h, host_addr, 0, NULL);
     if (st == PVCORE_GNTST_okay) {
         /* The moved entry keeps its references: exactly one entry holds them, before and
          * after. Where the grant's L1 is gone, it has nowhere to go and is dropped. */
@@ -904,11 +951,12 @@ int grant_domain_release(const struct domain_locked *dl)
 struct batch_op {
     uint32_t size_64, size_32; /* the structure's size per guest width */
     uint32_t out_off_64, out_off_32;
-    uint32_t (*run)(struct caller *c, uint8_t *b);
+    uint32_t (*run)(struct caller *c, uint8_t *b, struct unmap_defer *defer);
 };
 
-static uint32_t run_map(struct caller *c, uint8_t *b)
+static uint32_t run_map(struct caller *c, uint8_t *b, struct unmap_defer *defer)
 {
+    (void)defer;
     uint32_t handle = 0;
     uint64_t dev = 0;
     int16_t st = map_one(c, hc_get_le64(b), hc_get_le32(b + 8), hc_get_le32(b + 12),
@@ -923,27 +971,29 @@ static uint32_t run_map(struct caller *c, uint8_t *b)
     return 14;
 }
 
-static uint32_t run_unmap(struct caller *c, uint8_t *b)
+static uint32_t run_unmap(struct caller *c, uint8_t *b, struct unmap_defer *defer)
 {
     struct domain_locked dl = domain_lock(&c->call, c->d);
     int16_t st = unmap_parts(&dl, (struct vcpu *)(void *)c->v, hc_get_le32(b + 16), hc_get_le64(b),
-                             hc_get_le64(b + 8));
+                             hc_get_le64(b + 8), defer);
 
     domain_unlock(&dl);
     hc_put_le(b + 20, (uint16_t)st, 2);
     return 2;
 }
 
-static uint32_t run_unmap_and_replace(struct caller *c, uint8_t *b)
+static uint32_t run_unmap_and_replace(struct caller *c, uint8_t *b, struct unmap_defer *defer)
 {
+    (void)defer;
     int16_t st = unmap_and_replace_one(c, hc_get_le64(b), hc_get_le64(b + 8), hc_get_le32(b + 16));
 
     hc_put_le(b + 20, (uint16_t)st, 2);
     return 2;
 }
 
-static uint32_t run_copy(struct caller *c, uint8_t *b)
+static uint32_t run_copy(struct caller *c, uint8_t *b, struct unmap_defer *defer)
 {
+    (void)defer;
     int16_t st = copy_one(c, b);
 
     hc_put_le(b + (c->is32 ? 20 : 36), (uint16_t)st, 2);
@@ -965,30 +1015,35 @@ static int run_batch(struct caller *c, uint64_t args[6], int64_t *ret, const str
     uint32_t size = c->is32 ? op->size_32 : op->size_64;
     uint32_t out_off = c->is32 ? op->out_off_32 : op->out_off_64;
     uint8_t b[40];
-    int rc;
+    struct unmap_defer defer;
+    int rc = 0;
 
+    defer.n = 0;
+    defer.ld = c->d;
+    /* Whatever ends the call (its end, a fault, a continuation), the deferred unmaps are
+     * finished first: no call returns with a removed mapping still in a TLB. */
     for (i = 0; i < count; i++) {
         uint64_t at = uop + (uint64_t)i * size;
         uint32_t n;
         if (i != 0 && call_should_preempt(&c->call)) {
+            unmap_defer_finish(&defer);
             args[1] = at;
             args[2] = count - i;
             return PVCORE_HYPERCALL_RESTART;
         }
         rc = hc_copy_in(c, b, at, size);
         if (rc != 0) {
-            *ret = rc;
-            return PVCORE_HYPERCALL_DONE;
+            break;
         }
-        n = op->run(c, b);
+        n = op->run(c, b, &defer);
         rc = hc_copy_out(c, at + out_off, b + out_off, n);
         if (rc != 0) {
-            *ret = rc;
-            return PVCORE_HYPERCALL_DONE;
+            break;
         }
         call_charge(&c->call, 1);
     }
-    *ret = 0;
+    unmap_defer_finish(&defer);
+    *ret = rc;
     return PVCORE_HYPERCALL_DONE;
 }
 

@@ -2199,10 +2199,49 @@ static void test_v1_copy_sub_page(void **state)
     gfix_free(&f);
 }
 
+/* A batch of unmaps flushes the mapper's TLBs once per 32 host parts, not once per op, and
+ * drops the references only after that flush: when the call returns, all are gone. */
+static void test_unmap_batch_one_flush(void **state)
+{
+    struct gfix f;
+    struct pvcore_host_stats before, after;
+    struct pvcore_gnttab_unmap_grant_ref op[3];
+    uint32_t h[3], i;
+
+    (void)state;
+    gfix_init(&f);
+    grant(&f, 5, PA, MAPPER, f.granted);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(map(&f, SLOT_VA(8 + i), PVCORE_GNTMAP_host_map, 5, GRANTER, &h[i], NULL),
+                         PVCORE_GNTST_okay);
+    }
+    expect_refs(f.t, f.granted, 1 + 3, 3, PVCORE_PGT_WRITABLE);
+    memset(op, 0, sizeof(op));
+    for (i = 0; i < 3; i++) {
+        op[i].host_addr = SLOT_VA(8 + i);
+        op[i].handle = h[i];
+        op[i].status = 0x5555;
+    }
+    gwrite(&f.e, OPS, op, sizeof(op));
+    pvcore_host_backend_stats(f.t->hb, &before);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_unmap_grant_ref, OPS, 3), 0);
+    pvcore_host_backend_stats(f.t->hb, &after);
+    assert_int_equal(after.flush_calls - before.flush_calls, 1);
+    gread(&f.e, OPS, op, sizeof(op));
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(op[i].status, PVCORE_GNTST_okay);
+        assert_int_equal(ml1e(&f, 8 + i), 0);
+    }
+    expect_refs(f.t, f.granted, 1, 0, 0);
+    assert_int_equal(gflags(&f, 5), PA);
+    gfix_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_unmap_va),
+        cmocka_unit_test(test_unmap_batch_one_flush),
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test(test_map_bad_host_addr),
         cmocka_unit_test(test_readonly_map_then_granter_pins),
