@@ -794,8 +794,8 @@ int main(int argc, char **argv)
            medt[M_COPY], medt[M_MAP_RW], medt[M_MAP_RO], ratio(wt, M_MAP_RW, M_COPY), ratio(ns, M_MAP_RW, M_COPY),
            ratio(wt, M_MAP_RO, M_COPY), ratio(ns, M_MAP_RO, M_COPY), (double)fl[M_MAP_RW] / pages);
     printf("  batched by 64: copy %.0f ns against map+unmap %.0f (rw): copying %.2fx [%.2fx] cheaper; batching saves\n"
-           "    %.0f%% [%.0f%%] of a copy and %.0f%% [%.0f%%] of a map+unmap, and no flush: %.2f per page (one per unmap\n"
-           "    op, where Xen flushes once per 32 unmaps of a call)\n",
+           "    %.0f%% [%.0f%%] of a copy and %.0f%% [%.0f%%] of a map+unmap, and flushes: %.2f per page (one per 32\n"
+           "    host unmaps of a call, as Xen)\n",
            medt[M_COPYB], medt[M_MAPB_RW], ratio(wt, M_MAPB_RW, M_COPYB), ratio(ns, M_MAPB_RW, M_COPYB),
            100.0 * (1.0 - ratio(wt, M_COPYB, M_COPY)), 100.0 * (1.0 - ratio(ns, M_COPYB, M_COPY)),
            100.0 * (1.0 - ratio(wt, M_MAPB_RW, M_MAP_RW)), 100.0 * (1.0 - ratio(ns, M_MAPB_RW, M_MAP_RW)),
