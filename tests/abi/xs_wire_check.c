@@ -18,60 +18,7 @@
 
 #include <pvcore/abi/xs_wire.h>
 
-static unsigned long g_checks;
-static unsigned long g_failures;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        _Static_assert((cond), #cond);                                                    \
-        ++g_checks;                                                                       \
-    } while (0)
-
-#define RCHECK(cond, what)                                                                \
-    do {                                                                                  \
-        ++g_checks;                                                                       \
-        if (!(cond)) {                                                                    \
-            ++g_failures;                                                                 \
-            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, what);            \
-        }                                                                                 \
-    } while (0)
-
-/* 1 plain char, 2 signed integer, 3 unsigned integer, 0 anything else. */
-#define SIGNCLASS(e)                                                                      \
-    _Generic((e), char: 1, signed char: 2, short: 2, int: 2, long: 2, long long: 2,      \
-             _Bool: 3, unsigned char: 3, unsigned short: 3, unsigned int: 3,             \
-             unsigned long: 3, unsigned long long: 3, default: 0)
-
-#define MEMBER(T, f) (((T *)0)->f)
-#define MSIZE(T, f) sizeof(MEMBER(T, f))
-
-#define SZ(...) SZ_(__VA_ARGS__)
-#define SZ_(A, B) CHECK(sizeof(A) == sizeof(B))
-#define FLD(...) FLD_(__VA_ARGS__)
-#define FLD_(A, B, f)                                                                     \
-    do {                                                                                  \
-        CHECK(offsetof(A, f) == offsetof(B, f));                                          \
-        CHECK(MSIZE(A, f) == MSIZE(B, f));                                                \
-        CHECK(SIGNCLASS(MEMBER(A, f)) == SIGNCLASS(MEMBER(B, f)));                        \
-    } while (0)
-#define ARR(...) ARR_(__VA_ARGS__)
-#define ARR_(A, B, f)                                                                     \
-    do {                                                                                  \
-        CHECK(offsetof(A, f) == offsetof(B, f));                                          \
-        CHECK(MSIZE(A, f) == MSIZE(B, f));                                                \
-        CHECK(MSIZE(A, f[0]) == MSIZE(B, f[0]));                                          \
-        CHECK(SIGNCLASS(MEMBER(A, f[0])) == SIGNCLASS(MEMBER(B, f[0])));                  \
-    } while (0)
-#define CONST(ours, theirs)                                                               \
-    do {                                                                                  \
-        CHECK((ours) == (theirs));                                                        \
-        CHECK(SIGNCLASS(ours) == SIGNCLASS(theirs));                                      \
-    } while (0)
-#define TYPE(ours, theirs)                                                                \
-    do {                                                                                  \
-        CHECK(sizeof(ours) == sizeof(theirs));                                            \
-        CHECK(SIGNCLASS(*(ours *)0) == SIGNCLASS(*(theirs *)0));                          \
-    } while (0)
+#include "abi_compare.h"
 /* A string constant: same bytes. */
 #define STR(ours, theirs)                                                                 \
     do {                                                                                  \
