@@ -32,6 +32,7 @@
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include <xen/grant_table.h>
+#include <xen/memory.h>
 #include <xen/io/ring.h>
 #include <xen/io/console.h>
 #include <xen/callback.h>
@@ -62,6 +63,7 @@
 #include <pvcore/abi/xen.h>
 #include <pvcore/abi/event_channel.h>
 #include <pvcore/abi/grant_table.h>
+#include <pvcore/abi/memory.h>
 #include <pvcore/abi/ring.h>
 #include <pvcore/abi/console.h>
 #include <pvcore/abi/elfnote.h>
@@ -1497,6 +1499,77 @@ DEFINE_RING_TYPES(ra8, struct slot_req_a8, struct slot_rsp_a8);
               __CONST_RING_SIZE(r##n, 1u << 28));                                         \
     } while (0)
 
+/* ======================================================================================
+ * memory.h (no foreign-header version: the other width by literal layout)
+ * =================================================================================== */
+
+#define P_RES NATIVE(xen_memory_reservation), struct xen_memory_reservation
+#define P_EXCH NATIVE(xen_memory_exchange), struct xen_memory_exchange
+#define RES32 struct pvcore_xen_memory_reservation_x86_32, struct xen_memory_reservation
+#define RES64 struct pvcore_xen_memory_reservation_x86_64, struct xen_memory_reservation
+#define EX32 struct pvcore_xen_memory_exchange_x86_32, struct xen_memory_exchange
+#define EX64 struct pvcore_xen_memory_exchange_x86_64, struct xen_memory_exchange
+
+static void check_memory(void)
+{
+    CONST(PVCORE_XENMEM_increase_reservation, XENMEM_increase_reservation);
+    CONST(PVCORE_XENMEM_decrease_reservation, XENMEM_decrease_reservation);
+    CONST(PVCORE_XENMEM_maximum_ram_page, XENMEM_maximum_ram_page);
+    CONST(PVCORE_XENMEM_current_reservation, XENMEM_current_reservation);
+    CONST(PVCORE_XENMEM_maximum_reservation, XENMEM_maximum_reservation);
+    CONST(PVCORE_XENMEM_populate_physmap, XENMEM_populate_physmap);
+    CONST(PVCORE_XENMEM_exchange, XENMEM_exchange);
+    CONST(PVCORE_XENMEM_maximum_gpfn, XENMEM_maximum_gpfn);
+    /* MEMOP_EXTENT_SHIFT is the hypervisor's (xen/hypercall.h), not public: Linux's
+     * balloon driver and Xen's continuations agree on 6. */
+    CHECK(PVCORE_MEMOP_EXTENT_SHIFT == 6);
+    CHECK(PVCORE_MEMOP_CMD_MASK == 0x3F);
+    CONST(PVCORE_XENMEMF_address_bits(32), XENMEMF_address_bits(32));
+    CONST(PVCORE_XENMEMF_get_address_bits(0x12345u), XENMEMF_get_address_bits(0x12345u));
+    CONST(PVCORE_XENMEMF_node(3), XENMEMF_node(3));
+    CONST(PVCORE_XENMEMF_get_node(0x400u), XENMEMF_get_node(0x400u));
+    CONST(PVCORE_XENMEMF_get_node(0u), XENMEMF_get_node(0u));
+    CONST(PVCORE_XENMEMF_populate_on_demand, XENMEMF_populate_on_demand);
+    CONST(PVCORE_XENMEMF_exact_node_request, XENMEMF_exact_node_request);
+    CONST(PVCORE_XENMEMF_exact_node(2), XENMEMF_exact_node(2));
+    CONST(PVCORE_XENMEMF_vnode, XENMEMF_vnode);
+
+    SZ(P_RES);
+    AGG(P_RES, extent_start);
+    FLD(P_RES, nr_extents);
+    FLD(P_RES, extent_order);
+    FLD(P_RES, mem_flags);
+    FLD(P_RES, domid);
+    ALIAS(pvcore_xen_memory_reservation_t, NATIVE(xen_memory_reservation));
+    SZ(P_EXCH);
+    AGG(P_EXCH, in);
+    AGG(P_EXCH, out);
+    FLD(P_EXCH, out.domid);
+    FLD(P_EXCH, nr_exchanged);
+    ALIAS(pvcore_xen_memory_exchange_t, NATIVE(xen_memory_exchange));
+
+    S32(RES32, 20);
+    L32(RES32, extent_start, 0, 4);
+    L32(RES32, nr_extents, 4, 4);
+    L32(RES32, extent_order, 8, 4);
+    L32(RES32, mem_flags, 12, 4);
+    L32(RES32, domid, 16, 2);
+    S64(RES64, 32);
+    L64(RES64, extent_start, 0, 8);
+    L64(RES64, nr_extents, 8, 8);
+    L64(RES64, extent_order, 16, 4);
+    L64(RES64, mem_flags, 20, 4);
+    L64(RES64, domid, 24, 2);
+    S32(EX32, 44);
+    L32(EX32, in, 0, 20);
+    L32(EX32, out, 20, 20);
+    L32(EX32, nr_exchanged, 40, 4);
+    S64(EX64, 72);
+    L64(EX64, in, 0, 32);
+    L64(EX64, out, 32, 32);
+    L64(EX64, nr_exchanged, 64, 8);
+}
+
 static void check_ring(void)
 {
     TYPE(pvcore_ring_idx_t, RING_IDX);
@@ -1790,6 +1863,7 @@ int main(void)
     check_xen_macros();
     check_event_channel();
     check_grant_table();
+    check_memory();
     check_ring();
     check_console();
     check_elfnote();
