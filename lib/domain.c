@@ -386,7 +386,10 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     if (d->destroy_phase == DESTROY_DONE) {
         return 0;
     }
-    atomic_store_explicit(&d->dying, true, memory_order_release);
+    atomic_store_explicit(&d->dying, true, memory_order_seq_cst);
+    /* Pairs with frame_give(): a frame given from now on either is seen by the scan below
+     * or sees `dying` and drops its allocation reference itself. */
+    atomic_thread_fence(memory_order_seq_cst);
     call_init(&call, m);
     if (d->destroy_phase == DESTROY_VCPUS) {
         /* Event channels first, with no lock held (they take the peers' event-channel

@@ -10,18 +10,36 @@
 #include "internal/frame.h"
 #include "internal/m2p.h"
 
+/* What a frame leaving its owner may still have in TLBs: its last mapping may have gone
+ * without a flush (an L1 entry cleared with no flush asked for, a table torn down
+ * mid-batch), so TLBs may map it until the next full flush. Whoever gives it to a new
+ * owner checks the record first (frame_flush_stale_free()). */
+static void frame_record_freed(struct machine *m, uint64_t mfn)
+{
+    struct frame *f = mfn_frame(m, mfn);
+
+    atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
+                          memory_order_relaxed);
+    atomic_store_explicit(&f->hints, FH_FREED, memory_order_relaxed);
+}
+
+/* The frame is free: its owner is gone (release: its reset state is visible before anyone
+ * sees it free), and the embedder hears of it. */
+static void frame_publish_free(struct machine *m, uint64_t mfn)
+{
+    atomic_store_explicit(&mfn_frame(m, mfn)->owner, (uint16_t)DOMID_FREE, memory_order_release);
+    if (m->ops->frame_freed != NULL) {
+        m->ops->frame_freed(m->ctx, pvcore_mfn(mfn));
+    }
+}
+
 void frame_free(struct machine *m, uint64_t mfn)
 {
     struct frame *f = mfn_frame(m, mfn);
     uint16_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
 
     frame_reset_state(m, mfn);
-    /* Its last mapping may have gone without a flush (an L1 entry cleared with no flush
-     * asked for, a table torn down mid-batch): TLBs may map it until the next full flush.
-     * pvcore_domain_assign() checks the record before anyone else can use it. */
-    atomic_store_explicit(&f->wr_seq, atomic_load_explicit(&m->flush_seq, memory_order_seq_cst),
-                          memory_order_relaxed);
-    atomic_store_explicit(&f->hints, FH_FREED, memory_order_relaxed);
+    frame_record_freed(m, mfn);
     m2p_forget(m, owner, mfn);
     {
         /* The owner stays in the table while it owns frames (pvcore_domain_destroy). */
@@ -30,11 +48,128 @@ void frame_free(struct machine *m, uint64_t mfn)
             atomic_fetch_sub_explicit(&od->tot_pages, 1, memory_order_release);
         }
     }
-    /* release: the reset above is visible before anyone sees the frame as free. */
-    atomic_store_explicit(&f->owner, (uint16_t)DOMID_FREE, memory_order_release);
-    if (m->ops->frame_freed != NULL) {
-        m->ops->frame_freed(m->ctx, pvcore_mfn(mfn));
+    frame_publish_free(m, mfn);
+}
+
+/* ---- frames in transit ---------------------------------------------------------------------- */
+
+bool frame_take_free(struct machine *m, uint64_t mfn)
+{
+    struct frame *f;
+    uint32_t c = FC_RAM;
+
+    if (!mfn_is_ram(m, mfn)) {
+        return false;
     }
+    f = mfn_frame(m, mfn);
+    /* A free frame has no reference (FC_RAM alone) and no owner; one that is being
+     * assigned, or in transit already, has a different count word, so the exchange fails
+     * for it. */
+    if (atomic_load_explicit(&f->owner, memory_order_acquire) != DOMID_FREE ||
+        !frame_count_cas(f, &c, FC_STOLEN)) {
+        return false;
+    }
+    atomic_store_explicit(&f->owner, (uint16_t)DOMID_TRANSIT, memory_order_release);
+    return true;
+}
+
+int frame_steal(const struct domain_locked *dl, uint64_t mfn, bool account)
+{
+    struct domain *d = dl->d;
+    struct machine *m = d->m;
+    struct frame *f;
+    uint64_t c;
+
+    ASSERT_LOCKED(dl);
+    if (!frame_get_page(m, mfn, d->domid)) {
+        return -PVCORE_EINVAL;
+    }
+    f = mfn_frame(m, mfn);
+    c = atomic_load_explicit(&f->ct, memory_order_acquire);
+    do {
+        /* Exactly its allocation reference and ours, and no type reference, pin or
+         * half-done validation: nothing maps it, and nothing can start to once the count
+         * word says it is in transit. The type goes with the count (XSA-214: a validated
+         * descriptor page must not reach its next owner still validated). */
+        if (CT_COUNT(c) != (FC_RAM | FC_ALLOCATED | 2u) ||
+            (CT_TYPE(c) & (PGT_COUNT_MASK | PGT_PINNED | PGT_PARTIAL | PGT_TEARDOWN)) != 0) {
+            frame_put_page(m, mfn);
+            return -PVCORE_EINVAL;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&f->ct, &c, CT_MAKE(FC_STOLEN, 0),
+                                                    memory_order_acq_rel, memory_order_acquire));
+    frame_reset_state(m, mfn);
+    frame_record_freed(m, mfn);
+    atomic_store_explicit(&f->owner, (uint16_t)DOMID_TRANSIT, memory_order_release);
+    if (account) {
+        atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_release);
+    }
+    return 0;
+}
+
+int domain_reserve(struct domain *d, uint64_t n)
+{
+    uint64_t tot = atomic_load_explicit(&d->tot_pages, memory_order_relaxed);
+
+    do {
+        if (atomic_load_explicit(&d->dying, memory_order_acquire)) {
+            return -PVCORE_ESRCH;
+        }
+        if (n > d->max_pages || tot > d->max_pages - n) {
+            return -PVCORE_ENOMEM;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&d->tot_pages, &tot, tot + n,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    return 0;
+}
+
+void domain_unreserve(struct domain *d, uint64_t n)
+{
+    atomic_fetch_sub_explicit(&d->tot_pages, n, memory_order_release);
+}
+
+bool frame_give(struct domain *d, uint64_t mfn, uint64_t gfn)
+{
+    struct machine *m = d->m;
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t c;
+
+    PVCORE_ASSERT(atomic_load_explicit(&f->owner, memory_order_relaxed) == DOMID_TRANSIT);
+    frame_flush_stale_free(m, mfn);
+    frame_reset_state(m, mfn);
+    /* The owner first, then the reference that makes the frame live (as
+     * pvcore_domain_assign() does), then its place in the M2P. */
+    atomic_store_explicit(&f->owner, d->domid, memory_order_release);
+    c = FC_STOLEN;
+    if (!frame_count_cas(f, &c, FC_RAM | FC_ALLOCATED | 1u)) {
+        PVCORE_ASSERT(0); /* nobody else touches a frame in transit */
+    }
+    m2p_set(d, mfn, gfn);
+    /* A destruction that started meanwhile may have scanned past this frame: after the
+     * owner is visible, look again (the fence pairs with the one after `dying` is set), and
+     * if so drop its allocation reference as the destruction does, whichever comes first. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&d->dying, memory_order_relaxed)) {
+        c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
+        if (c & FC_ALLOCATED) {
+            frame_put_page(m, mfn);
+        }
+        return false;
+    }
+    return true;
+}
+
+void frame_free_transit(struct machine *m, uint64_t mfn, uint16_t prev_owner)
+{
+    struct frame *f = mfn_frame(m, mfn);
+    uint32_t c = FC_STOLEN;
+
+    PVCORE_ASSERT(atomic_load_explicit(&f->owner, memory_order_relaxed) == DOMID_TRANSIT);
+    m2p_forget(m, prev_owner, mfn);
+    if (!frame_count_cas(f, &c, FC_RAM)) {
+        PVCORE_ASSERT(0);
+    }
+    frame_publish_free(m, mfn);
 }
 
 /* A full flush of every vCPU of domain `domid` (PVCORE_DOMID_INVALID: of every domain). */

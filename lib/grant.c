@@ -11,6 +11,8 @@
 #include "internal/grant.h"
 #include "internal/held.h"
 #include "internal/hypercall.h"
+#include "internal/m2p.h"
+#include "internal/memory.h"
 #include "internal/paging_entry.h"
 
 #define PAGE_OFFSET_MASK ((uint64_t)PVCORE_PAGE_SIZE - 1)
@@ -91,32 +93,6 @@ int pvcore_domain_set_grant_status_frames(struct pvcore_domain *pd, const pvcore
     return rc;
 }
 
-/* Domain `id`, unless it is being destroyed (as pvcore_domain_lookup(), which domain.c,
- * which calls this unit at destruction, must not be called back for). */
-static struct domain *live_domain(const struct machine *m, uint16_t id)
-{
-    struct domain *d = machine_domain(m, id);
-
-    return d != NULL && !atomic_load_explicit(&d->dying, memory_order_acquire) ? d : NULL;
-}
-
-/* The domain an op names (DOMID_SELF or the caller's id, or any for a privileged caller),
- * or NULL: GNTST_bad_domain. *denied: it exists but the caller may not touch it. */
-static struct domain *target(const struct caller *c, uint16_t dom, bool *denied)
-{
-    struct domain *d;
-
-    *denied = false;
-    if (dom == PVCORE_DOMID_SELF || dom == c->d->domid) {
-        return c->d;
-    }
-    d = live_domain(c->m, dom);
-    if (d != NULL && !domain_privileged(c->d)) {
-        *denied = true;
-    }
-    return d;
-}
-
 static int16_t setup_table(const struct caller *c, uint16_t dom, uint32_t nr, uint64_t list)
 {
     size_t word = c->is32 ? 4u : 8u;
@@ -125,7 +101,7 @@ static int16_t setup_table(const struct caller *c, uint16_t dom, uint32_t nr, ui
     uint32_t i, cur;
     int16_t status = PVCORE_GNTST_okay;
 
-    d = target(c, dom, &denied);
+    d = hc_target(c, dom, &denied);
     if (d == NULL) {
         return PVCORE_GNTST_bad_domain;
     }
@@ -397,7 +373,7 @@ static struct domain *granter_of(const struct caller *c, uint16_t dom)
     if (dom == PVCORE_DOMID_SELF || dom == c->d->domid) {
         return c->d;
     }
-    return live_domain(c->m, dom);
+    return hc_live_domain(c->m, dom);
 }
 
 static void flush_all(struct domain *d)
@@ -1000,10 +976,169 @@ static uint32_t run_copy(struct caller *c, uint8_t *b, struct unmap_defer *defer
     return 2;
 }
 
+/* ---- transfer -------------------------------------------------------------------------- */
+
+/* A receiver's frame numbers in a version-1 entry (and a 32-bit receiver's) are 32 bits
+ * wide: a frame transferred to it lies below 2^44 bytes. */
+#define TRANSFER_NARROW_BITS 44u
+
+static bool transfer_narrow(const struct domain *e)
+{
+    return e->gnt.version == 1 || domain_is_32(e);
+}
+
+/*
+ * Commits entry `ref` of e to a transfer from ldomid: the entry must be exactly an
+ * accept_transfer grant to ldomid (no other flag), and is marked committed in the same
+ * compare-and-swap, so that the receiver can no longer take it back. *gfn is the guest
+ * frame the receiver asked the frame to appear at. Under e's grant lock.
+ */
+static bool transfer_commit(struct domain *e, uint16_t ldomid, uint32_t ref, uint64_t mfn,
+                            uint64_t *gfn)
+{
+    _Atomic uint32_t *w;
+    uint32_t old, want = PVCORE_GTF_accept_transfer | (uint32_t)ldomid << 16;
+    unsigned tries;
+
+    if (e->gnt.released || e->gnt.max == 0 || ref >= entries_in_use(e) ||
+        (transfer_narrow(e) && (mfn >> 32) != 0)) {
+        return false;
+    }
+    w = shared_word(e, ref);
+    old = atomic_load_explicit(w, memory_order_acquire);
+    for (tries = 0;; tries++) {
+        if (old != want) {
+            return false;
+        }
+        /* acquire: the frame field is read after the entry is ours. */
+        if (atomic_compare_exchange_strong_explicit(w, &old, want | PVCORE_GTF_transfer_committed,
+                                                    memory_order_acq_rel, memory_order_acquire)) {
+            break;
+        }
+        if (tries == 4) {
+            return false; /* the receiver keeps changing it */
+        }
+    }
+    if (e->gnt.version == 2) {
+        *gfn = (uint64_t)atomic_load_explicit(w + 2, memory_order_acquire) |
+               (uint64_t)atomic_load_explicit(w + 3, memory_order_acquire) << 32;
+    } else {
+        *gfn = atomic_load_explicit(w + 1, memory_order_acquire);
+    }
+    return true;
+}
+
+/* Tells the receiver its new frame: the frame field, then (release) transfer_completed. */
+static void transfer_complete(struct domain *e, uint32_t ref, uint64_t mfn)
+{
+    _Atomic uint32_t *w = shared_word(e, ref);
+
+    if (e->gnt.version == 2) {
+        atomic_store_explicit(w + 2, (uint32_t)mfn, memory_order_relaxed);
+        atomic_store_explicit(w + 3, (uint32_t)(mfn >> 32), memory_order_relaxed);
+    } else {
+        atomic_store_explicit(w + 1, (uint32_t)mfn, memory_order_relaxed);
+    }
+    atomic_fetch_or_explicit(w, PVCORE_GTF_transfer_completed, memory_order_release);
+}
+
+/* A copy of frame *mfn (in transit) below 2^44 bytes for a narrow receiver; the original
+ * is freed. false: no such frame to be had. */
+static bool transfer_lower(struct caller *c, struct domain *e, uint64_t *mfn)
+{
+    struct machine *m = c->m;
+    uint64_t low;
+
+    if (memory_alloc_transit(m, e, 0, TRANSFER_NARROW_BITS, &low) != 0) {
+        return false;
+    }
+    memcpy(frame_entries(m, low), frame_entries(m, *mfn), PVCORE_PAGE_SIZE);
+    frame_free_transit(m, *mfn, DOMID_FREE);
+    *mfn = low;
+    return true;
+}
+
+/*
+ * GNTTABOP_transfer of one frame, as Xen does it for a PV caller: the frame must be the
+ * caller's and referenced by nothing else (else GNTST_bad_page, and the caller keeps it);
+ * from then on the caller has lost it whatever happens: if the receiver cannot take it
+ * (no such domain, no reservation headroom, no accept_transfer grant for the caller) it
+ * is freed. The receiver's M2P and P2M entry for the frame is the guest frame it named in
+ * the grant, and the grant then carries the frame's MFN.
+ */
+static int16_t transfer_one(struct caller *c, uint64_t mfn, uint16_t domid, uint32_t ref)
+{
+    struct domain *d = c->d, *e;
+    struct machine *m = c->m;
+    struct domain_locked dl;
+    uint64_t gfn = INVALID_MFN;
+    int16_t st;
+    bool ok;
+    int rc;
+
+    if (mfn >= m->nr_frames || !mfn_is_ram(m, mfn)) {
+        return PVCORE_GNTST_bad_page;
+    }
+    dl = domain_lock(&c->call, d);
+    rc = frame_steal(&dl, mfn, true);
+    domain_unlock(&dl);
+    if (rc != 0) {
+        return PVCORE_GNTST_bad_page;
+    }
+    /* It is no longer the caller's: its M2P and P2M entries go now. (Stale TLB entries
+     * are flushed before it reaches anyone: frame_give().) */
+    m2p_forget(m, d->domid, mfn);
+    e = hc_live_domain(m, domid);
+    if (e == NULL) {
+        st = PVCORE_GNTST_bad_domain;
+        goto free;
+    }
+    if (transfer_narrow(e) && (mfn >> 32) != 0 && !transfer_lower(c, e, &mfn)) {
+        st = PVCORE_GNTST_address_too_big;
+        goto free;
+    }
+    if (domain_reserve(e, 1) != 0) {
+        st = PVCORE_GNTST_general_error; /* dying, or no headroom */
+        goto free;
+    }
+    spin_lock(&e->gnt.lock);
+    ok = transfer_commit(e, d->domid, ref, mfn, &gfn);
+    spin_unlock(&e->gnt.lock);
+    if (!ok) {
+        domain_unreserve(e, 1);
+        st = PVCORE_GNTST_general_error;
+        goto free;
+    }
+    if (!frame_give(e, mfn, gfn)) {
+        return PVCORE_GNTST_general_error; /* it died meanwhile: the frame is freed */
+    }
+    spin_lock(&e->gnt.lock);
+    if (!e->gnt.released) {
+        transfer_complete(e, ref, mfn);
+    }
+    spin_unlock(&e->gnt.lock);
+    return PVCORE_GNTST_okay;
+
+free:
+    frame_free_transit(m, mfn, DOMID_FREE);
+    return st;
+}
+
+static uint32_t run_transfer(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+{
+    (void)defer;
+    int16_t st = c->is32 ? transfer_one(c, hc_get_le32(b), (uint16_t)(b[4] | b[5] << 8), hc_get_le32(b + 8))
+                         : transfer_one(c, hc_get_le64(b), (uint16_t)(b[8] | b[9] << 8), hc_get_le32(b + 12));
+
+    hc_put_le(b + (c->is32 ? 12 : 16), (uint16_t)st, 2);
+    return 2;
+}
+
 static const struct batch_op op_map = { 32, 32, 18, 18, run_map };
 static const struct batch_op op_unmap = { 24, 24, 20, 20, run_unmap };
 static const struct batch_op op_unmap_and_replace = { 24, 24, 20, 20, run_unmap_and_replace };
 static const struct batch_op op_copy = { 40, 24, 36, 20, run_copy };
+static const struct batch_op op_transfer = { 24, 16, 16, 12, run_transfer };
 
 /* `count` ops from the array at `uop`, each reporting its own status; preemptible between
  * ops (a continuation resumes with the rest of the array), a fault on the array ends the
@@ -1130,7 +1265,7 @@ static int16_t get_status_frames(const struct caller *c, uint16_t dom, uint32_t 
     uint32_t i, in_use;
     int16_t status = PVCORE_GNTST_okay;
 
-    d = target(c, dom, &denied);
+    d = hc_target(c, dom, &denied);
     if (d == NULL) {
         return PVCORE_GNTST_bad_domain;
     }
@@ -1175,6 +1310,8 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         return run_batch(c, args, ret, &op_unmap_and_replace);
     case PVCORE_GNTTABOP_copy:
         return run_batch(c, args, ret, &op_copy);
+    case PVCORE_GNTTABOP_transfer:
+        return run_batch(c, args, ret, &op_transfer);
     case PVCORE_GNTTABOP_cache_flush:
         return run_cache_flush(c, args, ret);
     case PVCORE_GNTTABOP_setup_table: {
@@ -1213,7 +1350,7 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
             *ret = rc;
             break;
         }
-        d = target(c, (uint16_t)((unsigned)b[0] | (unsigned)b[1] << 8), &denied);
+        d = hc_target(c, (uint16_t)((unsigned)b[0] | (unsigned)b[1] << 8), &denied);
         status = d == NULL ? PVCORE_GNTST_bad_domain
                : denied   ? PVCORE_GNTST_permission_denied
                           : PVCORE_GNTST_okay;
@@ -1280,7 +1417,7 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
             *ret = rc;
             break;
         }
-        d = target(c, (uint16_t)(b[0] | b[1] << 8), &denied);
+        d = hc_target(c, (uint16_t)(b[0] | b[1] << 8), &denied);
         if (d == NULL) {
             *ret = -PVCORE_ESRCH;
             break;

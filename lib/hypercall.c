@@ -1,7 +1,7 @@
 /*
  * The hypercall decoder's entry: the caller and its per-call context, dispatch through one
  * handler table, one decoder per module (hcall_mmu.c, hcall_xen.c, traps.c, hcall_desc.c,
- * emulate.c, grant.c; the next modules add theirs), and multicall, whose entries go through the
+ * emulate.c, grant.c, memory.c; the next modules add theirs), and multicall, whose entries go through the
  * same table. Guest memory is reached only through the host's copy hooks, with no library
  * lock held (internal/hypercall.h).
  */
@@ -17,6 +17,7 @@ static const hcall_handler handlers[64] = {
     [PVCORE_HYPERVISOR_fpu_taskswitch] = hcall_fpu_taskswitch,
     [PVCORE_HYPERVISOR_multicall] = hcall_multicall,
     [PVCORE_HYPERVISOR_update_descriptor] = hcall_update_descriptor,
+    [PVCORE_HYPERVISOR_memory_op] = hcall_memory_op,
     [PVCORE_HYPERVISOR_update_va_mapping] = hcall_update_va_mapping,
     [PVCORE_HYPERVISOR_xen_version] = hcall_xen_version,
     [PVCORE_HYPERVISOR_grant_table_op] = hcall_grant_table_op,

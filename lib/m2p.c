@@ -47,6 +47,16 @@ void m2p_forget(struct machine *m, uint16_t owner, uint64_t mfn)
     spin_unlock(&m->m2p_lock);
 }
 
+uint64_t m2p_get(struct machine *m, uint64_t mfn)
+{
+    uint64_t g;
+
+    spin_lock(&m->m2p_lock);
+    g = m->m2p[mfn];
+    spin_unlock(&m->m2p_lock);
+    return g;
+}
+
 int pvcore_domain_set_p2m(struct pvcore_domain *pd, uint64_t *p2m, uint64_t nr)
 {
     struct domain *d = (struct domain *)(void *)pd;

@@ -20,6 +20,7 @@
 #include <pvcore/desc.h>
 #include <pvcore/emulate.h>
 #include <pvcore/grant.h>
+#include <pvcore/memory.h>
 #include <pvcore/vcpu.h>
 #include <pvcore/evtchn.h>
 #include <pvcore/time.h>

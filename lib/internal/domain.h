@@ -9,6 +9,7 @@
 #include <pvcore/domain.h>
 #include <pvcore/grant.h>
 #include <pvcore/emulate.h>
+#include <pvcore/memory.h>
 
 #include "internal/cpu.h"
 #include "internal/evtchn.h"
@@ -75,6 +76,8 @@ struct domain {
     uint64_t shared_info_mfn;   /* the shared-info page (pvcore_domain_set_shared_info()); INVALID_MFN: none */
     struct domain_evtchn evt;   /* event channels: the port table and its lock (evtchn.h) */
     struct domain_sched sched;  /* waiting vCPUs, shutdown, the time scale (sched.h) */
+    uint32_t nr_emb_held;       /* frames the embedder holds (pvcore_domain_hold_frame()), under mmu_lock */
+    uint64_t emb_held[PVCORE_DOMAIN_MAX_HELD_FRAMES];
     uint64_t *p2m;              /* optional, embedder memory; under machine->m2p_lock */
     uint64_t p2m_size;
     struct vcpu vcpus[];

@@ -443,4 +443,34 @@ void frame_flush_stale_writable(struct machine *m, uint64_t mfn, uint16_t owner)
  * every domain completed since the frame was freed (frame.c). */
 void frame_flush_stale_free(struct machine *m, uint64_t mfn);
 
+/*
+ * Frames in transit between owners (memory_op, GNTTABOP_transfer; frame.c). A frame in
+ * transit has no reference and no owner (DOMID_TRANSIT; its count word FC_STOLEN, which no
+ * get_page() and no pvcore_domain_assign() accepts): only the call that put it there may
+ * give it to a domain or free it, and it does one of the two before it returns.
+ */
+#define FC_STOLEN (FC_RAM | FC_ALLOCATED)
+
+/* Takes free RAM frame mfn into transit: false if it is not free. */
+bool frame_take_free(struct machine *m, uint64_t mfn);
+/* Takes frame mfn of dl's domain into transit, as Xen's steal_page(): only if nothing but
+ * its allocation reference holds it (no mapping, pin or hold: XSA-217), with its type
+ * cleared (XSA-214) and its TLB entries recorded as those of a freed frame. Its M2P and
+ * P2M entries stay, for a return to its owner: a caller that moves it elsewhere clears
+ * them (m2p_forget()).
+ * `account`: it leaves the domain's page count (else the caller keeps it counted, for a
+ * frame to take its place). 0, or -PVCORE_EINVAL. */
+int frame_steal(const struct domain_locked *dl, uint64_t mfn, bool account);
+/* Counts n more frames for d (a frame_give() to follow): -PVCORE_ESRCH if it is dying,
+ * -PVCORE_ENOMEM past its max_pages. domain_unreserve() gives them back. */
+int domain_reserve(struct domain *d, uint64_t n);
+void domain_unreserve(struct domain *d, uint64_t n);
+/* Gives frame mfn in transit to d at guest frame gfn (M2P and P2M set), counted already
+ * (domain_reserve(), or a frame of d's taken without `account`). If d is dying the frame
+ * is freed instead: false. */
+bool frame_give(struct domain *d, uint64_t mfn, uint64_t gfn);
+/* Frees a frame in transit (the embedder hears of it through frame_freed), its M2P entry
+ * and its previous owner's P2M entry cleared (prev_owner DOMID_FREE: it had none). */
+void frame_free_transit(struct machine *m, uint64_t mfn, uint16_t prev_owner);
+
 #endif /* PVCORE_INTERNAL_FRAME_H */

@@ -1,6 +1,7 @@
 /*
  * Frames a domain owns that the hypervisor itself writes into: the shared-info page (event
- * bits, vcpu_info) and the grant-table frames. Each is held, for as long as the domain
+ * bits, vcpu_info), the grant-table frames and those the embedder holds (its back-ends'
+ * rings: pvcore_domain_hold_frame()). Each is held, for as long as the domain
  * names it, with a general and a writable type reference, so that it can never become a
  * page table or a descriptor page (Xen shares such pages with a permanent writable type):
  * otherwise a guest could pin one as an L1 and have the library write entries of its
@@ -54,6 +55,10 @@ static inline void held_release_all(const struct domain_locked *dl)
         held_put(dl, d->gnt.status[i]);
     }
     d->gnt.nr_status = 0;
+    for (i = 0; i < d->nr_emb_held; i++) {
+        held_put(dl, d->emb_held[i]);
+    }
+    d->nr_emb_held = 0;
 }
 
 #endif /* PVCORE_INTERNAL_HELD_H */

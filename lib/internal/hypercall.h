@@ -58,6 +58,8 @@ int hcall_get_debugreg(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_physdev_op(struct caller *c, uint64_t args[6], int64_t *ret);
 /* grant_table_op (grant.c). */
 int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret);
+/* memory_op (memory.c). */
+int hcall_memory_op(struct caller *c, uint64_t args[6], int64_t *ret);
 /* vcpu_op (vcpu.c). */
 int hcall_vcpu_op(struct caller *c, uint64_t args[6], int64_t *ret);
 /* event_channel_op (evtchn.c). */
@@ -76,6 +78,32 @@ int hcall_vm_assist(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_xen_version(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_sysctl(struct caller *c, uint64_t args[6], int64_t *ret);
 int hcall_domctl(struct caller *c, uint64_t args[6], int64_t *ret);
+
+/* Domain `id`, unless it is being destroyed (as pvcore_domain_lookup(), which domain.c,
+ * which calls the modules at destruction, must not be called back for). */
+static inline struct domain *hc_live_domain(const struct machine *m, uint16_t id)
+{
+    struct domain *d = machine_domain(m, id);
+
+    return d != NULL && !atomic_load_explicit(&d->dying, memory_order_acquire) ? d : NULL;
+}
+/* The domain an op names (DOMID_SELF or the caller's id, or any live one for a privileged
+ * caller, as Xen's XSM_TARGET rule), or NULL if there is none. *denied: it exists but the
+ * caller may not touch it. */
+static inline struct domain *hc_target(const struct caller *c, uint16_t dom, bool *denied)
+{
+    struct domain *d;
+
+    *denied = false;
+    if (dom == PVCORE_DOMID_SELF || dom == c->d->domid) {
+        return c->d;
+    }
+    d = hc_live_domain(c->m, dom);
+    if (d != NULL && !domain_privileged(c->d)) {
+        *denied = true;
+    }
+    return d;
+}
 
 /* Argument i as the guest's word: its low half for a 32-bit guest. */
 static inline uint64_t hc_arg(const struct caller *c, const uint64_t args[6], unsigned i)

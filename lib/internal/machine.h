@@ -7,6 +7,7 @@
 
 #include <pvcore/host.h>
 #include <pvcore/machine.h>
+#include <pvcore/memory.h>
 #include <pvcore/trace.h>
 
 #include <pvcore/abi/xen.h>
@@ -31,6 +32,8 @@ struct machine {
     const uint64_t *hyp_pae_l2_slots; /* 84 entries or NULL */
     const struct pvcore_host_ops *ops;
     void *ctx;
+    pvcore_frame_alloc_fn frame_alloc; /* <pvcore/memory.h>; NULL: no frames for guests */
+    void *frame_alloc_ctx;
     pvcore_refusal_fn refusal;  /* <pvcore/trace.h>; NULL: none (the default) */
     void *refusal_ctx;
     struct spinlock domtab_lock; /* domain table slots (domain.c has the lock order) */
@@ -41,6 +44,8 @@ struct machine {
 };
 
 #define DOMID_FREE PVCORE_DOMID_INVALID
+/* The owner of a frame in transit between domains (frame.h); no domain has this id. */
+#define DOMID_TRANSIT 0x7FF6u
 
 /* The 4 KiB of machine frame mfn, through the embedder's directmap. */
 static inline uint64_t *frame_entries(const struct machine *m, uint64_t mfn)

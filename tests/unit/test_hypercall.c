@@ -903,7 +903,6 @@ static void test_unhandled(void **state)
     struct env e, e32;
     static const uint64_t nrs[] = { PVCORE_HYPERVISOR_console_io, PVCORE_HYPERVISOR_sched_op,
                                     PVCORE_HYPERVISOR_event_channel_op_compat,
-                                    PVCORE_HYPERVISOR_memory_op,
                                     11, 43, 63, 64, 65, 1000, 0x100000001ull, UINT64_MAX };
     struct pvcore_hypercall_regs r;
     unsigned i;
@@ -917,6 +916,15 @@ static void test_unhandled(void **state)
         before = r;
         assert_int_equal(pvcore_hypercall(vcpu(t, 1, 0), &r), PVCORE_HYPERCALL_UNHANDLED);
         assert_memory_equal(&r, &before, sizeof(r)); /* untouched */
+    }
+    /* memory_op's commands besides reservations and sizes are the embedder's. */
+    for (i = 0; i < 3; i++) {
+        static const uint64_t cmds[] = { 9 /* memory_map */, 12 /* machphys_mapping */, 7 };
+        struct pvcore_hypercall_regs before;
+        r = regs(PVCORE_HYPERVISOR_memory_op, cmds[i], 2, 3, 4, 5);
+        before = r;
+        assert_int_equal(pvcore_hypercall(vcpu(t, 1, 0), &r), PVCORE_HYPERCALL_UNHANDLED);
+        assert_memory_equal(&r, &before, sizeof(r));
     }
     /* A 32-bit guest's number is eax: the upper half is not part of it. */
     r = regs(0x100000000ull | PVCORE_HYPERVISOR_xen_version, PVCORE_XENVER_pagesize, 0, 0, 0, 0);
