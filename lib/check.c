@@ -360,6 +360,9 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         for (i = 0; i < d->gnt.nr_status && i < PVCORE_GRANT_MAX_STATUS_FRAMES; i++) {
             hold_typed(&c, d, d->gnt.status[i], PGT_WRITABLE, 10);
         }
+        for (i = 0; i < d->nr_emb_held && i < PVCORE_DOMAIN_MAX_HELD_FRAMES; i++) {
+            hold_typed(&c, d, d->emb_held[i], PGT_WRITABLE, 10);
+        }
         /* Each live part of each grant mapping it holds: a general reference, and a
          * writable one when writable. */
         check_grant_holds(&c, d);
