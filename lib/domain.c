@@ -145,7 +145,7 @@ int pvcore_domain_assign(struct pvcore_domain *pd, pvcore_mfn_t frame, pvcore_gf
     struct machine *m = d->m;
     struct frame *f;
     uint32_t c = FC_RAM;
-    uint64_t tot;
+    int rc;
 
     if (mfn >= m->nr_frames || !mfn_is_ram(m, mfn)) {
         return -PVCORE_EINVAL;
@@ -157,10 +157,9 @@ int pvcore_domain_assign(struct pvcore_domain *pd, pvcore_mfn_t frame, pvcore_gf
     if (atomic_load_explicit(&f->owner, memory_order_acquire) != DOMID_FREE) {
         return -PVCORE_EBUSY;
     }
-    tot = atomic_fetch_add_explicit(&d->tot_pages, 1, memory_order_acq_rel);
-    if (tot >= d->max_pages) {
-        atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
-        return -PVCORE_ENOMEM;
+    rc = domain_reserve(d, 1);
+    if (rc != 0) {
+        return rc;
     }
     /*
      * Claim the free frame with one reference before publishing the owner: a concurrent
@@ -168,7 +167,7 @@ int pvcore_domain_assign(struct pvcore_domain *pd, pvcore_mfn_t frame, pvcore_gf
      * backs off, instead of racing the initialisation.
      */
     if (!frame_count_cas(f, &c, FC_RAM | 1u)) {
-        atomic_fetch_sub_explicit(&d->tot_pages, 1, memory_order_acq_rel);
+        domain_unreserve(d, 1);
         return -PVCORE_EBUSY;
     }
     frame_flush_stale_free(m, mfn);
@@ -188,7 +187,6 @@ int pvcore_domain_release(struct pvcore_domain *pd, pvcore_mfn_t frame)
     struct call call;
     struct domain_locked locked;
     const struct domain_locked *dl = &locked;
-    uint32_t c;
     int rc = 0;
 
     if (!frame_get_page(m, mfn, d->domid)) {
@@ -201,10 +199,7 @@ int pvcore_domain_release(struct pvcore_domain *pd, pvcore_mfn_t frame)
         /* XSA-252: no implicit unpin, which would be unbounded work here. */
         rc = -PVCORE_EBUSY;
     } else {
-        c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
-        if (c & FC_ALLOCATED) {
-            frame_put_page(m, mfn);
-        } else {
+        if (!frame_put_alloc_ref(m, mfn)) {
             rc = -PVCORE_EINVAL;
         }
     }
@@ -326,7 +321,6 @@ static void destroy_frame(const struct domain_locked *dl, uint64_t mfn)
     struct machine *m = dl->d->m;
     struct frame *f = mfn_frame(m, mfn);
     uint32_t t = frame_type(f, memory_order_acquire);
-    uint32_t c;
 
     if (t & PGT_PINNED) {
         frame_type_fetch_and(f, ~PGT_PINNED, memory_order_acq_rel);
@@ -339,10 +333,7 @@ static void destroy_frame(const struct domain_locked *dl, uint64_t mfn)
         frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
         teardown_push(dl, mfn);
     }
-    c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
-    if (c & FC_ALLOCATED) {
-        frame_put_page(m, mfn);
-    }
+    (void)frame_put_alloc_ref(m, mfn);
 }
 
 /* One step of the pause count, up or down, refused past its ends. */

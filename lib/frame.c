@@ -150,10 +150,7 @@ bool frame_give(struct domain *d, uint64_t mfn, uint64_t gfn)
      * if so drop its allocation reference as the destruction does, whichever comes first. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&d->dying, memory_order_relaxed)) {
-        c = frame_count_fetch_and(f, ~FC_ALLOCATED, memory_order_acq_rel);
-        if (c & FC_ALLOCATED) {
-            frame_put_page(m, mfn);
-        }
+        (void)frame_put_alloc_ref(m, mfn);
         return false;
     }
     return true;

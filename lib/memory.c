@@ -178,7 +178,6 @@ static uint32_t extent_cost(unsigned order)
 static int remove_frame(struct domain *d, uint64_t mfn)
 {
     struct machine *m = d->m;
-    uint32_t c;
 
     if (mfn >= m->nr_frames || !mfn_is_ram(m, mfn)) {
         return -PVCORE_EINVAL;
@@ -186,10 +185,7 @@ static int remove_frame(struct domain *d, uint64_t mfn)
     if (!frame_get_page(m, mfn, d->domid)) {
         return -PVCORE_ENXIO;
     }
-    c = frame_count_fetch_and(mfn_frame(m, mfn), ~FC_ALLOCATED, memory_order_acq_rel);
-    if (c & FC_ALLOCATED) {
-        frame_put_page(m, mfn);
-    }
+    (void)frame_put_alloc_ref(m, mfn);
     frame_put_page(m, mfn);
     return 0;
 }

@@ -64,24 +64,44 @@ static inline const struct env *gfix_env(const struct gfix *f, int d)
     return d == GRANTER ? &f->g : d == PRIV ? &f->p : &f->e;
 }
 
+/* Hypercall r from vCPU 0 of domain d, continued until it is not RESTART (*restarts, if
+ * asked, counts the continuations); the invariants hold after every step. Returns the
+ * last pvcore_hypercall() result. */
+static inline int gfix_hcall(struct gfix *f, int d, struct pvcore_hypercall_regs *r, unsigned *restarts)
+{
+    unsigned n = 0;
+    int rc;
+
+    while ((rc = pvcore_hypercall(vcpu(f->t, d, 0), r)) == PVCORE_HYPERCALL_RESTART) {
+        check_invariants(f->t);
+        assert_true(++n < 1000000u);
+    }
+    check_invariants(f->t);
+    if (restarts != NULL) {
+        *restarts = n;
+    }
+    return rc;
+}
+
+/* The result in r as domain d's signed word. */
+static inline int64_t gfix_ret(int d, const struct pvcore_hypercall_regs *r)
+{
+    return d == GRANTER ? (int64_t)(int32_t)(uint32_t)r->ret : (int64_t)r->ret;
+}
+
 /* grant_table_op(cmd, uop, count) from vCPU 0 of domain d, continued until done; the
  * invariants hold after it. Returns the hypercall's result. */
 static inline int64_t ghc_as(struct gfix *f, int d, uint32_t cmd, uint64_t uop, uint32_t count)
 {
     struct pvcore_hypercall_regs r;
-    unsigned n = 0;
 
     memset(&r, 0, sizeof(r));
     r.nr = PVCORE_HYPERVISOR_grant_table_op;
     r.arg[0] = cmd;
     r.arg[1] = uop;
     r.arg[2] = count;
-    while (pvcore_hypercall(vcpu(f->t, d, 0), &r) == PVCORE_HYPERCALL_RESTART) {
-        check_invariants(f->t);
-        assert_true(++n < 1000000u);
-    }
-    check_invariants(f->t);
-    return d == GRANTER ? (int64_t)(int32_t)(uint32_t)r.ret : (int64_t)r.ret;
+    (void)gfix_hcall(f, d, &r, NULL);
+    return gfix_ret(d, &r);
 }
 
 static inline int64_t ghc(struct gfix *f, uint32_t cmd, uint64_t uop, uint32_t count)

@@ -22,23 +22,13 @@
 static inline int64_t memop_n(struct gfix *f, int d, uint64_t cmd, uint64_t arg, unsigned *restarts)
 {
     struct pvcore_hypercall_regs r;
-    unsigned n = 0;
-    int rc;
 
     memset(&r, 0, sizeof(r));
     r.nr = PVCORE_HYPERVISOR_memory_op;
     r.arg[0] = cmd;
     r.arg[1] = arg;
-    while ((rc = pvcore_hypercall(vcpu(f->t, d, 0), &r)) == PVCORE_HYPERCALL_RESTART) {
-        check_invariants(f->t);
-        assert_true(++n < 1000000u);
-    }
-    assert_int_equal(rc, PVCORE_HYPERCALL_DONE);
-    check_invariants(f->t);
-    if (restarts != NULL) {
-        *restarts = n;
-    }
-    return d == GRANTER ? (int64_t)(int32_t)(uint32_t)r.ret : (int64_t)r.ret;
+    assert_int_equal(gfix_hcall(f, d, &r, restarts), PVCORE_HYPERCALL_DONE);
+    return gfix_ret(d, &r);
 }
 
 static inline int64_t memop(struct gfix *f, int d, uint64_t cmd, uint64_t arg)

@@ -237,6 +237,19 @@ static inline void frame_put_page(struct machine *m, uint64_t mfn)
     }
 }
 
+/* Drops the owner's allocation reference if it still holds it (release, destruction,
+ * decrease_reservation): true if it did. The frame is freed with its last reference. */
+static inline bool frame_put_alloc_ref(struct machine *m, uint64_t mfn)
+{
+    uint32_t c = frame_count_fetch_and(mfn_frame(m, mfn), ~FC_ALLOCATED, memory_order_acq_rel);
+
+    if ((c & FC_ALLOCATED) == 0) {
+        return false;
+    }
+    frame_put_page(m, mfn);
+    return true;
+}
+
 static inline bool frame_get_page(struct machine *m, uint64_t mfn, uint16_t owner)
 {
     uint16_t real;
