@@ -45,21 +45,31 @@ bool sched_events_need_delivery(const struct vcpu *v)
 
 void sched_wake(struct vcpu *v, uint32_t seen)
 {
-    uint32_t state = seen & WAIT_STATE_MASK;
-    uint32_t want;
+    const uint32_t wait = seen & ~WAIT_STATE_MASK; /* this wait: its generation and kind */
 
-    if (state == WAIT_BLOCKED) {
-        want = seen & ~WAIT_STATE_MASK; /* NONE, same generation */
-        if (atomic_compare_exchange_strong_explicit(&v->wait.word, &seen, want,
-                                                    memory_order_seq_cst, memory_order_seq_cst)) {
-            atomic_fetch_sub_explicit(&v->d->sched.nr_waiting, 1, memory_order_seq_cst);
-            sched_hook(v, PVCORE_SCHED_WAKE);
+    /* A failed compare-and-swap reloads `seen`: the waiter may have gone from BLOCKING to
+     * BLOCKED meanwhile (that wait still needs ending), or the wait ended (nothing to do). */
+    while ((seen & ~WAIT_STATE_MASK) == wait) {
+        uint32_t state = seen & WAIT_STATE_MASK;
+
+        if (state == WAIT_BLOCKED) {
+            if (atomic_compare_exchange_strong_explicit(&v->wait.word, &seen, wait | WAIT_NONE,
+                                                        memory_order_seq_cst,
+                                                        memory_order_seq_cst)) {
+                atomic_fetch_sub_explicit(&v->d->sched.nr_waiting, 1, memory_order_seq_cst);
+                sched_hook(v, PVCORE_SCHED_WAKE);
+                return;
+            }
+        } else if (state == WAIT_BLOCKING) {
+            /* The vCPU's own call is still entering the wait: it sees WOKEN and ends it. */
+            if (atomic_compare_exchange_strong_explicit(&v->wait.word, &seen, wait | WAIT_WOKEN,
+                                                        memory_order_seq_cst,
+                                                        memory_order_seq_cst)) {
+                return;
+            }
+        } else {
+            return; /* NONE or WOKEN: not waiting, or already being woken */
         }
-    } else if (state == WAIT_BLOCKING) {
-        /* The vCPU's own call is still entering the wait: it sees WOKEN and ends it. */
-        want = (seen & ~WAIT_STATE_MASK) | WAIT_WOKEN;
-        (void)atomic_compare_exchange_strong_explicit(&v->wait.word, &seen, want,
-                                                      memory_order_seq_cst, memory_order_seq_cst);
     }
 }
 

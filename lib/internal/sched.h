@@ -139,8 +139,8 @@ void sched_port_pending(struct domain *d, uint32_t port);
 void sched_domain_shutdown(struct domain *d, uint8_t reason);
 
 /* Ends the wait whose word was `seen`: the WAKE hook if it is BLOCKED, WOKEN if it is
- * still BLOCKING; nothing if the word changed meanwhile (the wait is over, or another
- * began). No lock held. */
+ * still BLOCKING (and if it went from BLOCKING to BLOCKED meanwhile, the WAKE hook after
+ * all); nothing once that wait is over or another began. No lock held. */
 void sched_wake(struct vcpu *v, uint32_t seen);
 
 /* Ends wait `id` (a wait word without its state bits: a poll's timeout), if it is still

@@ -17,7 +17,9 @@
 #include <pvcore/time.h>
 #include <pvcore/vcpu.h>
 
+#include "internal/domain.h"
 #include "internal/machine.h"
+#include "internal/sched.h"
 
 #define ARGP(v) (VA + 4096u * (5u + (v))) /* sched_op arguments of vCPU v (0-1) */
 #define JUNK 0xDEADBEEF00000000ull        /* stale upper halves of 32-bit registers */
@@ -807,6 +809,44 @@ static void test_block_woken_by_send(void **state)
     }
 }
 
+/*
+ * White box: a waker that read the wait word while the vCPU was still entering its wait
+ * (BLOCKING) and tries to end it only after the vCPU got to BLOCKED must still end it
+ * (a failed compare-and-swap used to drop the wake: test_smp_sched saw it as a vCPU
+ * blocked for ever). A waker that saw an older wait ends nothing.
+ */
+static void test_wake_seen_entering(void **state)
+{
+    struct pair p;
+    struct pvcore_vcpu *pv;
+    struct vcpu *v;
+    uint32_t xport, aport, word;
+    (void)state;
+
+    pair_init(&p, 1, 0, 1);
+    pv = vcpu(p.t, 1, 0);
+    v = (struct vcpu *)(void *)pv;
+    channel(&p, &xport, &aport);
+    vinfo_clear_upcall(&p.x, 0);
+    assert_int_equal(sched0(&p.x, PVCORE_SCHEDOP_block, NULL, 0), 0);
+    assert_int_equal(pvcore_vcpu_blocked(pv), 1);
+    word = atomic_load(&v->wait.word);
+    assert_int_equal(word & WAIT_STATE_MASK, WAIT_BLOCKED);
+    /* An older wait's word: nothing happens. */
+    sched_wake(v, ((word & ~WAIT_STATE_MASK) - WAIT_GEN_ONE) | WAIT_BLOCKING);
+    sched_wake(v, ((word & ~WAIT_STATE_MASK) - WAIT_GEN_ONE) | WAIT_BLOCKED);
+    assert_int_equal(g.nev, 1);
+    assert_int_equal(pvcore_vcpu_blocked(pv), 1);
+    /* This wait, as seen while it was being entered: woken, once. */
+    sched_wake(v, (word & ~WAIT_STATE_MASK) | WAIT_BLOCKING);
+    assert_int_equal(g.nev, 2);
+    assert_int_equal(g.ev[1], PVCORE_SCHED_WAKE);
+    assert_int_equal(pvcore_vcpu_blocked(pv), 0);
+    sched_wake(v, (word & ~WAIT_STATE_MASK) | WAIT_BLOCKING);
+    assert_int_equal(g.nev, 2);
+    pair_free(&p);
+}
+
 /* VIRQ_TIMER wakes a blocked vCPU: the way Linux idles. */
 static void test_block_woken_by_timer(void **state)
 {
@@ -1161,6 +1201,7 @@ int main(void)
         cmocka_unit_test(test_yield),
         cmocka_unit_test(test_block_returns_at_once),
         cmocka_unit_test(test_block_woken_by_send),
+        cmocka_unit_test(test_wake_seen_entering),
         cmocka_unit_test(test_block_woken_by_timer),
         cmocka_unit_test(test_poll_errors),
         cmocka_unit_test(test_poll_woken_by_send),
