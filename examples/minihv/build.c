@@ -126,6 +126,11 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     if (rc) {
         panic("builder: d%u: %s", domid, pvcore_strerror(rc));
     }
+    /* minihv's console and xenstore back-ends write these pages: held, so that the guest
+     * cannot give them away (decrease_reservation, a transfer) while they are served. */
+    if (pvcore_domain_hold_frame(g->d, res.console_mfn) != 0 || pvcore_domain_hold_frame(g->d, res.store_mfn) != 0) {
+        panic("holding d%u's ring pages", domid);
+    }
     g->console_mfn = res.console_mfn.v;
     g->store_mfn = res.store_mfn.v;
     g->store_conn = NULL;

@@ -58,17 +58,70 @@ struct pvcore_machine *mm_machine(void)
     return machine;
 }
 
-uint64_t mm_alloc_guest_frame(void)
+/* Is [first, first + n) all RAM with no owner: free for a guest? */
+static int frames_free(uint64_t first, uint64_t n)
 {
     struct pvcore_frame_info fi;
+    uint64_t i;
 
-    for (; guest_next < nr_frames; guest_next++) {
-        if (pvcore_frame_query(machine, pvcore_mfn(guest_next), &fi) == 0 && (fi.flags & PVCORE_FRAME_RAM) &&
-            fi.owner == PVCORE_DOMID_INVALID) {
-            return guest_next++;
+    for (i = 0; i < n; i++) {
+        if (pvcore_frame_query(machine, pvcore_mfn(first + i), &fi) != 0 || !(fi.flags & PVCORE_FRAME_RAM) ||
+            fi.owner != PVCORE_DOMID_INVALID) {
+            return 0;
         }
     }
-    panic("out of guest memory");
+    return 1;
+}
+
+/*
+ * libpvcore's frame source (pvcore_frame_alloc_fn): memory_op's new frames and a
+ * transfer's low frame, and the builder's. The next aligned run of 2^order free frames
+ * below the address limit, searched round from where the last search ended, so frames
+ * the guests gave back (decrease_reservation, a transfer that failed) are used again.
+ * minihv runs one vCPU at a time, so no lock: the library takes the frames from here.
+ */
+static int frame_source(void *ctx, uint16_t domid, uint32_t order, uint32_t address_bits, pvcore_mfn_t *first)
+{
+    uint64_t n = 1ull << order, limit = nr_frames, lo = heap_end >> 12, start, f, tries;
+
+    (void)ctx;
+    (void)domid;
+    if (address_bits != 0 && address_bits <= 12) {
+        return -PVCORE_ENOMEM; /* not a limit the library passes */
+    }
+    if (address_bits != 0 && address_bits < 64 && (1ull << (address_bits - 12)) < limit) {
+        limit = 1ull << (address_bits - 12);
+    }
+    lo = align_up(lo, n);
+    if (lo >= limit || limit - lo < n) {
+        return -PVCORE_ENOMEM;
+    }
+    start = align_up(guest_next, n);
+    if (start < lo || start > limit - n) {
+        start = lo;
+    }
+    for (f = start, tries = (limit - lo) / n; tries > 0; tries--) {
+        if (frames_free(f, n)) {
+            guest_next = f + n;
+            *first = pvcore_mfn(f);
+            return 0;
+        }
+        f += n;
+        if (f > limit - n) {
+            f = lo;
+        }
+    }
+    return -PVCORE_ENOMEM;
+}
+
+uint64_t mm_alloc_guest_frame(void)
+{
+    pvcore_mfn_t f;
+
+    if (frame_source(NULL, 0, 0, 0, &f) != 0) {
+        panic("out of guest memory");
+    }
+    return f.v;
 }
 
 uint64_t mm_xen_frame_example(void)
@@ -247,6 +300,7 @@ void mm_init(uint32_t mbi_phys)
         panic("pvcore_frame_reserve_xen: %s", pvcore_strerror(rc));
     }
     guest_next = heap_end >> 12;
+    pvcore_machine_set_frame_source(machine, frame_source, NULL);
     boot_pml4[0] = 0; /* the identity map was only for the jump to 64-bit code */
     flush_all();
     con_printf("minihv: RAM %lu MiB, %lu frames; hypervisor 0x%lx-0x%lx; M2P %lu frames\n",
