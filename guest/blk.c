@@ -19,6 +19,7 @@
 #include <pvcore/guest/blk.h>
 
 #include <pvcore/abi/event_channel.h>
+#include <pvcore/abi/memory.h>
 #include <pvcore/ring.h>
 
 #include <stdatomic.h>
@@ -39,6 +40,9 @@
 #define CAS_TRIES 16u
 /* A status the hypervisor never writes: an op it did not get to. */
 #define GNTST_UNDONE ((int16_t)1)
+/* Loads of a committed accept_transfer entry before the front-end gives up waiting for
+ * GTF_transfer_completed (the hypervisor sets it within the hypercall that committed). */
+#define COMPLETE_SPINS (1u << 24)
 
 typedef _Atomic uint32_t a32;
 
@@ -200,6 +204,28 @@ static int send(const struct pvcore_guest_blk_ops *ops, uint32_t port)
     return op_result(ops->event_channel_op(ops->ctx, PVCORE_EVTCHNOP_send, &s));
 }
 
+/* memory_op `cmd` on `n` extents of order 0 at frames `list` (DOMID_SELF): the extents
+ * done, or a negative error. A PV guest names the frames it gives back
+ * (decrease_reservation) by machine frame, and the new ones (populate_physmap) by the
+ * pseudo-physical frame they are for; populate_physmap writes each new machine frame
+ * over its gfn. */
+static int64_t reservation(const struct pvcore_guest_blk_ops *ops, uint32_t cmd, pvcore_xen_pfn_t *list,
+                           uint32_t n)
+{
+    pvcore_xen_memory_reservation_t r;
+
+    memset(&r, 0, sizeof(r));
+    r.extent_start = (uintptr_t)list;
+    r.nr_extents = n;
+    r.domid = PVCORE_DOMID_SELF;
+    return ops->memory_op(ops->ctx, cmd, &r);
+}
+
+static bool transfer_ops_ok(const struct pvcore_guest_blk_ops *ops)
+{
+    return ops->memory_op != NULL && ops->remap != NULL;
+}
+
 static bool page_aligned(uint64_t a)
 {
     return (a & (PAGE - 1u)) == 0;
@@ -217,13 +243,15 @@ struct freq {
     uint8_t busy;
     uint8_t op;
     uint8_t nr;
+    uint8_t xfer;               /* a read in transfer mode: its pages await frames */
     uint8_t page[MAXSEG];       /* the data pages of its segments */
 };
 
 struct fpage {
     void *va;
-    uint32_t frame;
+    uint32_t frame, gfn;
     uint8_t owner;              /* PAGE_FREE, slot + 1, or PAGE_HELD */
+    uint8_t xfer;               /* its frame given back, its entry accepting a transfer */
 };
 
 struct pvcore_guest_blkfront {
@@ -232,7 +260,7 @@ struct pvcore_guest_blkfront {
     a32 *gnt;                   /* entry r: words 2r (flags | domid << 16) and 2r + 1 (frame) */
     size_t slot_bytes, rsp_bytes;
     uint32_t proto, port, first_ref, nr_pages;
-    uint32_t in_flight, fault, stopped;
+    uint32_t in_flight, fault, stopped, transfer_reads;
     uint32_t ring_frame;
     uint16_t backend, handle;
     uint64_t seq;
@@ -245,16 +273,20 @@ static uint32_t page_ref(const struct pvcore_guest_blkfront *f, uint32_t page)
     return f->first_ref + 1u + page;
 }
 
-/* Grants `frame` to the back-end as `ref`. The frame word is written first; the header
- * word makes the entry valid. */
-static void grant(struct pvcore_guest_blkfront *f, uint32_t ref, uint32_t frame, bool ro)
+/* Writes entry `ref` for the back-end: `frame` (a frame to access, or the gfn where a
+ * transferred one goes) and `flags`. The frame word is written first; the header word
+ * makes the entry valid. */
+static void set_entry(struct pvcore_guest_blkfront *f, uint32_t ref, uint32_t frame, uint32_t flags)
 {
-    uint32_t flags = PVCORE_GTF_permit_access | (ro ? PVCORE_GTF_readonly : 0u);
-
     atomic_store_explicit(&f->gnt[2u * ref + 1u], frame, memory_order_relaxed);
     /* release: the frame is visible before the entry is valid (the ABI's write barrier
      * between frame and flags). */
     atomic_store_explicit(&f->gnt[2u * ref], flags | (uint32_t)f->backend << 16, memory_order_release);
+}
+
+static void grant(struct pvcore_guest_blkfront *f, uint32_t ref, uint32_t frame, bool ro)
+{
+    set_entry(f, ref, frame, PVCORE_GTF_permit_access | (ro ? PVCORE_GTF_readonly : 0u));
 }
 
 /* Revokes grant `ref`: clears its header unless the hypervisor marks it in use (a
@@ -277,6 +309,129 @@ static bool revoke(struct pvcore_guest_blkfront *f, uint32_t ref)
     return false;
 }
 
+static int front_stop(struct pvcore_guest_blkfront *f, uint32_t fault)
+{
+    f->fault = fault;
+    f->stopped = 1;
+    return -PVCORE_EIO;
+}
+
+/* ---- front-end, transfer mode ---- */
+
+/* Ends accept_transfer entry `ref`: taken back while the hypervisor has not committed a
+ * transfer into it (0: nothing came, the entry is clear); once committed, the transfer
+ * completes within the hypercall that committed it, so wait for GTF_transfer_completed
+ * (1: the frame received in *frame, the entry cleared). -1: committed and still not
+ * completed after COMPLETE_SPINS looks (the entry is left alone). */
+static int end_transfer(struct pvcore_guest_blkfront *f, uint32_t ref, uint32_t *frame)
+{
+    /* acquire, here and below: the hypervisor writes the frame word before it sets
+     * GTF_transfer_completed (release), so seeing the flag means the frame is there. */
+    uint32_t w = atomic_load_explicit(&f->gnt[2u * ref], memory_order_acquire), n;
+
+    for (n = 0; (w & PVCORE_GTF_transfer_committed) == 0; n++) {
+        if (atomic_compare_exchange_strong_explicit(&f->gnt[2u * ref], &w, 0u, memory_order_acquire,
+                                                    memory_order_acquire)) {
+            return 0;
+        }
+        if (n == CAS_TRIES) {
+            return -1; /* (only the hypervisor changes the entry, and only to commit) */
+        }
+    }
+    for (n = 0; (w & PVCORE_GTF_transfer_completed) == 0; n++) {
+        if (n == COMPLETE_SPINS) {
+            return -1;
+        }
+        w = atomic_load_explicit(&f->gnt[2u * ref], memory_order_acquire);
+    }
+    *frame = atomic_load_explicit(&f->gnt[2u * ref + 1u], memory_order_relaxed);
+    atomic_store_explicit(&f->gnt[2u * ref], 0u, memory_order_relaxed);
+    return 1;
+}
+
+/* Page `pg` gets machine frame `frame` (mapped at the page, recorded at its gfn). */
+static bool page_land(struct pvcore_guest_blkfront *f, uint32_t pg, uint32_t frame)
+{
+    struct fpage *p = &f->page[pg];
+    void *va = f->ops.remap(f->ops.ctx, (uintptr_t)p->va, p->gfn, frame);
+
+    if (!ptr_page_aligned(va)) {
+        return false;
+    }
+    p->va = va;
+    p->frame = frame;
+    p->xfer = 0;
+    return true;
+}
+
+/* Page `pg`, whose frame was given back, gets a new one from the hypervisor. */
+static bool page_restore(struct pvcore_guest_blkfront *f, uint32_t pg)
+{
+    pvcore_xen_pfn_t frame = f->page[pg].gfn;
+
+    return reservation(&f->ops, PVCORE_XENMEM_populate_physmap, &frame, 1) == 1 && frame <= UINT32_MAX &&
+           page_land(f, pg, (uint32_t)frame);
+}
+
+/* Gives the frames of pages pg[0..n) back to the hypervisor, each unmapped first so that
+ * nothing references it, and sets their entries to accept a transfer. On failure every
+ * page has a frame again and the error is returned (-EIO, the front-end stopped, if one
+ * could not be given one). */
+static int pages_give_back(struct pvcore_guest_blkfront *f, const uint32_t *pg, uint32_t n)
+{
+    pvcore_xen_pfn_t list[MAXSEG];
+    uint32_t i, done;
+    int64_t rc;
+    bool lost = false;
+
+    for (i = 0; i < n; i++) {
+        struct fpage *p = &f->page[pg[i]];
+
+        if (f->ops.remap(f->ops.ctx, (uintptr_t)p->va, p->gfn, PVCORE_GUEST_BLK_NO_FRAME) == NULL) {
+            break;
+        }
+        list[i] = p->frame; /* (a PV guest names its machine frames here) */
+    }
+    rc = i < n ? -PVCORE_EFAULT : reservation(&f->ops, PVCORE_XENMEM_decrease_reservation, list, n);
+    if (rc == (int64_t)n) {
+        for (i = 0; i < n; i++) {
+            f->page[pg[i]].xfer = 1;
+            set_entry(f, page_ref(f, pg[i]), f->page[pg[i]].gfn, PVCORE_GTF_accept_transfer);
+        }
+        return 0;
+    }
+    /* Undo: the first `done` frames were given back (the extents go in order), the rest
+     * of those unmapped are still the page's own. */
+    done = rc > 0 && (uint64_t)rc < n ? (uint32_t)rc : 0;
+    n = i < n ? i : n;
+    for (i = 0; i < n; i++) {
+        lost = lost || !(i < done ? page_restore(f, pg[i]) : page_land(f, pg[i], f->page[pg[i]].frame));
+    }
+    if (lost) {
+        return front_stop(f, PVCORE_GUEST_BLK_FAULT_NO_FRAME);
+    }
+    return rc < 0 ? (int)rc : -PVCORE_ENOMEM;
+}
+
+/* Ends the transfer into page `pg`: its frame is the one received, or a new one.
+ * 0: a frame came; 1: none came (the page has a new frame); -1: still committed (the
+ * page stays busy, *fault says so); -2: the page has no frame (*fault). */
+static int page_end_transfer(struct pvcore_guest_blkfront *f, uint32_t pg, uint32_t *fault)
+{
+    uint32_t frame = 0;
+    int r = end_transfer(f, page_ref(f, pg), &frame);
+
+    if (r < 0) {
+        *fault = PVCORE_GUEST_BLK_FAULT_TRANSFER_STUCK;
+        return -1;
+    }
+    if (r == 1 ? !page_land(f, pg, frame) : !page_restore(f, pg)) {
+        *fault = PVCORE_GUEST_BLK_FAULT_NO_FRAME;
+        return -2;
+    }
+    return r == 1 ? 0 : 1;
+}
+
 size_t pvcore_guest_blkfront_size(void)
 {
     return sizeof(struct pvcore_guest_blkfront);
@@ -292,7 +447,8 @@ int pvcore_guest_blkfront_init(void *mem, size_t bytes, const struct pvcore_gues
     if (mem == NULL || ((uintptr_t)mem & 7u) != 0 || bytes < sizeof(*f) || cfg == NULL || out == NULL ||
         cfg->ops == NULL || cfg->ops->event_channel_op == NULL || cfg->gnttab == NULL ||
         ((uintptr_t)cfg->gnttab & 7u) != 0 || cfg->pages == NULL || cfg->nr_pages == 0 ||
-        cfg->nr_pages > PVCORE_GUEST_BLKFRONT_MAX_PAGES) {
+        cfg->nr_pages > PVCORE_GUEST_BLKFRONT_MAX_PAGES ||
+        (cfg->transfer_reads != 0 && !transfer_ops_ok(cfg->ops))) {
         return -PVCORE_EINVAL;
     }
     proto = cfg->protocol == 0 ? PVCORE_GUEST_BLK_NATIVE : cfg->protocol;
@@ -308,7 +464,8 @@ int pvcore_guest_blkfront_init(void *mem, size_t bytes, const struct pvcore_gues
     }
     gnt = (a32 *)cfg->gnttab;
     for (i = 0; i < cfg->nr_pages; i++) {
-        if (!ptr_page_aligned(cfg->pages[i].va) || cfg->pages[i].frame > UINT32_MAX) {
+        if (!ptr_page_aligned(cfg->pages[i].va) || cfg->pages[i].frame > UINT32_MAX ||
+            (cfg->transfer_reads != 0 && cfg->pages[i].gfn > UINT32_MAX)) {
             return -PVCORE_EINVAL;
         }
     }
@@ -330,10 +487,12 @@ int pvcore_guest_blkfront_init(void *mem, size_t bytes, const struct pvcore_gues
     f->nr_pages = cfg->nr_pages;
     f->backend = cfg->backend;
     f->handle = cfg->handle;
+    f->transfer_reads = cfg->transfer_reads != 0;
     f->ring_frame = (uint32_t)cfg->ring.frame;
     for (i = 0; i < cfg->nr_pages; i++) {
         f->page[i].va = cfg->pages[i].va;
         f->page[i].frame = (uint32_t)cfg->pages[i].frame;
+        f->page[i].gfn = (uint32_t)cfg->pages[i].gfn;
     }
     if (pvcore_ring_front_init(&f->ring, cfg->ring.va, PAGE, f->slot_bytes) != 0 || f->ring.nr_ents != NSLOTS) {
         return -PVCORE_EINVAL; /* (cannot happen: a page-aligned page) */
@@ -381,7 +540,7 @@ int pvcore_guest_blkfront_queue(struct pvcore_guest_blkfront *f, uint8_t op, uin
     struct freq *q;
     uint64_t total = 0;
     uint32_t i, j, idx;
-    bool busy = false;
+    bool busy = false, xfer = f->transfer_reads && op == PVCORE_BLKIF_OP_READ;
     void *slot;
 
     if (f->stopped) {
@@ -418,6 +577,18 @@ int pvcore_guest_blkfront_queue(struct pvcore_guest_blkfront *f, uint8_t op, uin
     if (idx == NSLOTS) {
         return -PVCORE_ENOSPC; /* (cannot happen: free_slots counted the entries) */
     }
+    if (xfer) {
+        uint32_t pg[MAXSEG];
+        int rc;
+
+        for (i = 0; i < nr_segs; i++) {
+            pg[i] = segs[i].page;
+        }
+        rc = pages_give_back(f, pg, nr_segs);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     slot = pvcore_ring_front_produce(&f->ring, f->slot_bytes);
     if (slot == NULL) {
         return -PVCORE_ENOSPC; /* (cannot happen: free_slots counted the ring) */
@@ -427,6 +598,7 @@ int pvcore_guest_blkfront_queue(struct pvcore_guest_blkfront *f, uint8_t op, uin
     q->busy = 1;
     q->op = op;
     q->nr = (uint8_t)nr_segs;
+    q->xfer = xfer;
     q->id = (++f->seq << 8) | idx;
     memset(&r, 0, sizeof(r));
     r.id = q->id;
@@ -439,8 +611,11 @@ int pvcore_guest_blkfront_queue(struct pvcore_guest_blkfront *f, uint8_t op, uin
 
         q->page[i] = (uint8_t)segs[i].page;
         p->owner = (uint8_t)(idx + 1u);
-        /* The back-end reads a write's pages and writes a read's. */
-        grant(f, page_ref(f, segs[i].page), p->frame, op == PVCORE_BLKIF_OP_WRITE);
+        /* The back-end reads a write's pages and writes a read's (or, in transfer mode,
+         * gives it new ones: pages_give_back() set their entries). */
+        if (!xfer) {
+            grant(f, page_ref(f, segs[i].page), p->frame, op == PVCORE_BLKIF_OP_WRITE);
+        }
         r.seg[i].gref = page_ref(f, segs[i].page);
         r.seg[i].first_sect = segs[i].first_sect;
         r.seg[i].last_sect = segs[i].last_sect;
@@ -464,20 +639,13 @@ int pvcore_guest_blkfront_kick(struct pvcore_guest_blkfront *f)
     return 0;
 }
 
-static int front_stop(struct pvcore_guest_blkfront *f, uint32_t fault)
-{
-    f->fault = fault;
-    f->stopped = 1;
-    return -PVCORE_EIO;
-}
-
 /* Checks one response and retires its request. */
 static int complete(struct pvcore_guest_blkfront *f, uint64_t id, uint8_t op, int16_t status,
                     struct pvcore_guest_blk_done *d)
 {
-    uint32_t idx = (uint32_t)(id & 0xFFu), i;
+    uint32_t idx = (uint32_t)(id & 0xFFu), i, fault = PVCORE_GUEST_BLK_FAULT_NONE;
     struct freq *q;
-    bool held = false;
+    bool held = false, missing = false;
 
     if (idx >= NSLOTS || !f->req[idx].busy || f->req[idx].id != id) {
         return front_stop(f, PVCORE_GUEST_BLK_FAULT_BAD_ID);
@@ -489,7 +657,12 @@ static int complete(struct pvcore_guest_blkfront *f, uint64_t id, uint8_t op, in
     for (i = 0; i < q->nr; i++) {
         struct fpage *p = &f->page[q->page[i]];
 
-        if (revoke(f, page_ref(f, q->page[i]))) {
+        if (p->xfer) {
+            int r = page_end_transfer(f, q->page[i], &fault);
+
+            missing = missing || r != 0;
+            p->owner = r >= 0 ? PAGE_FREE : PAGE_HELD;
+        } else if (revoke(f, page_ref(f, q->page[i]))) {
             p->owner = PAGE_FREE;
         } else {
             p->owner = PAGE_HELD; /* until disconnect can revoke it */
@@ -498,12 +671,12 @@ static int complete(struct pvcore_guest_blkfront *f, uint64_t id, uint8_t op, in
     }
     q->busy = 0;
     f->in_flight--;
-    if (held) {
-        return front_stop(f, PVCORE_GUEST_BLK_FAULT_GRANT_HELD);
+    if (fault != PVCORE_GUEST_BLK_FAULT_NONE || held) {
+        return front_stop(f, held ? PVCORE_GUEST_BLK_FAULT_GRANT_HELD : fault);
     }
     d->id = id;
     d->operation = op;
-    d->status = status == PVCORE_BLKIF_RSP_OKAY || status == PVCORE_BLKIF_RSP_EOPNOTSUPP
+    d->status = (status == PVCORE_BLKIF_RSP_OKAY && !missing) || status == PVCORE_BLKIF_RSP_EOPNOTSUPP
                     ? status
                     : (int16_t)PVCORE_BLKIF_RSP_ERROR;
     return 0;
@@ -571,7 +744,15 @@ int pvcore_guest_blkfront_disconnect(struct pvcore_guest_blkfront *f)
         if (p->owner == PAGE_FREE) {
             continue;
         }
-        if (revoke(f, page_ref(f, i))) {
+        if (p->xfer) {
+            uint32_t fault = PVCORE_GUEST_BLK_FAULT_NONE;
+
+            if (page_end_transfer(f, i, &fault) >= 0) {
+                p->owner = PAGE_FREE;
+            } else {
+                busy = true;
+            }
+        } else if (revoke(f, page_ref(f, i))) {
             p->owner = PAGE_FREE;
         } else {
             busy = true;
@@ -602,13 +783,14 @@ struct pvcore_guest_blkback {
     struct pvcore_guest_blk_ops ops;
     struct pvcore_ring_back ring;
     size_t slot_bytes, req_bytes;
-    uint32_t proto, port, ring_ref, read_only;
+    uint32_t proto, port, ring_ref, read_only, transfer_reads;
     uint32_t connected, fault;
     int stop_rc;
     uint16_t frontend, handle;
     pvcore_grant_handle_t ring_handle;
     uint64_t ring_addr;
     uint64_t seg_addr[MAXSEG];
+    uint64_t spare_gfn[MAXSEG];
     unsigned char *disk;
     uint64_t nr_sectors;
     struct pvcore_guest_blkback_stats st;
@@ -673,7 +855,8 @@ int pvcore_guest_blkback_connect(void *mem, size_t bytes, const struct pvcore_gu
         cfg->ops == NULL || cfg->ops->grant_table_op == NULL || cfg->ops->event_channel_op == NULL ||
         (cfg->protocol != PVCORE_GUEST_BLK_X86_32 && cfg->protocol != PVCORE_GUEST_BLK_X86_64) ||
         cfg->disk == NULL || cfg->nr_sectors == 0 || cfg->nr_sectors > (uint64_t)(SIZE_MAX / SECT) ||
-        cfg->ring_addr == 0 || !page_aligned(cfg->ring_addr)) {
+        cfg->ring_addr == 0 || !page_aligned(cfg->ring_addr) ||
+        (cfg->transfer_reads != 0 && !transfer_ops_ok(cfg->ops))) {
         return -PVCORE_EINVAL;
     }
     for (i = 0; i < MAXSEG; i++) {
@@ -681,7 +864,8 @@ int pvcore_guest_blkback_connect(void *mem, size_t bytes, const struct pvcore_gu
             return -PVCORE_EINVAL;
         }
         for (j = 0; j < i; j++) {
-            if (cfg->seg_addr[j] == cfg->seg_addr[i]) {
+            if (cfg->seg_addr[j] == cfg->seg_addr[i] ||
+                (cfg->transfer_reads != 0 && cfg->spare_gfn[j] == cfg->spare_gfn[i])) {
                 return -PVCORE_EINVAL;
             }
         }
@@ -700,6 +884,8 @@ int pvcore_guest_blkback_connect(void *mem, size_t bytes, const struct pvcore_gu
     b->handle = cfg->handle;
     b->ring_addr = cfg->ring_addr;
     memcpy(b->seg_addr, cfg->seg_addr, sizeof(b->seg_addr));
+    b->transfer_reads = cfg->transfer_reads != 0;
+    memcpy(b->spare_gfn, cfg->spare_gfn, sizeof(b->spare_gfn));
     b->disk = (unsigned char *)cfg->disk;
     b->nr_sectors = cfg->nr_sectors;
     *out = b;
@@ -753,12 +939,115 @@ static bool valid(const struct pvcore_guest_blkback *b, const struct breq *r, ui
     return true;
 }
 
+static void back_fault(struct pvcore_guest_blkback *b, uint32_t fault)
+{
+    b->fault = fault;
+    b->stop_rc = -PVCORE_EIO;
+}
+
+/* Copies the sectors of segments seg[0..nr) between the disk, from `sector` on, and the
+ * pages page[0..nr) (NULL: a segment skipped, its sectors passed over). */
+static void copy_segs(struct pvcore_guest_blkback *b, const struct breq *r, unsigned char *const *page, bool write)
+{
+    uint64_t at = r->sector;
+    uint32_t i;
+
+    for (i = 0; i < r->nr; i++) {
+        const struct pvcore_blkif_request_segment *s = &r->seg[i];
+        uint32_t n = (uint32_t)s->last_sect - s->first_sect + 1u;
+        unsigned char *d = b->disk + (size_t)at * SECT;
+
+        if (page[i] != NULL) {
+            unsigned char *p = page[i] + (size_t)s->first_sect * SECT;
+
+            if (write) {
+                memcpy(d, p, (size_t)n * SECT);
+            } else {
+                memcpy(p, d, (size_t)n * SECT);
+            }
+        }
+        at += n;
+    }
+}
+
+/* Transfer mode, a validated read: fresh frames at the spare gfns (one populate call),
+ * each filled through a mapping at its segment's address (the rest of the page zero) and
+ * unmapped, then given to the front-end (one transfer call); a frame the hypervisor left
+ * us (bad_page: it was not taken; or an op not done) is given back, so that the spare
+ * gfns are holes again. A failed unmap or give-back stops the back-end. */
+static int16_t serve_transfer(struct pvcore_guest_blkback *b, const struct breq *r, uint64_t sectors)
+{
+    pvcore_xen_pfn_t mfn[MAXSEG], back[MAXSEG];
+    pvcore_gnttab_transfer_t t[MAXSEG];
+    unsigned char *page[MAXSEG];
+    uint32_t i, got, nt = 0, nback = 0, okay = 0;
+    int64_t rc;
+
+    for (i = 0; i < r->nr; i++) {
+        mfn[i] = (pvcore_xen_pfn_t)b->spare_gfn[i];
+    }
+    rc = reservation(&b->ops, PVCORE_XENMEM_populate_physmap, mfn, r->nr);
+    got = rc <= 0 ? 0u : rc >= r->nr ? r->nr : (uint32_t)rc;
+    for (i = 0; i < r->nr; i++) {
+        page[i] = i < got ? (unsigned char *)b->ops.remap(b->ops.ctx, b->seg_addr[i], b->spare_gfn[i], mfn[i]) : NULL;
+        if (page[i] != NULL) {
+            memset(page[i], 0, PAGE);
+        } else if (i < got) {
+            back[nback++] = mfn[i]; /* populated, not mapped */
+        }
+    }
+    copy_segs(b, r, page, false);
+    memset(t, 0, sizeof(t));
+    for (i = 0; i < r->nr; i++) {
+        if (page[i] == NULL) {
+            continue;
+        }
+        /* Unmapped, so that nothing but its allocation references the frame. */
+        if (b->ops.remap(b->ops.ctx, b->seg_addr[i], b->spare_gfn[i], PVCORE_GUEST_BLK_NO_FRAME) == NULL) {
+            back_fault(b, PVCORE_GUEST_BLK_FAULT_NO_FRAME);
+            continue;
+        }
+        t[nt].mfn = mfn[i];
+        t[nt].domid = b->frontend;
+        t[nt].ref = r->seg[i].gref;
+        t[nt++].status = GNTST_UNDONE;
+    }
+    if (nt > 0) {
+        (void)gnttab(b, PVCORE_GNTTABOP_transfer, t, nt);
+    }
+    for (i = 0; i < nt; i++) {
+        if (t[i].status == PVCORE_GNTST_okay) {
+            b->st.transferred++;
+            okay++;
+            continue;
+        }
+        if (t[i].status != GNTST_UNDONE) {
+            b->st.last_gntst = t[i].status;
+        }
+        /* Taken (and freed) on every other status: only these leave it ours. */
+        if (t[i].status == PVCORE_GNTST_bad_page || t[i].status == GNTST_UNDONE) {
+            back[nback++] = t[i].mfn;
+        }
+    }
+    if (nback > 0 && reservation(&b->ops, PVCORE_XENMEM_decrease_reservation, back, nback) != (int64_t)nback) {
+        back_fault(b, PVCORE_GUEST_BLK_FAULT_NO_FRAME);
+    }
+    b->st.transfer_failures += r->nr - okay;
+    if (okay != r->nr) {
+        b->st.errors++;
+        return PVCORE_BLKIF_RSP_ERROR;
+    }
+    b->st.sectors_read += sectors;
+    b->st.okay++;
+    return PVCORE_BLKIF_RSP_OKAY;
+}
+
 /* Serves one request (a private copy): validates, maps, copies, unmaps. A failed unmap
  * also sets the fault that stops the back-end. */
 static int16_t serve(struct pvcore_guest_blkback *b, const struct breq *r)
 {
     struct pvcore_gnttab_map_grant_ref m[MAXSEG];
-    uint64_t addr[MAXSEG], sectors, at;
+    uint64_t addr[MAXSEG], sectors;
     pvcore_grant_handle_t h[MAXSEG];
     unsigned char *page[MAXSEG];
     bool write = r->op == PVCORE_BLKIF_OP_WRITE, ok;
@@ -773,6 +1062,9 @@ static int16_t serve(struct pvcore_guest_blkback *b, const struct breq *r)
         b->st.invalid++;
         b->st.errors++;
         return PVCORE_BLKIF_RSP_ERROR;
+    }
+    if (b->transfer_reads && !write) {
+        return serve_transfer(b, r, sectors);
     }
     memset(m, 0, sizeof(m));
     for (i = 0; i < r->nr; i++) {
@@ -804,19 +1096,7 @@ static int16_t serve(struct pvcore_guest_blkback *b, const struct breq *r)
         ok = page[i] != NULL;
     }
     if (ok) {
-        at = r->sector;
-        for (i = 0; i < r->nr; i++) {
-            const struct pvcore_blkif_request_segment *s = &r->seg[i];
-            uint32_t n = (uint32_t)s->last_sect - s->first_sect + 1u;
-            unsigned char *d = b->disk + (size_t)at * SECT, *p = page[i] + (size_t)s->first_sect * SECT;
-
-            if (write) {
-                memcpy(d, p, (size_t)n * SECT);
-            } else {
-                memcpy(p, d, (size_t)n * SECT);
-            }
-            at += n;
-        }
+        copy_segs(b, r, page, write);
         if (write) {
             b->st.sectors_written += sectors;
         } else {
@@ -824,8 +1104,7 @@ static int16_t serve(struct pvcore_guest_blkback *b, const struct breq *r)
         }
     }
     if (!unmap(b, addr, h, nmapped)) {
-        b->fault = PVCORE_GUEST_BLK_FAULT_UNMAP_FAILED;
-        b->stop_rc = -PVCORE_EIO;
+        back_fault(b, PVCORE_GUEST_BLK_FAULT_UNMAP_FAILED);
         ok = false;
     }
     if (!ok) {

@@ -87,7 +87,7 @@ static int64_t event_channel_op(void *ctx, uint32_t cmd, void *arg)
     return hyp_event_channel_op(cmd, arg);
 }
 
-static const struct pvcore_guest_blk_ops ops = { grant_table_op, event_channel_op, NULL, NULL };
+static const struct pvcore_guest_blk_ops ops = { grant_table_op, event_channel_op, NULL, NULL, NULL, NULL };
 
 /* Takes the port's event: clears its pending bit; true if it was set. */
 static bool take_event(uint32_t port)

@@ -37,12 +37,17 @@
 
 #include <pvcore/abi/blkif.h>
 #include <pvcore/abi/grant_table.h>
+#include <pvcore/abi/memory.h>
 #include <pvcore/abi/ring.h>
 #include <pvcore/grant.h>
 #include <pvcore/guest/blk.h>
+#include <pvcore/mmu.h>
+
+#include "framesrc.h"
 
 #define OPS_VA (VA + 3u * 4096ull)      /* grant_table_op arguments: the 4th data page */
 #define LIST_VA (OPS_VA + 0x800u)       /* setup_table's frame list */
+#define EXT_VA (OPS_VA + 0x400u)        /* memory_op's extent list */
 #define RING_VA (VA + 8u * 4096ull)     /* back-end: slot 8 of its L1, not mapped */
 #define SEG_VA(i) (VA + (9ull + (i)) * 4096ull)
 #define FIRST_REF 8u                    /* the first reference after the reserved ones */
@@ -52,6 +57,7 @@
 #define ROUNDS 3u
 #define MAXSEG PVCORE_BLKIF_MAX_SEGMENTS_PER_REQUEST
 #define WAIT_S 20 /* seconds: a wait longer than this is a lost notification */
+#define SPARE_GFN(i) (0x900u + (i))     /* transfer mode: the back-end's holes */
 
 struct side {
     struct edom x;
@@ -68,6 +74,11 @@ struct fx {
     int fd, bd;     /* the front-end's and the back-end's domain index */
     uint32_t proto;
     uint64_t ring, page[NPAGES];
+    uint64_t gfn[NPAGES];           /* page i's pseudo-physical frame (its first frame) */
+    struct framesrc src;            /* memory_op's frames */
+    _Atomic unsigned remaps, bad_remaps;
+    int xfer;                       /* both ends in transfer mode */
+    uint64_t tot_before[3];
     struct pvcore_frame_info before[NPAGES + 1];
     struct pvcore_guest_blk_ops fops, bops;
     void *fmem, *bmem;
@@ -77,6 +88,7 @@ struct fx {
     /* threads */
     _Atomic int stop, failed;
     unsigned kicks, queued, max_batch;
+    uint64_t read_segs, write_segs;
 };
 
 /* ---- the guests' hypercalls ---------------------------------------------------------------- */
@@ -86,12 +98,59 @@ static int64_t ret_of(const struct side *s, uint64_t ret)
     return s->x.e.is32 ? (int64_t)(int32_t)(uint32_t)ret : (int64_t)ret;
 }
 
+/* hypercall `nr` of the side's vCPU 0, to completion: its result. */
+static int64_t hcall(struct side *s, uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+    struct pvcore_hypercall_regs r;
+
+    memset(&r, 0, sizeof(r));
+    r.nr = nr;
+    r.arg[0] = a0;
+    r.arg[1] = a1;
+    r.arg[2] = a2;
+    while (pvcore_hypercall(pvcore_domain_vcpu(s->x.e.t->dom[s->d], 0), &r) == PVCORE_HYPERCALL_RESTART) {
+    }
+    return ret_of(s, r.ret);
+}
+
+/* GNTTABOP_transfer's ops, native (x86_64) in the caller's memory, in a 32-bit side's
+ * layout in its guest memory, and the statuses back. */
+static int64_t transfer_op(struct side *s, pvcore_gnttab_transfer_x86_64_t *t, uint32_t count)
+{
+    int64_t rc;
+    uint32_t i;
+
+    if (!s->x.e.is32) {
+        gwrite(&s->x.e, OPS_VA, t, sizeof(*t) * count);
+        rc = hcall(s, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_transfer, OPS_VA, count);
+        gread(&s->x.e, OPS_VA, t, sizeof(*t) * count);
+        return rc;
+    }
+    for (i = 0; i < count; i++) {
+        pvcore_gnttab_transfer_x86_32_t w = { (uint32_t)t[i].mfn, t[i].domid, t[i].ref, t[i].status };
+        gwrite(&s->x.e, OPS_VA + i * sizeof(w), &w, sizeof(w));
+    }
+    rc = hcall(s, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_transfer, OPS_VA, count);
+    for (i = 0; i < count; i++) {
+        pvcore_gnttab_transfer_x86_32_t w;
+        gread(&s->x.e, OPS_VA + i * sizeof(w), &w, sizeof(w));
+        t[i].status = w.status;
+    }
+    return rc;
+}
+
 static int64_t grant_op(void *ctx, uint32_t cmd, void *uop, uint32_t count)
 {
     struct side *s = ctx;
-    struct pvcore_hypercall_regs r;
+    int64_t rc;
     size_t sz;
 
+    if (count > MAXSEG) {
+        return -PVCORE_EINVAL;
+    }
+    if (cmd == PVCORE_GNTTABOP_transfer) {
+        return transfer_op(s, uop, count);
+    }
     if (cmd == PVCORE_GNTTABOP_map_grant_ref) {
         sz = sizeof(struct pvcore_gnttab_map_grant_ref);
     } else if (cmd == PVCORE_GNTTABOP_unmap_grant_ref) {
@@ -99,19 +158,49 @@ static int64_t grant_op(void *ctx, uint32_t cmd, void *uop, uint32_t count)
     } else {
         return -PVCORE_ENOSYS; /* the ends use nothing else */
     }
-    if (count > MAXSEG) {
-        return -PVCORE_EINVAL;
-    }
     gwrite(&s->x.e, OPS_VA, uop, sz * count);
-    memset(&r, 0, sizeof(r));
-    r.nr = PVCORE_HYPERVISOR_grant_table_op;
-    r.arg[0] = cmd;
-    r.arg[1] = OPS_VA;
-    r.arg[2] = count;
-    while (pvcore_hypercall(pvcore_domain_vcpu(s->x.e.t->dom[s->d], 0), &r) == PVCORE_HYPERCALL_RESTART) {
-    }
+    rc = hcall(s, PVCORE_HYPERVISOR_grant_table_op, cmd, OPS_VA, count);
     gread(&s->x.e, OPS_VA, uop, sz * count);
-    return ret_of(s, r.ret);
+    return rc;
+}
+
+/* memory_op with a native (x86_64) reservation whose extent list is in the caller's
+ * memory: copied into the side's guest memory in its width, and back. */
+static int64_t memory_op(void *ctx, uint32_t cmd, void *arg)
+{
+    struct side *s = ctx;
+    const pvcore_xen_memory_reservation_x86_64_t *r = arg;
+    uint64_t *list = (uint64_t *)(uintptr_t)r->extent_start, i, n = r->nr_extents;
+    int64_t rc;
+
+    if ((cmd != PVCORE_XENMEM_populate_physmap && cmd != PVCORE_XENMEM_decrease_reservation) || n > MAXSEG) {
+        return -PVCORE_ENOSYS;
+    }
+    for (i = 0; i < n; i++) {
+        if (s->x.e.is32) {
+            gwrite32(&s->x.e, EXT_VA + 4u * i, (uint32_t)list[i]);
+        } else {
+            gwrite(&s->x.e, EXT_VA + 8u * i, &list[i], 8);
+        }
+    }
+    if (s->x.e.is32) {
+        pvcore_xen_memory_reservation_x86_32_t w = { (uint32_t)EXT_VA, (uint32_t)n, r->extent_order, r->mem_flags,
+                                                     r->domid, 0 };
+        gwrite(&s->x.e, OPS_VA, &w, sizeof(w));
+    } else {
+        pvcore_xen_memory_reservation_x86_64_t w = *r;
+        w.extent_start = EXT_VA;
+        gwrite(&s->x.e, OPS_VA, &w, sizeof(w));
+    }
+    rc = hcall(s, PVCORE_HYPERVISOR_memory_op, cmd, OPS_VA, 0);
+    for (i = 0; i < n; i++) {
+        if (s->x.e.is32) {
+            list[i] = gread32(&s->x.e, EXT_VA + 4u * i);
+        } else {
+            gread(&s->x.e, EXT_VA + 8u * i, &list[i], 8);
+        }
+    }
+    return rc;
 }
 
 static int64_t evtchn_op(void *ctx, uint32_t cmd, void *arg)
@@ -139,6 +228,49 @@ static void *mapped(void *ctx, uint64_t va)
         return NULL;
     }
     return frame_ptr(s->x.e.t, pte_mfn_test(e));
+}
+
+/* The front-end's remap (transfer mode): its pages are not mapped in its page tables
+ * here, only reached through the test's pointer to their frame, so the test records the
+ * page's new frame (found by its gfn) and checks the front-end owns it. */
+static struct fx *remap_fx; /* (one fixture at a time) */
+
+static void *front_remap(void *ctx, uint64_t addr, uint64_t gfn, uint64_t frame)
+{
+    struct fx *x = remap_fx;
+    uint32_t i;
+
+    (void)ctx;
+    atomic_fetch_add(&x->remaps, 1u);
+    for (i = 0; i < NPAGES && x->gfn[i] != gfn; i++) {
+    }
+    if (i == NPAGES || addr != (uintptr_t)frame_ptr(x->t, x->page[i])) {
+        atomic_fetch_add(&x->bad_remaps, 1u); /* not a page's gfn, or not where it was */
+        return NULL;
+    }
+    if (frame == PVCORE_GUEST_BLK_NO_FRAME) {
+        return frame_ptr(x->t, x->page[i]);
+    }
+    if (frame >= TEST_FRAMES || finfo(x->t, frame).owner != x->fd) {
+        atomic_fetch_add(&x->bad_remaps, 1u);
+        return NULL;
+    }
+    x->page[i] = frame;
+    return frame_ptr(x->t, frame);
+}
+
+/* The back-end's remap: update_va_mapping of its own L1 entry at `addr`. */
+static void *back_remap(void *ctx, uint64_t addr, uint64_t gfn, uint64_t frame)
+{
+    struct side *s = ctx;
+    uint64_t val = frame == PVCORE_GUEST_BLK_NO_FRAME ? 0 : pte(frame, PT_P | PT_RW | PT_A | PT_D);
+
+    (void)gfn;
+    if (pvcore_update_va_mapping(pvcore_domain_vcpu(s->x.e.t->dom[s->d], 0), addr, val, PVCORE_UVMF_INVLPG,
+                                 PVCORE_DOMID_SELF) != 0) {
+        return NULL;
+    }
+    return frame == PVCORE_GUEST_BLK_NO_FRAME ? (void *)s : mapped(ctx, addr);
 }
 
 /* ---- set-up -------------------------------------------------------------------------------- */
@@ -210,12 +342,15 @@ static void fx_setup(struct fx *x, int front, int back)
     x->before[0] = finfo(x->t, x->ring);
     for (i = 0; i < NPAGES; i++) {
         x->page[i] = alloc_frame(x->t, front);
+        x->gfn[i] = x->page[i];
         x->before[i + 1u] = finfo(x->t, x->page[i]);
     }
     x->disk = calloc(NSECT, PVCORE_BLKIF_SECTOR_SIZE);
     assert_non_null(x->disk);
-    x->fops = (struct pvcore_guest_blk_ops){ NULL, evtchn_op, NULL, &x->s[front] };
-    x->bops = (struct pvcore_guest_blk_ops){ grant_op, evtchn_op, mapped, &x->s[back] };
+    x->fops = (struct pvcore_guest_blk_ops){ NULL, evtchn_op, NULL, &x->s[front], memory_op, front_remap };
+    x->bops = (struct pvcore_guest_blk_ops){ grant_op, evtchn_op, mapped, &x->s[back], memory_op, back_remap };
+    framesrc_init(&x->src, x->t);
+    remap_fx = x;
     x->fmem = aligned_alloc(64, (pvcore_guest_blkfront_size() + 63u) & ~(size_t)63u);
     x->bmem = aligned_alloc(64, (pvcore_guest_blkback_size() + 63u) & ~(size_t)63u);
     assert_non_null(x->fmem);
@@ -241,6 +376,7 @@ static void front_config(struct fx *x, struct pvcore_guest_blkfront_config *c, s
     for (i = 0; i < NPAGES; i++) {
         pages[i].va = frame_ptr(x->t, x->page[i]);
         pages[i].frame = x->page[i];
+        pages[i].gfn = x->gfn[i];
     }
     c->pages = pages;
     c->nr_pages = NPAGES;
@@ -260,27 +396,38 @@ static void back_config(struct fx *x, struct pvcore_guest_blkback_config *c)
     c->ring_addr = RING_VA;
     for (i = 0; i < MAXSEG; i++) {
         c->seg_addr[i] = SEG_VA(i);
+        c->spare_gfn[i] = SPARE_GFN(i);
     }
     c->disk = x->disk;
     c->nr_sectors = NSECT;
 }
 
-/* Both ends, connected. */
-static void fx_init(struct fx *x, int front, int back)
+/* Both ends, connected; in transfer mode if `xfer`. */
+static void fx_init_mode(struct fx *x, int front, int back, int xfer)
 {
     struct pvcore_guest_blkfront_config fc;
     struct pvcore_guest_blkback_config bc;
     struct pvcore_guest_blk_page pages[NPAGES];
 
     fx_setup(x, front, back);
+    x->xfer = xfer;
     front_config(x, &fc, pages);
+    fc.transfer_reads = (uint32_t)xfer;
     assert_int_equal(pvcore_guest_blkfront_init(x->fmem, pvcore_guest_blkfront_size(), &fc, &x->f), 0);
     assert_int_equal(pvcore_guest_blkfront_ring_ref(x->f), FIRST_REF);
     back_config(x, &bc);
+    bc.transfer_reads = (uint32_t)xfer;
     assert_int_equal(pvcore_guest_blkback_connect(x->bmem, pvcore_guest_blkback_size(), &bc, &x->b), 0);
+    x->tot_before[front] = pvcore_domain_tot_pages(x->t->dom[front]);
+    x->tot_before[back] = pvcore_domain_tot_pages(x->t->dom[back]);
     /* The ring is mapped: the front-end cannot take its grant back. */
     assert_int_equal(finfo(x->t, x->ring).count, x->before[0].count + 1u);
     check_invariants(x->t);
+}
+
+static void fx_init(struct fx *x, int front, int back)
+{
+    fx_init_mode(x, front, back, 0);
 }
 
 static uint32_t gnt_word(struct fx *x, uint32_t ref)
@@ -303,6 +450,12 @@ static void assert_nothing_held(struct fx *x)
         assert_int_equal(now.type_count, x->before[i].type_count);
         assert_int_equal(gnt_word(x, FIRST_REF + i), 0);
     }
+    /* Frames given and received balance: each domain is its size again. */
+    if (x->tot_before[x->fd] != 0) {
+        assert_int_equal(pvcore_domain_tot_pages(x->t->dom[x->fd]), x->tot_before[x->fd]);
+        assert_int_equal(pvcore_domain_tot_pages(x->t->dom[x->bd]), x->tot_before[x->bd]);
+    }
+    assert_int_equal(atomic_load(&x->bad_remaps), 0);
     check_invariants(x->t);
 }
 
@@ -438,7 +591,18 @@ static bool run_phase(struct fx *x, uint8_t op, uint32_t seed)
                     s[b] = op == PVCORE_BLKIF_OP_WRITE ? pattern(start + j, b, seed) : 0xEE;
                 }
             }
-            TCHECK(pvcore_guest_blkfront_queue(x->f, op, start, segs, p.nseg, &p.id) == 0);
+            {
+                int qrc = pvcore_guest_blkfront_queue(x->f, op, start, segs, p.nseg, &p.id);
+                if (qrc != 0) {
+                    fprintf(stderr, "queue: %d (remaps %u, bad %u)\n", qrc, atomic_load(&x->remaps), atomic_load(&x->bad_remaps));
+                }
+                TCHECK(qrc == 0);
+            }
+            if (op == PVCORE_BLKIF_OP_READ) {
+                x->read_segs += p.nseg;
+            } else {
+                x->write_segs += p.nseg;
+            }
             for (i = 0; i < p.nseg; i++) {
                 page_used[p.page[i]] = true;
                 TCHECK(pvcore_guest_blkfront_page_busy(x->f, p.page[i]) == 1);
@@ -472,6 +636,15 @@ static bool run_phase(struct fx *x, uint8_t op, uint32_t seed)
             TCHECK(p != NULL);
             TCHECK(done[i].operation == op);
             TCHECK(done[i].status == PVCORE_BLKIF_RSP_OKAY);
+            /* Transfer mode: whole pages came, the sectors around the request's zero. */
+            for (j = 0; op == PVCORE_BLKIF_OP_READ && x->xfer && j < 8u * p->nseg; j++) {
+                const uint8_t *pg = (const uint8_t *)frame_ptr(x->t, x->page[p->page[j / 8u]]);
+                if (j < p->off || j >= p->off + p->len) {
+                    for (b = 0; b < PVCORE_BLKIF_SECTOR_SIZE; b++) {
+                        TCHECK(pg[(j % 8u) * PVCORE_BLKIF_SECTOR_SIZE + b] == 0);
+                    }
+                }
+            }
             for (j = 0; op == PVCORE_BLKIF_OP_READ && j < p->len; j++) {
                 const uint8_t *s = sector_ptr(x, p, j);
                 for (b = 0; b < PVCORE_BLKIF_SECTOR_SIZE; b++) {
@@ -535,7 +708,7 @@ static void *back_thread(void *arg)
     return NULL;
 }
 
-static void pattern_test(int front, int back)
+static void pattern_test(int front, int back, int xfer)
 {
     struct fx x;
     pthread_t ft, bt;
@@ -543,7 +716,7 @@ static void pattern_test(int front, int back)
     uint64_t s;
     uint32_t b;
 
-    fx_init(&x, front, back);
+    fx_init_mode(&x, front, back, xfer);
     assert_int_equal(pthread_create(&bt, NULL, back_thread, &x), 0);
     assert_int_equal(pthread_create(&ft, NULL, front_thread, &x), 0);
     assert_int_equal(pthread_join(ft, NULL), 0);
@@ -565,6 +738,14 @@ static void pattern_test(int front, int back)
     assert_int_equal(st.sectors_written, (uint64_t)ROUNDS * NSECT);
     assert_int_equal(st.sectors_read, (uint64_t)ROUNDS * NSECT);
     assert_int_equal(st.mapped, st.unmapped + 1u); /* the ring, still mapped */
+    assert_int_equal(st.transfer_failures, 0);
+    if (xfer) {
+        /* Every read segment's page came by transfer: one frame each, no mapping. */
+        assert_int_equal(st.transferred, x.read_segs);
+        assert_int_equal(st.mapped, x.write_segs + 1u);
+    } else {
+        assert_int_equal(st.transferred, 0);
+    }
     assert_int_equal(st.notifies, atomic_load(&x.s[back].sends));
     /* Batches: several requests per publication, and at most one notification each. */
     assert_true(x.max_batch > 1u);
@@ -580,14 +761,27 @@ static void pattern_test(int front, int back)
 static void test_blk_pattern_32_on_64(void **state)
 {
     (void)state;
-    pattern_test(2, 1);
+    pattern_test(2, 1, 0);
 }
 
 /* A 64-bit front-end (x86_64 ring) served by a 32-bit back-end. */
 static void test_blk_pattern_64_on_32(void **state)
 {
     (void)state;
-    pattern_test(1, 2);
+    pattern_test(1, 2, 0);
+}
+
+/* Transfer mode: the reads' pages are flipped to the front-end, both ways round. */
+static void test_blk_transfer_32_on_64(void **state)
+{
+    (void)state;
+    pattern_test(2, 1, 1);
+}
+
+static void test_blk_transfer_64_on_32(void **state)
+{
+    (void)state;
+    pattern_test(1, 2, 1);
 }
 
 /* ---- a hostile front-end ------------------------------------------------------------------- */
@@ -1120,7 +1314,7 @@ static void test_blk_config(void **state)
     struct pvcore_guest_blk_page pages[NPAGES];
     struct pvcore_guest_blkfront *f = NULL;
     struct pvcore_guest_blkback *b = NULL;
-    struct pvcore_guest_blk_ops no_send = { NULL, NULL, NULL, NULL };
+    struct pvcore_guest_blk_ops no_send = { NULL, NULL, NULL, NULL, NULL, NULL };
     size_t fs = pvcore_guest_blkfront_size(), bs = pvcore_guest_blkback_size();
     uint8_t hdr[64];
     struct pvcore_guest_blk_seg seg = { 0, 0, 7 }, two[2] = { { 0, 0, 7 }, { 0, 0, 7 } };
@@ -1235,6 +1429,8 @@ int main(void)
         cmocka_unit_test(test_blk_hostile_back),
         cmocka_unit_test(test_blk_pattern_32_on_64),
         cmocka_unit_test(test_blk_pattern_64_on_32),
+        cmocka_unit_test(test_blk_transfer_32_on_64),
+        cmocka_unit_test(test_blk_transfer_64_on_32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

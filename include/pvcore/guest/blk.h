@@ -31,7 +31,30 @@
  * Neither end blocks or waits: the embedder waits for the event channel in its own way
  * (an upcall and SCHEDOP_block in a guest kernel, a polling thread in a test) and calls
  * the poll function when notified. Data are granted, never copied between the domains by
- * the hypervisor; page transfer (GNTTABOP_transfer) is not used.
+ * the hypervisor.
+ *
+ * @par Transfer mode (`transfer_reads` on both ends)
+ * Reads may instead be served by page flipping, the seed's second way of moving data:
+ * - queuing a read, the front-end unmaps each segment's page (`remap` with
+ *   #PVCORE_GUEST_BLK_NO_FRAME), gives its frame back (#PVCORE_XENMEM_decrease_reservation,
+ *   one call per request) and sets the page's grant entry to accept a transfer
+ *   (#PVCORE_GTF_accept_transfer, naming the back-end, the page's pseudo-physical frame in
+ *   `frame`);
+ * - the back-end populates as many of its spare pseudo-physical frames
+ *   (#PVCORE_XENMEM_populate_physmap, one call), maps each at its segment address
+ *   (`remap`), fills it from the disk (the sectors outside the segment become zero),
+ *   unmaps it and gives it to the front-end with #PVCORE_GNTTABOP_transfer (one call per
+ *   request), so its own size stays the same; a frame the hypervisor left it is given
+ *   back;
+ * - answered, the front-end ends each entry's transfer (Xen's protocol: refused while not
+ *   committed, else waited for until completed), maps the frame it received at the page
+ *   (`remap`) and uses it from then on; a page that received nothing (a back-end that
+ *   failed, or lied) gets a new frame (#PVCORE_XENMEM_populate_physmap) and the request
+ *   is reported #PVCORE_BLKIF_RSP_ERROR.
+ * Writes are granted as in the default mode: a write's data stays the front-end's. A
+ * read then replaces whole pages, so a segment's other sectors are zero afterwards. Ends
+ * that disagree on the mode see their reads fail (a map of an accept_transfer entry, or a
+ * transfer to a permit_access one, is refused), never wrong data.
  *
  * @par What the embedder supplies (struct pvcore_guest_blk_ops)
  * - `grant_table_op(cmd, uop, count)` and `event_channel_op(cmd, arg)`: the hypercalls,
@@ -110,9 +133,13 @@ extern "C" {
 /**
  * @name Faults (pvcore_guest_blkfront_fault(), pvcore_guest_blkback_fault())
  * Why an end stopped. Each is a protocol violation by the other side, except
- * #PVCORE_GUEST_BLK_FAULT_UNMAP_FAILED, which the hypervisor reported.
+ * #PVCORE_GUEST_BLK_FAULT_UNMAP_FAILED and #PVCORE_GUEST_BLK_FAULT_NO_FRAME, which the
+ * hypervisor or the embedder reported.
  * @{
  */
+/** `remap`'s `frame` for "map nothing there". */
+#define PVCORE_GUEST_BLK_NO_FRAME UINT64_MAX
+
 /** No fault: the end is working. */
 #define PVCORE_GUEST_BLK_FAULT_NONE 0u
 /** Front-end: a response's id names no request in flight (unknown, stale or answered already). */
@@ -126,6 +153,11 @@ extern "C" {
 #define PVCORE_GUEST_BLK_FAULT_GRANT_HELD 4u
 /** Back-end: a mapping could not be removed (the unmap hypercall failed). */
 #define PVCORE_GUEST_BLK_FAULT_UNMAP_FAILED 5u
+/** Transfer mode: a page's frame could not be given up, mapped or replaced (memory_op or
+ * `remap` failed): the page has no frame, and the end stops. */
+#define PVCORE_GUEST_BLK_FAULT_NO_FRAME 6u
+/** Transfer mode, front-end: a committed transfer did not complete in time. */
+#define PVCORE_GUEST_BLK_FAULT_TRANSFER_STUCK 7u
 /** @} */
 
 /**
@@ -150,12 +182,32 @@ struct pvcore_guest_blk_ops {
      */
     void *(*mapped)(void *ctx, uint64_t host_addr);
     void *ctx; /**< The first argument of each function. */
+    /**
+     * Transfer mode only: issues `memory_op(cmd, arg)` (#PVCORE_XENMEM_populate_physmap and
+     * #PVCORE_XENMEM_decrease_reservation, `arg` a struct pvcore_xen_memory_reservation of
+     * the compiler's width whose `extent_start` is the address of an array of
+     * pvcore_xen_pfn_t in the caller's memory; the embedder translates them for a domain of
+     * another width and copies the results back). Returns the hypercall's result: the
+     * extents done, or a negative `PVCORE_E*`.
+     */
+    int64_t (*memory_op)(void *ctx, uint32_t cmd, void *arg);
+    /**
+     * Transfer mode only: maps machine frame `frame` of the caller's own, writable, at the
+     * page at guest virtual address `addr` in place of what is there (a front-end's page:
+     * the address of its `va`), and records `frame` as pseudo-physical frame `gfn` in the
+     * guest's own P2M table; with #PVCORE_GUEST_BLK_NO_FRAME, removes the page's mapping
+     * (the P2M entry becomes invalid). In a guest kernel, #PVCORE_HYPERVISOR_update_va_mapping.
+     * Returns where the code accesses the page now (a guest kernel: `addr`), NULL on
+     * failure; anything non-NULL when unmapping succeeded.
+     */
+    void *(*remap)(void *ctx, uint64_t addr, uint64_t gfn, uint64_t frame);
 };
 
 /** A page of the front-end: where it is, and the frame number its grant entry names. */
 struct pvcore_guest_blk_page {
     void *va;       /**< The page in the front-end's memory (4 KiB, page aligned). */
     uint64_t frame; /**< Its frame as a grant names it (a PV guest's machine frame); below 2^32. */
+    uint64_t gfn;   /**< Transfer mode: its pseudo-physical frame (below 2^32), where a transferred frame goes. */
 };
 
 /** The front-end's setup, read by pvcore_guest_blkfront_init(). */
@@ -171,6 +223,7 @@ struct pvcore_guest_blkfront_config {
     struct pvcore_guest_blk_page ring; /**< The ring page. */
     const struct pvcore_guest_blk_page *pages; /**< The data pages (copied); page i is granted as first_ref + 1 + i. */
     uint32_t nr_pages;        /**< How many, 1 to #PVCORE_GUEST_BLKFRONT_MAX_PAGES. */
+    uint32_t transfer_reads;  /**< Non-zero: transfer mode (reads flipped; ops need memory_op and remap). */
 };
 
 /** A front-end, in memory the kernel supplies (opaque). */
@@ -322,6 +375,8 @@ struct pvcore_guest_blkback_config {
     void *disk;                 /**< The RAM disk, `nr_sectors` x 512 bytes. */
     uint64_t nr_sectors;        /**< Its size in sectors, at least 1. */
     uint32_t read_only;         /**< Non-zero: writes are answered #PVCORE_BLKIF_RSP_ERROR. */
+    uint32_t transfer_reads;    /**< Non-zero: transfer mode (ops need memory_op and remap). */
+    uint64_t spare_gfn[PVCORE_BLKIF_MAX_SEGMENTS_PER_REQUEST]; /**< Transfer mode: distinct pseudo-physical frames of the back-end with no frame, populated for a read's segments. */
 };
 
 /** What a back-end did (pvcore_guest_blkback_get_stats()). */
@@ -337,6 +392,8 @@ struct pvcore_guest_blkback_stats {
     uint64_t mapped;         /**< Grant mappings made (ring included). */
     uint64_t unmapped;       /**< Grant mappings removed: equal to `mapped` when none is held. */
     uint64_t notifies;       /**< Event-channel notifications sent. */
+    uint64_t transferred;    /**< Transfer mode: frames given to the front-end. */
+    uint64_t transfer_failures; /**< Transfer mode: segments whose frame could not be populated, filled or given. */
     int16_t last_gntst;      /**< The GNTST_* status of the last failed map (0 if none). */
 };
 
