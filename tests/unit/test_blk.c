@@ -26,6 +26,12 @@
  *   answer, an unknown id, a wrong operation, more responses than requests, and an answer
  *   while it still maps the request's page. The front-end stops with the right fault
  *   each time and gives back every grant once nothing maps it.
+ * - test_blk_transfer_*: the pattern test in transfer mode: every read's pages are given
+ *   back by the front-end and flipped to it by the back-end (each transfer checked:
+ *   whole pages, the sectors around the request zero), writes granted; afterwards each
+ *   domain is its size again. test_blk_transfer_hostile: a back-end that transfers into
+ *   only some of a read's pages or none, a transfer after the answer, a disconnect with a
+ *   read in flight, and ends in different modes.
  * - test_blk_config: the set-up functions refuse bad arguments and write nothing.
  */
 #include "regress/evtenv.h"
@@ -1148,14 +1154,23 @@ static void answer(struct fx *x, uint32_t *rsp_prod, uint64_t id, uint8_t op, in
 }
 
 /* A front-end with no back-end behind it: the test plays that part. */
-static void hb_init(struct fx *x)
+static void hb_init_mode(struct fx *x, int xfer)
 {
     struct pvcore_guest_blkfront_config fc;
     struct pvcore_guest_blk_page pages[NPAGES];
 
     fx_setup(x, 2, 1);
+    x->xfer = xfer;
     front_config(x, &fc, pages);
+    fc.transfer_reads = (uint32_t)xfer;
     assert_int_equal(pvcore_guest_blkfront_init(x->fmem, pvcore_guest_blkfront_size(), &fc, &x->f), 0);
+    x->tot_before[2] = pvcore_domain_tot_pages(x->t->dom[2]);
+    x->tot_before[1] = pvcore_domain_tot_pages(x->t->dom[1]);
+}
+
+static void hb_init(struct fx *x)
+{
+    hb_init_mode(x, 0);
 }
 
 static uint64_t queue1(struct fx *x, uint8_t op, uint32_t page)
@@ -1184,6 +1199,146 @@ static void hb_end(struct fx *x, uint32_t fault)
     }
     fx_finish(x);
     fx_free(x);
+}
+
+/* The test, as the back-end (domain 1), gives the front-end a new frame holding `fill`
+ * through its grant `ref`: populated at a spare gfn, written, transferred. The status. */
+static int16_t give_frame(struct fx *x, uint32_t ref, uint8_t fill)
+{
+    pvcore_gnttab_transfer_x86_64_t t;
+    pvcore_xen_memory_reservation_x86_64_t r;
+    uint64_t frame = SPARE_GFN(0);
+
+    memset(&r, 0, sizeof(r));
+    r.extent_start = (uintptr_t)&frame;
+    r.nr_extents = 1;
+    r.domid = PVCORE_DOMID_SELF;
+    assert_int_equal(memory_op(&x->s[1], PVCORE_XENMEM_populate_physmap, &r), 1);
+    memset(frame_ptr(x->t, frame), fill, 4096);
+    memset(&t, 0, sizeof(t));
+    t.mfn = frame;
+    t.domid = 2;
+    t.ref = ref;
+    assert_int_equal(transfer_op(&x->s[1], &t, 1), 0);
+    return t.status;
+}
+
+/* Queues a transfer-mode read of pages 0 and 1 (sectors 0-15): its id. The pages' frames
+ * are given back and their entries accept a transfer from domain 1. */
+static uint64_t queue_xfer_read(struct fx *x, uint64_t old[2])
+{
+    struct pvcore_guest_blk_seg segs[2] = { { 0, 0, 7 }, { 1, 0, 7 } };
+    uint64_t id;
+
+    old[0] = x->page[0];
+    old[1] = x->page[1];
+    assert_int_equal(pvcore_guest_blkfront_queue(x->f, PVCORE_BLKIF_OP_READ, 0, segs, 2, &id), 0);
+    assert_int_equal(pvcore_guest_blkfront_kick(x->f), 0);
+    assert_int_equal(gnt_word(x, FIRST_REF + 1u), (uint32_t)PVCORE_GTF_accept_transfer | 1u << 16);
+    assert_int_equal(gnt_word(x, FIRST_REF + 2u), (uint32_t)PVCORE_GTF_accept_transfer | 1u << 16);
+    assert_int_equal(finfo(x->t, old[0]).owner, PVCORE_DOMID_INVALID); /* given back */
+    assert_int_equal(finfo(x->t, old[1]).owner, PVCORE_DOMID_INVALID);
+    assert_int_equal(pvcore_domain_tot_pages(x->t->dom[2]), x->tot_before[2] - 2u);
+    check_invariants(x->t);
+    return id;
+}
+
+/*
+ * Transfer mode against a hostile or mismatched other end:
+ * - a back-end that transfers a frame into one of a read's two pages and answers OKAY:
+ *   the front-end keeps the frame that came (with its data), gets a new one for the page
+ *   that got nothing, and reports the read failed; answering OKAY with no transfer at all
+ *   is the same; nothing stops, and each domain is its size again;
+ * - a transfer into an entry after the answer (the front-end took it back): refused;
+ * - a disconnect with a transfer-mode read in flight takes the entries back and gives
+ *   the pages new frames;
+ * - a back-end in transfer mode serving a front-end that grants its pages (and the other
+ *   way round): the reads fail, no data moves, every frame is accounted for.
+ */
+static void test_blk_transfer_hostile(void **state)
+{
+    struct fx x;
+    struct pvcore_guest_blk_done d[4];
+    uint64_t a, old[2];
+    uint32_t n, rp, i;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        hb_init_mode(&x, 1);
+        rp = 0;
+        a = queue_xfer_read(&x, old);
+        if (i == 0) {
+            assert_int_equal(give_frame(&x, FIRST_REF + 1u, 0x5A), PVCORE_GNTST_okay);
+        }
+        answer(&x, &rp, a, PVCORE_BLKIF_OP_READ, PVCORE_BLKIF_RSP_OKAY);
+        assert_int_equal(pvcore_guest_blkfront_poll(x.f, d, 4, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(d[0].status, PVCORE_BLKIF_RSP_ERROR); /* a page got nothing */
+        assert_int_equal(pvcore_guest_blkfront_fault(x.f), PVCORE_GUEST_BLK_FAULT_NONE);
+        assert_int_equal(gnt_word(&x, FIRST_REF + 1u), 0);
+        assert_int_equal(gnt_word(&x, FIRST_REF + 2u), 0);
+        assert_int_not_equal(x.page[0], old[0]);
+        assert_int_not_equal(x.page[1], old[1]);
+        assert_int_equal(finfo(x.t, x.page[0]).owner, 2);
+        assert_int_equal(finfo(x.t, x.page[1]).owner, 2);
+        assert_int_equal(((uint8_t *)frame_ptr(x.t, x.page[0]))[4095], i == 0 ? 0x5A : 0);
+        assert_int_equal(pvcore_guest_blkfront_page_busy(x.f, 0), 0);
+        /* Too late: the entry is no longer accepting. */
+        assert_int_not_equal(give_frame(&x, FIRST_REF + 1u, 0x11), PVCORE_GNTST_okay);
+        hb_end(&x, PVCORE_GUEST_BLK_FAULT_NONE);
+    }
+
+    /* Disconnected with the read in flight. */
+    hb_init_mode(&x, 1);
+    (void)queue_xfer_read(&x, old);
+    assert_int_equal(pvcore_guest_blkfront_disconnect(x.f), 0);
+    assert_int_equal(pvcore_guest_blkfront_in_flight(x.f), 0);
+    assert_int_equal(finfo(x.t, x.page[0]).owner, 2);
+    assert_int_equal(finfo(x.t, x.page[1]).owner, 2);
+    x.b = NULL;
+    fx_finish(&x);
+    fx_free(&x);
+
+    /* Mismatched modes, both ways: the reads fail, nothing leaks. */
+    for (i = 0; i < 2; i++) {
+        struct pvcore_guest_blkfront_config fc;
+        struct pvcore_guest_blkback_config bc;
+        struct pvcore_guest_blk_page pages[NPAGES];
+        struct pvcore_guest_blkback_stats st;
+        struct pvcore_guest_blk_seg seg = { 0, 0, 7 };
+        uint32_t served;
+
+        fx_setup(&x, 2, 1);
+        front_config(&x, &fc, pages);
+        fc.transfer_reads = i;
+        assert_int_equal(pvcore_guest_blkfront_init(x.fmem, pvcore_guest_blkfront_size(), &fc, &x.f), 0);
+        back_config(&x, &bc);
+        bc.transfer_reads = 1u - i;
+        assert_int_equal(pvcore_guest_blkback_connect(x.bmem, pvcore_guest_blkback_size(), &bc, &x.b), 0);
+        x.tot_before[2] = pvcore_domain_tot_pages(x.t->dom[2]);
+        x.tot_before[1] = pvcore_domain_tot_pages(x.t->dom[1]);
+        memset(x.disk, 0x77, 8u * PVCORE_BLKIF_SECTOR_SIZE);
+        memset(frame_ptr(x.t, x.page[0]), 0x33, 4096);
+        assert_int_equal(pvcore_guest_blkfront_queue(x.f, PVCORE_BLKIF_OP_READ, 0, &seg, 1, NULL), 0);
+        assert_int_equal(pvcore_guest_blkfront_kick(x.f), 0);
+        assert_int_equal(pvcore_guest_blkback_poll(x.b, 0, &served), 0);
+        assert_int_equal(served, 1);
+        assert_int_equal(pvcore_guest_blkfront_poll(x.f, d, 4, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(d[0].status, PVCORE_BLKIF_RSP_ERROR);
+        pvcore_guest_blkback_get_stats(x.b, &st);
+        assert_int_equal(st.transferred, 0);
+        assert_int_equal(st.sectors_read, 0);
+        assert_int_equal(st.transfer_failures, 1u - i);
+        assert_int_equal(st.map_failures, i);
+        if (i == 0) {
+            /* The granted page kept its frame and was not written. */
+            assert_int_equal(((uint8_t *)frame_ptr(x.t, x.page[0]))[100], 0x33);
+        }
+        assert_int_equal(pvcore_guest_blkback_fault(x.b), PVCORE_GUEST_BLK_FAULT_NONE);
+        fx_finish(&x);
+        fx_free(&x);
+    }
 }
 
 static void test_blk_hostile_back(void **state)
@@ -1349,6 +1504,18 @@ static void test_blk_config(void **state)
     pages[5].frame = 1ull << 32;
     FBAD((void)0);
     pages[5].frame = x.page[5];
+    /* Transfer mode: memory_op and remap needed, gfns below 2^32. */
+    {
+        struct pvcore_guest_blk_ops no_remap = x.fops, no_memop = x.fops;
+
+        no_remap.remap = NULL;
+        no_memop.memory_op = NULL;
+        FBAD((c.transfer_reads = 1, c.ops = &no_remap));
+        FBAD((c.transfer_reads = 1, c.ops = &no_memop));
+        pages[7].gfn = 1ull << 32;
+        FBAD(c.transfer_reads = 1);
+        pages[7].gfn = x.gfn[7];
+    }
     raw_grant(&x, FIRST_REF + 7u, PVCORE_GTF_permit_access, 1, 1); /* a reference in use */
     FBAD((void)0);
     raw_grant(&x, FIRST_REF + 7u, 0, 0, 0);
@@ -1405,6 +1572,15 @@ static void test_blk_config(void **state)
     BBAD(d.seg_addr[3] = d.seg_addr[4]);
     BBAD(d.seg_addr[10] = RING_VA);
     BBAD(d.seg_addr[0] = SEG_VA(0) + 1u);
+    {
+        struct pvcore_guest_blk_ops no_remap = x.bops, no_memop = x.bops;
+
+        no_remap.remap = NULL;
+        no_memop.memory_op = NULL;
+        BBAD((d.transfer_reads = 1, d.ops = &no_remap));
+        BBAD((d.transfer_reads = 1, d.ops = &no_memop));
+        BBAD((d.transfer_reads = 1, d.spare_gfn[2] = d.spare_gfn[9]));
+    }
     /* The ring's grant is gone (revoked above): the map is refused. */
     assert_int_equal(pvcore_guest_blkback_connect(x.bmem, bs, &bc, &b), -PVCORE_EACCES);
     {
@@ -1427,6 +1603,7 @@ int main(void)
         cmocka_unit_test(test_blk_hostile_front_64),
         cmocka_unit_test(test_blk_hostile_front_backwards),
         cmocka_unit_test(test_blk_hostile_back),
+        cmocka_unit_test(test_blk_transfer_hostile),
         cmocka_unit_test(test_blk_pattern_32_on_64),
         cmocka_unit_test(test_blk_pattern_64_on_32),
         cmocka_unit_test(test_blk_transfer_32_on_64),

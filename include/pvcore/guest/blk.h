@@ -260,8 +260,9 @@ size_t pvcore_guest_blkfront_size(void);
  * @return 0; -#PVCORE_EINVAL for a NULL or misaligned argument, a missing
  *         event_channel_op, a protocol other than 0, 32 or 64, no data page or too many, a
  *         page not page-aligned or with a frame of 2^32 or more, grant references beyond
- *         the table, a reference in use (flags not 0), or `bytes` too small. Nothing is
- *         written to shared memory on error.
+ *         the table, a reference in use (flags not 0), or `bytes` too small; in transfer
+ *         mode also for ops without memory_op or remap, or a gfn of 2^32 or more. Nothing
+ *         is written to shared memory on error.
  */
 int pvcore_guest_blkfront_init(void *mem, size_t bytes, const struct pvcore_guest_blkfront_config *cfg,
                                struct pvcore_guest_blkfront **out);
@@ -309,7 +310,10 @@ int pvcore_guest_blkfront_page_busy(const struct pvcore_guest_blkfront *f, uint3
  *         of bounds, a segment's sectors out of order or past the page, a last sector
  *         past 2^64 - 1, or a page named twice; -#PVCORE_EBUSY if a page is
  *         busy; -#PVCORE_ENOSPC if no ring slot is free; -#PVCORE_EIO once the front-end
- *         has stopped. Nothing changes on error.
+ *         has stopped. Nothing changes on error, except that in transfer mode a read
+ *         whose frames could not all be given back (-#PVCORE_ENOMEM, or memory_op's or
+ *         remap's error) leaves its pages with frames that may be new ones, or stops the
+ *         front-end (-#PVCORE_EIO, #PVCORE_GUEST_BLK_FAULT_NO_FRAME) if one has none.
  */
 int pvcore_guest_blkfront_queue(struct pvcore_guest_blkfront *f, uint8_t op, uint64_t sector,
                                 const struct pvcore_guest_blk_seg *segs, uint32_t nr_segs, uint64_t *id);
@@ -415,7 +419,8 @@ size_t pvcore_guest_blkback_size(void);
  * @param out   Receives the back-end (a pointer into `mem`).
  * @return 0; -#PVCORE_EINVAL for a NULL or misaligned argument, a missing hypercall, a
  *         protocol other than 32 or 64, an address not page aligned, a NULL or empty disk,
- *         or `bytes` too small; -#PVCORE_EACCES if the ring's grant could not be mapped
+ *         or `bytes` too small (in transfer mode also for ops without memory_op or remap,
+ *         or spare gfns not distinct); -#PVCORE_EACCES if the ring's grant could not be mapped
  *         (its GNTST_* status in the stats' `last_gntst`; `*out` is still set, so the
  *         stats can be read); -#PVCORE_EFAULT if `mapped` found nothing at `ring_addr`
  *         (the mapping is removed again); the hypercall's error.
