@@ -19,7 +19,11 @@
  * What the two guests agree on without xenstore: the ring's grant reference (RING_REF, the
  * first after the reserved entries), the disk's size and the virtual device number; the
  * back-end's ring layout is its own unless minihv.blk_protocol=x86_32-abi or x86_64-abi
- * (the front-end's `protocol` node in Xen's convention) says otherwise.
+ * (the front-end's `protocol` node in Xen's convention) says otherwise; and, with
+ * minihv.blk_transfer=1 given to both, the driver's transfer mode: each read's pages are
+ * given back by the front-end and flipped to it by the back-end (memory_op and
+ * GNTTABOP_transfer), each side mapping the frames with update_va_mapping and keeping its
+ * p2m list right; the back-end populates pseudo-physical frames past its nr_pages.
  *
  * Events stay masked throughout: each side waits with SCHEDOP_poll on its one port, with
  * a timeout (so that the back-end also notices the peer leaving), and clears the port's
@@ -52,6 +56,8 @@
 static volatile uint8_t *si; /* shared info */
 static unsigned int failures;
 static unsigned long next_free, free_end;
+static unsigned long *p2m, nr_pfns; /* start_info's mfn_list and nr_pages */
+static bool transfer_mode;
 
 static void check(const char *what, long rc)
 {
@@ -87,7 +93,28 @@ static int64_t event_channel_op(void *ctx, uint32_t cmd, void *arg)
     return hyp_event_channel_op(cmd, arg);
 }
 
-static const struct pvcore_guest_blk_ops ops = { grant_table_op, event_channel_op, NULL, NULL, NULL, NULL };
+static int64_t memory_op(void *ctx, uint32_t cmd, void *arg)
+{
+    (void)ctx;
+    return hyp_memory_op(cmd, arg);
+}
+
+/* Transfer mode: frame `frame` (or nothing) at the page at `addr`, and in the p2m list. */
+static void *remap(void *ctx, uint64_t addr, uint64_t gfn, uint64_t frame)
+{
+    uint64_t val = frame == PVCORE_GUEST_BLK_NO_FRAME ? 0 : (frame << GUEST_PAGE_SHIFT) | guest_format.page_flags;
+
+    (void)ctx;
+    if (hyp_update_va_mapping((unsigned long)addr, val, PVCORE_UVMF_INVLPG | PVCORE_UVMF_LOCAL) != 0) {
+        return NULL;
+    }
+    if (gfn < nr_pfns) {
+        p2m[gfn] = frame == PVCORE_GUEST_BLK_NO_FRAME ? ~0ul : (unsigned long)frame;
+    }
+    return (void *)(uintptr_t)addr;
+}
+
+static const struct pvcore_guest_blk_ops ops = { grant_table_op, event_channel_op, NULL, NULL, memory_op, remap };
 
 /* Takes the port's event: clears its pending bit; true if it was set. */
 static bool take_event(uint32_t port)
@@ -187,14 +214,19 @@ static void serve(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     }
     cfg.disk = disk;
     cfg.nr_sectors = DISK_SECTORS;
+    cfg.transfer_reads = transfer_mode;
+    for (i = 0; i < MAXSEG; i++) {
+        cfg.spare_gfn[i] = nr_pfns + i; /* holes: past the pages the domain started with */
+    }
     rc = pvcore_guest_blkback_connect(state, GUEST_PAGE_SIZE, &cfg, &b);
     check("connect (map the ring)", rc);
     if (rc != 0) {
         return;
     }
-    guest_print("blk: ring of d%u mapped (grant %u, %s layout), serving", peer, RING_REF,
+    guest_print("blk: ring of d%u mapped (grant %u, %s layout), serving%s", peer, RING_REF,
                 cfg.protocol == PVCORE_GUEST_BLK_X86_32 ? PVCORE_XEN_IO_PROTO_ABI_X86_32
-                                                        : PVCORE_XEN_IO_PROTO_ABI_X86_64);
+                                                        : PVCORE_XEN_IO_PROTO_ABI_X86_64,
+                transfer_mode ? ", reads by page transfer" : "");
     /* Clear the event, then look at the ring: a request published after the look sets it
      * again, and the poll returns at once. */
     for (;;) {
@@ -224,6 +256,15 @@ static void serve(unsigned int peer, uint64_t (*mfn_of)(const void *va))
                 (unsigned long)st.requests, (unsigned long)st.okay,
                 (unsigned long)(st.errors + st.unsupported), (unsigned long)st.sectors_written,
                 (unsigned long)st.sectors_read);
+    if (transfer_mode) {
+        if (st.transferred == 0 || st.transfer_failures != 0) {
+            guest_print("blk: %lu frames transferred, %lu segments failed: FAILED", (unsigned long)st.transferred,
+                        (unsigned long)st.transfer_failures);
+            failures++;
+        } else {
+            guest_print("blk: %lu frames transferred to d%u, none failed: ok", (unsigned long)st.transferred, peer);
+        }
+    }
     if (st.errors + st.unsupported != 0) {
         guest_print("blk: %lu requests failed: FAILED", (unsigned long)(st.errors + st.unsupported));
         failures++;
@@ -466,9 +507,11 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     for (i = 0; i < DATA_PAGES; i++) {
         pages[i].va = data + i * GUEST_PAGE_SIZE;
         pages[i].frame = mfn_of(pages[i].va);
+        pages[i].gfn = ((uintptr_t)pages[i].va - GUEST_VIRT_BASE) >> GUEST_PAGE_SHIFT;
     }
     cfg.pages = pages;
     cfg.nr_pages = DATA_PAGES;
+    cfg.transfer_reads = transfer_mode;
     rc = pvcore_guest_blkfront_init(state, GUEST_PAGE_SIZE, &cfg, &f);
     check("front-end init", rc);
     if (rc != 0) {
@@ -476,8 +519,9 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     }
     send.port = bind.local_port;
     check("send (ring granted)", hyp_event_channel_op(PVCORE_EVTCHNOP_send, &send));
-    guest_print("blk: ring granted as %u (%s layout), port %u bound to d%u port %u", RING_REF,
-                PVCORE_XEN_IO_PROTO_ABI_NATIVE, bind.local_port, peer, remote);
+    guest_print("blk: ring granted as %u (%s layout), port %u bound to d%u port %u%s", RING_REF,
+                PVCORE_XEN_IO_PROTO_ABI_NATIVE, bind.local_port, peer, remote,
+                transfer_mode ? ", reads by page transfer" : "");
 
     if (pass(f, bind.local_port, PVCORE_BLKIF_OP_WRITE)) {
         guest_print("blk: wrote the pattern over %u sectors", DISK_SECTORS);
@@ -500,9 +544,13 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
 }
 
 unsigned int guest_blk(const char *mode, volatile void *shared_info, uint64_t (*mfn_of)(const void *va),
-                       unsigned long free_va, unsigned long free_end_va)
+                       unsigned long *p2m_list, unsigned long nr_pages, unsigned long free_va,
+                       unsigned long free_end_va)
 {
     si = shared_info;
+    p2m = p2m_list;
+    nr_pfns = nr_pages;
+    transfer_mode = guest_option_is("minihv.blk_transfer", "1");
     next_free = free_va;
     free_end = free_end_va;
     si[1] = 1; /* events masked: we wait with SCHEDOP_poll */

@@ -129,6 +129,8 @@ hypercall_page:
     HYPERCALL hyp_event_channel_op, GUEST_HC_event_channel_op, 2
     /* (cmd, ops, count) */
     HYPERCALL hyp_grant_table_op, GUEST_HC_grant_table_op, 3
+    /* (cmd, arg) */
+    HYPERCALL hyp_memory_op, GUEST_HC_memory_op, 2
 
 /*
  * Exception entry. The hypervisor enters the trap table's handler in ring 1 on the same

@@ -92,6 +92,7 @@ hypercall_page:
     HYPERCALL hyp_callback_op, GUEST_HC_callback_op
     HYPERCALL hyp_event_channel_op, GUEST_HC_event_channel_op
     HYPERCALL hyp_grant_table_op, GUEST_HC_grant_table_op
+    HYPERCALL hyp_memory_op, GUEST_HC_memory_op
 
 /*
  * Exception entry. The hypervisor enters the trap table's handler in kernel mode, on the

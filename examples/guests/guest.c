@@ -49,6 +49,7 @@ _Static_assert(GUEST_HC_update_descriptor == PVCORE_HYPERVISOR_update_descriptor
                "update_descriptor number");
 _Static_assert(GUEST_HC_iret == PVCORE_HYPERVISOR_iret, "iret number");
 _Static_assert(GUEST_HC_grant_table_op == PVCORE_HYPERVISOR_grant_table_op, "grant_table_op number");
+_Static_assert(GUEST_HC_memory_op == PVCORE_HYPERVISOR_memory_op, "memory_op number");
 
 #define VIRT_BASE ((unsigned long)GUEST_VIRT_BASE)
 
@@ -1164,7 +1165,8 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
             failures++;
         } else {
             events_plan = &plan;
-            failures += guest_blk(find_option("minihv.blk"), shared_window, frame_of, plan.free_va,
+            failures += guest_blk(find_option("minihv.blk"), shared_window, frame_of,
+                                  (unsigned long *)(uintptr_t)si->mfn_list, si->nr_pages, plan.free_va,
                                   plan.spare_va);
         }
     }

@@ -46,6 +46,7 @@ long hyp_set_timer_op(uint64_t deadline);
 long hyp_callback_op(unsigned long cmd, void *arg);
 long hyp_event_channel_op(unsigned long cmd, void *arg);
 long hyp_grant_table_op(unsigned long cmd, void *ops, unsigned long count);
+long hyp_memory_op(unsigned long cmd, void *arg);
 
 /* ---- other assembly helpers ------------------------------------------------------------- */
 /* Reads one byte at a virtual address (used to take a page fault on purpose). */
@@ -150,10 +151,12 @@ uint64_t guest_system_time(const volatile void *shared_info);
 /*
  * For minihv.blk=<mode>: returns the number of failed checks. [free_va, free_end) are
  * pages of the initial mapping nothing else uses (the RAM disk, the ring and data pages,
- * the mapping windows come from there).
+ * the mapping windows come from there). p2m_list and nr_pages are start_info's: transfer
+ * mode changes the frames of some pages and keeps the list right.
  */
 unsigned int guest_blk(const char *mode, volatile void *shared_info, uint64_t (*mfn_of)(const void *va),
-                       unsigned long free_va, unsigned long free_end);
+                       unsigned long *p2m_list, unsigned long nr_pages, unsigned long free_va,
+                       unsigned long free_end);
 
 /* ---- entry (guest.c), called by _start on the guest's own stack ------------------------ */
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp);

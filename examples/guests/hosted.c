@@ -493,6 +493,13 @@ long hyp_grant_table_op(unsigned long cmd, void *ops, unsigned long count)
     not_here("grant_table_op");
 }
 
+long hyp_memory_op(unsigned long cmd, void *arg)
+{
+    (void)cmd;
+    (void)arg;
+    not_here("memory_op");
+}
+
 long guest_load_fs(unsigned long selector)
 {
     (void)selector;

@@ -49,6 +49,7 @@
 #define GUEST_HC_callback_op 30
 #define GUEST_HC_event_channel_op 32
 #define GUEST_HC_grant_table_op 20
+#define GUEST_HC_memory_op 12
 
 /*
  * guest_fault_registers() loads register n (in the order of its `after` array) with

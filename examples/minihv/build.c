@@ -49,7 +49,9 @@ int build_guest(struct guest *g, uint16_t domid, const void *kernel, uint64_t si
     cfg.domid = domid;
     cfg.nr_vcpus = 1;
     cfg.flags = g->is32 ? PVCORE_DOMAIN_GUEST_32 : 0;
-    cfg.max_pages = mem_pages + 2 + MINIHV_GRANT_FRAMES; /* + shared info, grant table and status */
+    /* + shared info, grant table and status, and room for memory_op: a back-end that flips
+     * pages populates a request's worth before it gives them away. */
+    cfg.max_pages = mem_pages + 2 + MINIHV_GRANT_FRAMES + MINIHV_SPARE_PAGES;
     rc = pvcore_domain_create(mm_machine(), phys_to_virt(mm_alloc_frames((dsize + 4095) / 4096) << 12),
                               dsize, &cfg, &g->d);
     if (rc) {

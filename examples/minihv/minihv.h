@@ -70,6 +70,8 @@ struct frame {
 
 /* Grant-table frames every guest gets, and the grant mappings it may hold at once. */
 #define MINIHV_GRANT_FRAMES 4u
+/* Pages a domain may have beyond its start-of-day memory (memory_op, page flipping). */
+#define MINIHV_SPARE_PAGES 16u
 #define MINIHV_GRANT_HANDLES 64u
 
 /* Why a guest stopped running (minihv_enter_guest's return value). */
