@@ -1134,11 +1134,57 @@ static uint32_t run_transfer(struct caller *c, uint8_t *b, struct unmap_defer *d
     return 2;
 }
 
+/*
+ * GNTTABOP_swap_grant_ref: entries ref_a and ref_b of the caller's own table change
+ * places (with their status words in version 2), as Xen does it: each reference inside
+ * the table (else bad_gntref), a reference swapped with itself is nothing to do, and
+ * neither may be pinned by a mapping or a copy (eagain). Under the grant lock, which every
+ * pin and a transfer's commit take, so neither entry changes hands meanwhile; the words
+ * are moved atomically, as the guest may be writing them (its own race, not ours).
+ */
+static int16_t swap_one(struct domain *d, uint32_t ref_a, uint32_t ref_b)
+{
+    int16_t st = PVCORE_GNTST_okay;
+
+    spin_lock(&d->gnt.lock);
+    if (d->gnt.active == NULL || ref_a >= entries_in_use(d) || ref_b >= entries_in_use(d)) {
+        st = PVCORE_GNTST_bad_gntref;
+    } else if (ref_a != ref_b && (d->gnt.active[ref_a].pin != 0 || d->gnt.active[ref_b].pin != 0)) {
+        st = PVCORE_GNTST_eagain;
+    } else if (ref_a != ref_b) {
+        _Atomic uint32_t *a = shared_word(d, ref_a), *b = shared_word(d, ref_b);
+        uint32_t i, words = d->gnt.version == 2 ? 4u : 2u; /* 16 and 8 bytes */
+
+        for (i = 0; i < words; i++) {
+            uint32_t t = atomic_load_explicit(a + i, memory_order_relaxed);
+            atomic_store_explicit(a + i, atomic_load_explicit(b + i, memory_order_relaxed), memory_order_relaxed);
+            atomic_store_explicit(b + i, t, memory_order_relaxed);
+        }
+        if (d->gnt.version == 2) {
+            _Atomic uint16_t *sa = status_word(d, ref_a), *sb = status_word(d, ref_b);
+            uint16_t t = atomic_load_explicit(sa, memory_order_relaxed);
+
+            atomic_store_explicit(sa, atomic_load_explicit(sb, memory_order_relaxed), memory_order_relaxed);
+            atomic_store_explicit(sb, t, memory_order_relaxed);
+        }
+    }
+    spin_unlock(&d->gnt.lock);
+    return st;
+}
+
+static uint32_t run_swap(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+{
+    (void)defer;
+    hc_put_le(b + 8, (uint16_t)swap_one(c->d, hc_get_le32(b), hc_get_le32(b + 4)), 2);
+    return 2;
+}
+
 static const struct batch_op op_map = { 32, 32, 18, 18, run_map };
 static const struct batch_op op_unmap = { 24, 24, 20, 20, run_unmap };
 static const struct batch_op op_unmap_and_replace = { 24, 24, 20, 20, run_unmap_and_replace };
 static const struct batch_op op_copy = { 40, 24, 36, 20, run_copy };
 static const struct batch_op op_transfer = { 24, 16, 16, 12, run_transfer };
+static const struct batch_op op_swap = { 12, 12, 8, 8, run_swap };
 
 /* `count` ops from the array at `uop`, each reporting its own status; preemptible between
  * ops (a continuation resumes with the rest of the array), a fault on the array ends the
@@ -1312,6 +1358,8 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         return run_batch(c, args, ret, &op_copy);
     case PVCORE_GNTTABOP_transfer:
         return run_batch(c, args, ret, &op_transfer);
+    case PVCORE_GNTTABOP_swap_grant_ref:
+        return run_batch(c, args, ret, &op_swap);
     case PVCORE_GNTTABOP_cache_flush:
         return run_cache_flush(c, args, ret);
     case PVCORE_GNTTABOP_setup_table: {

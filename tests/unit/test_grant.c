@@ -2082,6 +2082,110 @@ static void test_multicall_preempted(void **state)
 
 /* Version 2: the granter switches (its status frames given), grants with a 16-byte entry,
  * and the in-use bits appear in its status array, not in the entry. */
+/* One swap_grant_ref op from the granter (32-bit: 12 bytes, status at 8): its status. */
+static int16_t swap_refs(struct gfix *f, uint32_t a, uint32_t b)
+{
+    struct pvcore_gnttab_swap_grant_ref op = { a, b, 0x5555 };
+
+    gwrite(&f->g, OPS, &op, sizeof(op));
+    assert_int_equal(ghc_as(f, GRANTER, PVCORE_GNTTABOP_swap_grant_ref, OPS, 1), 0);
+    gread(&f->g, OPS, &op, sizeof(op));
+    assert_int_equal(op.ref_a, a); /* inputs never rewritten */
+    assert_int_equal(op.ref_b, b);
+    return op.status;
+}
+
+static void entry_words(struct gfix *f, uint32_t ref, uint32_t size, uint8_t *out)
+{
+    memcpy(out, (uint8_t *)frame_ptr(f->t, f->gnt_frame) + ref * size, size);
+}
+
+/*
+ * GNTTABOP_swap_grant_ref, as Xen does it: two entries of the caller's table change
+ * places (version 2: with their status words); a reference outside the table is
+ * bad_gntref, a reference with itself does nothing, a pinned one (mapped by another
+ * domain) is eagain, and nothing changes on error; several ops in one call each get their
+ * status; an unreadable array is -EFAULT.
+ */
+static void test_swap_grant_ref(void **state)
+{
+    struct gfix f;
+    uint8_t a[16], b[16], x[16], y[16];
+    uint32_t h;
+    uint16_t sa, sb;
+    uint64_t st_frame;
+    pvcore_mfn_t sm;
+    struct pvcore_gnttab_swap_grant_ref ops[3] = { { 10, 11, 0 }, { 12, 512, 0 }, { 11, 10, 0 } };
+
+    (void)state;
+    gfix_init(&f);
+    grant(&f, 10, PA, MAPPER, 0x1111);
+    grant(&f, 11, PA | PVCORE_GTF_readonly, PRIV, 0x2222);
+    entry_words(&f, 10, 8, a);
+    entry_words(&f, 11, 8, b);
+    assert_int_equal(swap_refs(&f, 10, 11), PVCORE_GNTST_okay);
+    entry_words(&f, 10, 8, x);
+    entry_words(&f, 11, 8, y);
+    assert_memory_equal(x, b, 8);
+    assert_memory_equal(y, a, 8);
+    /* With itself: nothing to do. Out of the table: refused, nothing changes. */
+    assert_int_equal(swap_refs(&f, 10, 10), PVCORE_GNTST_okay);
+    assert_int_equal(swap_refs(&f, 10, 512), PVCORE_GNTST_bad_gntref);
+    assert_int_equal(swap_refs(&f, UINT32_MAX, 10), PVCORE_GNTST_bad_gntref);
+    assert_int_equal(swap_refs(&f, 512, 512), PVCORE_GNTST_bad_gntref);
+    entry_words(&f, 10, 8, x);
+    assert_memory_equal(x, b, 8);
+    /* Pinned by a mapping, either side: eagain until it is unmapped. */
+    grant(&f, 12, PA, MAPPER, f.granted);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 12, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    assert_int_equal(swap_refs(&f, 12, 13), PVCORE_GNTST_eagain);
+    assert_int_equal(swap_refs(&f, 13, 12), PVCORE_GNTST_eagain);
+    assert_int_equal(gflags(&f, 12), PA | RW_PIN);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    assert_int_equal(swap_refs(&f, 12, 13), PVCORE_GNTST_okay);
+    assert_int_equal(gflags(&f, 13), PA);
+    assert_int_equal(gflags(&f, 12), 0);
+    /* Three in one call: each its own status; the array unreadable: -EFAULT. */
+    gwrite(&f.g, OPS, ops, sizeof(ops));
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_swap_grant_ref, OPS, 3), 0);
+    gread(&f.g, OPS, ops, sizeof(ops));
+    assert_int_equal(ops[0].status, PVCORE_GNTST_okay);
+    assert_int_equal(ops[1].status, PVCORE_GNTST_bad_gntref);
+    assert_int_equal(ops[2].status, PVCORE_GNTST_okay);
+    entry_words(&f, 10, 8, x);
+    assert_memory_equal(x, b, 8); /* swapped twice */
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_swap_grant_ref, VA + 0x100000, 1), -PVCORE_EFAULT);
+
+    /* Version 2: 16-byte entries and their status words. */
+    st_frame = alloc_frame(f.t, GRANTER);
+    sm = pvcore_mfn(st_frame);
+    assert_int_equal(pvcore_domain_set_grant_status_frames(f.t->dom[GRANTER], &sm, 1), 0);
+    gwrite32(&f.g, OPS, 2);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    memset(a, 0x3C, 16);
+    memset(b, 0xC3, 16);
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 20 * 16, a, 16);
+    memcpy((uint8_t *)frame_ptr(f.t, f.gnt_frame) + 21 * 16, b, 16);
+    sa = 0x0101;
+    sb = 0x0202;
+    memcpy((uint8_t *)frame_ptr(f.t, st_frame) + 20 * 2, &sa, 2);
+    memcpy((uint8_t *)frame_ptr(f.t, st_frame) + 21 * 2, &sb, 2);
+    assert_int_equal(swap_refs(&f, 20, 21), PVCORE_GNTST_okay);
+    entry_words(&f, 20, 16, x);
+    entry_words(&f, 21, 16, y);
+    assert_memory_equal(x, b, 16);
+    assert_memory_equal(y, a, 16);
+    memcpy(&sa, (uint8_t *)frame_ptr(f.t, st_frame) + 20 * 2, 2);
+    memcpy(&sb, (uint8_t *)frame_ptr(f.t, st_frame) + 21 * 2, 2);
+    assert_int_equal(sa, 0x0202);
+    assert_int_equal(sb, 0x0101);
+    /* A version-2 table of one frame has 256 entries. */
+    assert_int_equal(swap_refs(&f, 20, 256), PVCORE_GNTST_bad_gntref);
+    assert_int_equal(swap_refs(&f, 255, 20), PVCORE_GNTST_okay);
+    check_invariants(f.t);
+    gfix_free(&f);
+}
+
 static void test_v2_map(void **state)
 {
     struct gfix f;
@@ -2282,6 +2386,7 @@ int main(void)
         cmocka_unit_test(test_copy_frame_by_domid),
         cmocka_unit_test(test_unmap_dev_addr_without_device_part),
         cmocka_unit_test(test_v2_map),
+        cmocka_unit_test(test_swap_grant_ref),
         cmocka_unit_test(test_cache_flush),
         cmocka_unit_test(test_v1_copy_sub_page),
         cmocka_unit_test(test_map_over_op_page),
