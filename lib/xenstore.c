@@ -954,7 +954,7 @@ static void fire(struct pvcore_xenstore *xs, const char *path, uint32_t len, boo
 {
     const uint8_t *pp = NULL;
     uint32_t npp = 0;
-    if (len > 1) {
+    if (len > 1 && path[0] == '/') {
         uint32_t pl = parent_len(path, len);
         uint32_t pi = find(xs, path, pl, fnv(path, pl), 0);
         if (pi != NONE) {
@@ -989,6 +989,17 @@ static void fire_rec(struct pvcore_xenstore *xs, uint32_t i, bool exact, const u
 {
     const struct rec *n = &xs->recs[i];
     fire(xs, rec_path(xs, n), n->path_len, exact, rec_perms(xs, n), n->nperms, old, nold);
+}
+
+/* A domain came or went: the watches on `@introduceDomain` or `@releaseDomain` fire, as
+ * xenstored's special nodes, whose permissions are dom0's with no access for others (so
+ * only privileged connections and dom0 hear them). */
+#define fire_special(xs, name) fire_special_((xs), (name), (uint32_t)sizeof(name) - 1u)
+static void fire_special_(struct pvcore_xenstore *xs, const char *name, uint32_t len)
+{
+    static const uint8_t dom0_only[4] = { 0, 0, 0, 0 }; /* "n0" */
+
+    fire(xs, name, len, true, dom0_only, 1, NULL, 0);
 }
 
 /* ---- transactions ------------------------------------------------------------------------------ */
@@ -2049,6 +2060,7 @@ int pvcore_xenstore_connect(struct pvcore_xenstore *xs, struct pvcore_xenstore_d
                                  PVCORE_XENSTORE_SERVER_FEATURE_ERROR,
                              memory_order_release);
     *out = c;
+    fire_special(xs, "@introduceDomain");
     return 0;
 }
 
@@ -2061,6 +2073,7 @@ void pvcore_xenstore_disconnect(struct pvcore_xenstore *xs, struct pvcore_xensto
     c->used = 0;
     c->xs = NULL;
     c->ring = NULL;
+    fire_special(xs, "@releaseDomain");
 }
 
 static void conn_reset(struct pvcore_xenstore *xs, struct pvcore_xenstore_conn *c)

@@ -834,7 +834,8 @@ static void test_watches(void **state)
     ERR(1, PVCORE_XS_WATCH, 0, S("data\0tok\0extra"), "EINVAL");
     ERR(1, PVCORE_XS_WATCH, 0, S("da..ta\0tok"), "EINVAL");
     ERR(1, PVCORE_XS_UNWATCH, 0, S("data"), "EINVAL");
-    /* Special watches are accepted; nothing fires them but their first event. */
+    /* Special watches are accepted and fire once at once; an unprivileged domain hears
+     * nothing more of them (test_special_watches). */
     OK(1, PVCORE_XS_WATCH, 0, S("@releaseDomain\0rel"));
     EVENT(1, "@releaseDomain", "rel");
     OK(1, PVCORE_XS_WRITE, 0, V("data/r\0"));
@@ -848,6 +849,45 @@ static void test_watches(void **state)
     assert_int_equal(info(t, 1).watches, 0);
     OK(1, PVCORE_XS_WRITE, 0, V("data/r\0again"));
     NO_EVENT(1);
+    xt_free(t);
+}
+
+/* @introduceDomain and @releaseDomain fire when a domain connects and disconnects, for
+ * privileged watchers only (xenstored's special nodes are dom0's, "n0"); a watch on "/"
+ * does not see them. */
+static void test_special_watches(void **state)
+{
+    (void)state;
+    struct xt *t = xt_new(NULL, true);
+    struct pvcore_xenstore_domain_interface *r = aligned_alloc(4096, 4096);
+    struct pvcore_xenstore_conn *c = NULL;
+
+    memset(r, 0, 4096);
+    OK(0, PVCORE_XS_WATCH, 0, S("@introduceDomain\0in"));
+    EVENT(0, "@introduceDomain", "in");
+    OK(0, PVCORE_XS_WATCH, 0, S("@releaseDomain\0out"));
+    EVENT(0, "@releaseDomain", "out");
+    OK(0, PVCORE_XS_WATCH, 0, S("/\0all"));
+    EVENT(0, "/", "all");
+    OK(1, PVCORE_XS_WATCH, 0, S("@introduceDomain\0in1"));
+    EVENT(1, "@introduceDomain", "in1");
+    OK(1, PVCORE_XS_WATCH, 0, S("@releaseDomain\0out1"));
+    EVENT(1, "@releaseDomain", "out1");
+    assert_int_equal(pvcore_xenstore_connect(t->xs, r, 5, false, &c), 0);
+    EVENT(0, "@introduceDomain", "in");
+    NO_EVENT(0);
+    NO_EVENT(1);
+    pvcore_xenstore_disconnect(t->xs, c);
+    EVENT(0, "@releaseDomain", "out");
+    NO_EVENT(0);
+    NO_EVENT(1);
+    /* Unwatched: silent. */
+    OK(0, PVCORE_XS_UNWATCH, 0, S("@introduceDomain\0in"));
+    assert_int_equal(pvcore_xenstore_connect(t->xs, r, 5, false, &c), 0);
+    NO_EVENT(0);
+    pvcore_xenstore_disconnect(t->xs, c);
+    EVENT(0, "@releaseDomain", "out");
+    free(r);
     xt_free(t);
 }
 
@@ -1526,6 +1566,7 @@ int main(void)
         cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_watches),
+        cmocka_unit_test(test_special_watches),
         cmocka_unit_test(test_watch_permissions),
         cmocka_unit_test(test_event_backpressure),
         cmocka_unit_test(test_transactions),
