@@ -93,13 +93,29 @@ int pvcore_domain_set_grant_status_frames(struct pvcore_domain *pd, const pvcore
     return rc;
 }
 
+/* Writes frames[0..nr) to the guest's array at `list`, `word` bytes each (as Xen, every
+ * one is tried): GNTST_bad_virt_addr if any could not be written. */
+static int16_t put_frame_list(const struct caller *c, uint64_t list, const uint64_t *frames, uint32_t nr,
+                              size_t word)
+{
+    int16_t status = PVCORE_GNTST_okay;
+    uint32_t i;
+
+    for (i = 0; i < nr; i++) {
+        uint8_t b[8];
+        hc_put_le(b, frames[i], (unsigned)word);
+        if (hc_copy_out(c, list + (uint64_t)i * word, b, word) != 0) {
+            status = PVCORE_GNTST_bad_virt_addr;
+        }
+    }
+    return status;
+}
+
 static int16_t setup_table(const struct caller *c, uint16_t dom, uint32_t nr, uint64_t list)
 {
-    size_t word = c->is32 ? 4u : 8u;
     struct domain *d;
     bool denied;
-    uint32_t i, cur;
-    int16_t status = PVCORE_GNTST_okay;
+    uint32_t cur;
 
     d = hc_target(c, dom, &denied);
     if (d == NULL) {
@@ -114,14 +130,7 @@ static int16_t setup_table(const struct caller *c, uint16_t dom, uint32_t nr, ui
     cur = atomic_load(&d->gnt.nr);
     while (cur < nr && !atomic_compare_exchange_weak(&d->gnt.nr, &cur, nr)) {
     }
-    for (i = 0; i < nr; i++) {
-        uint8_t b[8];
-        hc_put_le(b, d->gnt.frames[i], (unsigned)word);
-        if (hc_copy_out(c, list + (uint64_t)i * word, b, word) != 0) {
-            status = PVCORE_GNTST_bad_virt_addr;
-        }
-    }
-    return status;
+    return put_frame_list(c, list, d->gnt.frames, nr, c->is32 ? 4u : 8u);
 }
 
 /* ---- the grant state: active entries and maptrack ---------------------------------------- */
@@ -1308,8 +1317,7 @@ static int16_t get_status_frames(const struct caller *c, uint16_t dom, uint32_t 
 {
     struct domain *d;
     bool denied;
-    uint32_t i, in_use;
-    int16_t status = PVCORE_GNTST_okay;
+    uint32_t in_use;
 
     d = hc_target(c, dom, &denied);
     if (d == NULL) {
@@ -1323,14 +1331,7 @@ static int16_t get_status_frames(const struct caller *c, uint16_t dom, uint32_t 
     if (d->gnt.version != 2 || nr > in_use) {
         return PVCORE_GNTST_general_error;
     }
-    for (i = 0; i < nr; i++) {
-        uint8_t b[8];
-        hc_put_le(b, d->gnt.status[i], 8); /* 8-byte frame numbers, whatever the width */
-        if (hc_copy_out(c, list + (uint64_t)i * 8u, b, 8) != 0) {
-            status = PVCORE_GNTST_bad_virt_addr;
-        }
-    }
-    return status;
+    return put_frame_list(c, list, d->gnt.status, nr, 8u); /* 8-byte frame numbers, whatever the width */
 }
 
 int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
