@@ -426,7 +426,7 @@ int pvcore_check_invariants(struct pvcore_machine *pm, void *scratch, size_t len
         if (t & PGT_VALIDATED) {
             check_entries(&c, d, mfn, t, PAGING_ENTRIES, true);
         } else if (t & (PGT_PARTIAL | PGT_TEARDOWN)) {
-            check_entries(&c, d, mfn, t, mfn_aux(m, mfn)->nr_validated, false);
+            check_entries(&c, d, mfn, t, aux_validated(mfn_aux(m, mfn)), false);
         } else {
             violation(&c, PVCORE_CHECK_STATE, mfn, 3, t);
         }

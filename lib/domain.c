@@ -438,10 +438,23 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
             }
             progress = true;
             call_charge(&call, 1);
+            /* With a general reference held (as decrease_reservation's remove_frame()), so
+             * that the owner cannot change under the scan. A frame_give() to this domain
+             * that runs meanwhile publishes the owner before the count that makes the
+             * frame live: such a frame holds no allocation reference yet (its count word
+             * is FC_STOLEN, which get_page() refuses), and frame_give() drops the reference
+             * itself once it sees `dying` (the fence above pairs with its own). Dropping
+             * it here instead made the count underflow (test_destroy_meets_frame_give);
+             * and a frame that frame_give() freed meanwhile may already be another
+             * domain's, whose allocation reference is not ours to drop. The owner is
+             * looked at first, so that other domains' frames get no passing reference
+             * (one would make a concurrent transfer of theirs fail: frame_steal() wants
+             * the allocation reference alone). */
             if (atomic_load_explicit(&mfn_frame(m, d->destroy_cursor)->owner,
                                      memory_order_acquire) == d->domid &&
-                mfn_is_ram(m, d->destroy_cursor)) {
+                frame_get_page(m, d->destroy_cursor, d->domid)) {
                 destroy_frame(dl, d->destroy_cursor);
+                frame_put_page(m, d->destroy_cursor);
             }
             d->destroy_cursor++;
         }

@@ -77,7 +77,7 @@ int pvcore_machine_init(void *mem, size_t len, const struct pvcore_machine_confi
         f->pad = 0;
         atomic_init(&f->wr_seq, 0);
         atomic_init(&a->linear, 0);
-        a->nr_validated = 0;
+        atomic_init(&a->nr_validated, 0);
         a->next = 0;
         m->m2p[i] = INVALID_MFN;
         if (m->m2p_compat != NULL) {
@@ -167,7 +167,7 @@ int pvcore_frame_query(const struct pvcore_machine *pm, pvcore_mfn_t frame,
     info->count = c & FC_COUNT_MASK;
     info->type_count = t & PGT_COUNT_MASK;
     info->linear = atomic_load_explicit(&mfn_aux(m, mfn)->linear, memory_order_relaxed);
-    info->nr_validated = mfn_aux(m, mfn)->nr_validated;
+    info->nr_validated = aux_validated(mfn_aux(m, mfn));
     return 0;
 }
 

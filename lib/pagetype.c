@@ -101,7 +101,7 @@ static int frame_get_type(const struct domain_locked *dl, uint64_t mfn, uint32_t
 
     if (fresh) {
         frame_flush_stale_writable(m, mfn, atomic_load_explicit(&f->owner, memory_order_relaxed));
-        mfn_aux(m, mfn)->nr_validated = 0;
+        aux_set_validated(mfn_aux(m, mfn), 0);
     }
     if (!fresh && !*took_over) {
         return 0;
@@ -137,7 +137,7 @@ static void frame_put_type(const struct domain_locked *dl, uint64_t mfn, bool *q
              * caller's type and general reference. */
             nx = (x & ~(PGT_VALIDATED | PGT_PINNED | PGT_PARTIAL)) | PGT_TEARDOWN;
             if (frame_type_cas(f, &x, nx)) {
-                mfn_aux(m, mfn)->nr_validated = type_ops(x)->entries;
+                aux_set_validated(mfn_aux(m, mfn), type_ops(x)->entries);
                 teardown_push(dl, mfn);
                 *queued = true;
                 return;

@@ -93,7 +93,7 @@ static void to_teardown(const struct domain_locked *dl, uint64_t mfn, unsigned n
     struct frame *f = mfn_frame(dl->d->m, mfn);
     struct frame_aux *fa = mfn_aux(dl->d->m, mfn);
 
-    fa->nr_validated = (uint16_t)nr;
+    aux_set_validated(fa, nr);
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
     frame_type_fetch_or(f, PGT_TEARDOWN, memory_order_release);
     teardown_push(dl, mfn);
@@ -110,7 +110,7 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
     const struct pt_level *lv = paging_level(d, level, type_info);
     struct pg_owner self = { d->domid, d };
     uint64_t *pt = frame_entries(m, mfn);
-    unsigned start = fa->nr_validated;
+    unsigned start = aux_validated(fa);
     unsigned i;
     int rc;
 
@@ -132,7 +132,7 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
          * (512 entries) and never preempted, as in Xen. */
         if ((i & 31u) == 0 || pte_present(e)) {
             if (level > 1 && i > start && call_should_preempt(dl->call)) {
-                fa->nr_validated = (uint16_t)i;
+                aux_set_validated(fa, i);
                 frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
                 return -PVCORE_ERESTART;
             }
@@ -157,7 +157,7 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
             ne |= lv->adjust;
         }
         if (rc == -PVCORE_ERESTART) {
-            fa->nr_validated = (uint16_t)i;
+            aux_set_validated(fa, i);
             frame_type_fetch_or(f, PGT_PARTIAL, memory_order_release);
             return rc;
         }
@@ -170,7 +170,7 @@ static int paging_validate(const struct domain_locked *dl, uint64_t mfn, uint32_
         }
     }
     fill_xen_slots(m, pt, lv);
-    fa->nr_validated = 0;
+    aux_set_validated(fa, 0);
     /* release: the entries' references are taken before the table counts as valid. */
     frame_type_fetch_and(f, ~PGT_PARTIAL, memory_order_relaxed);
     frame_type_fetch_or(f, PGT_VALIDATED, memory_order_release);
@@ -189,12 +189,12 @@ static int paging_devalidate(const struct domain_locked *dl, uint64_t mfn, uint3
     uint64_t *pt = frame_entries(m, mfn);
     bool progress = false;
 
-    while (fa->nr_validated > 0) {
-        unsigned i = fa->nr_validated - 1u;
+    while (aux_validated(fa) > 0) {
+        unsigned i = aux_validated(fa) - 1u;
         uint64_t e;
 
         if (!paging_slot_is_guest(lv, i)) {
-            fa->nr_validated = (uint16_t)i;
+            aux_set_validated(fa, i);
             continue;
         }
         e = pte_read(&pt[i]);
@@ -209,7 +209,7 @@ static int paging_devalidate(const struct domain_locked *dl, uint64_t mfn, uint3
         } else {
             put_upper(dl, mfn, level, e);
         }
-        fa->nr_validated = (uint16_t)i;
+        aux_set_validated(fa, i);
         progress = true;
     }
     return 0;

@@ -141,7 +141,8 @@ static inline uint32_t frame_count_fetch_and(struct frame *f, uint32_t bits, mem
  */
 struct frame_aux {
     _Atomic int16_t linear;     /* XSA-240 single-level linear page-table accounting */
-    uint16_t nr_validated;      /* PARTIAL: entries [0,n) hold refs; TEARDOWN: [0,n) still to put */
+    _Atomic uint16_t nr_validated; /* PARTIAL: entries [0,n) hold refs; TEARDOWN: [0,n) still
+                                    * to put; aux_validated() and aux_set_validated() */
     uint32_t next;              /* teardown list link: mfn + 1, 0 ends the list */
 };
 
@@ -161,6 +162,21 @@ static inline struct frame_aux *mfn_aux(const struct machine *m, uint64_t mfn)
     return &m->aux[mfn];
 }
 
+/* nr_validated changes under the owner's lock, or on a frame being freed or changing
+ * owners (frame_reset_state(), which takes no lock), but pvcore_frame_query() reads it
+ * with none, concurrently: relaxed atomics (plain moves), so that this is no data race
+ * (ThreadSanitizer saw one: test_smp_transfer, a frame source querying frames while
+ * transfers steal them). Nothing is ordered by it. */
+static inline unsigned aux_validated(const struct frame_aux *a)
+{
+    return atomic_load_explicit(&a->nr_validated, memory_order_relaxed);
+}
+
+static inline void aux_set_validated(struct frame_aux *a, unsigned n)
+{
+    atomic_store_explicit(&a->nr_validated, (uint16_t)n, memory_order_relaxed);
+}
+
 /* The state besides count and owner of a frame that is being freed or allocated: no
  * type, no hints, nothing in the auxiliary record. */
 static inline void frame_reset_state(struct machine *m, uint64_t mfn)
@@ -170,7 +186,7 @@ static inline void frame_reset_state(struct machine *m, uint64_t mfn)
     frame_type_store(mfn_frame(m, mfn), 0);
     atomic_store_explicit(&mfn_frame(m, mfn)->hints, 0, memory_order_relaxed);
     atomic_store_explicit(&a->linear, 0, memory_order_relaxed);
-    a->nr_validated = 0;
+    aux_set_validated(a, 0);
     a->next = 0;
 }
 
