@@ -1,7 +1,7 @@
 /*
- * Fuzz target: grant tables v1 (map_grant_ref, unmap_grant_ref, unmap_and_replace, copy)
- * against a model written from the ABI's rules (the second half of this file), which never
- * calls the library.
+ * Fuzz target: grant tables v1 (map_grant_ref, unmap_grant_ref, unmap_and_replace, copy,
+ * transfer) against a model written from the ABI's rules (the first half of this file),
+ * which never calls the library.
  *
  * A fresh machine per input with three domains, each with a guest address space, a
  * one-frame grant table (set up with setup_table, as a guest does), grant state with
@@ -22,11 +22,19 @@
  * frame); mmu_update and update_va_mapping of L1 entries, grant PTEs among them;
  * pinning, unpinning and scrubbing the second L1 and the spare frames (so host mappings
  * outlive their L1); destruction of domain 1 or 2, with mappings outstanding on either
- * side.
+ * side; GNTTABOP_transfer, singly and in batches, of frames the caller may give (no
+ * mapping, pin or grant map holds them) and of every kind it may not (page tables, the
+ * grant table, mapped, pinned, free, someone else's, beyond memory), to the
+ * accept_transfer entries the receivers write (with the gfn the frame is to appear at),
+ * to entries that are not open for the caller, to receivers with no headroom, dying or
+ * absent. Frames change owners: the model keeps each frame's owner, the M2P and each
+ * domain's P2M (the fuzzer gives every domain one), and a transferred frame keeps its
+ * place in its first owner's layout below (its role, its contents).
  *
  * Checked after every operation: each op's status (and handle, bus address, the
  * hypercall's result) against the model; the invariant checker; every live handle's
- * frame's general and type counts (data and spare frames: the model knows every holder);
+ * frame's general and type counts (data, spare frames and the second L1: the model knows
+ * every holder); every frame's owner, every domain's tot_pages and P2M;
  * every L1 entry the model tracks, byte for byte (so no handle's PTE is changed by a
  * non-grant op, and each grant PTE is exactly Xen's); no present grant PTE in
  * any live L1 without its handle; every grant-table frame byte for byte (entries and
@@ -35,8 +43,10 @@
  * pinned. Any disagreement aborts with a message.
  *
  * Input: 2 bytes (the work budget, 0 for none; forced preemption every n host checks),
- * then records of 8 bytes: kind, caller, 6 argument bytes. FUZZ_GRANT_TRACE in the
- * environment prints each operation and its result.
+ * then records of 8 bytes: kind, caller, 6 argument bytes (kind 11 is destruction,
+ * transfer or an accept_transfer entry, by its first argument: fuzz/gen_grant_seeds.py
+ * writes inputs). FUZZ_GRANT_TRACE in the environment prints each operation and its
+ * result.
  *
  * The model follows Xen's rules, and libpvcore's where it chose otherwise on purpose: the
  * host address is resolved before the grant is looked at (Xen: the other way round, so
@@ -72,6 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MBOX VA_BASE             /* slot 0 and 1: the mailbox pages */
 #define RECORD 8u
 #define MAX_OPS 256u
+#define MAX_PAGES (PER_DOM + 2u) /* room for two frames more than a domain starts with */
+#define P2M_N 48u                /* each domain's P2M: its 24 gfns and 24 free ones */
+#define NO_MFN (~0ull)
 
 enum { I_ROOT = 0, I_UP1 = 1, I_UP2 = 2, I_L1 = 3, I_MB0 = 4, I_MB1 = 5, I_GTAB = 6, I_L1B = 7, I_DATA = 8,
        I_SPARE = 16 };
@@ -148,7 +161,10 @@ struct mdom {
 
 struct model {
     struct mdom d[NDOM];
-    uint8_t data[NDOM][8][4096]; /* the data frames' contents */
+    uint8_t data[NDOM][8][4096]; /* the data frames' contents, by their place in the layout */
+    int8_t own[FRAMES];          /* each frame's owner (a transfer moves it), -1: free */
+    uint64_t m2p[FRAMES];
+    uint64_t p2m[NDOM][P2M_N];
 };
 
 static unsigned pin_kind(bool dev, bool ro)
@@ -164,13 +180,20 @@ static uint32_t act_pins(const struct mact *a)
 /* The owner of frame mfn, or -1 (free, beyond memory, or a gone domain's). */
 static int gm_owner(const struct model *m, uint64_t mfn)
 {
-    unsigned d;
+    int o;
 
-    if (mfn < POOL0 || mfn >= FRAMES) {
+    if (mfn >= FRAMES) {
         return -1;
     }
-    d = (unsigned)((mfn - POOL0) / PER_DOM);
-    return m->d[d].state == GONE ? -1 : (int)d;
+    o = m->own[mfn];
+    return o < 0 || m->d[o].state == GONE ? -1 : o;
+}
+
+/* A pool frame's place in the layout: the domain it started with (gm_ld) and its index
+ * there (gm_idx), which say what it is (a table, a data frame, ...) wherever it went. */
+static unsigned gm_ld(uint64_t mfn)
+{
+    return (unsigned)((mfn - POOL0) / PER_DOM);
 }
 
 static unsigned gm_idx(uint64_t mfn)
@@ -178,63 +201,107 @@ static unsigned gm_idx(uint64_t mfn)
     return (unsigned)((mfn - POOL0) % PER_DOM);
 }
 
-/* The L1 model of frame mfn, if the model tracks one there: the domain's L1, its second
- * L1 or a spare frame. */
+/* The L1 model of frame mfn, if the model tracks one there: a domain's L1, its second
+ * L1 or a spare frame (by its place in the layout). */
 static struct mslot *gm_table(struct model *m, uint64_t mfn)
 {
-    int o = gm_owner(m, mfn);
-    unsigned i;
+    unsigned i, ld;
 
-    if (o < 0) {
+    if (mfn < POOL0 || mfn >= FRAMES) {
         return NULL;
     }
     i = gm_idx(mfn);
+    ld = gm_ld(mfn);
     if (i == I_L1) {
-        return m->d[o].l1;
+        return m->d[ld].l1;
     }
     if (i == I_L1B) {
-        return m->d[o].l1b;
+        return m->d[ld].l1b;
     }
     if (i >= I_SPARE) {
-        return m->d[o].spare[i - I_SPARE];
+        return m->d[ld].spare[i - I_SPARE];
     }
     return NULL;
+}
+
+/* Is frame mfn pinned (by the domain whose layout it is in: nobody else can pin it)? */
+static bool gm_pinned(const struct model *m, uint64_t mfn)
+{
+    int o = gm_owner(m, mfn);
+    unsigned i, ld;
+
+    if (o < 0 || m->d[o].state != ALIVE || mfn < POOL0) {
+        return false;
+    }
+    i = gm_idx(mfn);
+    ld = gm_ld(mfn);
+    if (o != (int)ld) {
+        return false;
+    }
+    return (i == I_L1B && m->d[ld].l1b_pinned) || (i >= I_SPARE && m->d[ld].spare_pinned[i - I_SPARE]);
 }
 
 /* Is frame mfn a live page table (so never writable)? */
 static bool gm_is_table(const struct model *m, uint64_t mfn)
 {
     int o = gm_owner(m, mfn);
-    unsigned i;
 
     if (o < 0 || m->d[o].state != ALIVE) {
         return false;
     }
-    i = gm_idx(mfn);
-    if (i <= I_L1) {
-        return true;
-    }
-    if (i == I_L1B) {
-        return m->d[o].l1b_pinned;
-    }
-    if (i >= I_SPARE) {
-        return m->d[o].spare_pinned[i - I_SPARE];
-    }
-    return false;
+    /* (The tree, root to L1, never leaves its domain: it is typed.) */
+    return gm_idx(mfn) <= I_L1 || gm_pinned(m, mfn);
 }
 
 /* Is frame mfn a live L1 of domain d? */
 static bool gm_live_l1(const struct model *m, unsigned d, uint64_t mfn)
 {
     int o = gm_owner(m, mfn);
-    unsigned i;
 
-    if (o != (int)d || m->d[d].state != ALIVE) {
+    if (o != (int)d || m->d[d].state != ALIVE || gm_ld(mfn) != d) {
         return false;
     }
-    i = gm_idx(mfn);
-    return i == I_L1 || (i == I_L1B && m->d[d].l1b_pinned) ||
-           (i >= I_SPARE && m->d[d].spare_pinned[i - I_SPARE]);
+    return gm_idx(mfn) == I_L1 || gm_pinned(m, mfn);
+}
+
+/* Frames a domain owns (its tot_pages). */
+static unsigned gm_tot(const struct model *m, unsigned d)
+{
+    unsigned n = 0, i;
+
+    for (i = 0; i < FRAMES; i++) {
+        n += m->own[i] == (int)d;
+    }
+    return n;
+}
+
+/* The M2P and P2M as the library keeps them: a frame leaving its owner loses its M2P entry
+ * and the owner's P2M entry for it (if the P2M still names it); a frame given to a domain
+ * at gfn appears there (a gfn beyond the P2M only in the M2P). */
+static void gm_m2p_forget(struct model *m, uint64_t mfn)
+{
+    int o = m->own[mfn];
+    uint64_t g = m->m2p[mfn];
+
+    if (o >= 0 && g < P2M_N && m->p2m[o][g] == mfn) {
+        m->p2m[o][g] = NO_MFN;
+    }
+    m->m2p[mfn] = NO_MFN;
+}
+
+static void gm_m2p_set(struct model *m, unsigned d, uint64_t mfn, uint64_t gfn)
+{
+    if (gfn < P2M_N) {
+        m->p2m[d][gfn] = mfn;
+    }
+    m->m2p[mfn] = gfn;
+}
+
+/* Frame mfn is freed (its owner let go of it, or a transfer lost it). */
+static void gm_free_frame(struct model *m, uint64_t mfn)
+{
+    gm_m2p_forget(m, mfn);
+    m->own[mfn] = -1;
 }
 
 /* The exact grant PTE: Xen's P|A|D|NX|GNTTAB, RW unless read-only, U for an
@@ -608,11 +675,11 @@ static uint8_t *gm_data(struct model *m, uint64_t mfn)
     int o = gm_owner(m, mfn);
     unsigned i;
 
-    if (o < 0) {
+    if (o < 0 || mfn < POOL0) {
         return NULL;
     }
     i = gm_idx(mfn);
-    return i >= I_DATA && i < I_DATA + 8u ? m->data[o][i - I_DATA] : NULL;
+    return i >= I_DATA && i < I_DATA + 8u ? m->data[gm_ld(mfn)][i - I_DATA] : NULL;
 }
 
 /* GNTTABOP_copy. `src_bytes` is the source frame's contents when the model keeps none. */
@@ -710,7 +777,7 @@ static bool gm_frames_held(const struct model *m, unsigned d)
     for (o = 0; o < NDOM; o++) {
         for (hn = 0; hn < NH && o != d; hn++) {
             const struct mhandle *h = &m->d[o].h[hn];
-            if (h->used && h->mfn >= dom_frame(d, 0) && h->mfn < dom_frame(d, PER_DOM)) {
+            if (h->used && gm_owner(m, h->mfn) == (int)d) {
                 return true;
             }
         }
@@ -718,24 +785,28 @@ static bool gm_frames_held(const struct model *m, unsigned d)
     return false;
 }
 
-/* The references on a data or spare frame the model knows of: its allocation, the
- * ordinary entries of its owner's L1 mapping it, a pin, and every handle part. */
+/* The references on a frame the model knows of: its allocation (while its owner lives),
+ * the ordinary entries of live L1s mapping it, a pin, and every handle part. For a data
+ * frame, a spare frame and the second L1 these are all there are (check_all() compares);
+ * the upper tables, the L1, the grant table and the mailbox pages have more. */
 static void gm_refs(const struct model *m, uint64_t mfn, uint32_t *count, uint32_t *tcount)
 {
-    unsigned d = (unsigned)((mfn - POOL0) / PER_DOM), i = gm_idx(mfn), o, hn, s;
-    const struct mdom *md = &m->d[d];
+    int own = gm_owner(m, mfn);
+    unsigned o, hn, s;
     uint32_t c = 0, w = 0;
-    bool pinned = false;
+    bool pinned = gm_pinned(m, mfn);
 
-    if (md->state == ALIVE) {
+    if (own >= 0 && m->d[own].state == ALIVE) {
         c++; /* allocation */
-        for (s = 0; s < NSLOT; s++) {
+    }
+    for (o = 0; o < NDOM; o++) {
+        const struct mdom *md = &m->d[o];
+        for (s = 0; s < NSLOT && md->state == ALIVE; s++) {
             if (md->l1[s].kind == S_ORD && md->l1[s].mfn == mfn) {
                 c++;
                 w += md->l1[s].rw;
             }
         }
-        pinned = i >= I_SPARE && md->spare_pinned[i - I_SPARE];
     }
     for (o = 0; o < NDOM; o++) {
         for (hn = 0; hn < NH; hn++) {
@@ -774,6 +845,73 @@ static bool gm_can_pin(const struct model *m, uint64_t mfn, const uint64_t *cont
     return true;
 }
 
+/* Could domain c give frame mfn away (Xen's steal_page()): its own, held by its allocation
+ * alone (no mapping, pin, grant map), no type (the tree and the grant table never). */
+static bool gm_can_steal(const struct model *m, unsigned c, uint64_t mfn)
+{
+    uint32_t cnt, w;
+    unsigned i;
+
+    if (gm_owner(m, mfn) != (int)c || mfn < POOL0) {
+        return false;
+    }
+    i = gm_idx(mfn);
+    if (i <= I_L1 || i == I_GTAB) {
+        return false;
+    }
+    gm_refs(m, mfn, &cnt, &w);
+    return cnt == 1 && w == 0;
+}
+
+/* GNTTABOP_transfer of frame mfn by domain c to domain `dom`, into its grant `ref`: a frame
+ * that cannot be stolen stays (bad_page); a stolen one is lost to c whatever follows, and
+ * freed if the receiver cannot take it: none such alive (DOMID_SELF is no receiver), no
+ * headroom below max_pages, or its entry not exactly an open accept_transfer for c. Then
+ * the frame is the receiver's at the gfn its entry held, and the entry says committed,
+ * completed, and the frame. (No frame here lies above 2^44 bytes: no address_too_big.) */
+static int16_t gm_transfer(struct model *m, unsigned c, uint64_t mfn, uint16_t dom, uint32_t ref)
+{
+    struct mdom *e;
+    uint64_t gfn;
+
+    if (!gm_can_steal(m, c, mfn)) {
+        return PVCORE_GNTST_bad_page;
+    }
+    gm_free_frame(m, mfn); /* in transit: no owner, no M2P entry, no P2M entry of c's */
+    if (dom >= NDOM || m->d[dom].state != ALIVE) {
+        return PVCORE_GNTST_bad_domain;
+    }
+    e = &m->d[dom];
+    if (gm_tot(m, dom) >= MAX_PAGES || ref >= NREF || e->eflags[ref] != PVCORE_GTF_accept_transfer ||
+        e->edom[ref] != c) {
+        return PVCORE_GNTST_general_error;
+    }
+    gfn = e->eframe[ref];
+    e->eflags[ref] |= PVCORE_GTF_transfer_committed | PVCORE_GTF_transfer_completed;
+    e->eframe[ref] = (uint32_t)mfn;
+    m->own[mfn] = (int8_t)dom;
+    gm_m2p_set(m, dom, mfn, gfn);
+    return PVCORE_GNTST_okay;
+}
+
+/* The frames of a domain that is not alive go once nothing holds them. */
+static void gm_sweep(struct model *m)
+{
+    uint64_t mfn;
+
+    for (mfn = 0; mfn < FRAMES; mfn++) {
+        int o = m->own[mfn];
+        uint32_t c, w;
+        if (o < 0 || m->d[o].state == ALIVE) {
+            continue;
+        }
+        gm_refs(m, mfn, &c, &w);
+        if (c == 0) {
+            gm_free_frame(m, mfn);
+        }
+    }
+}
+
 /* ================================================================================================
  * The machine, and the checks against the model.
  * ============================================================================================== */
@@ -784,6 +922,7 @@ struct fz {
     struct pvcore_domain *dom[NDOM];
     void *mem[NDOM];
     void *state[NDOM];
+    uint64_t p2m[NDOM][P2M_N]; /* each domain's P2M, which the library keeps */
     void *scratch;
     size_t scratch_len;
     struct model md;
@@ -895,6 +1034,10 @@ static void setup(struct fz *f, const uint8_t hdr[2])
 
     memset(f, 0, sizeof(*f));
     f->opname = "setup";
+    for (i = 0; i < FRAMES; i++) {
+        f->md.own[i] = -1;
+        f->md.m2p[i] = NO_MFN;
+    }
     if (pvcore_host_backend_create(FRAMES, 4, hdr[0] == 0 ? 0u : 1u + hdr[0] % 16u, 0, &f->hb) != 0) {
         abort();
     }
@@ -918,11 +1061,12 @@ static void setup(struct fz *f, const uint8_t hdr[2])
         cfg.domid = (uint16_t)d;
         cfg.nr_vcpus = 1;
         cfg.flags = d == 0 ? PVCORE_DOMAIN_PRIVILEGED : (d == 2 ? PVCORE_DOMAIN_GUEST_32 : 0u);
-        cfg.max_pages = PER_DOM;
+        cfg.max_pages = MAX_PAGES;
         f->mem[d] = aligned_alloc(64, (sz + 63u) & ~(size_t)63u);
         f->state[d] = aligned_alloc(64, (gsz + 63u) & ~(size_t)63u);
         if (f->mem[d] == NULL || f->state[d] == NULL ||
-            pvcore_domain_create(f->m, f->mem[d], sz, &cfg, &f->dom[d]) != 0) {
+            pvcore_domain_create(f->m, f->mem[d], sz, &cfg, &f->dom[d]) != 0 ||
+            pvcore_domain_set_p2m(f->dom[d], f->p2m[d], P2M_N) != 0) {
             abort();
         }
         for (i = 0; i < PER_DOM; i++) {
@@ -954,6 +1098,13 @@ static void setup(struct fz *f, const uint8_t hdr[2])
             die(f, "grant state of dom %u", d);
         }
         /* The model. */
+        for (i = 0; i < P2M_N; i++) {
+            f->md.p2m[d][i] = i < PER_DOM ? dom_frame(d, i) : NO_MFN;
+        }
+        for (i = 0; i < PER_DOM; i++) {
+            f->md.own[dom_frame(d, i)] = (int8_t)d;
+            f->md.m2p[dom_frame(d, i)] = i;
+        }
         md->state = ALIVE;
         md->priv = d == 0;
         md->is32 = d == 2;
@@ -1011,6 +1162,31 @@ static void check_all(struct fz *f)
         die(f, "invariant violated: %s at mfn %llu (expected %llu, actual %llu)", pvcore_check_code_name(rep.code),
             (unsigned long long)rep.mfn, (unsigned long long)rep.expected, (unsigned long long)rep.actual);
     }
+    /* Every frame's owner: the model's, once a dying domain's frames that nothing holds
+     * have gone; each domain's frame count and P2M. */
+    gm_sweep(m);
+    for (i = 0; i < FRAMES; i++) {
+        int o = gm_owner(m, i);
+        uint16_t want = o < 0 ? (uint16_t)PVCORE_DOMID_INVALID : (uint16_t)o;
+        if (finfo(f, i).owner != want) {
+            die(f, "frame %u: owner %#x, model %#x", i, finfo(f, i).owner, want);
+        }
+    }
+    for (d = 0; d < NDOM; d++) {
+        if (m->d[d].state == GONE) {
+            continue;
+        }
+        if (pvcore_domain_tot_pages(f->dom[d]) != gm_tot(m, d)) {
+            die(f, "dom %u: tot_pages %llu, model %u", d, (unsigned long long)pvcore_domain_tot_pages(f->dom[d]),
+                gm_tot(m, d));
+        }
+        for (i = 0; i < P2M_N; i++) {
+            if (f->p2m[d][i] != m->p2m[d][i]) {
+                die(f, "dom %u: P2M[%u] %#llx, model %#llx", d, i, (unsigned long long)f->p2m[d][i],
+                    (unsigned long long)m->p2m[d][i]);
+            }
+        }
+    }
     for (d = 0; d < NDOM; d++) {
         struct mdom *md = &m->d[d];
         uint8_t tab[4096];
@@ -1026,8 +1202,8 @@ static void check_all(struct fz *f)
             die(f, "dom %u's grant table differs at byte %u (entry %u): %#x, model %#x", d, i, i / 8u,
                 fp(f, dom_frame(d, I_GTAB))[i], tab[i]);
         }
-        /* The data and spare frames' references. */
-        for (i = I_DATA; i < PER_DOM; i++) {
+        /* The second L1's, the data and the spare frames' references, wherever they are. */
+        for (i = I_L1B; i < PER_DOM; i++) {
             uint64_t mfn = dom_frame(d, i);
             struct pvcore_frame_info fi = finfo(f, mfn);
             uint32_t c, w;
@@ -1036,18 +1212,16 @@ static void check_all(struct fz *f)
                 die(f, "dom %u frame %u (mfn %llu): count %u type %u type_count %u; model %u %u", d, i,
                     (unsigned long long)mfn, fi.count, fi.type, fi.type_count, c, w);
             }
-            if (md->state == GONE && fi.owner != PVCORE_DOMID_INVALID) {
-                die(f, "dom %u is gone but owns frame %u", d, i);
+        }
+        /* Data frames' contents, while a live domain owns them. */
+        for (i = 0; i < 8; i++) {
+            int o = gm_owner(m, dom_frame(d, I_DATA + i));
+            if (o >= 0 && m->d[o].state == ALIVE && memcmp(m->data[d][i], fp(f, dom_frame(d, I_DATA + i)), 4096) != 0) {
+                die(f, "dom %u data frame %u (dom %d's): contents differ from the model", d, i, o);
             }
         }
         if (md->state != ALIVE) {
             continue;
-        }
-        /* Data frames' contents. */
-        for (i = 0; i < 8; i++) {
-            if (memcmp(m->data[d][i], fp(f, dom_frame(d, I_DATA + i)), 4096) != 0) {
-                die(f, "dom %u data frame %u: contents differ from the model", d, i);
-            }
         }
         /* Pins. */
         if (((finfo(f, dom_frame(d, I_L1B)).flags & PVCORE_FRAME_PINNED) != 0) != md->l1b_pinned) {
@@ -1674,9 +1848,10 @@ static void do_mmu(struct fz *f, unsigned d, const uint8_t *a, bool uvm)
         val = 0;
     }
     /* Refused: a grant PTE (changed or cleared), a mark written by the guest, another
-     * domain's frame, a writable entry to a page table. */
+     * domain's frame, a writable entry to a page table; and any write to a frame that is
+     * not the caller's (its second L1 given away). */
     if (!live) {
-        expect_ok = true;
+        expect_ok = gm_owner(m, t) == (int)d;
     } else if (s->kind == S_GRANT || (val & (P_P | P_GNT)) == (P_P | P_GNT)) {
         expect_ok = false;
     } else if (!(val & P_P)) {
@@ -1750,8 +1925,8 @@ static void do_pin(struct fz *f, unsigned d, const uint8_t *a)
 
     if (what == 2) {
         /* The guest clears the frame through some writable mapping of it: only when it is
-         * no page table. */
-        if (!*pinned) {
+         * no page table, and its own. */
+        if (!*pinned && gm_owner(m, mfn) == (int)d) {
             memset(fp(f, mfn), 0, 4096);
             for (s = 0; s < NSLOT; s++) {
                 gm_drop_slot(&ms[s]); /* (a handle whose PTE this was keeps its references) */
@@ -1760,7 +1935,7 @@ static void do_pin(struct fz *f, unsigned d, const uint8_t *a)
         return;
     }
     if (what == 0) {
-        bool want = gm_can_pin(m, mfn, fe(f, mfn));
+        bool want = gm_owner(m, mfn) == (int)d && gm_can_pin(m, mfn, fe(f, mfn));
         rc = ext1(f, d, PVCORE_MMUEXT_PIN_L1_TABLE, mfn);
         if ((rc == 0) != want) {
             die(f, "pin of dom %u %s %u: %d, model %s", d, spare ? "spare" : "l1b", k, rc, want ? "ok" : "refused");
@@ -1781,6 +1956,192 @@ static void do_pin(struct fz *f, unsigned d, const uint8_t *a)
     }
     if (f->trace) {
         fprintf(stderr, "  %s d%u %s %u: %d\n", what == 0 ? "pin" : "unpin", d, spare ? "spare" : "l1b", k, rc);
+    }
+}
+
+/* The receiver (domain d) writes an accept_transfer entry: the gfn (frame field) and the
+ * giver's domid, then the flags; or one of them alone. Mostly exactly an open one. */
+static void do_accept(struct fz *f, unsigned d, const uint8_t *a)
+{
+    static const uint16_t fsets[8] = {
+        PVCORE_GTF_accept_transfer, PVCORE_GTF_accept_transfer, PVCORE_GTF_accept_transfer,
+        PVCORE_GTF_accept_transfer, PVCORE_GTF_accept_transfer | PVCORE_GTF_PWT, /* (readonly is committed) */
+        PVCORE_GTF_accept_transfer | PVCORE_GTF_transfer_committed,
+        PVCORE_GTF_accept_transfer | PVCORE_GTF_transfer_committed | PVCORE_GTF_transfer_completed,
+        PVCORE_GTF_permit_access,
+    };
+    struct mdom *md = &f->md.d[d];
+    uint32_t ref = a[1] % NREF;
+    uint8_t *e = fp(f, dom_frame(d, I_GTAB)) + ref * 8u;
+    uint16_t fl = fsets[a[2] % 8u];
+    /* The giver: another domain, or itself (a[3] % 3 == 2); or none that is one. */
+    uint16_t dom = a[3] < 0xC0 ? (uint16_t)((d + 1u + a[3] % NDOM) % NDOM)
+                               : (uint16_t)(a[3] & 1u ? 7u : PVCORE_DOMID_SELF);
+    /* The gfn: a free one of the P2M, one in use, or one beyond it. */
+    uint32_t gfn = a[4] < 0x80 ? PER_DOM + a[4] % (P2M_N - PER_DOM) : a[4] < 0xC0 ? a[4] % PER_DOM : 0xFFFFFF00u | a[4];
+    unsigned what = a[5] % 4u; /* 0, 1: all of it; 2: flags only; 3: the gfn only */
+
+    if (what <= 1) {
+        memcpy(e + 2, &dom, 2);
+        md->edom[ref] = dom;
+    }
+    if (what != 2) {
+        memcpy(e + 4, &gfn, 4);
+        md->eframe[ref] = gfn;
+    }
+    if (what <= 2) {
+        memcpy(e, &fl, 2);
+        md->eflags[ref] = fl;
+    }
+    if (f->trace) {
+        fprintf(stderr, "  dom %u entry %u: flags %#x dom %u frame %#x\n", d, ref, md->eflags[ref], md->edom[ref],
+                md->eframe[ref]);
+    }
+}
+
+/* The (k mod n)-th of the n frames domain c could give away now; false if none. */
+static bool stealable(const struct model *m, unsigned c, unsigned k, uint64_t *mfn)
+{
+    uint64_t x, cand[FRAMES];
+    unsigned n = 0;
+
+    for (x = POOL0; x < FRAMES; x++) {
+        if (gm_can_steal(m, c, x)) {
+            cand[n++] = x;
+        }
+    }
+    if (n == 0) {
+        return false;
+    }
+    *mfn = cand[k % n];
+    return true;
+}
+
+/* The (k mod n)-th of the n open accept_transfer entries for c of live domains. */
+static bool accepting(const struct model *m, unsigned c, unsigned k, uint16_t *dom, uint32_t *ref)
+{
+    uint16_t cd[NDOM * NREF];
+    uint32_t cr[NDOM * NREF];
+    unsigned n = 0, d, r;
+
+    for (d = 0; d < NDOM; d++) {
+        for (r = 0; r < NREF && m->d[d].state == ALIVE; r++) {
+            if (m->d[d].eflags[r] == PVCORE_GTF_accept_transfer && m->d[d].edom[r] == c) {
+                cd[n] = (uint16_t)d;
+                cr[n++] = r;
+            }
+        }
+    }
+    if (n == 0) {
+        return false;
+    }
+    *dom = cd[k % n];
+    *ref = cr[k % n];
+    return true;
+}
+
+/* The frame op i of a transfer gives: mostly one the caller can give (fb < 0xC0), or a
+ * table, the grant table, a free frame, one mapped, pinned or someone else's, beyond
+ * memory, with high bits set (a 32-bit caller's field drops them). (fb % 8: 0, 1 as
+ * frame_sel(); 2 a data frame of the caller's layout, (fb >> 3) % 8; 3 its second L1;
+ * 4 a spare frame with bit 32 set; 5 all ones; 6 one another domain could give; 7 the
+ * first frame beyond memory.) */
+static uint64_t xfer_frame(struct fz *f, unsigned c, uint8_t fb)
+{
+    const struct model *m = &f->md;
+    uint64_t x;
+
+    if (fb < 0xC0) {
+        return stealable(m, c, fb, &x) ? x : frame_sel(f, c, fb);
+    }
+    switch (fb % 8u) {
+    case 0:
+    case 1:
+        return frame_sel(f, c, fb);
+    case 2:
+        return dom_frame(c, I_DATA + (fb >> 3) % 8u);
+    case 3:
+        return dom_frame(c, I_L1B);
+    case 4:
+        return (1ull << 32) | dom_frame(c, I_SPARE + fb % NSPARE);
+    case 5:
+        return ~0ull;
+    case 6:
+        return stealable(m, (c + 1u + fb % 2u) % NDOM, fb, &x) ? x : dom_frame(c, I_DATA); /* not the caller's */
+    default:
+        return FRAMES;
+    }
+}
+
+/* GNTTABOP_transfer by domain c: 1-3 ops in one call, in the caller's layout; the model
+ * runs them in order after the call (each op's frame and receiver were chosen from the
+ * model before it, so that a batch gives one frame twice, or two frames to one entry). */
+static void do_transfer(struct fz *f, unsigned c, const uint8_t *a)
+{
+    struct model *m = &f->md;
+    bool is32 = m->d[c].is32;
+    unsigned n = 1u + (unsigned)(a[0] >> 2) % 3u, sz = is32 ? 16u : 24u, i;
+    const uint8_t fbs[3] = { a[1], a[4], a[5] };
+    struct {
+        uint64_t mfn;
+        uint16_t dom;
+        uint32_t ref;
+    } o[3];
+    int64_t rc;
+
+    for (i = 0; i < n; i++) {
+        uint8_t tb = (uint8_t)(a[2] + i), rb = (uint8_t)(a[3] + i);
+        uint8_t b[24];
+        int16_t s0 = 0x5555;
+        o[i].mfn = xfer_frame(f, c, fbs[i]);
+        if (is32) {
+            o[i].mfn &= 0xFFFFFFFFu;
+        }
+        if (tb >= 0xC0 || !accepting(m, c, tb, &o[i].dom, &o[i].ref)) {
+            o[i].dom = doms[tb % 8u];
+            o[i].ref = ref_sel(rb);
+        }
+        memset(b, 0, sizeof(b));
+        if (is32) {
+            uint32_t x = (uint32_t)o[i].mfn;
+            memcpy(b, &x, 4);
+            memcpy(b + 4, &o[i].dom, 2);
+            memcpy(b + 8, &o[i].ref, 4);
+            memcpy(b + 12, &s0, 2);
+        } else {
+            memcpy(b, &o[i].mfn, 8);
+            memcpy(b + 8, &o[i].dom, 2);
+            memcpy(b + 12, &o[i].ref, 4);
+            memcpy(b + 16, &s0, 2);
+        }
+        mbox_write(f, c, i * sz, b, sz);
+    }
+    rc = hcall(f, c, PVCORE_GNTTABOP_transfer, n);
+    if (rc != 0) {
+        die(f, "transfer returned %lld", (long long)rc);
+    }
+    for (i = 0; i < n; i++) {
+        uint8_t b[24];
+        int16_t st, ms = gm_transfer(m, c, o[i].mfn, o[i].dom, o[i].ref);
+        uint64_t mfn = 0;
+        uint16_t dom;
+        uint32_t ref;
+        mbox_read(f, c, i * sz, b, sz);
+        memcpy(&mfn, b, is32 ? 4u : 8u);
+        memcpy(&dom, b + (is32 ? 4u : 8u), 2);
+        memcpy(&ref, b + (is32 ? 8u : 12u), 4);
+        memcpy(&st, b + (is32 ? 12u : 16u), 2);
+        if (f->trace) {
+            fprintf(stderr, "  transfer d%u mfn %#llx to dom %#x ref %#x: %d\n", c, (unsigned long long)o[i].mfn,
+                    o[i].dom, o[i].ref, st);
+        }
+        if (mfn != o[i].mfn || dom != o[i].dom || ref != o[i].ref) {
+            die(f, "transfer %u of %u by dom %u: its inputs were rewritten", i, n, c);
+        }
+        if (st != ms) {
+            die(f, "transfer %u of %u by dom %u (mfn %#llx to dom %#x ref %#x): status %d, model %d", i, n, c,
+                (unsigned long long)o[i].mfn, o[i].dom, o[i].ref, st, ms);
+        }
     }
 }
 
@@ -1888,6 +2249,12 @@ static void op(struct fz *f, const uint8_t *r)
                     do_destroy(f, d);
                 }
             }
+        } else if (a[0] % 4u == 2) {
+            f->opname = "transfer";
+            do_transfer(f, (unsigned)c, a);
+        } else {
+            f->opname = "accept";
+            do_accept(f, (unsigned)c, a);
         }
         break;
     }

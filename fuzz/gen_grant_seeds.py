@@ -108,6 +108,75 @@ def destroy_again():
     return rec(DESTROY, 0, 1)
 
 
+# Transfer (kind DESTROY, first argument 2 + 4 * (ops - 1)) and accept_transfer entries
+# (first argument 3): fuzz_grant.c's do_transfer() and do_accept().
+# do_accept()'s flag sets
+ACC, ACC_PWT, ACC_COMMITTED, ACC_DONE, ACC_PA = 0, 4, 5, 6, 7
+
+
+def free_gfn(k):
+    """A gfn selector: the k-th free gfn of the receiver's P2M (24 + k)."""
+    return k % 24
+
+
+def used_gfn(j):
+    """A gfn selector: gfn j (< 24), in use by one of the receiver's frames."""
+    return 0x80 + (j - 8) % 24
+
+
+def accept(receiver, ref, giver, gfn, fl=ACC, what=0):
+    """Entry `ref` of `receiver`: accept_transfer (flag set fl) from `giver` ("self" for
+    itself, None for domain 7) at the gfn selector given; what: 0 all of it, 2 flags only,
+    3 the gfn only."""
+    if giver is None:
+        b = 0xC1
+    else:
+        g = receiver if giver == "self" else giver
+        b = (g - receiver - 1) % 3
+    return rec(DESTROY, receiver, 3, ref, fl, b, gfn, what)
+
+
+# Transfer frame selectors (do_transfer()'s xfer_frame()): k < 0xC0: the k-th frame the
+# giver can give now (in MFN order); or one it cannot (or need not be able to).
+def stealable(k):
+    return k
+
+
+X_L1 = 0xC0        # its L1 (frame_sel: b % 10 == 2)
+X_OWN_DATA = 0xC2  # its data frame 0 (mapped in its L1 unless unmapped)
+X_L1B = 0xC3       # its second L1
+X_HIGH = 0xC4      # a spare frame with bit 32 set (a 32-bit giver's field drops it)
+X_ONES = 0xC5
+X_OTHERS = 0xC6    # a frame the next domain could give
+X_BEYOND = 0xC7    # FRAMES
+X_SPARE7 = 0xF9    # its spare frame 7 (frame_sel: b % 10 == 9, (b >> 4) % 8 == 7)
+X_FREE = 0xD9      # frame 3, free
+X_PAST = 0xD0      # FRAMES + 5
+X_NEXT_DATA0 = 0xD8  # the next domain's data frame 0 (frame_sel's "someone else's")
+X_MB0 = 0xE1
+X_ROOT = 0xE9
+X_GTAB = 0xEA
+
+# Transfer target selectors: t < 0xC0: the t-th open accept_transfer entry for the giver
+# (the ref byte unused); 0xC0 + doms[] index: that domain, with the ref selector given
+# (< 0xF0: ref % 12; 0xF0-0xF3: 511, 512, 0x80000000, 0xFFFFFFFF).
+def to_open(k=0):
+    return k
+
+
+def to_dom(d):
+    return 0xC0 + DOM[d] if d in DOM else 0xC0 + {"io": 7, 7: 6}[d]
+
+
+def transfer(giver, frames, target, ref=0):
+    """GNTTABOP_transfer by `giver`: 1-3 ops, frame selectors `frames`; op i's target and
+    ref selectors are target + i and ref + i."""
+    frames = list(frames)
+    n = len(frames)
+    fb = frames + [0] * (3 - n)
+    return rec(DESTROY, giver, 2 + 4 * (n - 1), fb[0], target, ref, fb[1], fb[2])
+
+
 SEEDS = {
     # 2 grants data frame 0 to 1; 1 maps it host, device, by PTE; unmaps part by part.
     "basic": [
@@ -174,6 +243,90 @@ SEEDS = {
         map_va(1, 10, 0, 2), map_dev(2, 0, 1), map_dev(0, 1, 2),
         destroy(2), unmap(1, 0), destroy_again(), unmap(0, 0), destroy_again(),
         map_dev(1, 0, 2),
+    ],
+    # A frame flipped from 1 to the privileged domain, used there (granted, mapped, copied,
+    # in its L1), refused back while held, then given back to 1 at a gfn in use; a batch
+    # that gives one frame twice; a pinned frame refused.
+    "transfer": [
+        accept(0, 0, 1, free_gfn(0)),
+        mmu(1, 2, 0),  # 1's data frame 0 unmapped: the first frame it can give
+        transfer(1, [stealable(0)], to_open(0)),
+        transfer(1, [stealable(0)], to_dom(0), 0),  # the entry is used: lost
+        grant(0, 1, PA, 2, 0xB0),  # 0 grants it (1's data frame 0) to 2
+        map_dev(2, 1, 0),
+        copy(2, cx(True, 0, 1, False, "self", 3, 1)),
+        mmu(0, 12, 8, 0),  # 0 maps it in its L1 (the next domain's data frame 0)
+        accept(1, 2, 0, used_gfn(0)),
+        transfer(0, [X_NEXT_DATA0], to_open(0)),  # held: bad_page, kept
+        unmap(2, 0), mmu(0, 12, 0),
+        transfer(0, [X_NEXT_DATA0], to_open(0)),  # back to 1, at its gfn 0
+        mmu(1, 2, 5, 0),  # 1 maps it again
+        accept(2, 3, 1, free_gfn(5)),
+        accept(2, 4, 1, free_gfn(6)),
+        transfer(1, [stealable(0), stealable(0), stealable(1)], to_open(0)),
+        accept(2, 5, 1, free_gfn(7)),
+        pin(1, True, 7, 0), transfer(1, [X_SPARE7], to_open(0)),  # pinned: kept
+        pin(1, True, 7, 1), transfer(1, [X_SPARE7], to_open(0)),
+    ],
+    # Every refusal: frames that cannot be given (kept), then receivers that cannot take
+    # one (lost); a batch into a receiver that runs out of headroom.
+    "transfer-errors": [
+        # (1's data frames unmapped: frames enough to lose)
+        mmu(1, 2, 0), mmu(1, 3, 0), mmu(1, 4, 0), mmu(1, 5, 0), mmu(1, 6, 0), mmu(1, 7, 0),
+        mmu(1, 8, 0), mmu(1, 9, 0),
+        accept(2, 5, 1, free_gfn(1)), accept(2, 6, 1, free_gfn(2)), accept(2, 7, 1, free_gfn(3)),
+        transfer(1, [stealable(0), stealable(1), stealable(2)], to_open(0)),  # 2 full at the third
+        accept(2, 0, 1, free_gfn(4)),
+        accept(2, 1, 1, free_gfn(5), ACC_PWT), accept(2, 2, 1, free_gfn(6), ACC_COMMITTED),
+        accept(2, 3, 1, free_gfn(7), ACC_PA), accept(2, 4, 0, free_gfn(8)),
+        accept(1, 0, 2, free_gfn(0)),
+        transfer(2, [stealable(0)], to_open(0)),  # 2 gives one back: room again
+        transfer(1, [X_ROOT], to_dom(2), 0), transfer(1, [X_GTAB], to_dom(2), 0),
+        transfer(1, [X_MB0], to_dom(2), 0), transfer(1, [X_L1], to_dom(2), 0),
+        transfer(1, [X_FREE], to_dom(2), 0), transfer(1, [X_PAST], to_dom(2), 0),
+        mmu(1, 2, 5, 0), transfer(1, [X_OWN_DATA], to_dom(2), 0),  # mapped again
+        transfer(1, [X_L1B], to_dom(2), 0),
+        transfer(1, [X_ONES], to_dom(2), 0), transfer(1, [X_BEYOND], to_dom(2), 0),
+        transfer(1, [X_OTHERS], to_dom(2), 0), transfer(1, [X_HIGH], to_dom(2), 0),
+        transfer(1, [stealable(0)], to_dom("self"), 0), transfer(1, [stealable(0)], to_dom(7), 0),
+        transfer(1, [stealable(0)], to_dom("io"), 0),
+        transfer(1, [stealable(0), stealable(1), stealable(2)], to_dom(2), 1),  # refs 1-3
+        transfer(1, [stealable(0)], to_dom(2), 4),  # for domain 0
+        transfer(1, [stealable(0)], to_dom(2), 0xF0), transfer(1, [stealable(0)], to_dom(2), 0xF1),
+        transfer(1, [stealable(0)], to_dom(2), 0xF2), transfer(1, [stealable(0)], to_dom(2), 0xF3),
+        transfer(1, [stealable(0)], to_open(0)),
+        transfer(2, [X_HIGH], to_open(0)),  # 32-bit: the high bits are not in its field
+    ],
+    # The receiver destroyed while one of the frames it received is mapped by another
+    # domain; transfers into the dying and the gone domain.
+    "transfer-destroy": [
+        accept(1, 0, 2, free_gfn(0)),
+        mmu(2, 2, 0),
+        transfer(2, [stealable(0)], to_open(0)),  # 2's data frame 0 is 1's
+        grant(1, 1, PA, 0, 0xB0),  # 1 grants it (the next domain's data frame 0) to 0
+        map_dev(0, 1, 1),
+        accept(1, 2, 2, free_gfn(1)),
+        destroy(1),
+        transfer(2, [stealable(0)], to_dom(1), 2),  # dying: bad_domain
+        unmap(0, 0), destroy_again(),
+        transfer(2, [stealable(0)], to_dom(1), 2),  # gone
+        accept(2, 0, 0, free_gfn(2)),
+        transfer(0, [stealable(0)], to_open(0)),
+        destroy(2),
+    ],
+    # A domain gives frames to itself (the P2M entry moves), and gives away its second L1
+    # once unpinned, which it can then neither write, pin nor scrub.
+    "transfer-self": [
+        accept(1, 0, "self", free_gfn(0)), accept(1, 1, "self", used_gfn(3)),
+        transfer(1, [stealable(0)], to_open(0)),
+        transfer(1, [stealable(0)], to_open(0)),
+        pin(1, False, 0, 1),
+        accept(2, 0, 1, free_gfn(1)),
+        transfer(1, [X_L1B], to_open(0)),
+        mmu(1, 3, 0, 0, l1b=True), pin(1, False, 0, 0), pin(1, False, 0, 2),
+        accept(2, 1, 1, free_gfn(2), what=2), accept(2, 1, 1, free_gfn(3), what=3),
+        accept(2, 1, None, free_gfn(3)),
+        transfer(1, [stealable(0)], to_dom(2), 1),
     ],
     "destroy-mapper": [
         grant(2, 0, PA, 1, 0), grant(2, 1, PA_RO, 1, 1),
