@@ -121,6 +121,26 @@ static inline uint64_t alloc_frame(struct pvtest *t, int d)
     return mfn;
 }
 
+/* Hypercall `nr` (arguments a0-a2, the rest 0) on vCPU v, issued again while it asks to
+ * be restarted, as a guest re-executes a preempted one: pvcore_hypercall()'s last result;
+ * the hypercall's return value in *ret. */
+static inline int pvtest_hcall(struct pvcore_vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                               uint64_t *ret)
+{
+    struct pvcore_hypercall_regs r;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.nr = nr;
+    r.arg[0] = a0;
+    r.arg[1] = a1;
+    r.arg[2] = a2;
+    while ((rc = pvcore_hypercall(v, &r)) == PVCORE_HYPERCALL_RESTART) {
+    }
+    *ret = r.ret;
+    return rc;
+}
+
 static inline uint64_t *frame_ptr(struct pvtest *t, uint64_t mfn)
 {
     return pvcore_host_backend_frame(t->hb, pvcore_mfn(mfn));

@@ -107,16 +107,10 @@ static int64_t ret_of(const struct side *s, uint64_t ret)
 /* hypercall `nr` of the side's vCPU 0, to completion: its result. */
 static int64_t hcall(struct side *s, uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-    struct pvcore_hypercall_regs r;
+    uint64_t ret;
 
-    memset(&r, 0, sizeof(r));
-    r.nr = nr;
-    r.arg[0] = a0;
-    r.arg[1] = a1;
-    r.arg[2] = a2;
-    while (pvcore_hypercall(pvcore_domain_vcpu(s->x.e.t->dom[s->d], 0), &r) == PVCORE_HYPERCALL_RESTART) {
-    }
-    return ret_of(s, r.ret);
+    (void)pvtest_hcall(pvcore_domain_vcpu(s->x.e.t->dom[s->d], 0), nr, a0, a1, a2, &ret);
+    return ret_of(s, ret);
 }
 
 /* GNTTABOP_transfer's ops, native (x86_64) in the caller's memory, in a 32-bit side's

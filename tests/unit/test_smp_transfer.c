@@ -172,20 +172,12 @@ static uint64_t opva(uint32_t vcpu)
  * the result as the domain's signed word, or INT64_MIN if it was not handled. */
 static int64_t hcall_v(struct shared *s, int d, uint32_t vc, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-    struct pvcore_hypercall_regs r;
-    int rc;
+    uint64_t ret;
 
-    memset(&r, 0, sizeof(r));
-    r.nr = nr;
-    r.arg[0] = a0;
-    r.arg[1] = a1;
-    r.arg[2] = a2;
-    while ((rc = pvcore_hypercall(vcpu(s->f.t, d, vc), &r)) == PVCORE_HYPERCALL_RESTART) {
-    }
-    if (rc != PVCORE_HYPERCALL_DONE) {
+    if (pvtest_hcall(vcpu(s->f.t, d, vc), nr, a0, a1, a2, &ret) != PVCORE_HYPERCALL_DONE) {
         return INT64_MIN;
     }
-    return gfix_ret(d, &r);
+    return d == GRANTER ? (int64_t)(int32_t)(uint32_t)ret : (int64_t)ret;
 }
 
 /* A reservation command of vCPU vc of domain d on itself, its structure at `va` and its
