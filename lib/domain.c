@@ -379,7 +379,9 @@ int pvcore_domain_destroy(struct pvcore_domain *pd)
     }
     atomic_store_explicit(&d->dying, true, memory_order_seq_cst);
     /* Pairs with frame_give(): a frame given from now on either is seen by the scan below
-     * or sees `dying` and drops its allocation reference itself. */
+     * or sees `dying` and drops its allocation reference itself; and with
+     * domain_reserve(): a reservation either is seen in tot_pages at the end, or sees
+     * `dying` and is taken back. */
     atomic_thread_fence(memory_order_seq_cst);
     call_init(&call, m);
     if (d->destroy_phase == DESTROY_VCPUS) {

@@ -119,7 +119,18 @@ int domain_reserve(struct domain *d, uint64_t n)
             return -PVCORE_ENOMEM;
         }
     } while (!atomic_compare_exchange_weak_explicit(&d->tot_pages, &tot, tot + n,
-                                                    memory_order_acq_rel, memory_order_relaxed));
+                                                    memory_order_seq_cst, memory_order_relaxed));
+    /* The reservation is visible, then `dying` is looked at again (the fence pairs with
+     * the one pvcore_domain_destroy() makes after setting it, before it reads tot_pages):
+     * a destruction that began after the look above either sees the reservation and waits
+     * for it, or is seen here, and the reservation is taken back. Without this a
+     * destruction could finish, its id be free for reuse, and a frame then be given to a
+     * domain that no longer exists. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&d->dying, memory_order_relaxed)) {
+        domain_unreserve(d, n);
+        return -PVCORE_ESRCH;
+    }
     return 0;
 }
 

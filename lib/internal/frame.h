@@ -490,8 +490,9 @@ bool frame_take_free(struct machine *m, uint64_t mfn);
  * `account`: it leaves the domain's page count (else the caller keeps it counted, for a
  * frame to take its place). 0, or -PVCORE_EINVAL. */
 int frame_steal(const struct domain_locked *dl, uint64_t mfn, bool account);
-/* Counts n more frames for d (a frame_give() to follow): -PVCORE_ESRCH if it is dying,
- * -PVCORE_ENOMEM past its max_pages. domain_unreserve() gives them back. */
+/* Counts n more frames for d (a frame_give() to follow): -PVCORE_ESRCH if it is dying
+ * (also if it began dying while the count went up), -PVCORE_ENOMEM past its max_pages.
+ * domain_unreserve() gives them back. */
 int domain_reserve(struct domain *d, uint64_t n);
 void domain_unreserve(struct domain *d, uint64_t n);
 /* Gives frame mfn in transit to d at guest frame gfn (M2P and P2M set), counted already
