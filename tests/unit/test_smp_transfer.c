@@ -180,6 +180,19 @@ static int64_t hcall_v(struct shared *s, int d, uint32_t vc, uint64_t nr, uint64
     return d == GRANTER ? (int64_t)(int32_t)(uint32_t)ret : (int64_t)ret;
 }
 
+/* One grant_table_op `cmd` from vCPU vc of domain d (address space e): the op written at
+ * va, issued and read back. The hypercall's result. */
+static int64_t gop1(struct shared *s, const struct env *e, int d, uint32_t vc, uint64_t va, uint32_t cmd, void *op,
+                    size_t size)
+{
+    int64_t rc;
+
+    gwrite(e, va, op, size);
+    rc = hcall_v(s, d, vc, PVCORE_HYPERVISOR_grant_table_op, cmd, va, 1);
+    gread(e, va, op, size);
+    return rc;
+}
+
 /* A reservation command of vCPU vc of domain d on itself, its structure at `va` and its
  * extent list at va + 0x200: the extents done. */
 static int64_t resv_v(struct shared *s, int d, uint32_t vc, uint64_t va, uint32_t op, uint64_t nr)
@@ -280,9 +293,7 @@ static int16_t do_transfer(struct worker *w, uint64_t mfn, uint16_t to, uint32_t
     op.domid = to;
     op.ref = ref;
     op.status = 0x5555;
-    gwrite(&s->f.e, opva(w->vcpu), &op, sizeof(op));
-    rc = hcall_v(s, MAPPER, w->vcpu, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_transfer, opva(w->vcpu), 1);
-    gread(&s->f.e, opva(w->vcpu), &op, sizeof(op));
+    rc = gop1(s, &s->f.e, MAPPER, w->vcpu, opva(w->vcpu), PVCORE_GNTTABOP_transfer, &op, sizeof(op));
     if (rc != 0) {
         BAD(w, "giver %u: transfer returned %lld", w->vcpu, (long long)rc);
         return 0x5555;
@@ -615,9 +626,7 @@ static void *priv_thread(void *arg)
             op.dev_bus_addr = held_mfn[k] << 12;
             op.handle = held_h[k];
             op.status = 0x5555;
-            gwrite(e, OPS, &op, sizeof(op));
-            rc = hcall_v(s, PRIV, 0, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_unmap_grant_ref, OPS, 1);
-            gread(e, OPS, &op, sizeof(op));
+            rc = gop1(s, e, PRIV, 0, OPS, PVCORE_GNTTABOP_unmap_grant_ref, &op, sizeof(op));
             if (rc != 0 || op.status != PVCORE_GNTST_okay) {
                 BAD(w, "priv: unmap of handle %u: %lld, status %d", held_h[k], (long long)rc, op.status);
             }
@@ -630,9 +639,7 @@ static void *priv_thread(void *arg)
             op.ref = ref;
             op.dom = MAPPER;
             op.status = 0x5555;
-            gwrite(e, OPS, &op, sizeof(op));
-            rc = hcall_v(s, PRIV, 0, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_map_grant_ref, OPS, 1);
-            gread(e, OPS, &op, sizeof(op));
+            rc = gop1(s, e, PRIV, 0, OPS, PVCORE_GNTTABOP_map_grant_ref, &op, sizeof(op));
             if (rc != 0) {
                 BAD(w, "priv: map returned %lld", (long long)rc);
             } else if (op.status == PVCORE_GNTST_okay) {
@@ -660,9 +667,7 @@ static void *priv_thread(void *arg)
             op.len = 8;
             op.flags = PVCORE_GNTCOPY_source_gref;
             op.status = 0x5555;
-            gwrite(e, OPS, &op, sizeof(op));
-            rc = hcall_v(s, PRIV, 0, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_copy, OPS, 1);
-            gread(e, OPS, &op, sizeof(op));
+            rc = gop1(s, e, PRIV, 0, OPS, PVCORE_GNTTABOP_copy, &op, sizeof(op));
             if (rc != 0) {
                 BAD(w, "priv: copy returned %lld", (long long)rc);
             } else if (op.status == PVCORE_GNTST_okay) {
@@ -684,9 +689,7 @@ static void *priv_thread(void *arg)
             memset(&op, 0, sizeof(op));
             op.dev_bus_addr = held_mfn[k] << 12;
             op.handle = held_h[k];
-            gwrite(e, OPS, &op, sizeof(op));
-            rc = hcall_v(s, PRIV, 0, PVCORE_HYPERVISOR_grant_table_op, PVCORE_GNTTABOP_unmap_grant_ref, OPS, 1);
-            gread(e, OPS, &op, sizeof(op));
+            rc = gop1(s, e, PRIV, 0, OPS, PVCORE_GNTTABOP_unmap_grant_ref, &op, sizeof(op));
             if (rc != 0 || op.status != PVCORE_GNTST_okay) {
                 BAD(w, "priv: final unmap: %lld, status %d", (long long)rc, op.status);
             }
