@@ -1373,9 +1373,9 @@ struct mapop {
     uint16_t dom;
 };
 
-/* A grant some live domain gives c (a permit_access entry for it), the (k mod n)-th of
- * the n there are; false if none. A grant of c's own is named by DOMID_SELF or its id. */
-static bool granted_to(const struct model *m, unsigned c, unsigned k, uint16_t *dom, uint32_t *ref)
+/* The (k mod n)-th of the n entries of live domains for c: open accept_transfer entries
+ * if `accept`, else permit_access grants; false if none. */
+static bool entry_for(const struct model *m, unsigned c, unsigned k, bool accept, uint16_t *dom, uint32_t *ref)
 {
     uint16_t cd[NDOM * NREF];
     uint32_t cr[NDOM * NREF];
@@ -1383,7 +1383,10 @@ static bool granted_to(const struct model *m, unsigned c, unsigned k, uint16_t *
 
     for (d = 0; d < NDOM; d++) {
         for (r = 0; r < NREF && m->d[d].state == ALIVE; r++) {
-            if ((m->d[d].eflags[r] & PVCORE_GTF_type_mask) == PVCORE_GTF_permit_access && m->d[d].edom[r] == c) {
+            uint16_t fl = m->d[d].eflags[r];
+            bool match = accept ? fl == PVCORE_GTF_accept_transfer
+                                : (fl & PVCORE_GTF_type_mask) == PVCORE_GTF_permit_access;
+            if (match && m->d[d].edom[r] == c) {
                 cd[n] = (uint16_t)d;
                 cr[n++] = r;
             }
@@ -1392,8 +1395,21 @@ static bool granted_to(const struct model *m, unsigned c, unsigned k, uint16_t *
     if (n == 0) {
         return false;
     }
-    *dom = cd[k % n] == c && (k & 1u) ? (uint16_t)PVCORE_DOMID_SELF : cd[k % n];
+    *dom = cd[k % n];
     *ref = cr[k % n];
+    return true;
+}
+
+/* A grant some live domain gives c (a permit_access entry for it), the (k mod n)-th of
+ * the n there are; false if none. A grant of c's own is named by DOMID_SELF or its id. */
+static bool granted_to(const struct model *m, unsigned c, unsigned k, uint16_t *dom, uint32_t *ref)
+{
+    if (!entry_for(m, c, k, false, dom, ref)) {
+        return false;
+    }
+    if (*dom == c && (k & 1u)) {
+        *dom = (uint16_t)PVCORE_DOMID_SELF;
+    }
     return true;
 }
 
@@ -2017,29 +2033,6 @@ static bool stealable(const struct model *m, unsigned c, unsigned k, uint64_t *m
     return true;
 }
 
-/* The (k mod n)-th of the n open accept_transfer entries for c of live domains. */
-static bool accepting(const struct model *m, unsigned c, unsigned k, uint16_t *dom, uint32_t *ref)
-{
-    uint16_t cd[NDOM * NREF];
-    uint32_t cr[NDOM * NREF];
-    unsigned n = 0, d, r;
-
-    for (d = 0; d < NDOM; d++) {
-        for (r = 0; r < NREF && m->d[d].state == ALIVE; r++) {
-            if (m->d[d].eflags[r] == PVCORE_GTF_accept_transfer && m->d[d].edom[r] == c) {
-                cd[n] = (uint16_t)d;
-                cr[n++] = r;
-            }
-        }
-    }
-    if (n == 0) {
-        return false;
-    }
-    *dom = cd[k % n];
-    *ref = cr[k % n];
-    return true;
-}
-
 /* The frame op i of a transfer gives: mostly one the caller can give (fb < 0xC0), or a
  * table, the grant table, a free frame, one mapped, pinned or someone else's, beyond
  * memory, with high bits set (a 32-bit caller's field drops them). (fb % 8: 0, 1 as
@@ -2097,7 +2090,7 @@ static void do_transfer(struct fz *f, unsigned c, const uint8_t *a)
         if (is32) {
             o[i].mfn &= 0xFFFFFFFFu;
         }
-        if (tb >= 0xC0 || !accepting(m, c, tb, &o[i].dom, &o[i].ref)) {
+        if (tb >= 0xC0 || !entry_for(m, c, tb, true, &o[i].dom, &o[i].ref)) {
             o[i].dom = doms[tb % 8u];
             o[i].ref = ref_sel(rb);
         }
