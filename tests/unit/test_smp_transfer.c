@@ -535,22 +535,28 @@ static void *attacker_thread(void *arg)
     for (n = 0; n < MIN_LOOPS || atomic_load(&s->givers_done) < GIVERS; n++) {
         uint64_t r = next(&w->seed);
         /* Mostly a frame being transferred this moment; else one in the pool. */
-        uint64_t x = (r >> 4) % 4u != 0 ? atomic_load(&s->inflight[(r >> 6) % GIVERS])
-                                        : atomic_load(&s->pool[(r >> 8) % NPOOL]);
-        unsigned slot = ATT_SLOT0 + (unsigned)((r >> 24) % NATT), i;
+        uint64_t x = (r >> 4) % 4u != 0 ? atomic_load(&s->inflight[(r >> 6) % GIVERS]) : 0;
+        unsigned slot = ATT_SLOT0 + (unsigned)((r >> 24) % NATT), i, op = (unsigned)((r >> 20) % 4u);
         uint64_t ptr = (s->f.e.l1 << 12) + slot * 8u;
         int rc;
 
+        for (i = 0; x == 0 && i < NPOOL; i++) { /* else any frame in the pool */
+            x = atomic_load(&s->pool[((r >> 8) + i) % NPOOL]);
+        }
         if (x == 0) {
+            /* Nothing of the giver's to hand: a frame that is never its own, the privileged
+             * domain's grant table (refused, -EBUSY or -EINVAL), so that the attacker attacks
+             * on every iteration however the threads are scheduled. */
+            x = s->f.pgnt_frame;
+            op %= 3u;
             if (n % 8u == 7u) {
                 sched_yield();
             }
-            continue;
         }
-        switch ((r >> 20) % 4u) {
+        switch (op) {
         case 0:
         case 1: /* map it in an L1 slot of its own, for a while */
-            rc = mmu_one(s, ptr, pte(x, PT_P | PT_US | ((r >> 20) % 4u == 0 ? PT_RW : 0u)));
+            rc = mmu_one(s, ptr, pte(x, PT_P | PT_US | (op == 0 ? PT_RW : 0u)));
             if (rc == 0) {
                 w->mapped++;
                 for (i = 0; i < (unsigned)((r >> 32) % 4u); i++) {
