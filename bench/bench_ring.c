@@ -210,18 +210,44 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/*
+ * Memory. Where a ring lands moves its throughput by up to two times on a shared VM (the
+ * cache slice each line maps to, and so the path between the two cores, follows from its
+ * physical address), from one allocation to the next: so every implementation of a round
+ * runs in the same memory, one arena the round allocates afresh, shared ring memory at its
+ * start and the two ends' private state PRIV_GAP apart after it. The comparison within a
+ * round is then of the implementations alone, and the rounds sample placements.
+ */
+#define ARENA_SHARED (32u * 1024u)      /* the shared ring (any implementation's) */
+#define ARENA_BYTES (ARENA_SHARED + 4096u) /* then the private state */
+
+static unsigned char *arena;
+
+static void *arena_shared(size_t bytes)
+{
+    if (bytes > ARENA_SHARED) {
+        fprintf(stderr, "bench_ring: a ring of %zu bytes does not fit the arena\n", bytes);
+        exit(1);
+    }
+    memset(arena, 0, ARENA_BYTES);
+    return arena;
+}
+
+static void *arena_private(size_t bytes)
+{
+    if (bytes > ARENA_BYTES - ARENA_SHARED) {
+        fprintf(stderr, "bench_ring: private state of %zu bytes does not fit the arena\n", bytes);
+        exit(1);
+    }
+    return arena + ARENA_SHARED;
+}
+
 static void area_alloc(struct run *r)
 {
     size_t bytes = PVCORE_SRING_HEADER_SIZE + RING_SLOTS * sizeof(struct msg);
 
     r->area_bytes = (bytes + 4095u) & ~(size_t)4095u;
-    r->area = xalloc(4096, r->area_bytes);
-    memset(r->area, 0, r->area_bytes);
-}
-
-static void area_free(struct run *r)
-{
-    free(r->area);
+    r->area = arena_shared(r->area_bytes);
 }
 
 /* Mmsg/s of one run of `im`. */
@@ -267,9 +293,10 @@ struct ours {
 
 static void ours_setup(struct run *r)
 {
-    struct ours *o = xalloc(PRIV_GAP, sizeof(*o));
+    struct ours *o;
 
     area_alloc(r);
+    o = arena_private(sizeof(*o));
     if (bm_front_init(&o->f, r->area, r->area_bytes) != 0 ||
         bm_back_init(&o->b, r->area, r->area_bytes) != 0 || o->f.ring.nr_ents != RING_SLOTS) {
         fprintf(stderr, "bench_ring: ring set-up failed\n");
@@ -280,17 +307,16 @@ static void ours_setup(struct run *r)
 
 static void ours_teardown(struct run *r)
 {
-    free(r->peer);
-    area_free(r);
+    (void)r;
 }
 
-/* The front-end waits for room: it takes back the slots of answered requests. */
-static struct msg *ours_slot(struct bm_front *f)
+/* The front-end waits for `n` free slots: it takes back the slots of answered requests.
+ * Out of line, as the Xen variant's wait (the fast paths are inlined alike). */
+static __attribute__((noinline)) void ours_wait_free(struct bm_front *f, uint32_t n)
 {
-    struct msg *m;
     uint32_t got;
 
-    while ((m = bm_front_produce(f)) == NULL) {
+    while (bm_front_free_requests(f) < n) {
         if (bm_front_consume(f, NULL, UINT32_MAX, &got) != 0) {
             fprintf(stderr, "bench_ring: response overflow\n");
             exit(1);
@@ -299,21 +325,44 @@ static struct msg *ours_slot(struct bm_front *f)
             cpu_relax();
         }
     }
+}
+
+static inline struct msg *ours_slot(struct bm_front *f)
+{
+    struct msg *m = bm_front_produce(f);
+
+    while (m == NULL) {
+        ours_wait_free(f, 1);
+        m = bm_front_produce(f);
+    }
     return m;
 }
 
+/* Batched: 16 messages written in private memory, then put into the ring with one call
+ * (pvcore_ring_front_put(): the ring's indices touched once) and published with one push,
+ * once 16 slots are free (rte_ring's bulk enqueue waits for room the same way). */
 static void ours_produce_batch(struct run *r)
 {
     struct bm_front *f = &((struct ours *)r->peer)->f;
-    uint64_t seq;
+    struct msg buf[BATCH];
+    uint64_t seq = 0;
+    uint32_t n, i, put;
 
-    for (seq = 0; seq < nmsgs; seq++) {
-        fill(ours_slot(f), seq);
-        if ((seq & (BATCH - 1u)) == BATCH - 1u) {
-            bm_front_push(f);
+    while (seq < nmsgs) {
+        n = nmsgs - seq < BATCH ? (uint32_t)(nmsgs - seq) : BATCH;
+        for (i = 0; i < n; i++) {
+            fill(&buf[i], seq + i);
         }
+        if (bm_front_free_requests(f) < n) {
+            ours_wait_free(f, n);
+        }
+        if (bm_front_put(f, buf, n, &put) != 0 || put != n) {
+            fprintf(stderr, "bench_ring: put %u of %u\n", put, n);
+            exit(1);
+        }
+        bm_front_push(f);
+        seq += n;
     }
-    bm_front_push(f);
 }
 
 static void ours_produce_each(struct run *r)
@@ -339,8 +388,9 @@ static void ours_produce_evidx(struct run *r)
     r->notifies = notifies;
 }
 
-/* The back-end: count once, copy each request out and check it, up to BATCH, then answer
- * them all with one push (the same loop as the Xen variant's below). */
+/* The back-end, as ring-peer-baseline.md's Xen consumer (and blkback): read req_prod once,
+ * copy out and check every request up to it, then answer them all with one push (the
+ * responses carry no payload). The Xen variant below runs the same loop. */
 static void ours_consume_common(struct run *r, bool evidx)
 {
     struct bm_back *b = &((struct ours *)r->peer)->b;
@@ -359,9 +409,6 @@ static void ours_consume_common(struct run *r, bool evidx)
             }
             cpu_relax();
             continue;
-        }
-        if (n > BATCH) {
-            n = BATCH;
         }
         for (i = 0; i < n; i++) {
             if (bm_back_copy_request(b, &m) != 0) {
@@ -397,10 +444,11 @@ struct xen {
 
 static void xen_setup(struct run *r)
 {
-    struct xen *x = xalloc(PRIV_GAP, sizeof(*x));
+    struct xen *x;
     struct xm_sring *s;
 
     area_alloc(r);
+    x = arena_private(sizeof(*x));
     s = r->area;
     SHARED_RING_INIT(s);
     /* Xen's __RING_SIZE computes in long: -Wconversion inside its expansion. */
@@ -417,9 +465,9 @@ static void xen_setup(struct run *r)
     r->peer = x;
 }
 
-static struct msg *xen_slot(struct xm_front_ring *f)
+/* Xen's front-ends refresh rsp_cons from the shared ring only when full. */
+static __attribute__((noinline)) void xen_wait_free(struct xm_front_ring *f)
 {
-    /* Xen's front-ends refresh rsp_cons from the shared ring only when full. */
     while (RING_FULL(f)) {
         RING_IDX rp = __atomic_load_n(&f->sring->rsp_prod, __ATOMIC_RELAXED);
         xen_rmb();
@@ -427,6 +475,13 @@ static struct msg *xen_slot(struct xm_front_ring *f)
             cpu_relax();
         }
         f->rsp_cons = rp;
+    }
+}
+
+static inline struct msg *xen_slot(struct xm_front_ring *f)
+{
+    if (RING_FULL(f)) {
+        xen_wait_free(f);
     }
     return RING_GET_REQUEST(f, f->req_prod_pvt++);
 }
@@ -470,9 +525,9 @@ static void xen_produce_evidx(struct run *r)
     r->notifies = notifies;
 }
 
-/* The back-end as blkback's loop: rp = req_prod (read once), rmb, copy each request out
- * up to BATCH, then answer them with one push. (Xen's final check is a GNU statement
- * expression under GCC and Clang: -Wpedantic is quietened for this function.) */
+/* The back-end as blkback's loop: rp = req_prod (read once), rmb, copy out and check each
+ * request up to rp, then answer them all with one push. (Xen's final check is a GNU
+ * statement expression under GCC and Clang: -Wpedantic is quietened for this function.) */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
 static void xen_consume_common(struct run *r, bool evidx)
@@ -484,7 +539,6 @@ static void xen_consume_common(struct run *r, bool evidx)
     while (want < nmsgs) {
         RING_IDX rc = b->req_cons;
         RING_IDX rp = __atomic_load_n(&b->sring->req_prod, __ATOMIC_RELAXED);
-        unsigned n = 0;
 
         xen_rmb();
         if (rc == rp) {
@@ -502,11 +556,10 @@ static void xen_consume_common(struct run *r, bool evidx)
             fprintf(stderr, "bench_ring: Xen request overflow\n");
             exit(1);
         }
-        while (rc != rp && n < BATCH) {
+        while (rc != rp) {
             RING_COPY_REQUEST(b, rc, &m);
             check(r, &m, want++);
             rc++;
-            n++;
         }
         b->req_cons = rc;
         b->rsp_prod_pvt = rc;
@@ -529,8 +582,7 @@ static void xen_consume_evidx(struct run *r)
 
 static void xen_teardown(struct run *r)
 {
-    free(r->peer);
-    area_free(r);
+    (void)r;
 }
 
 #ifdef BENCH_HAVE_RTE
@@ -541,7 +593,7 @@ static void rte_setup(struct run *r)
     ssize_t bytes = rte_ring_get_memsize_elem(sizeof(struct msg), RING_SLOTS);
     struct rte_ring *ring;
 
-    if (bytes <= 0 || (ring = xalloc(128, (size_t)bytes)) == NULL ||
+    if (bytes <= 0 || (ring = arena_shared((size_t)bytes)) == NULL ||
         rte_ring_init(ring, "bench", RING_SLOTS, (unsigned)(RING_F_SP_ENQ | RING_F_SC_DEQ)) != 0) {
         fprintf(stderr, "bench_ring: rte_ring set-up failed\n");
         exit(1);
@@ -551,7 +603,7 @@ static void rte_setup(struct run *r)
 
 static void rte_teardown(struct run *r)
 {
-    free(r->peer);
+    (void)r;
 }
 
 static void rte_produce(struct run *r)
@@ -599,8 +651,8 @@ static void rte_consume(struct run *r)
 
 static void ck_setup(struct run *r)
 {
-    struct ck_ring *ring = xalloc(64, sizeof(struct ck_ring));
-    struct msg *buf = xalloc(64, RING_SLOTS * sizeof(struct msg));
+    struct msg *buf = arena_shared(RING_SLOTS * sizeof(struct msg));
+    struct ck_ring *ring = arena_private(sizeof(struct ck_ring));
 
     ck_ring_init(ring, RING_SLOTS);
     r->peer = ring;
@@ -609,8 +661,7 @@ static void ck_setup(struct run *r)
 
 static void ck_teardown(struct run *r)
 {
-    free(r->peer);
-    free(r->peer_buf);
+    (void)r;
 }
 
 static void ck_produce(struct run *r)
@@ -748,6 +799,7 @@ int main(int argc, char **argv)
 {
     static double mps[I_COUNT][64];
     static double notif[I_COUNT][64], wake[I_COUNT][64];
+    static unsigned char *arenas[64];
     double med[I_COUNT];
     struct run run;
     unsigned round, k, i;
@@ -768,12 +820,16 @@ int main(int argc, char **argv)
     printf("  (ThreadSanitizer build: libpvcore's ring only)\n");
 #endif
     for (round = 0; round < rounds; round++) {
+        arena = arenas[round] = xalloc(4096, ARENA_BYTES); /* kept: a new placement each round */
         for (k = 0; k < I_COUNT; k++) {
             i = round % 2u == 0 ? k : I_COUNT - 1u - k;
             mps[i][round] = run_once(&impls[i], &run);
             notif[i][round] = (double)run.notifies / (double)nmsgs;
             wake[i][round] = (double)run.wakeups / (double)nmsgs;
         }
+    }
+    for (round = 0; round < rounds; round++) {
+        free(arenas[round]);
     }
     printf("%-46s %10s %10s %10s %9s %12s %12s\n", "implementation", "median", "min", "max", "ns/msg", "notify/msg",
            "armed/msg");

@@ -6,7 +6,7 @@
  *   A  our back-end; the input plays the front-end: it writes req_prod, any other index of
  *      the header (our own rsp_prod and req_event too) and any slot bytes, in any order,
  *      between our calls (unconsumed, consume with and without a buffer, copy_request,
- *      produce, push, push-and-check-notify, final check);
+ *      produce, put, push, push-and-check-notify, final check);
  *   B  our front-end; the input plays the back-end the same way (rsp_prod, any index, any
  *      slot) between our front-end's calls.
  * The harness keeps a shadow of each area (what the peer wrote plus what our side is
@@ -20,6 +20,8 @@
  *     shadow held them at the moment of the copy, and it stays so (copies are stable) while
  *     the peer rewrites the slots;
  *   - produce returns the model's slot address or NULL exactly when the model is full;
+ *     put writes exactly min(n, room) entries at the model's slots (an entry larger than
+ *     the slot refused with nothing written);
  *   - a push stores the private index; a notify decision is (new - event) < (new - old);
  *   - a final check arms event = cons + 1 exactly when it found nothing.
  *
@@ -145,6 +147,36 @@ static void fill_slot(struct side *s, unsigned char *slot, uint32_t idx, uint32_
     }
 }
 
+/* Our producer's batched put of up to `want` entries of s->elem bytes (each tagged), or, with
+ * `oversize`, of entries one byte larger than a slot (refused, nothing written); `room` is
+ * what the model says may be produced. The shadow follows; the model's index advances. */
+static void put_entries(struct side *s, int rc, uint32_t put, uint32_t want, uint32_t room, bool oversize,
+                        const unsigned char *src)
+{
+    uint32_t n = want < room ? want : room;
+
+    if (oversize) {
+        if (rc != -PVCORE_EINVAL || put != 0) {
+            fail("put: an entry larger than the slot was not refused");
+        }
+        return;
+    }
+    if (rc != 0 || put != n) {
+        fail("put: count");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(s->shadow + slot_off(s, s->prod_pvt + i), src + (size_t)i * s->elem, s->elem);
+    }
+    s->prod_pvt += n;
+}
+
+static void put_source(unsigned char *src, size_t bytes, uint32_t tag)
+{
+    for (size_t i = 0; i < bytes; i++) {
+        src[i] = (unsigned char)(tag + i * 13u);
+    }
+}
+
 static bool notify_model(uint32_t old, uint32_t nw, uint32_t ev)
 {
     return (uint32_t)(nw - ev) < (uint32_t)(nw - old);
@@ -204,8 +236,14 @@ static void back_op(struct side *s, struct pvcore_ring_back *b, uint8_t op, uint
             s->cons++;
         }
         break;
-    case 4: /* answer up to arg % 5 */
-        for (uint32_t i = 0; i < arg % 5u; i++) {
+    case 4: /* answer up to arg % 5: in place, or with one put (val & 2) */
+        if (val & 2u) {
+            bool over = (val & 4u) != 0;
+            put_source(buf, sizeof(buf), val);
+            rc = pvcore_ring_back_put(b, s->slot, over ? s->slot + 1u : s->elem, buf, arg % 5u, &got);
+            put_entries(s, rc, got, arg % 5u, s->cons - s->prod_pvt, over, buf);
+        }
+        for (uint32_t i = 0; i < ((val & 2u) ? 0u : arg % 5u); i++) {
             unsigned char *slot = pvcore_ring_back_produce(b, s->slot);
             if ((slot == NULL) != (s->prod_pvt == s->cons)) {
                 fail("back: produce");
@@ -260,8 +298,14 @@ static void front_op(struct side *s, struct pvcore_ring_front *f, uint8_t op, ui
     case 0:
         peer_write(s, arg, val, s->cons);
         break;
-    case 1: /* produce up to arg % 9 */
-        for (uint32_t i = 0; i < arg % 9u; i++) {
+    case 1: /* produce up to arg % 9: in place, or with one put (val & 2) */
+        if (val & 2u) {
+            bool over = (val & 4u) != 0;
+            put_source(buf, sizeof(buf), val);
+            rc = pvcore_ring_front_put(f, s->slot, over ? s->slot + 1u : s->elem, buf, arg % 9u, &got);
+            put_entries(s, rc, got, arg % 9u, s->nr - (s->prod_pvt - s->cons), over, buf);
+        }
+        for (uint32_t i = 0; i < ((val & 2u) ? 0u : arg % 9u); i++) {
             unsigned char *slot = pvcore_ring_front_produce(f, s->slot);
             if ((slot == NULL) != (s->prod_pvt - s->cons == s->nr)) {
                 fail("front: produce");

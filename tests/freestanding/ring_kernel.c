@@ -42,6 +42,7 @@ PVCORE_RING_DEFINE(k3, struct kreq3, struct kreq3);
         if (name##_front_produce(&f) != NULL) {                                                   \
             *(unsigned char *)name##_front_produce(&f) = 1; /* no struct copy: that is memcpy */  \
         }                                                                                         \
+        rc += name##_front_put(&f, rq, k, &got) + (int)got;                                       \
         name##_front_push(&f);                                                                    \
         rc += (int)name##_front_push_check_notify(&f);                                            \
         rc += name##_back_unconsumed(&b, &n) + (int)n;                                            \
@@ -51,11 +52,13 @@ PVCORE_RING_DEFINE(k3, struct kreq3, struct kreq3);
         if (name##_back_produce(&b) != NULL) {                                                    \
             *(unsigned char *)name##_back_produce(&b) = 2;                                        \
         }                                                                                         \
+        rc += name##_back_put(&b, rs, k, &got) + (int)got;                                        \
         name##_back_push(&b);                                                                     \
         rc += (int)name##_back_push_check_notify(&b);                                             \
         rc += name##_front_unconsumed(&f, &n) + name##_front_copy_response(&f, rs);               \
         rc += name##_front_consume(&f, rs, k, &got) + name##_front_final_check(&f, &n);           \
         rc += (int)pvcore_ring_nr_slots(bytes, k);                                                \
+        rc += pvcore_ring_front_put(&f.ring, bytes / 64u, (size_t)k, rq, k, &got);                 \
         return rc;                                                                                \
     }
 

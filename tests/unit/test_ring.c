@@ -377,6 +377,113 @@ static void test_full_and_batched_publish(void **state)
     free(a.mem);
 }
 
+/* Batched put: requests and responses copied in from private memory, as many as there is
+ * room for, at the right slots across the wrap of the slot index and of 2^32, published
+ * only by the push; the rest of a larger slot untouched; a copy larger than the slot
+ * refused with nothing changed. */
+static void test_put(void **state)
+{
+    struct area a = area_new();
+    struct tr_front f = { { 0, 0, 0, NULL } };
+    struct tr_back b = { { 0, 0, 0, NULL } };
+    struct pvcore_sring_header *s = hdr(&a);
+    uint32_t start = 0xFFFFFFC0u; /* slot index 64 of 128; 2^32 crossed after 64 */
+    struct req q[200], back[200];
+    struct rsp p[200], pr[200];
+    uint32_t put, got, n, i;
+    (void)state;
+
+    ring_pair(&a, &f, &b, start);
+    for (i = 0; i < 200; i++) {
+        q[i].id = 1000u + i;
+        q[i].op = i;
+        q[i].len = ~i;
+        p[i].id = q[i].id;
+        p[i].status = -(int32_t)i;
+        p[i].pad = 0x5A5A5A5Au;
+    }
+    /* 100 fit: slots 64..127, then 0..35. */
+    assert_int_equal(tr_front_put(&f, q, 100, &put), 0);
+    assert_int_equal(put, 100);
+    assert_int_equal(f.ring.req_prod_pvt, start + 100u);
+    for (i = 0; i < 100; i++) {
+        assert_memory_equal(slot_at(&a, 128, 16, start + i), &q[i], sizeof(q[i]));
+    }
+    assert_int_equal(s->req_prod, start); /* not visible before the push */
+    assert_int_equal(tr_back_unconsumed(&b, &n), 0);
+    assert_int_equal(n, 0);
+    /* Of the next 100 only 28 fit; then none: the ring is full, nothing changes. */
+    assert_int_equal(tr_front_put(&f, &q[100], 100, &put), 0);
+    assert_int_equal(put, 28);
+    assert_true(tr_front_full(&f));
+    assert_int_equal(tr_front_put(&f, &q[128], 1, &put), 0);
+    assert_int_equal(put, 0);
+    assert_int_equal(f.ring.req_prod_pvt, start + 128u);
+    assert_int_equal(tr_front_put(&f, q, 0, &put), 0);
+    assert_int_equal(put, 0);
+    tr_front_push(&f);
+    assert_int_equal(s->req_prod, start + 128u);
+    assert_int_equal(tr_back_consume(&b, back, 200, &got), 0);
+    assert_int_equal(got, 128);
+    assert_memory_equal(back, q, 128u * sizeof(q[0]));
+
+    /* Responses: at most one per unanswered request, at its slot, visible at the push. */
+    assert_int_equal(tr_back_put(&b, p, 50, &put), 0);
+    assert_int_equal(put, 50);
+    assert_int_equal(tr_back_unanswered(&b), 78);
+    for (i = 0; i < 50; i++) {
+        assert_memory_equal(slot_at(&a, 128, 16, start + i), &p[i], sizeof(p[i]));
+    }
+    assert_int_equal(s->rsp_prod, start);
+    assert_int_equal(tr_back_put(&b, &p[50], 200, &put), 0);
+    assert_int_equal(put, 78);
+    assert_int_equal(tr_back_put(&b, p, 1, &put), 0);
+    assert_int_equal(put, 0); /* nothing is owed */
+    assert_int_equal(b.ring.rsp_prod_pvt, start + 128u);
+    tr_back_push(&b);
+    assert_int_equal(tr_front_consume(&f, pr, 200, &got), 0);
+    assert_int_equal(got, 128);
+    assert_memory_equal(pr, p, 128u * sizeof(p[0]));
+    assert_int_equal(tr_front_free_requests(&f), 128);
+    area_check_guards(&a);
+
+    /* Untyped: an element smaller than the slot writes its own bytes only; one larger is
+     * refused, nothing produced. */
+    {
+        struct pvcore_ring_front uf = { 0, 0, 0, NULL };
+        struct pvcore_ring_back ub = { 0, 0, 0, NULL };
+        unsigned char src[2][24];
+        unsigned char *s0;
+
+        memset(src, 0xAB, sizeof(src));
+        assert_int_equal(pvcore_ring_front_init(&uf, a.page, PAGE, 16), 0);
+        assert_int_equal(pvcore_ring_back_init(&ub, a.page, PAGE, 16), 0);
+        s0 = slot_at(&a, 128, 16, 0);
+        memset(s0, 0x11, 32);
+        assert_int_equal(pvcore_ring_front_put(&uf, 16, 17, src, 1, &put), -PVCORE_EINVAL);
+        assert_int_equal(put, 0);
+        assert_int_equal(uf.req_prod_pvt, 0);
+        assert_int_equal(s0[0], 0x11);
+        assert_int_equal(pvcore_ring_front_put(&uf, 16, 5, src, 2, &put), 0);
+        assert_int_equal(put, 2);
+        assert_int_equal(s0[4], 0xAB);
+        assert_int_equal(s0[5], 0x11);
+        assert_int_equal(s0[16 + 4], 0xAB);
+        assert_int_equal(s0[16 + 5], 0x11);
+        pvcore_ring_front_push(&uf);
+        assert_int_equal(pvcore_ring_back_consume(&ub, 16, 16, NULL, 2, &got), 0);
+        assert_int_equal(got, 2);
+        assert_int_equal(pvcore_ring_back_put(&ub, 16, 24, src, 1, &put), -PVCORE_EINVAL);
+        assert_int_equal(put, 0);
+        assert_int_equal(ub.rsp_prod_pvt, 0);
+        assert_int_equal(pvcore_ring_back_put(&ub, 16, 16, src, 2, &put), 0);
+        assert_int_equal(put, 2);
+        assert_int_equal(ub.rsp_prod_pvt, 2);
+    }
+    area_check_guards(&a);
+    free(a.mem);
+}
+
 /* ---- notify decisions: exactly when event lies in (old, new] ---------------------------------- */
 
 static void test_notify_decisions(void **state)
@@ -664,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_exchange_across_2_32),
         cmocka_unit_test(test_wrap_laps),
         cmocka_unit_test(test_full_and_batched_publish),
+        cmocka_unit_test(test_put),
         cmocka_unit_test(test_notify_decisions),
         cmocka_unit_test(test_hostile_event_indices),
         cmocka_unit_test(test_attack_req_prod),
