@@ -1068,36 +1068,43 @@ static bool transfer_lower(struct caller *c, struct domain *e, uint64_t *mfn)
 }
 
 /*
- * GNTTABOP_transfer of one frame, as Xen does it for a PV caller: the frame must be the
- * caller's and referenced by nothing else (else GNTST_bad_page, and the caller keeps it);
- * from then on the caller has lost it whatever happens: if the receiver cannot take it
- * (no such domain, no reservation headroom, no accept_transfer grant for the caller) it
- * is freed. The receiver's M2P and P2M entry for the frame is the guest frame it named in
- * the grant, and the grant then carries the frame's MFN.
+ * GNTTABOP_transfer of one frame, as Xen does it for a PV caller, in two halves. Taking:
+ * the frame must be the caller's and referenced by nothing else (else GNTST_bad_page, and
+ * the caller keeps it); from then on the caller has lost it whatever happens. Delivering:
+ * if the receiver cannot take it (no such domain, no reservation headroom, no
+ * accept_transfer grant for the caller) it is freed. The receiver's M2P and P2M entry for
+ * the frame is the guest frame it named in the grant, and the grant then carries the
+ * frame's MFN.
  */
-static int16_t transfer_one(struct caller *c, uint64_t mfn, uint16_t domid, uint32_t ref)
+static bool transfer_take(struct caller *c, uint64_t mfn)
 {
-    struct domain *d = c->d, *e;
-    struct machine *m = c->m;
     struct domain_locked dl;
-    uint64_t gfn = INVALID_MFN;
-    int16_t st;
-    bool ok;
     int rc;
 
-    if (mfn >= m->nr_frames || !mfn_is_ram(m, mfn)) {
-        return PVCORE_GNTST_bad_page;
+    if (mfn >= c->m->nr_frames || !mfn_is_ram(c->m, mfn)) {
+        return false;
     }
-    dl = domain_lock(&c->call, d);
+    dl = domain_lock(&c->call, c->d);
     rc = frame_steal(&dl, mfn, true);
     domain_unlock(&dl);
     if (rc != 0) {
-        return PVCORE_GNTST_bad_page;
+        return false;
     }
     /* It is no longer the caller's: its M2P and P2M entries go now. (Stale TLB entries
-     * are flushed before it reaches anyone: frame_give().) */
-    m2p_forget(m, d->domid, mfn);
-    e = hc_live_domain(m, domid);
+     * are flushed before it reaches anyone: frame_give(), whose flush covers every frame
+     * taken before it.) */
+    m2p_forget(c->m, c->d->domid, mfn);
+    return true;
+}
+
+static int16_t transfer_deliver(struct caller *c, uint64_t mfn, uint16_t domid, uint32_t ref)
+{
+    struct domain *d = c->d, *e;
+    uint64_t gfn = INVALID_MFN;
+    int16_t st;
+    bool ok;
+
+    e = hc_live_domain(c->m, domid);
     if (e == NULL) {
         st = PVCORE_GNTST_bad_domain;
         goto free;
@@ -1129,18 +1136,123 @@ static int16_t transfer_one(struct caller *c, uint64_t mfn, uint16_t domid, uint
     return PVCORE_GNTST_okay;
 
 free:
-    frame_free_transit(m, mfn, DOMID_FREE);
+    frame_free_transit(c->m, mfn, DOMID_FREE);
     return st;
 }
 
-static uint32_t run_transfer(struct caller *c, uint8_t *b, struct unmap_defer *defer)
-{
-    (void)defer;
-    int16_t st = c->is32 ? transfer_one(c, hc_get_le32(b), (uint16_t)(b[4] | b[5] << 8), hc_get_le32(b + 8))
-                         : transfer_one(c, hc_get_le64(b), (uint16_t)(b[8] | b[9] << 8), hc_get_le32(b + 12));
+/* One op's fields, either width. */
+struct transfer_op {
+    uint64_t mfn;
+    uint32_t ref;
+    uint16_t domid;
+};
 
-    hc_put_le(b + (c->is32 ? 12 : 16), (uint16_t)st, 2);
-    return 2;
+static struct transfer_op transfer_parse(const struct caller *c, const uint8_t *b)
+{
+    struct transfer_op t;
+
+    t.mfn = c->is32 ? hc_get_le32(b) : hc_get_le64(b);
+    t.domid = c->is32 ? (uint16_t)(b[4] | b[5] << 8) : (uint16_t)(b[8] | b[9] << 8);
+    t.ref = hc_get_le32(b + (c->is32 ? 8 : 12));
+    return t;
+}
+
+/*
+ * A batch of transfers. Each frame is taken from the caller in the order of the ops, and
+ * the taken frames are delivered up to TRANSFER_DEFER at a time, so that one TLB flush
+ * covers them all (frame_give() flushes once for every frame taken before it), where one
+ * op at a time cost a flush of every domain per frame. Every op's status is written when
+ * it is delivered, before the call returns or continues. What a guest can observe is as
+ * one op after another:
+ *   - ops are taken and delivered in order, and reservations made in that order;
+ *   - an op whose receiver is the caller itself, which could give back a frame a later op
+ *     transfers again, first delivers what is pending and then runs on its own;
+ *   - the status field of each op is written back (its own bytes) before the frame is
+ *     taken, so that an op whose status cannot be written is run on its own, after the
+ *     pending ones, as the last op of the call: done, then -EFAULT, as Xen does it.
+ * Only a guest that remaps its op array on another vCPU during the call could see a
+ * difference: a status lost for an op delivered anyway (its frame is gone either way).
+ */
+#define TRANSFER_DEFER 32u
+
+struct transfer_pending {
+    uint64_t at; /* the op's address */
+    struct transfer_op t;
+};
+
+static int transfer_flush_pending(struct caller *c, struct transfer_pending *p, uint32_t *n, uint32_t out_off)
+{
+    uint32_t i;
+    int rc = 0;
+
+    for (i = 0; i < *n; i++) {
+        uint8_t st[2];
+        hc_put_le(st, (uint16_t)transfer_deliver(c, p[i].t.mfn, p[i].t.domid, p[i].t.ref), 2);
+        if (hc_copy_out(c, p[i].at + out_off, st, 2) != 0) {
+            rc = -PVCORE_EFAULT;
+        }
+    }
+    *n = 0;
+    return rc;
+}
+
+static int run_transfer_batch(struct caller *c, uint64_t args[6], int64_t *ret)
+{
+    uint64_t uop = hc_arg(c, args, 1);
+    uint32_t count = (uint32_t)hc_arg(c, args, 2), i, n = 0;
+    uint32_t size = c->is32 ? 16u : 24u, out_off = c->is32 ? 12u : 16u;
+    struct transfer_pending pend[TRANSFER_DEFER];
+    uint8_t b[24];
+    int rc = 0;
+
+    for (i = 0; i < count && rc == 0; i++) {
+        uint64_t at = uop + (uint64_t)i * size;
+        struct transfer_op t;
+        uint8_t st[2];
+
+        if (i != 0 && call_should_preempt(&c->call)) {
+            rc = transfer_flush_pending(c, pend, &n, out_off);
+            if (rc != 0) {
+                break;
+            }
+            args[1] = at;
+            args[2] = count - i;
+            return PVCORE_HYPERCALL_RESTART;
+        }
+        rc = hc_copy_in(c, b, at, size);
+        if (rc != 0) {
+            break;
+        }
+        t = transfer_parse(c, b);
+        if (t.domid == c->d->domid || hc_copy_out(c, at + out_off, b + out_off, 2) != 0) {
+            /* To itself, or a status that cannot be written: on its own, in order. */
+            rc = transfer_flush_pending(c, pend, &n, out_off);
+            if (rc != 0) {
+                break;
+            }
+            hc_put_le(st, (uint16_t)(transfer_take(c, t.mfn) ? transfer_deliver(c, t.mfn, t.domid, t.ref)
+                                                                  : PVCORE_GNTST_bad_page),
+                      2);
+            if (hc_copy_out(c, at + out_off, st, 2) != 0) {
+                rc = -PVCORE_EFAULT;
+            }
+        } else if (!transfer_take(c, t.mfn)) {
+            hc_put_le(st, (uint16_t)PVCORE_GNTST_bad_page, 2);
+            rc = hc_copy_out(c, at + out_off, st, 2);
+        } else {
+            pend[n].at = at;
+            pend[n].t = t;
+            if (++n == TRANSFER_DEFER) {
+                rc = transfer_flush_pending(c, pend, &n, out_off);
+            }
+        }
+        call_charge(&c->call, 1);
+    }
+    if (transfer_flush_pending(c, pend, &n, out_off) != 0 && rc == 0) {
+        rc = -PVCORE_EFAULT;
+    }
+    *ret = rc;
+    return PVCORE_HYPERCALL_DONE;
 }
 
 /*
@@ -1192,7 +1304,6 @@ static const struct batch_op op_map = { 32, 32, 18, 18, run_map };
 static const struct batch_op op_unmap = { 24, 24, 20, 20, run_unmap };
 static const struct batch_op op_unmap_and_replace = { 24, 24, 20, 20, run_unmap_and_replace };
 static const struct batch_op op_copy = { 40, 24, 36, 20, run_copy };
-static const struct batch_op op_transfer = { 24, 16, 16, 12, run_transfer };
 static const struct batch_op op_swap = { 12, 12, 8, 8, run_swap };
 
 /* `count` ops from the array at `uop`, each reporting its own status; preemptible between
@@ -1358,7 +1469,7 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
     case PVCORE_GNTTABOP_copy:
         return run_batch(c, args, ret, &op_copy);
     case PVCORE_GNTTABOP_transfer:
-        return run_batch(c, args, ret, &op_transfer);
+        return run_transfer_batch(c, args, ret);
     case PVCORE_GNTTABOP_swap_grant_ref:
         return run_batch(c, args, ret, &op_swap);
     case PVCORE_GNTTABOP_cache_flush:

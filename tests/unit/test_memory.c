@@ -716,6 +716,138 @@ static void test_transfer_errors(void **state)
     gfix_free(f);
 }
 
+/* Writes a version-1 entry of the mapper's own table (grant() writes the granter's). */
+static void mgrant(struct gfix *f, uint32_t ref, uint16_t flags, uint16_t domid, uint32_t frame)
+{
+    uint8_t *e = (uint8_t *)frame_ptr(f->t, f->mgnt_frame) + ref * 8u;
+
+    memcpy(e + 2, &domid, 2);
+    memcpy(e + 4, &frame, 4);
+    memcpy(e, &flags, 2);
+}
+
+/* A batch of transfers: one TLB flush per 32 frames, not one per frame (each frame is taken
+ * first, and one flush covers every frame taken before it), with every op's result as
+ * when they run one by one. */
+static void test_transfer_batch_flushes(void **state)
+{
+    enum { N = 40 };
+    struct mfix m;
+    struct gfix *f = &m.g;
+    struct pvcore_gnttab_transfer_x86_64 ops[N];
+    struct pvcore_host_stats before, after;
+    uint64_t fr[N];
+    uint32_t i;
+    (void)state;
+
+    mfix_init(&m);
+    memset(ops, 0, sizeof(ops));
+    for (i = 0; i < N; i++) {
+        fr[i] = alloc_frame(f->t, MAPPER);
+        grant(f, 20 + i, ACCEPT, MAPPER, 400 + i);
+        ops[i].mfn = fr[i];
+        ops[i].domid = GRANTER;
+        ops[i].ref = 20 + i;
+        ops[i].status = 0x5555;
+    }
+    ops[7].mfn = f->granted; /* not the caller's: bad_page, and nothing else changes */
+    gwrite(&f->e, LIST_VA, ops, sizeof(ops));
+    pvcore_host_backend_stats(f->t->hb, &before);
+    assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, LIST_VA, N), 0);
+    pvcore_host_backend_stats(f->t->hb, &after);
+    assert_int_equal(after.flush_calls - before.flush_calls, 2); /* 39 frames: 32, then 7 */
+    gread(&f->e, LIST_VA, ops, sizeof(ops));
+    for (i = 0; i < N; i++) {
+        if (i == 7) {
+            assert_int_equal(ops[i].status, PVCORE_GNTST_bad_page);
+            assert_true(owned_by(f, fr[i], MAPPER));
+            assert_int_equal(gflags(f, 20 + i), ACCEPT);
+            continue;
+        }
+        assert_int_equal(ops[i].status, PVCORE_GNTST_okay);
+        assert_true(owned_by(f, fr[i], GRANTER));
+        assert_int_equal(gflags(f, 20 + i), XFER_DONE);
+        assert_int_equal(gframe_at(f, f->gnt_frame, 20 + i), fr[i]);
+    }
+    check_invariants(f->t);
+    gfix_free(f);
+}
+
+/* What a batch shows is still one op after another: a frame the caller transfers to
+ * itself is its own again for the next op, and an op whose status cannot be written is
+ * done, the call then ends with -EFAULT, and the ops after it are not. */
+static void test_transfer_batch_order(void **state)
+{
+    struct mfix m;
+    struct gfix *f = &m.g;
+    struct pvcore_gnttab_transfer_x86_64 ops[3];
+    uint64_t a, b, c, ro;
+    (void)state;
+
+    mfix_init(&m);
+    a = alloc_frame(f->t, MAPPER);
+    b = alloc_frame(f->t, MAPPER);
+    c = alloc_frame(f->t, MAPPER);
+    grant(f, 11, ACCEPT, MAPPER, 70);
+    grant(f, 12, ACCEPT, MAPPER, 71);
+    mgrant(f, 13, ACCEPT, MAPPER, 72); /* the mapper accepts a frame from itself */
+    memset(ops, 0, sizeof(ops));
+    ops[0].mfn = a;
+    ops[0].domid = GRANTER;
+    ops[0].ref = 11;
+    ops[1].mfn = b;
+    ops[1].domid = MAPPER;
+    ops[1].ref = 13;
+    ops[2].mfn = b; /* the mapper's again after ops[1] */
+    ops[2].domid = GRANTER;
+    ops[2].ref = 12;
+    gwrite(&f->e, LIST_VA, ops, sizeof(ops));
+    assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, LIST_VA, 3), 0);
+    gread(&f->e, LIST_VA, ops, sizeof(ops));
+    assert_int_equal(ops[0].status, PVCORE_GNTST_okay);
+    assert_int_equal(ops[1].status, PVCORE_GNTST_okay);
+    assert_int_equal(ops[2].status, PVCORE_GNTST_okay);
+    assert_true(owned_by(f, a, GRANTER) && owned_by(f, b, GRANTER));
+    assert_int_equal(gflags_at(f, f->mgnt_frame, 13), XFER_DONE);
+
+    /* ops[1] on a read-only page (slot 8 of the mapper's L1): ops[0] and ops[1] done,
+     * -EFAULT, ops[2] not done. */
+    ro = alloc_frame(f->t, MAPPER);
+    assert_int_equal(set_entry(f->t, MAPPER, f->e.l1, 8, pte(ro, PT_P | PT_US)), 0);
+    a = alloc_frame(f->t, MAPPER);
+    b = alloc_frame(f->t, MAPPER);
+    grant(f, 14, ACCEPT, MAPPER, 73);
+    grant(f, 15, ACCEPT, MAPPER, 74);
+    grant(f, 16, ACCEPT, MAPPER, 75);
+    memset(ops, 0, sizeof(ops));
+    ops[0].mfn = a;
+    ops[0].domid = GRANTER;
+    ops[0].ref = 14;
+    ops[0].status = 0x5555;
+    ops[1].mfn = b;
+    ops[1].domid = GRANTER;
+    ops[1].ref = 15;
+    ops[1].status = 0x5555;
+    ops[2].mfn = c;
+    ops[2].domid = GRANTER;
+    ops[2].ref = 16;
+    ops[2].status = 0x5555;
+    gwrite(&f->e, MAP_VA - sizeof(ops[0]), &ops[0], sizeof(ops[0]));
+    memcpy(frame_ptr(f->t, ro), &ops[1], 2u * sizeof(ops[0]));
+    assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, MAP_VA - sizeof(ops[0]), 3), -PVCORE_EFAULT);
+    gread(&f->e, MAP_VA - sizeof(ops[0]), &ops[0], sizeof(ops[0]));
+    assert_int_equal(ops[0].status, PVCORE_GNTST_okay);
+    assert_true(owned_by(f, a, GRANTER));
+    assert_true(owned_by(f, b, GRANTER)); /* done; its status could not be written */
+    memcpy(&ops[1], frame_ptr(f->t, ro), 2u * sizeof(ops[0]));
+    assert_int_equal(ops[1].status, 0x5555);
+    assert_int_equal(ops[2].status, 0x5555);
+    assert_true(owned_by(f, c, MAPPER));
+    assert_int_equal(gflags(f, 16), ACCEPT);
+    check_invariants(f->t);
+    gfix_free(f);
+}
+
 /* XSA-214: a frame that was a page table reaches its new owner with no type at all; a
  * 32-bit receiver cannot reuse it unvalidated. (This library drops a table's type with its
  * last type reference, so no validated-but-unused type is left to carry over; the check
@@ -810,6 +942,8 @@ int main(void)
         cmocka_unit_test(test_transfer),
         cmocka_unit_test(test_transfer_v2_and_32),
         cmocka_unit_test(test_transfer_errors),
+        cmocka_unit_test(test_transfer_batch_flushes),
+        cmocka_unit_test(test_transfer_batch_order),
         cmocka_unit_test(test_transfer_clears_type),
         cmocka_unit_test(test_transfer_receiver_gone),
         cmocka_unit_test(test_hold),
