@@ -933,14 +933,41 @@ int grant_domain_release(const struct domain_locked *dl)
 
 /* One op of a batch: decodes b (the guest's structure), runs it, writes its results into
  * b and returns how many bytes from out_off go back to the guest. */
+/* One transfer op's fields, either width, and a transfer a batch has taken the frame of and
+ * not delivered yet (run_transfer()). */
+struct transfer_op {
+    uint64_t mfn;
+    uint32_t ref;
+    uint16_t domid;
+};
+
+#define TRANSFER_DEFER 32u
+
+struct transfer_pending {
+    uint64_t at; /* the op's address */
+    struct transfer_op t;
+};
+
+/* What the ops of one call leave for its end (or its continuation): unmapped host parts
+ * waiting for their flush, taken frames waiting for their delivery. */
+struct batch_defer {
+    struct unmap_defer unmap;
+    struct transfer_pending xfer[TRANSFER_DEFER];
+    uint32_t nxfer;
+    uint32_t out_off; /* where an op's status is */
+};
+
 struct batch_op {
     uint32_t size_64, size_32; /* the structure's size per guest width */
     uint32_t out_off_64, out_off_32;
-    uint32_t (*run)(struct caller *c, uint8_t *b, struct unmap_defer *defer);
+    /* Runs one op copied in at b from the guest's `at`: how many bytes from out_off to
+     * write back now (0: the op is pending), or a negative error that ends the call. */
+    int (*run)(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer);
 };
 
-static uint32_t run_map(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+static int run_map(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer)
 {
+    (void)at;
     (void)defer;
     uint32_t handle = 0;
     uint64_t dev = 0;
@@ -956,19 +983,21 @@ static uint32_t run_map(struct caller *c, uint8_t *b, struct unmap_defer *defer)
     return 14;
 }
 
-static uint32_t run_unmap(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+static int run_unmap(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer)
 {
     struct domain_locked dl = domain_lock(&c->call, c->d);
     int16_t st = unmap_parts(&dl, (struct vcpu *)(void *)c->v, hc_get_le32(b + 16), hc_get_le64(b),
-                             hc_get_le64(b + 8), defer);
+                             hc_get_le64(b + 8), &defer->unmap);
 
+    (void)at;
     domain_unlock(&dl);
     hc_put_le(b + 20, (uint16_t)st, 2);
     return 2;
 }
 
-static uint32_t run_unmap_and_replace(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+static int run_unmap_and_replace(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer)
 {
+    (void)at;
     (void)defer;
     int16_t st = unmap_and_replace_one(c, hc_get_le64(b), hc_get_le64(b + 8), hc_get_le32(b + 16));
 
@@ -976,8 +1005,9 @@ static uint32_t run_unmap_and_replace(struct caller *c, uint8_t *b, struct unmap
     return 2;
 }
 
-static uint32_t run_copy(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+static int run_copy(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer)
 {
+    (void)at;
     (void)defer;
     int16_t st = copy_one(c, b);
 
@@ -1140,13 +1170,6 @@ free:
     return st;
 }
 
-/* One op's fields, either width. */
-struct transfer_op {
-    uint64_t mfn;
-    uint32_t ref;
-    uint16_t domid;
-};
-
 static struct transfer_op transfer_parse(const struct caller *c, const uint8_t *b)
 {
     struct transfer_op t;
@@ -1157,13 +1180,31 @@ static struct transfer_op transfer_parse(const struct caller *c, const uint8_t *
     return t;
 }
 
+/* Delivers the transfers a batch has taken, in order, and writes their statuses. */
+static int transfer_flush_pending(struct caller *c, struct batch_defer *d)
+{
+    uint32_t i;
+    int rc = 0;
+
+    for (i = 0; i < d->nxfer; i++) {
+        const struct transfer_pending *p = &d->xfer[i];
+        uint8_t st[2];
+        hc_put_le(st, (uint16_t)transfer_deliver(c, p->t.mfn, p->t.domid, p->t.ref), 2);
+        if (hc_copy_out(c, p->at + d->out_off, st, 2) != 0) {
+            rc = -PVCORE_EFAULT;
+        }
+    }
+    d->nxfer = 0;
+    return rc;
+}
+
 /*
- * A batch of transfers. Each frame is taken from the caller in the order of the ops, and
- * the taken frames are delivered up to TRANSFER_DEFER at a time, so that one TLB flush
- * covers them all (frame_give() flushes once for every frame taken before it), where one
- * op at a time cost a flush of every domain per frame. Every op's status is written when
- * it is delivered, before the call returns or continues. What a guest can observe is as
- * one op after another:
+ * One op of a batch of transfers. Each frame is taken from the caller in the order of the
+ * ops, and the taken frames are delivered up to TRANSFER_DEFER at a time, so that one TLB
+ * flush covers them all (frame_give() flushes once for every frame taken before it), where
+ * one op at a time cost a flush of every domain per frame. Every op's status is written
+ * when it is delivered, before the call returns or continues. What a guest can observe is
+ * as one op after another:
  *   - ops are taken and delivered in order, and reservations made in that order;
  *   - an op whose receiver is the caller itself, which could give back a frame a later op
  *     transfers again, first delivers what is pending and then runs on its own;
@@ -1173,86 +1214,31 @@ static struct transfer_op transfer_parse(const struct caller *c, const uint8_t *
  * Only a guest that remaps its op array on another vCPU during the call could see a
  * difference: a status lost for an op delivered anyway (its frame is gone either way).
  */
-#define TRANSFER_DEFER 32u
-
-struct transfer_pending {
-    uint64_t at; /* the op's address */
-    struct transfer_op t;
-};
-
-static int transfer_flush_pending(struct caller *c, struct transfer_pending *p, uint32_t *n, uint32_t out_off)
+static int run_transfer(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *d)
 {
-    uint32_t i;
-    int rc = 0;
+    struct transfer_op t = transfer_parse(c, b);
+    int16_t st;
+    int rc;
 
-    for (i = 0; i < *n; i++) {
-        uint8_t st[2];
-        hc_put_le(st, (uint16_t)transfer_deliver(c, p[i].t.mfn, p[i].t.domid, p[i].t.ref), 2);
-        if (hc_copy_out(c, p[i].at + out_off, st, 2) != 0) {
-            rc = -PVCORE_EFAULT;
-        }
-    }
-    *n = 0;
-    return rc;
-}
-
-static int run_transfer_batch(struct caller *c, uint64_t args[6], int64_t *ret)
-{
-    uint64_t uop = hc_arg(c, args, 1);
-    uint32_t count = (uint32_t)hc_arg(c, args, 2), i, n = 0;
-    uint32_t size = c->is32 ? 16u : 24u, out_off = c->is32 ? 12u : 16u;
-    struct transfer_pending pend[TRANSFER_DEFER];
-    uint8_t b[24];
-    int rc = 0;
-
-    for (i = 0; i < count && rc == 0; i++) {
-        uint64_t at = uop + (uint64_t)i * size;
-        struct transfer_op t;
-        uint8_t st[2];
-
-        if (i != 0 && call_should_preempt(&c->call)) {
-            rc = transfer_flush_pending(c, pend, &n, out_off);
-            if (rc != 0) {
-                break;
-            }
-            args[1] = at;
-            args[2] = count - i;
-            return PVCORE_HYPERCALL_RESTART;
-        }
-        rc = hc_copy_in(c, b, at, size);
+    if (t.domid == c->d->domid || hc_copy_out(c, at + d->out_off, b + d->out_off, 2) != 0) {
+        /* To itself, or a status that cannot be written: on its own, in order. */
+        rc = transfer_flush_pending(c, d);
         if (rc != 0) {
-            break;
+            return rc;
         }
-        t = transfer_parse(c, b);
-        if (t.domid == c->d->domid || hc_copy_out(c, at + out_off, b + out_off, 2) != 0) {
-            /* To itself, or a status that cannot be written: on its own, in order. */
-            rc = transfer_flush_pending(c, pend, &n, out_off);
-            if (rc != 0) {
-                break;
-            }
-            hc_put_le(st, (uint16_t)(transfer_take(c, t.mfn) ? transfer_deliver(c, t.mfn, t.domid, t.ref)
-                                                                  : PVCORE_GNTST_bad_page),
-                      2);
-            if (hc_copy_out(c, at + out_off, st, 2) != 0) {
-                rc = -PVCORE_EFAULT;
-            }
-        } else if (!transfer_take(c, t.mfn)) {
-            hc_put_le(st, (uint16_t)PVCORE_GNTST_bad_page, 2);
-            rc = hc_copy_out(c, at + out_off, st, 2);
-        } else {
-            pend[n].at = at;
-            pend[n].t = t;
-            if (++n == TRANSFER_DEFER) {
-                rc = transfer_flush_pending(c, pend, &n, out_off);
-            }
+        st = transfer_take(c, t.mfn) ? transfer_deliver(c, t.mfn, t.domid, t.ref) : PVCORE_GNTST_bad_page;
+    } else if (!transfer_take(c, t.mfn)) {
+        st = PVCORE_GNTST_bad_page;
+    } else {
+        d->xfer[d->nxfer].at = at;
+        d->xfer[d->nxfer].t = t;
+        if (++d->nxfer == TRANSFER_DEFER) {
+            return transfer_flush_pending(c, d);
         }
-        call_charge(&c->call, 1);
+        return 0;
     }
-    if (transfer_flush_pending(c, pend, &n, out_off) != 0 && rc == 0) {
-        rc = -PVCORE_EFAULT;
-    }
-    *ret = rc;
-    return PVCORE_HYPERCALL_DONE;
+    hc_put_le(b + d->out_off, (uint16_t)st, 2);
+    return 2;
 }
 
 /*
@@ -1293,8 +1279,9 @@ static int16_t swap_one(struct domain *d, uint32_t ref_a, uint32_t ref_b)
     return st;
 }
 
-static uint32_t run_swap(struct caller *c, uint8_t *b, struct unmap_defer *defer)
+static int run_swap(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer)
 {
+    (void)at;
     (void)defer;
     hc_put_le(b + 8, (uint16_t)swap_one(c->d, hc_get_le32(b), hc_get_le32(b + 4)), 2);
     return 2;
@@ -1304,7 +1291,16 @@ static const struct batch_op op_map = { 32, 32, 18, 18, run_map };
 static const struct batch_op op_unmap = { 24, 24, 20, 20, run_unmap };
 static const struct batch_op op_unmap_and_replace = { 24, 24, 20, 20, run_unmap_and_replace };
 static const struct batch_op op_copy = { 40, 24, 36, 20, run_copy };
+static const struct batch_op op_transfer = { 24, 16, 16, 12, run_transfer };
 static const struct batch_op op_swap = { 12, 12, 8, 8, run_swap };
+
+/* Finishes what the ops of a call left pending: the unmaps' flush and references, the
+ * transfers' deliveries and statuses (-PVCORE_EFAULT if a status could not be written). */
+static int batch_finish(struct caller *c, struct batch_defer *d)
+{
+    unmap_defer_finish(&d->unmap);
+    return transfer_flush_pending(c, d);
+}
 
 /* `count` ops from the array at `uop`, each reporting its own status; preemptible between
  * ops (a continuation resumes with the rest of the array), a fault on the array ends the
@@ -1316,18 +1312,24 @@ static int run_batch(struct caller *c, uint64_t args[6], int64_t *ret, const str
     uint32_t size = c->is32 ? op->size_32 : op->size_64;
     uint32_t out_off = c->is32 ? op->out_off_32 : op->out_off_64;
     uint8_t b[40];
-    struct unmap_defer defer;
-    int rc = 0;
+    struct batch_defer defer;
+    int rc = 0, fin;
 
-    defer.n = 0;
-    defer.ld = c->d;
-    /* Whatever ends the call (its end, a fault, a continuation), the deferred unmaps are
-     * finished first: no call returns with a removed mapping still in a TLB. */
+    defer.unmap.n = 0;
+    defer.unmap.ld = c->d;
+    defer.nxfer = 0;
+    defer.out_off = out_off;
+    /* Whatever ends the call (its end, a fault, a continuation), what its ops left pending
+     * is finished first: no call returns with a removed mapping still in a TLB, or with a
+     * frame taken and not delivered. */
     for (i = 0; i < count; i++) {
         uint64_t at = uop + (uint64_t)i * size;
-        uint32_t n;
+        int n;
         if (i != 0 && call_should_preempt(&c->call)) {
-            unmap_defer_finish(&defer);
+            rc = batch_finish(c, &defer);
+            if (rc != 0) {
+                break;
+            }
             args[1] = at;
             args[2] = count - i;
             return PVCORE_HYPERCALL_RESTART;
@@ -1336,15 +1338,21 @@ static int run_batch(struct caller *c, uint64_t args[6], int64_t *ret, const str
         if (rc != 0) {
             break;
         }
-        n = op->run(c, b, &defer);
-        rc = hc_copy_out(c, at + out_off, b + out_off, n);
-        if (rc != 0) {
+        n = op->run(c, b, at, &defer);
+        if (n < 0) {
+            rc = n;
             break;
+        }
+        if (n > 0) {
+            rc = hc_copy_out(c, at + out_off, b + out_off, (size_t)n);
+            if (rc != 0) {
+                break;
+            }
         }
         call_charge(&c->call, 1);
     }
-    unmap_defer_finish(&defer);
-    *ret = rc;
+    fin = batch_finish(c, &defer);
+    *ret = rc != 0 ? rc : fin;
     return PVCORE_HYPERCALL_DONE;
 }
 
@@ -1469,7 +1477,7 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
     case PVCORE_GNTTABOP_copy:
         return run_batch(c, args, ret, &op_copy);
     case PVCORE_GNTTABOP_transfer:
-        return run_transfer_batch(c, args, ret);
+        return run_batch(c, args, ret, &op_transfer);
     case PVCORE_GNTTABOP_swap_grant_ref:
         return run_batch(c, args, ret, &op_swap);
     case PVCORE_GNTTABOP_cache_flush:

@@ -561,6 +561,29 @@ static void test_stats(void **state)
 
 /* ---- transfer ---------------------------------------------------------------------------------- */
 
+/* One 64-bit transfer op, its status preset to a value no op returns. */
+static void xop(struct pvcore_gnttab_transfer_x86_64 *o, uint64_t mfn, uint16_t domid, uint32_t ref)
+{
+    memset(o, 0, sizeof(*o));
+    o->mfn = mfn;
+    o->domid = domid;
+    o->ref = ref;
+    o->status = 0x5555;
+}
+
+/* The mapper issues n 64-bit transfer ops from va (written there first) and reads them
+ * back: the call's return value. */
+static int64_t xfer_batch(struct gfix *f, uint64_t va, struct pvcore_gnttab_transfer_x86_64 *ops, uint32_t n)
+{
+    int64_t rc;
+
+    gwrite(&f->e, va, ops, n * sizeof(*ops));
+    rc = ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, va, n);
+    gread(&f->e, va, ops, n * sizeof(*ops));
+    return rc;
+}
+
+
 static void test_transfer(void **state)
 {
     struct mfix m;
@@ -695,19 +718,10 @@ static void test_transfer_errors(void **state)
     {
         struct pvcore_gnttab_transfer_x86_64 ops[3];
         uint64_t a = alloc_frame(f->t, MAPPER), b = alloc_frame(f->t, MAPPER);
-        memset(ops, 0, sizeof(ops));
-        ops[0].mfn = a;
-        ops[0].domid = GRANTER;
-        ops[0].ref = 4;
-        ops[1].mfn = f->granted;
-        ops[1].domid = GRANTER;
-        ops[1].ref = 4;
-        ops[2].mfn = b;
-        ops[2].domid = GRANTER;
-        ops[2].ref = 4; /* used by ops[0] by then */
-        gwrite(&f->e, OPS, ops, sizeof(ops));
-        assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, OPS, 3), 0);
-        gread(&f->e, OPS, ops, sizeof(ops));
+        xop(&ops[0], a, GRANTER, 4);
+        xop(&ops[1], f->granted, GRANTER, 4);
+        xop(&ops[2], b, GRANTER, 4); /* used by ops[0] by then */
+        assert_int_equal(xfer_batch(f, OPS, ops, 3), 0);
         assert_int_equal(ops[0].status, PVCORE_GNTST_okay);
         assert_int_equal(ops[1].status, PVCORE_GNTST_bad_page);
         assert_int_equal(ops[2].status, PVCORE_GNTST_general_error);
@@ -741,22 +755,16 @@ static void test_transfer_batch_flushes(void **state)
     (void)state;
 
     mfix_init(&m);
-    memset(ops, 0, sizeof(ops));
     for (i = 0; i < N; i++) {
         fr[i] = alloc_frame(f->t, MAPPER);
         grant(f, 20 + i, ACCEPT, MAPPER, 400 + i);
-        ops[i].mfn = fr[i];
-        ops[i].domid = GRANTER;
-        ops[i].ref = 20 + i;
-        ops[i].status = 0x5555;
+        xop(&ops[i], fr[i], GRANTER, 20 + i);
     }
     ops[7].mfn = f->granted; /* not the caller's: bad_page, and nothing else changes */
-    gwrite(&f->e, LIST_VA, ops, sizeof(ops));
     pvcore_host_backend_stats(f->t->hb, &before);
-    assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, LIST_VA, N), 0);
+    assert_int_equal(xfer_batch(f, LIST_VA, ops, N), 0);
     pvcore_host_backend_stats(f->t->hb, &after);
     assert_int_equal(after.flush_calls - before.flush_calls, 2); /* 39 frames: 32, then 7 */
-    gread(&f->e, LIST_VA, ops, sizeof(ops));
     for (i = 0; i < N; i++) {
         if (i == 7) {
             assert_int_equal(ops[i].status, PVCORE_GNTST_bad_page);
@@ -791,19 +799,10 @@ static void test_transfer_batch_order(void **state)
     grant(f, 11, ACCEPT, MAPPER, 70);
     grant(f, 12, ACCEPT, MAPPER, 71);
     mgrant(f, 13, ACCEPT, MAPPER, 72); /* the mapper accepts a frame from itself */
-    memset(ops, 0, sizeof(ops));
-    ops[0].mfn = a;
-    ops[0].domid = GRANTER;
-    ops[0].ref = 11;
-    ops[1].mfn = b;
-    ops[1].domid = MAPPER;
-    ops[1].ref = 13;
-    ops[2].mfn = b; /* the mapper's again after ops[1] */
-    ops[2].domid = GRANTER;
-    ops[2].ref = 12;
-    gwrite(&f->e, LIST_VA, ops, sizeof(ops));
-    assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, LIST_VA, 3), 0);
-    gread(&f->e, LIST_VA, ops, sizeof(ops));
+    xop(&ops[0], a, GRANTER, 11);
+    xop(&ops[1], b, MAPPER, 13);
+    xop(&ops[2], b, GRANTER, 12); /* the mapper's again after ops[1] */
+    assert_int_equal(xfer_batch(f, LIST_VA, ops, 3), 0);
     assert_int_equal(ops[0].status, PVCORE_GNTST_okay);
     assert_int_equal(ops[1].status, PVCORE_GNTST_okay);
     assert_int_equal(ops[2].status, PVCORE_GNTST_okay);
@@ -819,19 +818,9 @@ static void test_transfer_batch_order(void **state)
     grant(f, 14, ACCEPT, MAPPER, 73);
     grant(f, 15, ACCEPT, MAPPER, 74);
     grant(f, 16, ACCEPT, MAPPER, 75);
-    memset(ops, 0, sizeof(ops));
-    ops[0].mfn = a;
-    ops[0].domid = GRANTER;
-    ops[0].ref = 14;
-    ops[0].status = 0x5555;
-    ops[1].mfn = b;
-    ops[1].domid = GRANTER;
-    ops[1].ref = 15;
-    ops[1].status = 0x5555;
-    ops[2].mfn = c;
-    ops[2].domid = GRANTER;
-    ops[2].ref = 16;
-    ops[2].status = 0x5555;
+    xop(&ops[0], a, GRANTER, 14);
+    xop(&ops[1], b, GRANTER, 15);
+    xop(&ops[2], c, GRANTER, 16);
     gwrite(&f->e, MAP_VA - sizeof(ops[0]), &ops[0], sizeof(ops[0]));
     memcpy(frame_ptr(f->t, ro), &ops[1], 2u * sizeof(ops[0]));
     assert_int_equal(ghc_as(f, MAPPER, PVCORE_GNTTABOP_transfer, MAP_VA - sizeof(ops[0]), 3), -PVCORE_EFAULT);
