@@ -1175,7 +1175,7 @@ static struct transfer_op transfer_parse(const struct caller *c, const uint8_t *
     struct transfer_op t;
 
     t.mfn = c->is32 ? hc_get_le32(b) : hc_get_le64(b);
-    t.domid = c->is32 ? (uint16_t)(b[4] | b[5] << 8) : (uint16_t)(b[8] | b[9] << 8);
+    t.domid = (uint16_t)(c->is32 ? b[4] | b[5] << 8 : b[8] | b[9] << 8);
     t.ref = hc_get_le32(b + (c->is32 ? 8 : 12));
     return t;
 }
