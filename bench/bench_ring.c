@@ -157,7 +157,6 @@ struct run {
 struct impl {
     const char *name;
     void (*setup)(struct run *);
-    void (*teardown)(struct run *);
     void (*produce)(struct run *);
     void (*consume)(struct run *);
 };
@@ -273,7 +272,6 @@ static double run_once(const struct impl *im, struct run *r)
     pthread_join(tp, NULL);
     pthread_join(tc, NULL);
     t1 = now_ns();
-    im->teardown(r);
     if (r->errors != 0) {
         fprintf(stderr, "bench_ring: %s: %" PRIu64 " messages out of sequence or corrupted\n", im->name, r->errors);
         exit(1);
@@ -303,11 +301,6 @@ static void ours_setup(struct run *r)
         exit(1);
     }
     r->peer = o;
-}
-
-static void ours_teardown(struct run *r)
-{
-    (void)r;
 }
 
 /* The front-end waits for `n` free slots: it takes back the slots of answered requests.
@@ -580,11 +573,6 @@ static void xen_consume_evidx(struct run *r)
     xen_consume_common(r, true);
 }
 
-static void xen_teardown(struct run *r)
-{
-    (void)r;
-}
-
 #ifdef BENCH_HAVE_RTE
 /* ---- DPDK rte_ring, 64-byte elements, bulk enqueue and burst dequeue of 16 ------------------ */
 
@@ -599,11 +587,6 @@ static void rte_setup(struct run *r)
         exit(1);
     }
     r->peer = ring;
-}
-
-static void rte_teardown(struct run *r)
-{
-    (void)r;
 }
 
 static void rte_produce(struct run *r)
@@ -657,11 +640,6 @@ static void ck_setup(struct run *r)
     ck_ring_init(ring, RING_SLOTS);
     r->peer = ring;
     r->peer_buf = buf;
-}
-
-static void ck_teardown(struct run *r)
-{
-    (void)r;
 }
 
 static void ck_produce(struct run *r)
@@ -718,24 +696,24 @@ enum {
 };
 
 static const struct impl impls[I_COUNT] = {
-    [I_OURS_B16] = { "libpvcore (batch 16)", ours_setup, ours_teardown, ours_produce_batch, ours_consume },
+    [I_OURS_B16] = { "libpvcore (batch 16)", ours_setup, ours_produce_batch, ours_consume },
 #if !BENCH_TSAN
-    [I_XEN_B16] = { "xen io/ring.h (batch 16)", xen_setup, xen_teardown, xen_produce_batch, xen_consume },
+    [I_XEN_B16] = { "xen io/ring.h (batch 16)", xen_setup, xen_produce_batch, xen_consume },
 #ifdef BENCH_HAVE_RTE
-    [I_RTE_B16] = { "rte_ring bulk/burst 16", rte_setup, rte_teardown, rte_produce, rte_consume },
+    [I_RTE_B16] = { "rte_ring bulk/burst 16", rte_setup, rte_produce, rte_consume },
 #endif
 #ifdef BENCH_HAVE_CK
-    [I_CK] = { "ck_ring SPSC (1/op)", ck_setup, ck_teardown, ck_produce, ck_consume },
+    [I_CK] = { "ck_ring SPSC (1/op)", ck_setup, ck_produce, ck_consume },
 #endif
 #endif
-    [I_OURS_1] = { "libpvcore (push every msg)", ours_setup, ours_teardown, ours_produce_each, ours_consume },
+    [I_OURS_1] = { "libpvcore (push every msg)", ours_setup, ours_produce_each, ours_consume },
 #if !BENCH_TSAN
-    [I_XEN_1] = { "xen io/ring.h (push every msg)", xen_setup, xen_teardown, xen_produce_each, xen_consume },
+    [I_XEN_1] = { "xen io/ring.h (push every msg)", xen_setup, xen_produce_each, xen_consume },
 #endif
-    [I_OURS_EV] = { "libpvcore (push+notify check every msg)", ours_setup, ours_teardown, ours_produce_evidx,
+    [I_OURS_EV] = { "libpvcore (push+notify check every msg)", ours_setup, ours_produce_evidx,
                     ours_consume_evidx },
 #if !BENCH_TSAN
-    [I_XEN_EV] = { "xen io/ring.h (push+notify check every msg)", xen_setup, xen_teardown, xen_produce_evidx,
+    [I_XEN_EV] = { "xen io/ring.h (push+notify check every msg)", xen_setup, xen_produce_evidx,
                    xen_consume_evidx },
 #endif
 };

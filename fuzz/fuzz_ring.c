@@ -242,17 +242,18 @@ static void back_op(struct side *s, struct pvcore_ring_back *b, uint8_t op, uint
             put_source(buf, sizeof(buf), val);
             rc = pvcore_ring_back_put(b, s->slot, over ? s->slot + 1u : s->elem, buf, arg % 5u, &got);
             put_entries(s, rc, got, arg % 5u, s->cons - s->prod_pvt, over, buf);
-        }
-        for (uint32_t i = 0; i < ((val & 2u) ? 0u : arg % 5u); i++) {
-            unsigned char *slot = pvcore_ring_back_produce(b, s->slot);
-            if ((slot == NULL) != (s->prod_pvt == s->cons)) {
-                fail("back: produce");
+        } else {
+            for (uint32_t i = 0; i < arg % 5u; i++) {
+                unsigned char *slot = pvcore_ring_back_produce(b, s->slot);
+                if ((slot == NULL) != (s->prod_pvt == s->cons)) {
+                    fail("back: produce");
+                }
+                if (slot == NULL) {
+                    break;
+                }
+                fill_slot(s, slot, s->prod_pvt, val + i);
+                s->prod_pvt++;
             }
-            if (slot == NULL) {
-                break;
-            }
-            fill_slot(s, slot, s->prod_pvt, val + i);
-            s->prod_pvt++;
         }
         if (pvcore_ring_back_unanswered(b) != s->cons - s->prod_pvt) {
             fail("back: unanswered");
@@ -304,17 +305,18 @@ static void front_op(struct side *s, struct pvcore_ring_front *f, uint8_t op, ui
             put_source(buf, sizeof(buf), val);
             rc = pvcore_ring_front_put(f, s->slot, over ? s->slot + 1u : s->elem, buf, arg % 9u, &got);
             put_entries(s, rc, got, arg % 9u, s->nr - (s->prod_pvt - s->cons), over, buf);
-        }
-        for (uint32_t i = 0; i < ((val & 2u) ? 0u : arg % 9u); i++) {
-            unsigned char *slot = pvcore_ring_front_produce(f, s->slot);
-            if ((slot == NULL) != (s->prod_pvt - s->cons == s->nr)) {
-                fail("front: produce");
+        } else {
+            for (uint32_t i = 0; i < arg % 9u; i++) {
+                unsigned char *slot = pvcore_ring_front_produce(f, s->slot);
+                if ((slot == NULL) != (s->prod_pvt - s->cons == s->nr)) {
+                    fail("front: produce");
+                }
+                if (slot == NULL) {
+                    break;
+                }
+                fill_slot(s, slot, s->prod_pvt, val + i);
+                s->prod_pvt++;
             }
-            if (slot == NULL) {
-                break;
-            }
-            fill_slot(s, slot, s->prod_pvt, val + i);
-            s->prod_pvt++;
         }
         if (pvcore_ring_front_free_requests(f) != s->nr - (s->prod_pvt - s->cons) ||
             pvcore_ring_front_full(f) != (s->prod_pvt - s->cons == s->nr)) {

@@ -931,8 +931,6 @@ int grant_domain_release(const struct domain_locked *dl)
 
 /* ---- the batched ops' decoding ---------------------------------------------------------- */
 
-/* One op of a batch: decodes b (the guest's structure), runs it, writes its results into
- * b and returns how many bytes from out_off go back to the guest. */
 /* One transfer op's fields, either width, and a transfer a batch has taken the frame of and
  * not delivered yet (run_transfer()). */
 struct transfer_op {
@@ -960,8 +958,9 @@ struct batch_defer {
 struct batch_op {
     uint32_t size_64, size_32; /* the structure's size per guest width */
     uint32_t out_off_64, out_off_32;
-    /* Runs one op copied in at b from the guest's `at`: how many bytes from out_off to
-     * write back now (0: the op is pending), or a negative error that ends the call. */
+    /* One op: decodes b (the guest's structure, copied in from `at`), runs it, writes its
+     * results into b and returns how many bytes from out_off go back to the guest now (0:
+     * the op is pending), or a negative error that ends the call. */
     int (*run)(struct caller *c, uint8_t *b, uint64_t at, struct batch_defer *defer);
 };
 

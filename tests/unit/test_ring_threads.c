@@ -128,36 +128,35 @@ static void *back_main(void *arg)
             }
             continue;
         }
-        if ((want / 8u) % 2u == 1u) { /* every other time: the answers put with one call */
+        {
             struct rsp rs[8];
             uint32_t put;
+            bool by_put = (want / 8u) % 2u == 1u; /* every other time: the answers put with one call */
+
             for (uint32_t i = 0; i < got; i++) {
                 bool ok = q[i].seq == want && q[i].sum == checksum(&q[i]);
+
                 sh->back_errors += !ok;
                 rs[i].seq2 = q[i].seq * 2u;
                 rs[i].ok = ok;
                 rs[i].pad = 0;
                 want++;
             }
-            if (tt_back_put(&b, rs, got, &put) != 0 || put != got) {
-                sh->back_errors++;
-                return NULL;
-            }
-        } else {
-            for (uint32_t i = 0; i < got; i++) {
-                struct rsp *r = tt_back_produce(&b);
-                bool ok = q[i].seq == want && q[i].sum == checksum(&q[i]);
-
-                if (!ok) {
-                    sh->back_errors++;
-                }
-                if (r == NULL) {
+            if (by_put) {
+                if (tt_back_put(&b, rs, got, &put) != 0 || put != got) {
                     sh->back_errors++;
                     return NULL;
                 }
-                r->seq2 = q[i].seq * 2u;
-                r->ok = ok;
-                want++;
+            } else {
+                for (uint32_t i = 0; i < got; i++) { /* written in place */
+                    struct rsp *r = tt_back_produce(&b);
+
+                    if (r == NULL) {
+                        sh->back_errors++;
+                        return NULL;
+                    }
+                    *r = rs[i];
+                }
             }
         }
         if (sh->sleep_mode) {
@@ -262,17 +261,18 @@ static void run(bool sleep_mode)
                 }
             }
             seq += k;
-        }
-        for (i = 0; (seq / 16u) % 2u == 0u && i < batch && seq < RING_THREADS_MSGS; i++) {
-            struct req *q;
-            while ((q = tt_front_produce(&f)) == NULL) {
-                front_publish(&sh, &f); /* what is produced must be seen to be answered */
-                if (front_collect(&sh, &f, &rwant, true) != 0) {
-                    goto out;
+        } else {
+            for (i = 0; i < batch && seq < RING_THREADS_MSGS; i++) {
+                struct req *q;
+                while ((q = tt_front_produce(&f)) == NULL) {
+                    front_publish(&sh, &f); /* what is produced must be seen to be answered */
+                    if (front_collect(&sh, &f, &rwant, true) != 0) {
+                        goto out;
+                    }
                 }
+                make_req(q, seq);
+                seq++;
             }
-            make_req(q, seq);
-            seq++;
         }
         front_publish(&sh, &f);
         if (front_collect(&sh, &f, &rwant, false) != 0) {
