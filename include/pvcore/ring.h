@@ -74,10 +74,11 @@
  *   reported as -#PVCORE_EOVERFLOW (Xen's `RING_REQUEST_PROD_OVERFLOW` and
  *   `RING_RESPONSE_PROD_OVERFLOW`, ill-behaved front-end or back-end), and nothing is
  *   consumed: a back-end should stop serving that ring.
- * - Entries are copied out of the shared slot with one volatile read of each byte into
- *   private memory, and only the copy is to be validated and used (XSA-155: a back-end
- *   that read a request field twice could validate one value and use another). There is
- *   no function that hands out a pointer to a request (or response) to be read in place.
+ * - Entries are copied out of the shared slot into private memory, each byte read once
+ *   (a builtin copy then a compiler barrier, or volatile reads), and only the copy is to
+ *   be validated and used (XSA-155: a back-end that read a request field twice could
+ *   validate one value and use another). There is no function that hands out a pointer
+ *   to a request (or response) to be read in place.
  *
  * @par Memory ordering
  * Publishing is a store-release of the producer index (Xen's `xen_wmb()` before it: the
@@ -233,19 +234,34 @@ static inline void *pvcore_ring_slot_(struct pvcore_sring_header *s, uint32_t nr
 }
 
 /*
- * Copies `bytes` out of a shared slot. Every source byte is read exactly once, through a
- * volatile access, so the compiler can neither read it again later nor merge the copy
- * away: what the caller validates is what it uses (XSA-155). The slot is read in whole
- * words when the slot size and the copy size allow it (the area is 8-byte aligned, so
- * the slot's alignment follows from its size: a compile-time decision in the typed
- * wrappers), and each word is stored with a small memcpy builtin, which has no alignment
- * or aliasing requirement on `dst` and compiles to one store (never a library call).
+ * Copies `bytes` out of a shared slot. Every source byte is read exactly once, so that
+ * what the caller validates is what it uses (XSA-155): the compiler may neither read the
+ * slot again later in place of the copy nor merge the copy away.
+ * - A size known at compile time (the typed wrappers, inlined) is one memcpy builtin, which
+ *   the compiler expands into a few wide loads and stores, followed by a compiler barrier
+ *   (a sequentially consistent signal fence, which GCC and Clang treat as a clobber of
+ *   all memory and which emits no instruction): every load of the slot is done before
+ *   it, and after it the slot's contents are unknown to the compiler, so the copy's
+ *   values can only come from the copy. This is the cheaper consumer: on the development VM it took
+ *   bench_ring's per-message ratio against Xen's macros from 0.94x-1.01x to 1.01x-1.12x.
+ * - Otherwise each byte is read through a volatile access, in whole words when the slot
+ *   size and the copy size allow it (the area is 8-byte aligned, so the slot's alignment
+ *   follows from its size), each word stored with a small memcpy builtin, which has no
+ *   alignment or aliasing requirement on `dst` and compiles to one store.
+ * Neither is ever a library call (ring_kernel.c).
  */
 static inline void pvcore_ring_copy_out_(void *dst, const void *src, size_t slot_bytes, size_t bytes)
 {
     unsigned char *d = (unsigned char *)dst;
     size_t i;
 #if PVCORE_RING_WORDS_
+    if (__builtin_constant_p(bytes) && bytes <= 128u) {
+        __builtin_memcpy(d, src, bytes);
+        /* compiler barrier (a signal fence emits no instruction): the slot is read
+         * above, once; nothing after it may read the slot again for the copy's values. */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        return;
+    }
     if (((slot_bytes | bytes) & 7u) == 0) {
         const volatile pvcore_ring_w64_ *s = (const volatile pvcore_ring_w64_ *)src;
         for (i = 0; i < bytes / 8u; i++) {
@@ -696,8 +712,8 @@ static inline int pvcore_ring_front_final_check(struct pvcore_ring_front *f, uin
 }
 
 /**
- * @brief Copies out up to `max` responses into private memory and consumes them, with one
- *        volatile read of each shared byte (the back-end may be hostile: validate the
+ * @brief Copies out up to `max` responses into private memory and consumes them, with each
+ *        shared byte read once (the back-end may be hostile: validate the
  *        copies, never the slots).
  * @param f          The front-end's state.
  * @param slot_bytes The size of one slot.
@@ -720,8 +736,8 @@ static inline int pvcore_ring_front_consume(struct pvcore_ring_front *f, size_t 
 
 /**
  * @brief Copies out the next response into private memory and consumes it (Xen's
- *        `RING_COPY_RESPONSE(r, r->rsp_cons++, dst)`), with one volatile read of each
- *        shared byte. It does not read `rsp_prod` again: call it at most `n` times after
+ *        `RING_COPY_RESPONSE(r, r->rsp_cons++, dst)`), with each shared byte read
+ *        once. It does not read `rsp_prod` again: call it at most `n` times after
  *        pvcore_ring_front_unconsumed() or pvcore_ring_front_final_check() gave `n`
  *        (more would copy a slot the back-end has not published, which is only garbage,
  *        never outside the ring).
@@ -782,8 +798,8 @@ static inline int pvcore_ring_back_final_check(struct pvcore_ring_back *b, uint3
 }
 
 /**
- * @brief Copies out up to `max` requests into private memory and consumes them, with one
- *        volatile read of each shared byte: validate the copies, never the slots
+ * @brief Copies out up to `max` requests into private memory and consumes them, with each
+ *        shared byte read once: validate the copies, never the slots
  *        (XSA-155).
  * @param b          The back-end's state.
  * @param slot_bytes The size of one slot.
@@ -806,8 +822,8 @@ static inline int pvcore_ring_back_consume(struct pvcore_ring_back *b, size_t sl
 
 /**
  * @brief Copies out the next request into private memory and consumes it (Xen's
- *        `RING_COPY_REQUEST(r, r->req_cons++, dst)`), with one volatile read of each
- *        shared byte: validate the copy, never the slot (XSA-155). It does not read
+ *        `RING_COPY_REQUEST(r, r->req_cons++, dst)`), with each shared byte read
+ *        once: validate the copy, never the slot (XSA-155). It does not read
  *        `req_prod` again: call it at most `n` times after pvcore_ring_back_unconsumed()
  *        or pvcore_ring_back_final_check() gave `n` (more would copy a slot the front-end
  *        has not published: garbage, as a hostile front-end could write, never outside
