@@ -1,6 +1,6 @@
 /*
  * <pvcore/ring.h> as a guest kernel or a hypervisor core compiles it: freestanding, no
- * libc. Every typed wrapper of three rings is called from an external function, so that
+ * libc. Every typed wrapper of five rings is called from an external function, so that
  * all of the template's code is emitted; check-ring-header.sh then requires the object to
  * need nothing at all (no memcpy, no 64-bit division helper on i386).
  */
@@ -25,6 +25,16 @@ struct kreq3 {
     uint8_t x[3];
 };
 PVCORE_RING_DEFINE(k3, struct kreq3, struct kreq3);
+
+/* The largest entry copied with fixed-size builtins, and one just above it (word loops). */
+struct kreq128 {
+    uint64_t w[16];
+};
+PVCORE_RING_DEFINE(k128, struct kreq128, struct kreq128);
+struct kreq136 {
+    uint64_t w[17];
+};
+PVCORE_RING_DEFINE(k136, struct kreq136, struct kreq136);
 
 #define USE_ALL(name, req_t, rsp_t)                                                               \
     int use_##name(void *page, size_t bytes, req_t *rq, rsp_t *rs, uint32_t k);                   \
@@ -65,3 +75,5 @@ PVCORE_RING_DEFINE(k3, struct kreq3, struct kreq3);
 USE_ALL(k64, struct kreq64, struct krsp64)
 USE_ALL(k12, struct kreq12, struct kreq12)
 USE_ALL(k3, struct kreq3, struct kreq3)
+USE_ALL(k128, struct kreq128, struct kreq128)
+USE_ALL(k136, struct kreq136, struct kreq136)
