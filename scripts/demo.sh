@@ -47,7 +47,7 @@ echo "demo: minihv exited with status 65 (both guests powered off), as expected"
 # through granted pages and a shared ring, and reads it back.
 echo
 echo "==== minihv in QEMU: a block device between two guests, over grants and a ring ===="
-run_minihv 65 "$b/guests/guest64.elf minihv.blk=serve:2 minihv.blk_protocol=x86_32-abi,$b/guests/guest32.elf minihv.blk=connect:1"
+run_minihv 65 "$b/guests/guest64.elf minihv.blk=serve:2,$b/guests/guest32.elf minihv.blk=connect:1"
 echo "demo: minihv exited with status 65 (both guests powered off), as expected"
 
 # Debian's GRUB for Xen, unmodified, to its prompt: a command typed on the serial port,

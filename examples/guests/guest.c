@@ -1167,7 +1167,7 @@ _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp)
             events_plan = &plan;
             failures += guest_blk(find_option("minihv.blk"), shared_window, frame_of,
                                   (unsigned long *)(uintptr_t)si->mfn_list, si->nr_pages, plan.free_va,
-                                  plan.spare_va);
+                                  plan.spare_va, si->store_mfn, si->store_evtchn);
         }
     }
 

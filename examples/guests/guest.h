@@ -152,11 +152,12 @@ uint64_t guest_system_time(const volatile void *shared_info);
  * For minihv.blk=<mode>: returns the number of failed checks. [free_va, free_end) are
  * pages of the initial mapping nothing else uses (the RAM disk, the ring and data pages,
  * the mapping windows come from there). p2m_list and nr_pages are start_info's: transfer
- * mode changes the frames of some pages and keeps the list right.
+ * mode changes the frames of some pages and keeps the list right. store_mfn and
+ * store_evtchn are start_info's too: the two ends meet through xenstore.
  */
 unsigned int guest_blk(const char *mode, volatile void *shared_info, uint64_t (*mfn_of)(const void *va),
                        unsigned long *p2m_list, unsigned long nr_pages, unsigned long free_va,
-                       unsigned long free_end);
+                       unsigned long free_end, uint64_t store_mfn, uint32_t store_evtchn);
 
 /* ---- entry (guest.c), called by _start on the guest's own stack ------------------------ */
 _Noreturn void guest_main(const pvcore_start_info_t *si, unsigned long entry_sp);

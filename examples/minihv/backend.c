@@ -1,7 +1,8 @@
 /*
  * backend.c: minihv as its guests' control domain, with libpvcore's back-ends: the
  * console (each guest's output to the serial port, the serial port's input to the first
- * guest) and one xenstore serving every guest on its store ring.
+ * guest) and one xenstore serving every guest on its store ring, with the nodes of the
+ * block devices the command lines ask for.
  *
  * Both rings' event channels are unbound ports for domain 0, which minihv does not run:
  * the guests' notifications are dropped, so minihv serves the rings whenever a guest
@@ -59,6 +60,106 @@ static size_t domain_path(char *buf, size_t cap, uint16_t domid, int perms)
     return n;
 }
 
+/* Appends a string, then a NUL; returns the new length (the buffer is large enough). */
+static size_t put(char *buf, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+
+    memcpy(buf + n, s, k + 1);
+    return n + k + 1;
+}
+
+/* Appends the decimal `v` without a NUL. */
+static size_t put_num(char *buf, size_t n, unsigned v)
+{
+    char num[12];
+    size_t k = 0;
+
+    do {
+        num[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k) {
+        buf[n++] = num[--k];
+    }
+    return n;
+}
+
+static void store_call(uint32_t type, const char *req, size_t n)
+{
+    if (pvcore_xenstore_call(store, type, req, n, NULL, 0, NULL) != 0) {
+        panic("xenstore: request %u for \"%s\"", type, req);
+    }
+}
+
+/* Creates `dir` owned by `owner` and readable by `reader`, then its nodes (which inherit
+ * that): `kv` is name, value, name, value, ..., NULL. */
+static void store_dir(const char *dir, unsigned owner, unsigned reader, const char *const *kv)
+{
+    char req[160];
+    size_t n;
+
+    store_call(PVCORE_XS_MKDIR, dir, strlen(dir) + 1);
+    n = put(req, 0, dir);
+    req[n++] = 'n';
+    n = put_num(req, n, owner);
+    req[n++] = 0;
+    req[n++] = 'r';
+    n = put_num(req, n, reader);
+    req[n++] = 0;
+    store_call(PVCORE_XS_SET_PERMS, req, n);
+    for (; kv[0] != NULL; kv += 2) {
+        n = put(req, 0, dir);
+        req[n - 1] = '/';
+        n = put(req, n, kv[0]); /* the name's NUL separates the value */
+        memcpy(req + n, kv[1], strlen(kv[1])); /* the value, without a NUL */
+        store_call(PVCORE_XS_WRITE, req, n + strlen(kv[1]));
+    }
+}
+
+/*
+ * The toolstack's part of the block split driver: for a guest started with
+ * minihv.blk=connect:<be>, the device xvda (51712) as libxl describes a vbd, the
+ * front-end's directory (owned by it, readable by the back-end) and the back-end's
+ * (the other way round), both in state 1 (Initialising). The two ends do the rest of
+ * Xen's handshake themselves (examples/guests/blk.c).
+ */
+static void blk_device(const struct guest *g)
+{
+    const char *opt = strstr(g->cmdline, "minihv.blk=connect:");
+    char fe_dir[64], be_dir[64], fe_id[8], be_id[8];
+    unsigned be = 0;
+    size_t n;
+
+    if (opt == NULL) {
+        return;
+    }
+    for (opt += 19; *opt >= '0' && *opt <= '9' && be < 0x10000; opt++) {
+        be = be * 10 + (unsigned)(*opt - '0');
+    }
+    if (be == 0 || be >= 0x7ff0 || be == g->domid) {
+        panic("minihv.blk=connect: bad back-end domain for d%u", g->domid);
+    }
+    fe_id[put_num(fe_id, 0, g->domid)] = 0;
+    be_id[put_num(be_id, 0, be)] = 0;
+    n = put(fe_dir, 0, "/local/domain/") - 1;
+    n = put(fe_dir, n, fe_id) - 1;
+    (void)put(fe_dir, n, "/device/vbd/51712");
+    n = put(be_dir, 0, "/local/domain/") - 1;
+    n = put(be_dir, n, be_id) - 1;
+    n = put(be_dir, n, "/backend/vbd/") - 1;
+    n = put(be_dir, n, fe_id) - 1;
+    (void)put(be_dir, n, "/51712");
+    {
+        const char *const fe_nodes[] = { "backend", be_dir, "backend-id", be_id, "state", "1",
+                                         "virtual-device", "51712", "device-type", "disk", NULL };
+        const char *const be_nodes[] = { "frontend", fe_dir, "frontend-id", fe_id, "state", "1",
+                                         "online", "1", "mode", "w", "dev", "xvda", "type", "phy", NULL };
+        store_dir(fe_dir, g->domid, be, fe_nodes);
+        store_dir(be_dir, be, g->domid, be_nodes);
+    }
+}
+
 void backend_guest_init(struct guest *g)
 {
     char req[64];
@@ -80,6 +181,7 @@ void backend_guest_init(struct guest *g)
                                 &g->store_conn) != 0) {
         panic("xenstore: connect d%u", g->domid);
     }
+    blk_device(g);
 }
 
 void backend_guest_fini(struct guest *g)

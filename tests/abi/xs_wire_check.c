@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <xen/io/xenbus.h>
 #include <xen/io/xs_wire.h>
 
 #include <pvcore/abi/xs_wire.h>
@@ -55,6 +56,17 @@ static void check_types(void)
     CONST(PVCORE_XS_INVALID, XS_INVALID);
     /* The removed XS_RESTRICT left a hole at 20. */
     CHECK(XS_SET_TARGET + 1 == 20 && XS_RESET_WATCHES == 21);
+
+    /* io/xenbus.h's device states. */
+    CONST(PVCORE_XENBUS_STATE_UNKNOWN, XenbusStateUnknown);
+    CONST(PVCORE_XENBUS_STATE_INITIALISING, XenbusStateInitialising);
+    CONST(PVCORE_XENBUS_STATE_INIT_WAIT, XenbusStateInitWait);
+    CONST(PVCORE_XENBUS_STATE_INITIALISED, XenbusStateInitialised);
+    CONST(PVCORE_XENBUS_STATE_CONNECTED, XenbusStateConnected);
+    CONST(PVCORE_XENBUS_STATE_CLOSING, XenbusStateClosing);
+    CONST(PVCORE_XENBUS_STATE_CLOSED, XenbusStateClosed);
+    CONST(PVCORE_XENBUS_STATE_RECONFIGURING, XenbusStateReconfiguring);
+    CONST(PVCORE_XENBUS_STATE_RECONFIGURED, XenbusStateReconfigured);
 
     STR(PVCORE_XS_WRITE_NONE, XS_WRITE_NONE);
     STR(PVCORE_XS_WRITE_CREATE, XS_WRITE_CREATE);
@@ -158,7 +170,7 @@ int main(void)
                 sizeof(void *) * 8, g_failures, g_checks);
         return 1;
     }
-    printf("xs_wire_check (%zu-bit): %lu comparisons against libxen-dev's io/xs_wire.h, all equal\n",
+    printf("xs_wire_check (%zu-bit): %lu comparisons against libxen-dev's io/xs_wire.h and io/xenbus.h, all equal\n",
            sizeof(void *) * 8, g_checks);
     return 0;
 }

@@ -169,6 +169,20 @@ typedef struct pvcore_xenstore_domain_interface pvcore_xenstore_domain_interface
 #define PVCORE_XENSTORE_ERROR_PROTO 3   /**< Protocol violation (payload too long). */
 /** @} */
 
+/** @name Device states (io/xenbus.h): the value of a split device's `state` nodes
+ * Each end writes its own `state` node in decimal and watches the other's.
+ * @{ */
+#define PVCORE_XENBUS_STATE_UNKNOWN 0        /**< No state (a missing node reads as this). */
+#define PVCORE_XENBUS_STATE_INITIALISING 1   /**< Set up by the toolstack; the end is starting. */
+#define PVCORE_XENBUS_STATE_INIT_WAIT 2      /**< Early set-up done; waiting for the peer's details. */
+#define PVCORE_XENBUS_STATE_INITIALISED 3    /**< Details (ring, event channel) published; waiting to connect. */
+#define PVCORE_XENBUS_STATE_CONNECTED 4      /**< Working. */
+#define PVCORE_XENBUS_STATE_CLOSING 5        /**< Being closed, after an error or an unplug. */
+#define PVCORE_XENBUS_STATE_CLOSED 6         /**< Closed: nothing of the peer is in use. */
+#define PVCORE_XENBUS_STATE_RECONFIGURING 7  /**< Being reconfigured. */
+#define PVCORE_XENBUS_STATE_RECONFIGURED 8   /**< Reconfigured. */
+/** @} */
+
 /** @} */
 
 #endif /* PVCORE_ABI_XS_WIRE_H */
