@@ -110,7 +110,8 @@ static void payload_byte(struct pvcore_guest_xs *xs, unsigned char c)
     uint32_t at = xs->body_got++;
 
     if (xs->msg_dest == DEST_REPLY) {
-        if (at < xs->reply_cap) {
+        /* An error's name is the client's business; only a real reply reaches the caller. */
+        if (at < xs->reply_cap && xs->reply_type != PVCORE_XS_ERROR) {
             xs->reply[at] = c;
         }
         if (at < sizeof(xs->err) - 1u) {
@@ -331,6 +332,7 @@ int pvcore_guest_xs_read(struct pvcore_guest_xs *xs, uint32_t tx_id, const char 
     }
     rc = request_str(xs, PVCORE_XS_READ, tx_id, path, NULL, 0, buf, cap - 1u, &len);
     if (rc != 0) {
+        buf[0] = 0; /* whatever arrived of a reply of the wrong type is not a value */
         return rc;
     }
     if (len > cap - 1u) {

@@ -108,8 +108,8 @@ int pvcore_guest_xs_init(struct pvcore_guest_xs *xs, void *intf, const struct pv
  * @param parts     The payload's parts; may be NULL when `nparts` is 0.
  * @param lens      Their lengths.
  * @param nparts    How many.
- * @param reply     Receives the reply's payload (at most `cap` bytes); may be NULL if
- *                  `cap` is 0.
+ * @param reply     Receives the reply's payload (at most `cap` bytes; nothing of an
+ *                  error reply); may be NULL if `cap` is 0.
  * @param cap       Size of `reply`.
  * @param reply_len Receives the reply's full length, which may exceed `cap`; may be NULL.
  * @return 0; the error the server answered with, negated (-#PVCORE_ENOENT for "ENOENT"; a
@@ -128,7 +128,9 @@ int pvcore_guest_xs_request(struct pvcore_guest_xs *xs, uint32_t type, uint32_t 
  * @param xs    The client.
  * @param tx_id The transaction, or 0.
  * @param path  The node (absolute, or relative to the domain's home).
- * @param buf   Receives the value and a NUL; a longer value is -#PVCORE_E2BIG.
+ * @param buf   Receives the value and a NUL; a value longer than `cap - 1` bytes is
+ *              -#PVCORE_E2BIG, with its first `cap - 1` bytes and a NUL; after any
+ *              other error it holds an empty string.
  * @param cap   Size of `buf` (at least 1).
  * @return The value's length; a negated error as pvcore_guest_xs_request().
  */
