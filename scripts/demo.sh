@@ -44,7 +44,8 @@ run_minihv 65 "$b/guests/guest64.elf minihv.evtchn=serve:2 minihv.evtchn_abi=fif
 echo "demo: minihv exited with status 65 (both guests powered off), as expected"
 
 # A split block driver: the 64-bit guest serves a RAM disk, the 32-bit one writes a pattern
-# through granted pages and a shared ring, and reads it back.
+# through granted pages and a shared ring, and reads it back; the two meet through
+# xenstore (ring-ref, event-channel, protocol, sectors, each end's state), as Xen's do.
 echo
 echo "==== minihv in QEMU: a block device between two guests, over grants and a ring ===="
 run_minihv 65 "$b/guests/guest64.elf minihv.blk=serve:2,$b/guests/guest32.elf minihv.blk=connect:1"
