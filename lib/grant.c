@@ -1,8 +1,9 @@
 /*
- * Grant tables (version 1): the table's frames (embedder memory, given per domain),
- * setup_table, query_size and the version; mapping a grant into the mapper's L1 tables or
- * for a device (map_grant_ref), unmapping it (unmap_grant_ref, unmap_and_replace), and
- * copying through grants (copy). internal/grant.h has the state and its references; the
+ * Grant tables (versions 1 and 2): the table's frames (embedder memory, given per domain),
+ * setup_table, query_size, the version and the status frames; mapping a grant into the
+ * mapper's L1 tables or for a device (map_grant_ref), unmapping it (unmap_grant_ref,
+ * unmap_and_replace), copying through grants (copy), page transfer (transfer),
+ * swap_grant_ref and cache_flush. internal/grant.h has the state and its references; the
  * lock order is domain.c's. The table's size only grows, so it is an atomic.
  */
 #include <pvcore/abi/grant_table.h>
@@ -16,6 +17,9 @@
 #include "internal/paging_entry.h"
 
 #define PAGE_OFFSET_MASK ((uint64_t)PVCORE_PAGE_SIZE - 1)
+/* grant_table_op's command: the op in bits 0-11, a continuation argument above (Xen's). */
+#define GNTTABOP_ARG_SHIFT 12
+#define GNTTABOP_CMD_MASK ((1u << GNTTABOP_ARG_SHIFT) - 1u)
 
 int pvcore_domain_set_grant_frames(struct pvcore_domain *pd, const pvcore_mfn_t *frames, uint32_t nr)
 {
@@ -809,11 +813,14 @@ static int16_t copy_one(struct caller *c, const uint8_t *b)
     return PVCORE_GNTST_okay;
 }
 
-/* GNTTABOP_cache_flush, one op (Xen's rules): a range of a frame the caller owns or maps
- * through a grant it holds, cleaned and/or invalidated through the flush_cache hook, which
- * flushes the caller's caches (x86 has no per-range cache maintenance a guest could ask
- * for with more precision). Errors are the call's, not a status. */
-static int cache_flush_one(struct caller *c, const uint8_t *b)
+/* GNTTABOP_cache_flush, one op, as Xen 4.17 on x86: a range of a frame the caller owns or
+ * maps through a grant it holds, cleaned (with or without invalidation) through the
+ * flush_cache hook, which flushes the caller's caches; x86 has no invalidation without a
+ * write-back, so INVAL alone is -EOPNOTSUPP. `opaque` is the continuation argument Xen
+ * keeps in the command's high bits (its position in a scan of the owner's grants); this
+ * scan needs none, but a no-op flush with one set is -EILSEQ there, and here. Errors are
+ * the call's, not a status. */
+static int cache_flush_one(struct caller *c, const uint8_t *b, uint32_t opaque)
 {
     struct machine *m = c->m;
     struct domain *d = c->d;
@@ -825,19 +832,25 @@ static int cache_flush_one(struct caller *c, const uint8_t *b)
     bool mine = false;
     uint32_t h;
 
+    /* Only CLEAN and INVAL: a source grant reference (unimplemented on Xen too) fails here. */
     if (off >= PVCORE_PAGE_SIZE || len > PVCORE_PAGE_SIZE || off + len > PVCORE_PAGE_SIZE ||
-        (op & ~(uint32_t)(PVCORE_GNTTAB_CACHE_INVAL | PVCORE_GNTTAB_CACHE_CLEAN |
-                          PVCORE_GNTTAB_CACHE_SOURCE_GREF)) != 0) {
+        (op & ~(uint32_t)(PVCORE_GNTTAB_CACHE_INVAL | PVCORE_GNTTAB_CACHE_CLEAN)) != 0) {
         return -PVCORE_EINVAL;
     }
-    if (len == 0 || (op & (PVCORE_GNTTAB_CACHE_INVAL | PVCORE_GNTTAB_CACHE_CLEAN)) == 0) {
-        return 0;
+    if (len == 0 || op == 0) {
+        return opaque == 0 ? 0 : -PVCORE_EILSEQ;
     }
-    if (op & PVCORE_GNTTAB_CACHE_SOURCE_GREF) {
-        return -PVCORE_EOPNOTSUPP; /* as Xen: not implemented there either */
+    if (mfn >= m->nr_frames) {
+        return -PVCORE_EINVAL;
     }
+    /* A free frame, or one no domain with a grant table owns (Xen's, I/O), is not the
+     * caller's business. */
     if (!frame_get_any_page(m, mfn, &owner)) {
-        return -PVCORE_EINVAL;
+        return -PVCORE_EPERM;
+    }
+    if (owner != d->domid && hc_live_domain(m, owner) == NULL) {
+        frame_put_page(m, mfn);
+        return -PVCORE_EPERM;
     }
     if (owner != d->domid) {
         struct domain_locked dl = domain_lock(&c->call, d);
@@ -848,14 +861,17 @@ static int cache_flush_one(struct caller *c, const uint8_t *b)
     } else {
         mine = true;
     }
-    if (mine && m->ops->flush_cache != NULL) {
+    if (mine && (op & PVCORE_GNTTAB_CACHE_CLEAN) != 0 && m->ops->flush_cache != NULL) {
         m->ops->flush_cache(m->ctx, d->domid, 0);
     }
     frame_put_page(m, mfn);
-    return mine ? 0 : -PVCORE_EINVAL; /* another domain's frame without a grant mapping of it */
+    if (!mine) {
+        return -PVCORE_EINVAL; /* another domain's frame without a grant mapping of it */
+    }
+    return (op & PVCORE_GNTTAB_CACHE_CLEAN) != 0 ? 0 : -PVCORE_EOPNOTSUPP;
 }
 
-static int run_cache_flush(struct caller *c, uint64_t args[6], int64_t *ret)
+static int run_cache_flush(struct caller *c, uint64_t args[6], int64_t *ret, uint32_t opaque)
 {
     uint64_t uop = hc_arg(c, args, 1);
     uint32_t count = (uint32_t)hc_arg(c, args, 2), i;
@@ -864,13 +880,14 @@ static int run_cache_flush(struct caller *c, uint64_t args[6], int64_t *ret)
 
     for (i = 0; i < count; i++) {
         if (i != 0 && call_should_preempt(&c->call)) {
+            args[0] = PVCORE_GNTTABOP_cache_flush; /* no scan position to carry over */
             args[1] = uop + (uint64_t)i * 16u;
             args[2] = count - i;
             return PVCORE_HYPERCALL_RESTART;
         }
         rc = hc_copy_in(c, b, uop + (uint64_t)i * 16u, sizeof(b));
         if (rc == 0) {
-            rc = cache_flush_one(c, b);
+            rc = cache_flush_one(c, b, i == 0 ? opaque : 0u);
         }
         if (rc != 0) {
             *ret = rc;
@@ -1466,6 +1483,14 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         *ret = -PVCORE_EINVAL; /* as Xen, before anything is done */
         return PVCORE_HYPERCALL_DONE;
     }
+    /* Bits 12-31 are Xen's continuation argument, which only cache_flush may carry. */
+    if ((cmd & GNTTABOP_CMD_MASK) != PVCORE_GNTTABOP_cache_flush && (cmd >> GNTTABOP_ARG_SHIFT) != 0) {
+        *ret = -PVCORE_EINVAL;
+        return PVCORE_HYPERCALL_DONE;
+    }
+    if ((cmd & GNTTABOP_CMD_MASK) == PVCORE_GNTTABOP_cache_flush) {
+        return run_cache_flush(c, args, ret, cmd >> GNTTABOP_ARG_SHIFT);
+    }
     switch (cmd) {
     case PVCORE_GNTTABOP_map_grant_ref:
         return run_batch(c, args, ret, &op_map);
@@ -1479,8 +1504,6 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         return run_batch(c, args, ret, &op_transfer);
     case PVCORE_GNTTABOP_swap_grant_ref:
         return run_batch(c, args, ret, &op_swap);
-    case PVCORE_GNTTABOP_cache_flush:
-        return run_cache_flush(c, args, ret);
     case PVCORE_GNTTABOP_setup_table: {
         size_t sz = c->is32 ? sizeof(struct pvcore_gnttab_setup_table_x86_32)
                             : sizeof(struct pvcore_gnttab_setup_table_x86_64);

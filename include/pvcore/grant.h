@@ -5,14 +5,18 @@
  * Version 1, served by pvcore_hypercall() and pvcore_cpu_hypercall():
  * #PVCORE_GNTTABOP_setup_table, #PVCORE_GNTTABOP_query_size, #PVCORE_GNTTABOP_set_version,
  * #PVCORE_GNTTABOP_get_version, #PVCORE_GNTTABOP_map_grant_ref,
- * #PVCORE_GNTTABOP_unmap_grant_ref, #PVCORE_GNTTABOP_unmap_and_replace and
- * #PVCORE_GNTTABOP_copy, with Xen's GNTST_* results; and version 2
+ * #PVCORE_GNTTABOP_unmap_grant_ref, #PVCORE_GNTTABOP_unmap_and_replace,
+ * #PVCORE_GNTTABOP_copy, #PVCORE_GNTTABOP_transfer (page transfer: the frame's owner,
+ * M2P and P2M change) and #PVCORE_GNTTABOP_swap_grant_ref, with Xen's GNTST_* results;
+ * and version 2
  * (#PVCORE_GNTTABOP_set_version to 2, #PVCORE_GNTTABOP_get_status_frames) for a domain given
  * status frames (pvcore_domain_set_grant_status_frames()): 16-byte entries, the in-use bits
  * in the status array, sub-page grants for copies. Transitive grants are refused, as Xen
  * maps none. #PVCORE_GNTTABOP_cache_flush of a frame the caller owns or holds a grant
- * mapping of calls the flush_cache hook (source grant references: -PVCORE_EOPNOTSUPP, as
- * Xen). transfer and swap_grant_ref give -PVCORE_ENOSYS for now.
+ * mapping of calls the flush_cache hook for #PVCORE_GNTTAB_CACHE_CLEAN (with or without
+ * INVAL); INVAL alone is -PVCORE_EOPNOTSUPP and any other op bit (source grant references
+ * too) -PVCORE_EINVAL, a free frame -PVCORE_EPERM, as Xen 4.17 on x86. The command's bits
+ * 12-31 (Xen's continuation argument) are -PVCORE_EINVAL for every other op.
  *
  * Mapping: a host mapping goes into an L1 entry of the mapper's own live L1 table, named by
  * its machine address (#PVCORE_GNTMAP_contains_pte, 8-byte aligned) or by a guest virtual

@@ -2278,26 +2278,56 @@ static int64_t cache_flush(struct gfix *f, uint64_t maddr, uint16_t off, uint16_
     return ghc(f, PVCORE_GNTTABOP_cache_flush, OPS, 1);
 }
 
-/* cache_flush: the caller's own frames, or frames it holds a grant mapping of. */
+/* cache_flush, as Xen 4.17 on x86: the caller's own frames, or frames it holds a grant
+ * mapping of; CLEAN (with or without INVAL) flushes, INVAL alone is -EOPNOTSUPP; the
+ * command's continuation bits only for cache_flush. */
 static void test_cache_flush(void **state)
 {
     struct gfix f;
+    struct pvcore_host_stats before, after;
     uint32_t h;
+    const uint32_t both = PVCORE_GNTTAB_CACHE_CLEAN | PVCORE_GNTTAB_CACHE_INVAL;
 
     (void)state;
     gfix_init(&f);
+    pvcore_host_backend_stats(f.t->hb, &before);
     assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 4096, PVCORE_GNTTAB_CACHE_CLEAN), 0);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 4096, both), 0);
+    pvcore_host_backend_stats(f.t->hb, &after);
+    assert_int_equal(after.cache_flushes - before.cache_flushes, 2);
+    /* INVAL alone: no invalidation without a write-back on x86; nothing flushed. */
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EOPNOTSUPP);
+    pvcore_host_backend_stats(f.t->hb, &before);
+    assert_int_equal(before.cache_flushes, after.cache_flushes);
+    /* The argument checks, first: range, and any op bit but CLEAN and INVAL (a source
+     * grant reference too: Xen's first check refuses it). */
     assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 4095, 2, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 4096, 0, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
     assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, 0x10), -PVCORE_EINVAL);
     assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, PVCORE_GNTTAB_CACHE_SOURCE_GREF | PVCORE_GNTTAB_CACHE_CLEAN),
-                     -PVCORE_EOPNOTSUPP);
-    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EINVAL);
+                     -PVCORE_EINVAL);
+    /* A no-op (no length, or no op) succeeds whatever the frame. */
+    assert_int_equal(cache_flush(&f, (uint64_t)TEST_FRAMES << 12, 0, 0, PVCORE_GNTTAB_CACHE_CLEAN), 0);
+    assert_int_equal(cache_flush(&f, (uint64_t)TEST_FRAMES << 12, 0, 8, 0), 0);
+    /* No such frame; a free frame (no owner); another domain's frame without a mapping. */
+    assert_int_equal(cache_flush(&f, (uint64_t)TEST_FRAMES << 12, 0, 8, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, 3u << 12, 0, 8, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EPERM);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
     grant(&f, 5, PVCORE_GTF_permit_access, MAPPER, (uint32_t)f.granted);
     assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_readonly, 5, GRANTER, &h, NULL),
                      PVCORE_GNTST_okay);
-    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), 0);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, both), 0);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EOPNOTSUPP);
     assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
-    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_INVAL), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.granted << 12, 0, 8, PVCORE_GNTTAB_CACHE_CLEAN), -PVCORE_EINVAL);
+    /* The command's bits 12-31 (Xen's continuation argument): refused for any other op;
+     * for cache_flush, a no-op first op with one set is -EILSEQ, a real one is done. */
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_query_size | 1u << 12, OPS, 1), -PVCORE_EINVAL);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_map_grant_ref | 0x80000000u, OPS, 1), -PVCORE_EINVAL);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 0, PVCORE_GNTTAB_CACHE_CLEAN), 0);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_cache_flush | 5u << 12, OPS, 1), -PVCORE_EILSEQ);
+    assert_int_equal(cache_flush(&f, f.e.data[0] << 12, 0, 8, PVCORE_GNTTAB_CACHE_CLEAN), 0);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_cache_flush | 5u << 12, OPS, 1), 0);
     gfix_free(&f);
 }
 
