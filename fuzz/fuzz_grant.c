@@ -51,8 +51,9 @@
  * The model follows Xen's rules, and libpvcore's where it chose otherwise on purpose: the
  * host address is resolved before the grant is looked at (Xen: the other way round, so
  * an op wrong in both gets another status), every pin checks the shared entry again (Xen
- * skips the check for a pin the entry's existing pins already cover), and a grant's pin
- * counts hold 255 (Xen: 127). Where libpvcore has a known bug, a KNOWN_BUG_* switch below
+ * skips the check for a pin the entry's existing pins already cover). As Xen's, a pin
+ * fails while any of a grant's four counts is at 128, and a map names its granter by id
+ * only (DOMID_SELF is bad_domain). Where libpvcore has a known bug, a KNOWN_BUG_* switch below
  * makes the model follow it; set it to 0 with the fix.
  */
 #include <stdarg.h>
@@ -372,7 +373,8 @@ static int16_t gm_pin(struct model *m, unsigned rd, uint32_t ref, unsigned c, bo
         return PVCORE_GNTST_general_error; /* an entry never written: invalid */
     }
     a = &g->act[ref];
-    if ((act_pins(a) != 0 && a->domid != c) || a->pin[kind] == 255u) {
+    if ((act_pins(a) != 0 && a->domid != c) || a->pin[HR] >= 128u || a->pin[HW] >= 128u || a->pin[DR] >= 128u ||
+        a->pin[DW] >= 128u) {
         return PVCORE_GNTST_general_error;
     }
     fl = g->eflags[ref];
@@ -462,7 +464,7 @@ static int16_t gm_map(struct model *m, unsigned c, uint64_t addr, uint32_t flags
     if (!host && !dev) {
         return PVCORE_GNTST_bad_gntref;
     }
-    rd = gm_target(m, c, dom);
+    rd = dom == PVCORE_DOMID_SELF ? -1 : gm_target(m, c, dom); /* a map names the granter by id */
     if (rd < 0) {
         return PVCORE_GNTST_bad_domain;
     }

@@ -328,8 +328,10 @@ static int16_t grant_pin(struct domain *rd, uint32_t ref, uint16_t ldomid, bool 
         goto out;
     }
     act = &rd->gnt.active[ref];
-    if ((act->pin != 0 && act->domid != ldomid) || ((act->pin >> shift) & 0xFFu) == 0xFFu) {
-        st = PVCORE_GNTST_general_error; /* pinned by another domain, or the count is full */
+    /* Pinned by another domain, or (Xen's guard against its 8-bit counts overflowing) any
+     * of the four counts at 128 already. */
+    if ((act->pin != 0 && act->domid != ldomid) || (act->pin & 0x80808080u) != 0) {
+        st = PVCORE_GNTST_general_error;
         goto out;
     }
     st = mark_in_use(rd, ref, ldomid, ro, range, &frame);
@@ -490,7 +492,9 @@ static int16_t map_one(struct caller *c, uint64_t host_addr, uint32_t flags, uin
     if (!host && !dev) {
         return PVCORE_GNTST_bad_gntref; /* as Xen: a map of nothing */
     }
-    rd = granter_of(c, dom);
+    /* By id only: Xen's map finds the granter with rcu_lock_domain_by_id(), so DOMID_SELF
+     * is no domain here (a domain maps its own grants by its own id). */
+    rd = dom == PVCORE_DOMID_SELF ? NULL : granter_of(c, dom);
     if (rd == NULL) {
         return PVCORE_GNTST_bad_domain;
     }
