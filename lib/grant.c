@@ -1467,7 +1467,8 @@ static int16_t get_status_frames(const struct caller *c, uint16_t dom, uint32_t 
     }
     /* The status words of the entries in use: 2048 per frame, 256 entries per table frame. */
     in_use = (atomic_load_explicit(&d->gnt.nr, memory_order_acquire) + 7u) / 8u;
-    if (d->gnt.version != 2 || nr > in_use) {
+    /* Version 1 has no status frames: asking for none of them is fine, as on Xen. */
+    if (nr > (d->gnt.version == 2 ? in_use : 0u)) {
         return PVCORE_GNTST_general_error;
     }
     return put_frame_list(c, list, d->gnt.status, nr, 8u); /* 8-byte frame numbers, whatever the width */
@@ -1592,7 +1593,9 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         }
         nr = hc_get_le32(b);
         list = c->is32 ? hc_get_le32(b + 8) : hc_get_le64(b + 8);
-        if (!hc_range_ok(c, list, (uint64_t)nr * 8u)) {
+        /* Xen checks the whole list up front for a 32-bit caller only (its compat layer);
+         * a 64-bit caller's bad list is GNTST_bad_virt_addr, frame by frame. */
+        if (c->is32 && !hc_range_ok(c, list, (uint64_t)nr * 8u)) {
             *ret = -PVCORE_EFAULT;
             break;
         }

@@ -2285,6 +2285,65 @@ static int64_t cache_flush(struct gfix *f, uint64_t maddr, uint16_t off, uint16_
     return ghc(f, PVCORE_GNTTABOP_cache_flush, OPS, 1);
 }
 
+/* One get_status_frames from the mapper (64-bit): the status written back, and rc. */
+static int64_t status_frames(struct gfix *f, uint16_t dom, uint32_t nr, uint64_t list, int16_t *status)
+{
+    struct pvcore_gnttab_get_status_frames_x86_64 op;
+    int64_t rc;
+
+    memset(&op, 0, sizeof(op));
+    op.nr_frames = nr;
+    op.dom = dom;
+    op.status = 0x5555;
+    op.frame_list = list;
+    gwrite(&f->e, OPS, &op, sizeof(op));
+    rc = ghc(f, PVCORE_GNTTABOP_get_status_frames, OPS, 1);
+    gread(&f->e, OPS, &op, sizeof(op));
+    *status = op.status;
+    return rc;
+}
+
+/* get_status_frames as Xen: no more frames than the table's status frames (none in
+ * version 1, so asking for none is fine there); a 64-bit caller's bad list is a status,
+ * not -EFAULT; the domain rules of XSM_TARGET. */
+static void test_get_status_frames(void **state)
+{
+    struct gfix f;
+    uint64_t st, got = 0;
+    pvcore_mfn_t sm;
+    int16_t status;
+
+    (void)state;
+    gfix_init(&f);
+    assert_int_equal(status_frames(&f, PVCORE_DOMID_SELF, 0, OPS + 0x200, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_okay);
+    assert_int_equal(status_frames(&f, PVCORE_DOMID_SELF, 1, OPS + 0x200, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_general_error);
+    st = alloc_frame(f.t, MAPPER);
+    sm = pvcore_mfn(st);
+    assert_int_equal(pvcore_domain_set_grant_status_frames(f.t->dom[MAPPER], &sm, 1), 0);
+    gwrite32(&f.e, OPS, 2);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    assert_int_equal(status_frames(&f, PVCORE_DOMID_SELF, 1, OPS + 0x200, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_okay);
+    gread(&f.e, OPS + 0x200, &got, 8);
+    assert_int_equal(got, st);
+    assert_int_equal(status_frames(&f, MAPPER, 2, OPS + 0x200, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_general_error);
+    /* A list the guest cannot write: GNTST_bad_virt_addr, and the call itself succeeds. */
+    assert_int_equal(status_frames(&f, PVCORE_DOMID_SELF, 1, 0xFFFF800000000000ull, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_bad_virt_addr);
+    /* Another domain's: permission denied to an unprivileged caller; no such domain. */
+    assert_int_equal(status_frames(&f, GRANTER, 0, OPS + 0x200, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_permission_denied);
+    assert_int_equal(status_frames(&f, 77, 0, OPS + 0x200, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_bad_domain);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_get_status_frames, OPS, 2), -PVCORE_EINVAL);
+    gwrite32(&f.e, OPS, 1);
+    assert_int_equal(ghc(&f, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    gfix_free(&f);
+}
+
 /* cache_flush, as Xen 4.17 on x86: the caller's own frames, or frames it holds a grant
  * mapping of; CLEAN (with or without INVAL) flushes, INVAL alone is -EOPNOTSUPP; the
  * command's continuation bits only for cache_flush. */
@@ -2414,6 +2473,7 @@ int main(void)
         cmocka_unit_test(test_map_over_grant),
         cmocka_unit_test(test_gtf_bits),
         cmocka_unit_test(test_pin_count_saturation),
+        cmocka_unit_test(test_get_status_frames),
         cmocka_unit_test(test_maptrack_exhaustion),
         cmocka_unit_test(test_bad_handles),
         cmocka_unit_test(test_unmap_wrong_address),
