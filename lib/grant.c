@@ -1378,10 +1378,10 @@ static int run_batch(struct caller *c, uint64_t args[6], int64_t *ret, const str
 
 /*
  * GNTTABOP_set_version for the caller's table, as Xen does it: nothing to do for the
- * version in force; otherwise refused while any grant is pinned (-PVCORE_EBUSY), and
- * every entry is cleared but the reserved ones (0-7, the toolstack's), which are carried
- * over into the new layout, their in-use bits moving between the entry and the status
- * array.
+ * version in force; otherwise refused while any grant but the reserved ones is pinned
+ * (-PVCORE_EBUSY), and every entry is cleared but the reserved ones (0-7, the
+ * toolstack's), which are carried over into the new layout, their in-use bits moving
+ * between the entry and the status array.
  */
 static int set_version(struct domain *d, uint32_t want)
 {
@@ -1397,29 +1397,40 @@ static int set_version(struct domain *d, uint32_t want)
         rc = -PVCORE_ENOSYS; /* no status frames: a version-1-only table */
         goto out;
     }
+    /* Nothing may be pinned but the reserved entries, which the console's and xenstore's
+     * back-ends keep mapped across a switch (kexec needs one), as on Xen. */
     n = d->gnt.active != NULL ? d->gnt.max * GNT_ENTRIES_PER_FRAME : 0;
-    for (i = 0; i < n; i++) {
+    for (i = PVCORE_GNTTAB_NR_RESERVED_ENTRIES; i < n; i++) {
         if (d->gnt.active[i].pin != 0) {
             rc = -PVCORE_EBUSY;
             goto out;
         }
     }
+    /* The reserved entries are carried over: a version-1 entry whole; of version 2, a
+     * full-page permit_access with its in-use bits (a frame that does not fit version 1's
+     * 32 bits, or a transitive entry, refuses the switch: -ERANGE), anything else cleared. */
     memset(keep, 0, sizeof(keep));
     for (i = 0; d->gnt.max != 0 && i < PVCORE_GNTTAB_NR_RESERVED_ENTRIES; i++) {
         _Atomic uint32_t *w = shared_word(d, i);
         uint32_t hw = atomic_load_explicit(w, memory_order_acquire);
-        if ((hw & PVCORE_GTF_type_mask) == PVCORE_GTF_invalid) {
-            continue;
-        }
-        keep[i].flags = (uint16_t)hw;
-        keep[i].domid = (uint16_t)(hw >> 16);
         if (d->gnt.version == 2) {
-            keep[i].flags |= atomic_load_explicit(status_word(d, i), memory_order_acquire);
-            keep[i].frame = (uint64_t)atomic_load_explicit(w + 2, memory_order_relaxed) |
-                            (uint64_t)atomic_load_explicit(w + 3, memory_order_relaxed) << 32;
+            uint64_t frame = (uint64_t)atomic_load_explicit(w + 2, memory_order_relaxed) |
+                             (uint64_t)atomic_load_explicit(w + 3, memory_order_relaxed) << 32;
+            uint32_t type = hw & PVCORE_GTF_type_mask;
+            if ((type == PVCORE_GTF_permit_access && (frame >> 32) != 0) || type == PVCORE_GTF_transitive) {
+                rc = -PVCORE_ERANGE;
+                goto out;
+            }
+            if (type != PVCORE_GTF_permit_access) {
+                continue;
+            }
+            keep[i].flags = (uint16_t)(hw | atomic_load_explicit(status_word(d, i), memory_order_acquire));
+            keep[i].frame = frame;
         } else {
+            keep[i].flags = (uint16_t)hw;
             keep[i].frame = atomic_load_explicit(w + 1, memory_order_relaxed);
         }
+        keep[i].domid = (uint16_t)(hw >> 16);
     }
     for (i = 0; i < d->gnt.max; i++) {
         memset(frame_entries(d->m, d->gnt.frames[i]), 0, PVCORE_PAGE_SIZE);
@@ -1431,7 +1442,7 @@ static int set_version(struct domain *d, uint32_t want)
     for (i = 0; d->gnt.max != 0 && i < PVCORE_GNTTAB_NR_RESERVED_ENTRIES; i++) {
         _Atomic uint32_t *w = shared_word(d, i);
         uint32_t inuse = keep[i].flags & (PVCORE_GTF_reading | PVCORE_GTF_writing);
-        if (keep[i].flags == 0) {
+        if (keep[i].flags == 0 && keep[i].domid == 0 && keep[i].frame == 0) {
             continue;
         }
         if (want == 2) {
@@ -1558,10 +1569,7 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         break;
     case PVCORE_GNTTABOP_set_version: {
         uint32_t want;
-        if (count != 1) {
-            *ret = -PVCORE_EINVAL;
-            break;
-        }
+        /* One op whatever `count` says (Xen does not look at it here, nor for get_version). */
         rc = hc_copy_in(c, b, uop, 4);
         if (rc != 0) {
             *ret = rc;
@@ -1605,10 +1613,6 @@ int hcall_grant_table_op(struct caller *c, uint64_t args[6], int64_t *ret)
         break;
     }
     case PVCORE_GNTTABOP_get_version:
-        if (count != 1) {
-            *ret = -PVCORE_EINVAL;
-            break;
-        }
         rc = hc_copy_in(c, b, uop, sizeof(struct pvcore_gnttab_get_version));
         if (rc != 0) {
             *ret = rc;

@@ -2193,6 +2193,72 @@ static void test_swap_grant_ref(void **state)
     gfix_free(&f);
 }
 
+/* The reserved entries across version switches, as Xen: they may stay pinned (the
+ * console's and xenstore's back-ends keep them mapped), they carry over with their in-use
+ * bits, and going back to version 1 refuses what version 1 cannot hold. */
+static void test_set_version_reserved(void **state)
+{
+    struct gfix f;
+    uint32_t h;
+    uint64_t st_frame, frame;
+    uint16_t hdr[2], status;
+    uint8_t *gt;
+    pvcore_mfn_t sm;
+
+    (void)state;
+    gfix_init(&f);
+    gt = (uint8_t *)frame_ptr(f.t, f.gnt_frame);
+    st_frame = alloc_frame(f.t, GRANTER);
+    sm = pvcore_mfn(st_frame);
+    assert_int_equal(pvcore_domain_set_grant_status_frames(f.t->dom[GRANTER], &sm, 1), 0);
+    /* Reserved entry 1 mapped by the mapper, and an invalid entry 3 holding other bits. */
+    grant(&f, 1, PA, MAPPER, f.granted);
+    grant(&f, 3, 0, 5, 77);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 1, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    gwrite32(&f.g, OPS, 2);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    memcpy(hdr, gt + 1 * 16, 4);
+    memcpy(&frame, gt + 1 * 16 + 8, 8);
+    memcpy(&status, (uint8_t *)frame_ptr(f.t, st_frame) + 1 * 2, 2);
+    assert_int_equal(hdr[0], PA);
+    assert_int_equal(hdr[1], MAPPER);
+    assert_int_equal(frame, f.granted);
+    assert_int_equal(status, PVCORE_GTF_reading | PVCORE_GTF_writing);
+    memcpy(hdr, gt + 3 * 16, 4);
+    memcpy(&frame, gt + 3 * 16 + 8, 8);
+    assert_int_equal(hdr[0], 0);
+    assert_int_equal(hdr[1], 5);
+    assert_int_equal(frame, 77);
+    /* Still mapped, and unmapped cleanly under version 2. */
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    memcpy(&status, (uint8_t *)frame_ptr(f.t, st_frame) + 1 * 2, 2);
+    assert_int_equal(status, 0);
+    /* Back to version 1: a frame above 32 bits, or a transitive entry, is -ERANGE. */
+    frame = 1ull << 32;
+    memcpy(gt + 2 * 16 + 8, &frame, 8);
+    hdr[0] = PA;
+    hdr[1] = MAPPER;
+    memcpy(gt + 2 * 16, hdr, 4);
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), -PVCORE_ERANGE);
+    assert_int_equal(gread32(&f.g, OPS), 2);
+    hdr[0] = PVCORE_GTF_transitive;
+    memcpy(gt + 2 * 16, hdr, 4);
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), -PVCORE_ERANGE);
+    /* Anything but a permit_access is dropped on the way (accept_transfer here). */
+    hdr[0] = PVCORE_GTF_accept_transfer;
+    memcpy(gt + 2 * 16, hdr, 4);
+    gwrite32(&f.g, OPS, 1);
+    assert_int_equal(ghc_as(&f, GRANTER, PVCORE_GNTTABOP_set_version, OPS, 1), 0);
+    assert_int_equal(gread32(&f.g, OPS), 1);
+    assert_int_equal(gflags(&f, 1), PA);
+    assert_int_equal(gflags(&f, 2), 0);
+    assert_int_equal(gflags(&f, 3), 0);
+    check_invariants(f.t);
+    gfix_free(&f);
+}
+
 static void test_v2_map(void **state)
 {
     struct gfix f;
@@ -2474,6 +2540,7 @@ int main(void)
         cmocka_unit_test(test_gtf_bits),
         cmocka_unit_test(test_pin_count_saturation),
         cmocka_unit_test(test_get_status_frames),
+        cmocka_unit_test(test_set_version_reserved),
         cmocka_unit_test(test_maptrack_exhaustion),
         cmocka_unit_test(test_bad_handles),
         cmocka_unit_test(test_unmap_wrong_address),
