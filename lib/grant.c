@@ -52,6 +52,11 @@ int pvcore_domain_set_grant_frames(struct pvcore_domain *pd, const pvcore_mfn_t 
             d->gnt.frames[i] = frames[i].v;
         }
         d->gnt.max = nr;
+        /* As Xen's, a table starts with one frame in use (INITIAL_NR_GRANT_FRAMES): its
+         * reserved entries can be granted and mapped before the guest's setup_table. */
+        if (nr != 0) {
+            atomic_store(&d->gnt.nr, 1u);
+        }
     }
     domain_unlock(&dl);
     return rc;

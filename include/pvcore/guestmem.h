@@ -87,8 +87,10 @@ PVCORE_API void pvcore_guestmem_put(struct pvcore_vcpu *v, struct pvcore_guestme
  * @param v   The vCPU whose address space is read.
  * @param dst Destination in hypervisor memory.
  * @param gva Guest virtual address of the first byte.
- * @param len Number of bytes; a range that wraps around the top of the address space (or,
- *            for a 32-bit guest, runs past 4 GiB) is refused.
+ * @param len Number of bytes. As Xen's access_ok(), a range that wraps around the top of
+ *            the address space, one that starts non-canonical or in the hypervisor's
+ *            hole (64-bit guests), or one that reaches the hypervisor's area above
+ *            #PVCORE_HYPERVISOR_VIRT_START_X86_32 (32-bit guests) is refused.
  * @return 0; -PVCORE_EFAULT if any byte is unreadable (`dst` is then partly written).
  */
 PVCORE_API PVCORE_MUST_CHECK int pvcore_guestmem_copy_from(struct pvcore_vcpu *v, void *dst,

@@ -9,13 +9,19 @@
 
 #include "internal/domain.h"
 
-/* Does [gva, gva + len) fit below the top of d's address space (2^32 bytes for a 32-bit
- * guest, 2^64 otherwise)? A range that wraps never does. */
+/* Xen's access_ok() for a PV guest: may [gva, gva + len) be a guest buffer? For a 32-bit
+ * guest the whole range lies below the hypervisor's part of its address space; for a
+ * 64-bit one the start is canonical and outside the hypervisor's hole (Xen checks only the
+ * start there: the rest faults when touched) and the range does not wrap. */
 static inline bool guest_range_ok(const struct domain *d, uint64_t gva, uint64_t len)
 {
-    uint64_t top = domain_is_32(d) ? 0xFFFFFFFFu : UINT64_MAX;
-
-    return len == 0 || (gva <= top && len - 1u <= top - gva);
+    if (len == 0) {
+        return true;
+    }
+    if (domain_is_32(d)) {
+        return gva < PVCORE_HYPERVISOR_VIRT_START_X86_32 && len <= PVCORE_HYPERVISOR_VIRT_START_X86_32 - gva;
+    }
+    return (gva < (1ull << 47) || gva >= PVCORE_HYPERVISOR_VIRT_END_X86_64) && len - 1u <= UINT64_MAX - gva;
 }
 
 /* 0, or -PVCORE_EFAULT (no hook, or any byte unreadable). */

@@ -2351,6 +2351,93 @@ static int64_t cache_flush(struct gfix *f, uint64_t maddr, uint16_t off, uint16_
     return ghc(f, PVCORE_GNTTABOP_cache_flush, OPS, 1);
 }
 
+/* query_size from the mapper (64-bit): rc; the op as written back. */
+static int64_t query_size(struct gfix *f, uint16_t dom, uint32_t count, struct pvcore_gnttab_query_size *q)
+{
+    int64_t rc;
+
+    memset(q, 0x55, sizeof(*q));
+    q->dom = dom;
+    gwrite(&f->e, OPS, q, sizeof(*q));
+    rc = ghc(f, PVCORE_GNTTABOP_query_size, OPS, count);
+    gread(&f->e, OPS, q, sizeof(*q));
+    return rc;
+}
+
+/* setup_table from the mapper (64-bit): rc; *status as written back. */
+static int64_t setup(struct gfix *f, uint16_t dom, uint32_t nr, uint64_t list, uint32_t count, int16_t *status)
+{
+    struct pvcore_gnttab_setup_table_x86_64 op;
+    int64_t rc;
+
+    memset(&op, 0, sizeof(op));
+    op.dom = dom;
+    op.nr_frames = nr;
+    op.status = 0x5555;
+    op.frame_list = list;
+    gwrite(&f->e, OPS, &op, sizeof(op));
+    rc = ghc(f, PVCORE_GNTTABOP_setup_table, OPS, count);
+    gread(&f->e, OPS, &op, sizeof(op));
+    *status = op.status;
+    return rc;
+}
+
+/* A table starts with one frame in use, as Xen's (INITIAL_NR_GRANT_FRAMES): query_size
+ * says so and its grants can be mapped before setup_table; then setup_table's and
+ * query_size's errors, in Xen's order. */
+static void test_setup_and_query_size(void **state)
+{
+    struct gfix f;
+    struct pvcore_gnttab_query_size q;
+    uint64_t got = 0;
+    uint32_t h;
+    int16_t status;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    f.t = pvtest_new();
+    env_init(&f.e, f.t, MAPPER);
+    gfix_give_state(&f, GRANTER, 4);
+    gfix_give_state(&f, MAPPER, 4);
+    f.granted = alloc_frame(f.t, GRANTER);
+    env_init(&f.g, f.t, GRANTER);
+    assert_int_equal(query_size(&f, PVCORE_DOMID_SELF, 1, &q), 0);
+    assert_int_equal(q.status, PVCORE_GNTST_okay);
+    assert_int_equal(q.nr_frames, 1);
+    assert_int_equal(q.max_nr_frames, 1);
+    grant(&f, 1, PA, MAPPER, f.granted);
+    assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map, 1, GRANTER, &h, NULL), PVCORE_GNTST_okay);
+    assert_int_equal(map(&f, MAP_VA + 4096, PVCORE_GNTMAP_host_map, 512, GRANTER, NULL, NULL),
+                     PVCORE_GNTST_bad_gntref);
+    assert_int_equal(unmap(&f, MAP_VA, 0, h), PVCORE_GNTST_okay);
+    /* setup_table: its frame; no more than the table's maximum; none at all is fine. */
+    assert_int_equal(setup(&f, PVCORE_DOMID_SELF, 1, OPS + 0x200, 1, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_okay);
+    gread(&f.e, OPS + 0x200, &got, 8);
+    assert_int_equal(got, f.mgnt_frame);
+    assert_int_equal(setup(&f, MAPPER, 2, OPS + 0x200, 1, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_general_error);
+    assert_int_equal(setup(&f, PVCORE_DOMID_SELF, 0, OPS + 0x200, 1, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_okay);
+    assert_int_equal(setup(&f, GRANTER, 1, OPS + 0x200, 1, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_permission_denied);
+    assert_int_equal(setup(&f, 77, 1, OPS + 0x200, 1, &status), 0);
+    assert_int_equal(status, PVCORE_GNTST_bad_domain);
+    /* The list is checked whole before anything: -EFAULT, status untouched. */
+    assert_int_equal(setup(&f, PVCORE_DOMID_SELF, 1, 0xFFFF800000000000ull, 1, &status), -PVCORE_EFAULT);
+    assert_int_equal(status, 0x5555);
+    assert_int_equal(setup(&f, PVCORE_DOMID_SELF, 1, OPS + 0x200, 2, &status), -PVCORE_EINVAL);
+    assert_int_equal(setup(&f, PVCORE_DOMID_SELF, 1, OPS + 0x200, 0, &status), -PVCORE_EINVAL);
+    /* query_size: another domain's is denied to an unprivileged caller; none such; one op. */
+    assert_int_equal(query_size(&f, GRANTER, 1, &q), 0);
+    assert_int_equal(q.status, PVCORE_GNTST_permission_denied);
+    assert_int_equal(query_size(&f, 77, 1, &q), 0);
+    assert_int_equal(q.status, PVCORE_GNTST_bad_domain);
+    assert_int_equal(query_size(&f, PVCORE_DOMID_SELF, 2, &q), -PVCORE_EINVAL);
+    check_invariants(f.t);
+    gfix_free(&f);
+}
+
 /* One get_status_frames from the mapper (64-bit): the status written back, and rc. */
 static int64_t status_frames(struct gfix *f, uint16_t dom, uint32_t nr, uint64_t list, int16_t *status)
 {
@@ -2539,6 +2626,7 @@ int main(void)
         cmocka_unit_test(test_map_over_grant),
         cmocka_unit_test(test_gtf_bits),
         cmocka_unit_test(test_pin_count_saturation),
+        cmocka_unit_test(test_setup_and_query_size),
         cmocka_unit_test(test_get_status_frames),
         cmocka_unit_test(test_set_version_reserved),
         cmocka_unit_test(test_maptrack_exhaustion),
