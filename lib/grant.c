@@ -680,15 +680,17 @@ static int16_t unmap_and_replace_one(struct caller *c, uint64_t host_addr, uint6
         goto out;
     }
     mt = &ld->gnt.maptrack[h];
-    if (host_addr == 0) {
-        st = PVCORE_GNTST_okay; /* no host part named: nothing to do (Xen) */
+    if (host_addr == 0 || !(mt->flags & PVCORE_GNTMAP_host_map)) {
+        /* No host part named, or none to replace (a device-only mapping): nothing to do,
+         * okay, as Xen (its unmap looks at the host part only if the mapping has one). */
+        st = PVCORE_GNTST_okay;
         goto out;
     }
     if (new_addr == 0) {
         st = unmap_parts(&dl, v, h, host_addr, 0, NULL); /* "replace with nothing": an unmap */
         goto out;
     }
-    if (!(mt->flags & PVCORE_GNTMAP_host_map) || (mt->flags & PVCORE_GNTMAP_contains_pte)) {
+    if (mt->flags & PVCORE_GNTMAP_contains_pte) {
         st = PVCORE_GNTST_general_error; /* moving a PTE: virtual-address mappings only */
         goto out;
     }
