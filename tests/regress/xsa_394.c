@@ -69,7 +69,8 @@ static void xsa_394_replace_is_partial(void **state)
     assert_int_equal(map(&f, MAP_VA, PVCORE_GNTMAP_host_map | PVCORE_GNTMAP_device_map, 5, GRANTER, &h, &dev),
                      PVCORE_GNTST_okay);
     assert_int_equal(replace(&f, MAP_VA, SLOT_VA(3), h), PVCORE_GNTST_okay);
-    assert_int_equal(replace(&f, MAP_VA, SLOT_VA(4), h), PVCORE_GNTST_general_error); /* no host part left */
+    /* No host part left: nothing to replace, okay and nothing done (as Xen's unmap). */
+    assert_int_equal(replace(&f, MAP_VA, SLOT_VA(4), h), PVCORE_GNTST_okay);
     expect_refs(f.t, fr, 2, 1, PVCORE_PGT_WRITABLE);
     assert_int_equal(pin(f.t, GRANTER, 1, fr), -PVCORE_EINVAL);
     assert_int_equal(unmap(&f, 0, dev, h), PVCORE_GNTST_okay);
