@@ -6,6 +6,8 @@
  * writes, watches, transactions, raw requests and event takes; whenever the client waits
  * for the server, the server side takes its next action from the same stream: answer the
  * request in flight properly (its own type, or an error), send a well-formed watch event,
+ * either of them whole or in pieces (the next pieces on later turns, every message in
+ * order behind the queued ones),
  * consume the request ring, send a well-formed reply to a request that is not in flight
  * (stale or invented), write raw bytes to the reply ring, set rsp_prod or req_cons to
  * anything, scribble on the indices the client owns (req_prod, rsp_cons), do nothing, or
@@ -46,7 +48,10 @@ struct h {
     const uint8_t *in;
     size_t len, pos;
     struct pvcore_xenstore_domain_interface *page;
-    struct pvcore_guest_xs xs;
+    struct pvcore_guest_xs *xs; /* in an allocation of its own, so ASan sees its edges */
+    /* messages queued for the reply ring, which reach it whole or in pieces, in order */
+    unsigned char pend[4u * (16u + 4096u)];
+    uint32_t pend_len, pend_pos;
     /* the request stream the client should publish, and how much of it has been seen */
     unsigned char expect[STREAM];
     uint32_t expect_len, seen, published; /* published: the client's req_prod, as last published */
@@ -118,16 +123,34 @@ static void send_bytes(struct h *h, const void *p, uint32_t n)
     h->page->rsp_prod = h->rsp_prod;
 }
 
-/* Sends a whole message if the ring has room for it (as a real server waits for room). */
+/* Writes up to `max` queued bytes, as far as the ring has room. */
+static void flush(struct h *h, uint32_t max)
+{
+    uint32_t room = RING - (h->rsp_prod - h->xs->rsp_cons), n = h->pend_len - h->pend_pos;
+
+    if (h->rsp_prod - h->xs->rsp_cons > RING) {
+        return; /* our own rsp_prod moved out of the protocol (tainted already) */
+    }
+    n = n < room ? n : room;
+    n = n < max ? n : max;
+    send_bytes(h, h->pend + h->pend_pos, n);
+    h->pend_pos += n;
+    if (h->pend_pos == h->pend_len) {
+        h->pend_pos = h->pend_len = 0;
+    }
+}
+
+/* Queues a well-formed message behind what is queued (false if the queue is full). */
 static bool send_msg(struct h *h, uint32_t type, uint32_t id, const void *p, uint32_t n)
 {
     struct pvcore_xsd_sockmsg m = { type, id, 0, n };
 
-    if (h->rsp_prod - h->xs.rsp_cons + sizeof(m) + n > RING) {
+    if (h->pend_len + sizeof(m) + n > sizeof(h->pend)) {
         return false;
     }
-    send_bytes(h, &m, sizeof(m));
-    send_bytes(h, p, n);
+    memcpy(h->pend + h->pend_len, &m, sizeof(m));
+    memcpy(h->pend + h->pend_len + sizeof(m), p, n);
+    h->pend_len += (uint32_t)sizeof(m) + n;
     return true;
 }
 
@@ -137,12 +160,13 @@ static void notify(void *ctx)
 }
 
 /* The server's turn. */
-static int wait_hook(void *ctx)
+static int wait_hook(void *ctx, unsigned nwait)
 {
     struct h *h = ctx;
     uint8_t op;
     uint32_t v;
 
+    (void)nwait;
     check_stream(h);
     if (!more(h)) {
         return 1;
@@ -174,6 +198,7 @@ static int wait_hook(void *ctx)
                 h->ans_len = n;
             }
         }
+        flush(h, (op & 0x7fu) % 10u == 1u ? 1u + take(h) % 24u : RING); /* 1: in pieces */
         break;
     case 2: /* a well-formed event */
         if (h->ev_sent < MAX_EVENTS) {
@@ -184,11 +209,12 @@ static int wait_hook(void *ctx)
                 memcpy(h->ev_path[h->ev_sent++], ev, (size_t)n + 1u);
             }
         }
+        flush(h, (op & 0x80u) ? 1u + take(h) % 24u : RING);
         break;
     case 3: /* consume everything published */
         h->page->req_cons = h->published;
         break;
-    case 4: /* raw bytes */
+    case 4: /* raw bytes (in the middle of whatever is queued: tainted) */
         v = take(h) % 48u;
         for (uint32_t i = 0; i < v; i++) {
             unsigned char b = take(h);
@@ -198,7 +224,7 @@ static int wait_hook(void *ctx)
         break;
     case 5: /* rsp_prod anywhere */
         v = (uint32_t)take(h) | (uint32_t)take(h) << 8;
-        h->rsp_prod = (op & 0x80u) ? h->xs.rsp_cons + v : (v << 16 | v);
+        h->rsp_prod = (op & 0x80u) ? h->xs->rsp_cons + v : (v << 16 | v);
         h->page->rsp_prod = h->rsp_prod;
         h->tainted = true;
         break;
@@ -226,7 +252,10 @@ static int wait_hook(void *ctx)
                 id = h->cur_id - 1u - take(h) % 4u;
             }
             (void)send_msg(h, take(h) % 14u, id, "zz", 3);
-        } /* else nothing */
+            flush(h, RING);
+        } else { /* the next piece of what is queued */
+            flush(h, 1u + take(h) % 24u);
+        }
         break;
     }
     return 0;
@@ -244,7 +273,7 @@ static void expect_request(struct h *h, uint32_t type, uint32_t tx, const void *
     for (unsigned i = 0; i < n; i++) {
         total += lens[i];
     }
-    if (pvcore_guest_xs_fault(&h->xs) != 0) {
+    if (pvcore_guest_xs_fault(h->xs) != 0) {
         h->cur_id = 0;
         return;
     }
@@ -268,7 +297,7 @@ static void expect_request(struct h *h, uint32_t type, uint32_t tx, const void *
 /* The result of a request, when the server kept to the protocol. */
 static void check_result(struct h *h, int rc, int ok_value)
 {
-    if (pvcore_guest_xs_fault(&h->xs) != 0) {
+    if (pvcore_guest_xs_fault(h->xs) != 0) {
         if (rc != -PVCORE_EIO && rc != -PVCORE_ETIMEDOUT) {
             fail("a broken client returned something else than EIO or ETIMEDOUT");
         }
@@ -322,10 +351,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h.len = size;
     h.next_id = 1;
     h.page = calloc(1, sizeof(*h.page));
-    if (h.page == NULL) {
+    h.xs = malloc(sizeof(*h.xs));
+    if (h.page == NULL || h.xs == NULL) {
+        free(h.page);
+        free(h.xs);
         return 0;
     }
-    if (pvcore_guest_xs_init(&h.xs, h.page, &ops, &h) != 0) {
+    if (pvcore_guest_xs_init(h.xs, h.page, &ops, &h) != 0) {
         fail("init");
     }
     while (more(&h)) {
@@ -340,7 +372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             path_from_input(&h, path, sizeof(path));
             lens[0] = (uint32_t)strlen(path) + 1u;
             expect_request(&h, PVCORE_XS_READ, 0, parts, lens, 1);
-            rc = pvcore_guest_xs_read(&h.xs, 0, path, buf, cap);
+            rc = pvcore_guest_xs_read(h.xs, 0, path, buf, cap);
             if (rc >= 0 && ((uint32_t)rc >= cap || buf[rc] != 0)) {
                 fail("read: length or NUL out of place");
             }
@@ -363,7 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             lens[0] = (uint32_t)strlen(path) + 1u;
             lens[1] = n;
             expect_request(&h, PVCORE_XS_WRITE, 0, parts, lens, 2);
-            check_result(&h, pvcore_guest_xs_write(&h.xs, 0, path, value, n), 0);
+            check_result(&h, pvcore_guest_xs_write(h.xs, 0, path, value, n), 0);
             break;
         }
         case 2: { /* watch or unwatch */
@@ -372,7 +404,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             path_from_input(&h, path, sizeof(path));
             lens[0] = (uint32_t)strlen(path) + 1u;
             expect_request(&h, (op & 0x80u) ? PVCORE_XS_UNWATCH : PVCORE_XS_WATCH, 0, parts, lens, 2);
-            check_result(&h, pvcore_guest_xs_watch(&h.xs, path, "tk", (op & 0x80u) == 0), 0);
+            check_result(&h, pvcore_guest_xs_watch(h.xs, path, "tk", (op & 0x80u) == 0), 0);
             break;
         }
         case 3: { /* a raw request of any type but the server's own */
@@ -380,19 +412,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const void *parts[1] = { "x" };
             uint32_t lens[1] = { 2 };
             if (type == PVCORE_XS_WATCH_EVENT || type == PVCORE_XS_ERROR) {
-                if (pvcore_guest_xs_request(&h.xs, type, tx, parts, lens, 1, NULL, 0, NULL) != -PVCORE_EINVAL) {
+                if (pvcore_guest_xs_request(h.xs, type, tx, parts, lens, 1, NULL, 0, NULL) != -PVCORE_EINVAL) {
                     fail("a request of the server's own type was not refused");
                 }
                 break;
             }
             expect_request(&h, type, tx, parts, lens, 1);
-            rc = pvcore_guest_xs_request(&h.xs, type, tx, parts, lens, 1, buf, sizeof(buf), NULL);
+            rc = pvcore_guest_xs_request(h.xs, type, tx, parts, lens, 1, buf, sizeof(buf), NULL);
             check_result(&h, rc, 0);
             break;
         }
         case 4: { /* take an event */
             uint32_t pcap = 1u + take(&h) % 12u, tcap = 1u + take(&h) % 4u;
-            rc = pvcore_guest_xs_event(&h.xs, buf, pcap, tok, tcap);
+            rc = pvcore_guest_xs_event(h.xs, buf, pcap, tok, tcap);
             if (rc == 1) {
                 if (strlen(buf) >= pcap || strlen(tok) >= tcap) {
                     fail("event strings overrun");
@@ -408,7 +440,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     }
                     h.ev_taken = k + 1u;
                 }
-            } else if (rc != 0 && !(rc == -PVCORE_EIO && pvcore_guest_xs_fault(&h.xs) != 0)) {
+            } else if (rc != 0 && !(rc == -PVCORE_EIO && pvcore_guest_xs_fault(h.xs) != 0)) {
                 fail("event: unexpected result");
             }
             break;
@@ -418,14 +450,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const void *parts[1] = { "" };
             uint32_t lens[1] = { 1 };
             expect_request(&h, PVCORE_XS_TRANSACTION_START, 0, parts, lens, 1);
-            rc = pvcore_guest_xs_transaction_start(&h.xs, &tx);
+            rc = pvcore_guest_xs_transaction_start(h.xs, &tx);
             if (rc == 0 && tx == 0) {
                 fail("transaction id 0");
             }
-            if (rc == -PVCORE_ETIMEDOUT && pvcore_guest_xs_fault(&h.xs) != 0) {
+            if (rc == -PVCORE_ETIMEDOUT && pvcore_guest_xs_fault(h.xs) != 0) {
                 h.broken = true;
             }
-            if (!h.tainted && h.answered && h.ans_type == PVCORE_XS_TRANSACTION_START) {
+            if (!h.tainted && h.answered && h.ans_type == PVCORE_XS_TRANSACTION_START && rc != -PVCORE_ETIMEDOUT &&
+                pvcore_guest_xs_fault(h.xs) == 0) {
                 /* Digits (not all zero, fitting 32 bits) and a NUL: that id; else EIO. */
                 uint64_t id = 0;
                 bool num = h.ans_len >= 2u && h.ans_len <= 16u;
@@ -444,6 +477,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check_stream(&h); /* after a fault nothing is expected: anything published fails */
     }
+    free(h.xs);
     free(h.page);
     return 0;
 }

@@ -124,7 +124,7 @@ static void payload_byte(struct pvcore_guest_xs *xs, unsigned char c)
 
 static void end_message(struct pvcore_guest_xs *xs)
 {
-    if (xs->msg_dest == DEST_REPLY) {
+    if (xs->msg_dest == DEST_REPLY && xs->msg_id == xs->want_id) {
         xs->reply_done = true;
     } else if (xs->msg_dest == DEST_EVENT) {
         xs->ev_used += 4u + xs->body_len;
@@ -176,6 +176,12 @@ static int pump(struct pvcore_guest_xs *xs)
     return 1;
 }
 
+/* One wait of the current call: 0, or -ETIMEDOUT when the embedder gives up. */
+static int wait_once(struct pvcore_guest_xs *xs)
+{
+    return xs->ops->wait(xs->ctx, xs->waits++) != 0 ? -PVCORE_ETIMEDOUT : 0;
+}
+
 /* Writes n bytes of the request stream, waiting for room; 0, a fault or -ETIMEDOUT. */
 static int put_bytes(struct pvcore_guest_xs *xs, const unsigned char *p, uint32_t n)
 {
@@ -195,8 +201,9 @@ static int put_bytes(struct pvcore_guest_xs *xs, const unsigned char *p, uint32_
             if (r < 0) {
                 return r;
             }
-            if (r == 0 && xs->ops->wait(xs->ctx) != 0) {
-                return -PVCORE_ETIMEDOUT;
+            r = wait_once(xs);
+            if (r != 0) {
+                return r;
             }
             continue;
         }
@@ -265,6 +272,7 @@ int pvcore_guest_xs_request(struct pvcore_guest_xs *xs, uint32_t type, uint32_t 
     xs->reply = reply;
     xs->reply_cap = cap;
     xs->reply_done = false;
+    xs->waits = 0;
 
     rc = put_bytes(xs, (const unsigned char *)&m, HDR);
     for (i = 0; rc == 0 && i < nparts; i++) {
@@ -283,11 +291,12 @@ int pvcore_guest_xs_request(struct pvcore_guest_xs *xs, uint32_t type, uint32_t 
     }
     while (rc == 0 && !xs->reply_done) {
         rc = pump(xs);
-        if (rc == 0 && !xs->reply_done && xs->ops->wait(xs->ctx) != 0) {
-            rc = -PVCORE_ETIMEDOUT;
-        } else if (rc > 0) {
-            rc = 0;
+        if (rc >= 0) {
+            rc = xs->reply_done ? 0 : wait_once(xs);
         }
+    }
+    if (rc != 0 && xs->hdr_got == HDR && xs->msg_dest == DEST_REPLY) {
+        xs->msg_dest = DEST_DROP; /* the rest of a reply given up on is read and dropped */
     }
     xs->want_id = 0;
     xs->reply = NULL;
@@ -492,15 +501,14 @@ static uint32_t take_string(const unsigned char *s, uint32_t n, char *dst, uint3
 
 int pvcore_guest_xs_event(struct pvcore_guest_xs *xs, char *path, uint32_t pcap, char *token, uint32_t tcap)
 {
-    uint32_t len, used;
-    int rc;
+    uint32_t len, used, i;
+    int rc = 0;
 
     if (xs == NULL || path == NULL || token == NULL || pcap == 0 || tcap == 0) {
         return -PVCORE_EINVAL;
     }
-    do {
-        rc = pump(xs);
-    } while (rc > 0);
+    for (i = 0; i < 4u && (rc = pump(xs)) > 0; i++) {
+    }
     if (rc < 0) {
         return rc;
     }
@@ -513,11 +521,20 @@ int pvcore_guest_xs_event(struct pvcore_guest_xs *xs, char *path, uint32_t pcap,
     if (xs->ev_start == xs->ev_used) {
         return 0;
     }
+    /* The queue is the client's own; its records are whole (one still arriving lies
+     * beyond ev_used), but a broken one stops the client rather than be read. */
+    if (xs->ev_used - xs->ev_start < 4u || xs->ev_used > sizeof(xs->ev)) {
+        return fault(xs);
+    }
     memcpy(&len, xs->ev + xs->ev_start, 4);
+    if (len > xs->ev_used - xs->ev_start - 4u) {
+        return fault(xs);
+    }
     used = take_string(xs->ev + xs->ev_start + 4u, len, path, pcap);
     (void)take_string(xs->ev + xs->ev_start + 4u + used, len - used, token, tcap);
     xs->ev_start += 4u + len;
-    if (xs->ev_start == xs->ev_used) {
+    /* Empty: start again at the front, unless an event is arriving behind it. */
+    if (xs->ev_start == xs->ev_used && !(xs->hdr_got == HDR && xs->msg_dest == DEST_EVENT)) {
         xs->ev_start = 0;
         xs->ev_used = 0;
     }

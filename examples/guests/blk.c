@@ -61,7 +61,7 @@ static unsigned long *p2m, nr_pfns; /* start_info's mfn_list and nr_pages */
 static bool transfer_mode;
 static struct pvcore_guest_xs xs;
 static uint32_t store_port;
-static uint64_t xs_progress; /* system time of the client's last step */
+static uint64_t xs_deadline; /* system time at which the current request gives up */
 
 static void check(const char *what, long rc)
 {
@@ -155,7 +155,7 @@ static unsigned long parse_domid(const char *mode)
     while (*d >= '0' && *d <= '9' && v < 0x10000u) {
         v = v * 10u + (unsigned long)(*d++ - '0');
     }
-    return v;
+    return v != 0 && v < PVCORE_DOMID_FIRST_RESERVED ? v : 0; /* 0: no peer named */
 }
 
 /* ---- xenstore: Xen's handshake of a split device --------------------------------------- */
@@ -167,15 +167,19 @@ static void xs_notify(void *ctx)
     struct pvcore_evtchn_send send;
 
     (void)ctx;
-    xs_progress = guest_system_time(si);
     send.port = store_port;
     (void)hyp_event_channel_op(PVCORE_EVTCHNOP_send, &send);
 }
 
-static int xs_wait(void *ctx)
+/* Each request may wait XS_TIMEOUT_NS in all, from its first wait. */
+static int xs_wait(void *ctx, unsigned n)
 {
+    uint64_t now = guest_system_time(si);
+
     (void)ctx;
-    if (guest_system_time(si) - xs_progress > XS_TIMEOUT_NS) {
+    if (n == 0) {
+        xs_deadline = now + XS_TIMEOUT_NS;
+    } else if (now > xs_deadline) {
         return 1;
     }
     (void)hyp_sched_op(PVCORE_SCHEDOP_yield, NULL);
@@ -198,12 +202,12 @@ static bool xs_start(uint64_t store_mfn, uint32_t port)
         return false;
     }
     store_port = port;
-    xs_progress = guest_system_time(si);
     return pvcore_guest_xs_init(&xs, (void *)(uintptr_t)(GUEST_VIRT_BASE + pfn * GUEST_PAGE_SIZE), &xs_ops,
                                 NULL) == 0;
 }
 
-/* "<dir>/<name>", in a buffer of its own per call site. */
+/* "<dir>/<name>", in a buffer of its own per call site; an empty path (which the store
+ * refuses) if it does not fit, never a cut one that could name another node. */
 static const char *node(char *buf, uint32_t cap, const char *dir, const char *name)
 {
     uint32_t n = 0;
@@ -216,6 +220,9 @@ static const char *node(char *buf, uint32_t cap, const char *dir, const char *na
         buf[n++] = *name++;
     }
     buf[n] = 0;
+    if (*dir != 0 || *name != 0) {
+        buf[0] = 0;
+    }
     return buf;
 }
 
@@ -274,7 +281,10 @@ static bool xs_any_event(void)
     char path[8], token[8];
     bool any = false;
 
-    while (pvcore_guest_xs_event(&xs, path, sizeof(path), token, sizeof(token)) == 1) {
+    unsigned int i;
+
+    /* At most 16 at a time: a peer rewriting its node without end cannot hold us here. */
+    for (i = 0; i < 16u && pvcore_guest_xs_event(&xs, path, sizeof(path), token, sizeof(token)) == 1; i++) {
         any = true;
     }
     return any;
@@ -350,6 +360,13 @@ static void device_dir(char *buf, uint32_t cap, unsigned int frontend)
     }
 }
 
+/* Leaves the handshake from any state, as Linux's drivers do: Closing, then Closed. */
+static void say_closed(const char *dir)
+{
+    (void)xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CLOSING);
+    (void)xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CLOSED);
+}
+
 /* ---- the back-end ---------------------------------------------------------------------- */
 
 static bool peer_left(uint32_t port)
@@ -406,21 +423,28 @@ static void serve(unsigned int peer)
     /* Xen's handshake, back-end side: find the front-end, say InitWait, wait for its
      * ring and event channel (Initialised), connect, publish the disk, say Connected. */
     device_dir(dir, sizeof(dir), peer);
-    if (!find_peer(dir, "frontend", "frontend-id", peer, fe, sizeof(fe)) ||
-        !xs_write_num(dir, "state", PVCORE_XENBUS_STATE_INIT_WAIT)) {
+    if (!find_peer(dir, "frontend", "frontend-id", peer, fe, sizeof(fe))) {
+        say_closed(dir);
+        return;
+    }
+    if (!xs_write_num(dir, "state", PVCORE_XENBUS_STATE_INIT_WAIT)) {
+        say_closed(dir);
         return;
     }
     guest_print("blk: RAM disk of %u sectors for d%u, %s: InitWait", DISK_SECTORS, peer, dir);
+    /* From here on every way out says Closed, so that the front-end is not left waiting. */
     fe_state = wait_peer_state(fe, PVCORE_XENBUS_STATE_INITIALISED);
     if (fe_state != PVCORE_XENBUS_STATE_INITIALISED && fe_state != PVCORE_XENBUS_STATE_CONNECTED) {
         if (fe_state != PVCORE_XENBUS_STATE_UNKNOWN) {
-            guest_print("blk: front-end state %llu: FAILED", (unsigned long long)fe_state);
+            guest_print("blk: front-end state %llu before it connected: FAILED", (unsigned long long)fe_state);
             failures++;
         }
+        say_closed(dir);
         return;
     }
     if (!xs_read_num(fe, "ring-ref", 0xffffffffu, &ring_ref) ||
         !xs_read_num(fe, "event-channel", 0xffffffffu, &fe_port) || !read_protocol(fe, &cfg.protocol)) {
+        say_closed(dir);
         return;
     }
     bind.remote_dom = (pvcore_domid_t)peer;
@@ -428,6 +452,7 @@ static void serve(unsigned int peer)
     rc = hyp_event_channel_op(PVCORE_EVTCHNOP_bind_interdomain, &bind);
     check("bind_interdomain (the front-end's event-channel)", rc);
     if (rc != 0) {
+        say_closed(dir);
         return;
     }
 
@@ -450,7 +475,7 @@ static void serve(unsigned int peer)
     check("connect (map the ring)", rc);
     if (rc != 0) {
         check("close", hyp_event_channel_op(PVCORE_EVTCHNOP_close, &bind.local_port));
-        (void)xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CLOSED);
+        say_closed(dir);
         return;
     }
     if (!xs_write_num(dir, "sectors", DISK_SECTORS) || !xs_write_num(dir, "sector-size", SECTOR) ||
@@ -464,8 +489,9 @@ static void serve(unsigned int peer)
                                                           : PVCORE_XEN_IO_PROTO_ABI_NATIVE,
                 transfer_mode ? ", reads by page transfer" : "", (unsigned long long)fe_port);
     /* Clear the event, then look at the ring: a request published after the look sets it
-     * again, and the poll returns at once. Stop when the front-end says Closing. */
-    while (fe_state < PVCORE_XENBUS_STATE_CLOSING) {
+     * again, and the poll returns at once. Stop when the front-end leaves Initialised or
+     * Connected (Closing, as it should; Closed, Unknown: its node gone, as Linux takes it). */
+    while (fe_state == PVCORE_XENBUS_STATE_INITIALISED || fe_state == PVCORE_XENBUS_STATE_CONNECTED) {
         (void)take_event(bind.local_port);
         rc = pvcore_guest_blkback_poll(b, 0, &served);
         if (rc != 0) {
@@ -489,7 +515,7 @@ static void serve(unsigned int peer)
     }
     check("disconnect (unmap the ring)", pvcore_guest_blkback_disconnect(b));
     check("close", hyp_event_channel_op(PVCORE_EVTCHNOP_close, &bind.local_port));
-    if (xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CLOSED)) {
+    if (xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CLOSING) && xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CLOSED)) {
         guest_print("blk: front-end Closing, ring unmapped: Closed");
     }
     pvcore_guest_blkback_get_stats(b, &st);
@@ -737,6 +763,7 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     /* Xen's handshake, front-end side: find the back-end and wait for its InitWait. */
     device_dir(dir, sizeof(dir), 0);
     if (!find_peer(dir, "backend", "backend-id", peer, be, sizeof(be))) {
+        say_closed(dir);
         return;
     }
     be_state = wait_peer_state(be, PVCORE_XENBUS_STATE_INIT_WAIT);
@@ -745,6 +772,7 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
             guest_print("blk: back-end state %llu: FAILED", (unsigned long long)be_state);
             failures++;
         }
+        say_closed(dir);
         return;
     }
 
@@ -756,6 +784,7 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     if (rc != 0 || st.status != PVCORE_GNTST_okay) {
         guest_print("blk: setup_table: error %ld, status %d: FAILED", rc, st.status);
         failures++;
+        say_closed(dir);
         return;
     }
     rc = hyp_update_va_mapping((unsigned long)(uintptr_t)gnt,
@@ -763,6 +792,7 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
                                PVCORE_UVMF_INVLPG | PVCORE_UVMF_LOCAL);
     check("map the grant table", rc);
     if (rc != 0) {
+        say_closed(dir);
         return;
     }
     /* A port for the back-end to bind, as Linux's blkfront makes one. */
@@ -770,6 +800,7 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     rc = hyp_event_channel_op(PVCORE_EVTCHNOP_alloc_unbound, &a);
     check("alloc_unbound", rc);
     if (rc != 0) {
+        say_closed(dir);
         return;
     }
 
@@ -792,34 +823,40 @@ static void connect(unsigned int peer, uint64_t (*mfn_of)(const void *va))
     cfg.transfer_reads = transfer_mode;
     rc = pvcore_guest_blkfront_init(state, GUEST_PAGE_SIZE, &cfg, &f);
     check("front-end init", rc);
-    if (rc != 0 || !publish_ring(dir, a.port)) {
+    if (rc != 0) {
+        check("close", hyp_event_channel_op(PVCORE_EVTCHNOP_close, &a.port));
+        say_closed(dir);
         return;
     }
-    guest_print("blk: ring granted as %u (%s layout%s): Initialised, port %u for d%u", RING_REF,
-                PVCORE_XEN_IO_PROTO_ABI_NATIVE, transfer_mode ? ", reads by page transfer" : "", a.port, peer);
-    /* The back-end connects and publishes the disk; only then is it believed. */
-    be_state = wait_peer_state(be, PVCORE_XENBUS_STATE_CONNECTED);
-    if (be_state == PVCORE_XENBUS_STATE_CONNECTED && xs_read_num(be, "sectors", MAX_DISK_SECTORS, &sectors) &&
-        xs_read_num(be, "sector-size", 1u << 16, &sector_size)) {
-        if (sectors == 0 || sector_size != SECTOR) {
-            guest_print("blk: a disk of %llu sectors of %llu bytes: FAILED", (unsigned long long)sectors,
-                        (unsigned long long)sector_size);
-            failures++;
-        } else if (xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CONNECTED)) {
-            disk_sectors = (uint32_t)sectors;
-            guest_print("blk: back-end connected, %u sectors of %u bytes: Connected", disk_sectors, SECTOR);
-            if (pass(f, a.port, PVCORE_BLKIF_OP_WRITE)) {
-                guest_print("blk: wrote the pattern over %u sectors", disk_sectors);
-                if (pass(f, a.port, PVCORE_BLKIF_OP_READ)) {
-                    guest_print("blk: read %u sectors back, all as written: ok", disk_sectors);
-                    guest_print("blk: %u requests in %u batches (up to %u at once)", nr_requests, nr_kicks,
-                                max_batch);
+    if (!publish_ring(dir, a.port)) {
+        be_state = PVCORE_XENBUS_STATE_UNKNOWN; /* straight to the teardown below */
+    } else {
+        guest_print("blk: ring granted as %u (%s layout%s): Initialised, port %u for d%u", RING_REF,
+                    PVCORE_XEN_IO_PROTO_ABI_NATIVE, transfer_mode ? ", reads by page transfer" : "", a.port, peer);
+        /* The back-end connects and publishes the disk; only then is it believed. */
+        be_state = wait_peer_state(be, PVCORE_XENBUS_STATE_CONNECTED);
+        if (be_state == PVCORE_XENBUS_STATE_CONNECTED && xs_read_num(be, "sectors", MAX_DISK_SECTORS, &sectors) &&
+            xs_read_num(be, "sector-size", 1u << 16, &sector_size)) {
+            if (sectors == 0 || sector_size != SECTOR) {
+                guest_print("blk: a disk of %llu sectors of %llu bytes: FAILED", (unsigned long long)sectors,
+                            (unsigned long long)sector_size);
+                failures++;
+            } else if (xs_write_num(dir, "state", PVCORE_XENBUS_STATE_CONNECTED)) {
+                disk_sectors = (uint32_t)sectors;
+                guest_print("blk: back-end connected, %u sectors of %u bytes: Connected", disk_sectors, SECTOR);
+                if (pass(f, a.port, PVCORE_BLKIF_OP_WRITE)) {
+                    guest_print("blk: wrote the pattern over %u sectors", disk_sectors);
+                    if (pass(f, a.port, PVCORE_BLKIF_OP_READ)) {
+                        guest_print("blk: read %u sectors back, all as written: ok", disk_sectors);
+                        guest_print("blk: %u requests in %u batches (up to %u at once)", nr_requests, nr_kicks,
+                                    max_batch);
+                    }
                 }
             }
+        } else if (be_state != PVCORE_XENBUS_STATE_UNKNOWN && be_state != PVCORE_XENBUS_STATE_CONNECTED) {
+            guest_print("blk: back-end state %llu: FAILED", (unsigned long long)be_state);
+            failures++;
         }
-    } else if (be_state != PVCORE_XENBUS_STATE_UNKNOWN && be_state != PVCORE_XENBUS_STATE_CONNECTED) {
-        guest_print("blk: back-end state %llu: FAILED", (unsigned long long)be_state);
-        failures++;
     }
 
     /* Leave: say Closing, wait for the back-end's Closed (it has unmapped the ring), so
@@ -854,7 +891,10 @@ unsigned int guest_blk(const char *mode, volatile void *shared_info, uint64_t (*
     if (!xs_start(store_mfn, store_evtchn)) {
         return failures;
     }
-    if (guest_starts_with(mode, "serve:")) {
+    if ((guest_starts_with(mode, "serve:") || guest_starts_with(mode, "connect:")) && parse_domid(mode) == 0) {
+        guest_print("blk: \"%s\" names no peer domain (1 to 32751): FAILED", mode);
+        failures++;
+    } else if (guest_starts_with(mode, "serve:")) {
         serve((unsigned int)parse_domid(mode));
     } else if (guest_starts_with(mode, "connect:")) {
         connect((unsigned int)parse_domid(mode), mfn_of);

@@ -109,6 +109,9 @@ static void store_dir(const char *dir, unsigned owner, unsigned reader, const ch
     req[n++] = 0;
     store_call(PVCORE_XS_SET_PERMS, req, n);
     for (; kv[0] != NULL; kv += 2) {
+        if (strlen(dir) + strlen(kv[0]) + strlen(kv[1]) + 3 > sizeof(req)) {
+            panic("xenstore: node %s/%s too long", dir, kv[0]);
+        }
         n = put(req, 0, dir);
         req[n - 1] = '/';
         n = put(req, n, kv[0]); /* the name's NUL separates the value */
@@ -131,6 +134,10 @@ static void blk_device(const struct guest *g)
     unsigned be = 0;
     size_t n;
 
+    /* The option as a word of its own, not the tail of another one. */
+    while (opt != NULL && opt != g->cmdline && opt[-1] != ' ') {
+        opt = strstr(opt + 1, "minihv.blk=connect:");
+    }
     if (opt == NULL) {
         return;
     }

@@ -35,10 +35,11 @@ static void notify(void *ctx)
     ((struct env *)ctx)->notifies++;
 }
 
-static int wait_hook(void *ctx)
+static int wait_hook(void *ctx, unsigned n)
 {
     struct env *e = ctx;
 
+    (void)n;
     if (e->waits++ >= e->max_waits) {
         return 1;
     }
@@ -513,6 +514,97 @@ static void test_hostile_trickle(void **state)
     assert_string_equal(buf, "slow!");
 }
 
+/* An event taken while the next one is still arriving: the queue must not start again
+ * at the front under it. */
+static void h_split_event(struct env *e, unsigned n)
+{
+    static const char ev2[] = "second/path\0tok";
+    struct pvcore_xsd_sockmsg m = { PVCORE_XS_WATCH_EVENT, 0, 0, sizeof(ev2) };
+
+    if (n == 1) {
+        send_msg(e, PVCORE_XS_WATCH_EVENT, 0, "first\0tok", 10);
+        send_bytes(e, &m, sizeof(m));
+        send_bytes(e, ev2, 5); /* the rest later */
+    } else if (n == 2) {
+        send_bytes(e, ev2 + 5, sizeof(ev2) - 5);
+    }
+}
+
+static void test_hostile_event_in_pieces(void **state)
+{
+    struct env *e = *state;
+    char path[32], token[8];
+
+    hostile_setup(e, h_split_event);
+    e->hostile(e, ++e->waits);
+    assert_int_equal(pvcore_guest_xs_event(&e->xs, path, sizeof(path), token, sizeof(token)), 1);
+    assert_string_equal(path, "first");
+    assert_int_equal(pvcore_guest_xs_event(&e->xs, path, sizeof(path), token, sizeof(token)), 0);
+    e->hostile(e, ++e->waits);
+    assert_int_equal(pvcore_guest_xs_event(&e->xs, path, sizeof(path), token, sizeof(token)), 1);
+    assert_string_equal(path, "second/path");
+    assert_string_equal(token, "tok");
+    assert_int_equal(pvcore_guest_xs_event(&e->xs, path, sizeof(path), token, sizeof(token)), 0);
+    assert_int_equal(pvcore_guest_xs_fault(&e->xs), 0);
+}
+
+/* A reply whose rest arrives after its request gave up: dropped, never taken as the
+ * next request's. */
+static uint32_t first_id;
+static void h_reply_after_timeout(struct env *e, unsigned n)
+{
+    static const char old[] = "stale-value";
+    struct pvcore_xsd_sockmsg m = { PVCORE_XS_READ, 0, 0, sizeof(old) - 1u };
+
+    if (n == 1) {
+        first_id = sent_id(e);
+        consume_request(e);
+        m.req_id = first_id;
+        send_bytes(e, &m, sizeof(m));
+        send_bytes(e, old, 3);
+    } else if (n >= 3 && e->page->req_cons != e->page->req_prod) { /* the second read */
+        uint32_t id = sent_id(e);
+        consume_request(e);
+        send_bytes(e, old + 3, sizeof(old) - 4u); /* the old reply ends */
+        send_msg(e, PVCORE_XS_READ, id, "fresh", 5);
+    }
+}
+
+static void test_hostile_reply_after_timeout(void **state)
+{
+    struct env *e = *state;
+    char buf[16];
+
+    hostile_setup(e, h_reply_after_timeout);
+    e->max_waits = 2; /* the first read gives up after its second wait */
+    assert_int_equal(pvcore_guest_xs_read(&e->xs, 0, "a", buf, sizeof(buf)), -PVCORE_ETIMEDOUT);
+    assert_string_equal(buf, "");
+    e->max_waits = 50;
+    assert_int_equal(pvcore_guest_xs_read(&e->xs, 0, "b", buf, sizeof(buf)), 5);
+    assert_string_equal(buf, "fresh");
+    assert_int_equal(pvcore_guest_xs_fault(&e->xs), 0);
+}
+
+/* A server that sends forever (one well-formed stale reply per wait) cannot hold a call:
+ * the client waits after every step, so the embedder's bound ends it. */
+static void h_babble(struct env *e, unsigned n)
+{
+    (void)n;
+    send_msg(e, PVCORE_XS_READ, 0x7fffffffu, "zz", 2);
+}
+
+static void test_hostile_babble(void **state)
+{
+    struct env *e = *state;
+    char buf[8], tok[8];
+
+    hostile_setup(e, h_babble);
+    e->max_waits = 20;
+    assert_int_equal(pvcore_guest_xs_read(&e->xs, 0, "a", buf, sizeof(buf)), -PVCORE_ETIMEDOUT);
+    assert_int_equal(e->waits, 21);
+    assert_int_equal(pvcore_guest_xs_event(&e->xs, buf, sizeof(buf), tok, sizeof(tok)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +620,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_indices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_trickle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_event_in_pieces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_reply_after_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_babble, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

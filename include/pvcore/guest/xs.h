@@ -49,8 +49,11 @@ struct pvcore_guest_xs_ops {
     void (*notify)(void *ctx);
     /** Waits a little for the server (for example SCHEDOP_poll on the store port with a
      *  timeout, or a yield): 0 to go on looking, anything else to give up, which fails the
-     *  call with -#PVCORE_ETIMEDOUT. The embedder bounds the waits of one call. */
-    int (*wait)(void *ctx);
+     *  call with -#PVCORE_ETIMEDOUT. `n` counts the waits the current call has made before
+     *  this one (0 on its first), so that the embedder can bound each call: note the time
+     *  at 0, give up past a deadline. The client waits whenever it has not finished, even
+     *  after some progress, so a server that trickles bytes cannot hold it for ever. */
+    int (*wait)(void *ctx, unsigned n);
 };
 
 /** A client. Its fields are private; it lives wherever the embedder puts it. */
@@ -62,6 +65,7 @@ struct pvcore_guest_xs {
     uint32_t req_prod;    /* our request index (the ring's copy is only published) */
     uint32_t rsp_cons;    /* our reply index (likewise) */
     uint32_t next_id;     /* req_id of the next request */
+    unsigned waits;       /* waits of the current call */
     int fault;            /* 0, or -PVCORE_EIO once the server broke the protocol */
     int broken_request;   /* a request was cut off part-way: the request stream is lost */
     /* The message being read: its header, then its payload. */
@@ -232,6 +236,8 @@ int pvcore_guest_xs_transaction_end(struct pvcore_guest_xs *xs, uint32_t tx_id, 
  * @return 1 with an event (both strings empty: events were lost, re-read what is
  *         watched); 0 if none is queued; -#PVCORE_EIO after a protocol fault;
  *         -#PVCORE_EINVAL for bad arguments.
+ * @note It reads at most four ring-fuls before it looks at the queue, so a server that
+ *       never stops sending cannot keep it from returning.
  */
 int pvcore_guest_xs_event(struct pvcore_guest_xs *xs, char *path, uint32_t pcap, char *token, uint32_t tcap);
 
