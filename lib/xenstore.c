@@ -457,6 +457,37 @@ static void rec_set(struct pvcore_xenstore *xs, uint32_t i, const char *path, ui
     r->owner = nperms > 0 ? perm_domid(b) : 0;
 }
 
+/* ---- the privileged reserve ---------------------------------------------------------------- */
+
+/* A quarter of each shared pool (node records, arena bytes, watch and transaction slots)
+ * is kept back from unprivileged connections, so that guests filling the store together
+ * cannot stop the toolstack or a privileged back-end (the per-domain quotas bound each
+ * guest; this bounds all of them). */
+static uint64_t kept_back(const struct req *r, uint64_t pool)
+{
+    return r->priv ? 0u : pool / 4u;
+}
+
+/* Room for `recs` node records and `bytes` of arena (a sum of blk_size()s) for request r,
+ * reserved as arena_reserve() does; false when the pools, less the privileged reserve for
+ * an unprivileged request, are too full. */
+static bool room_for(const struct req *r, uint32_t recs, uint64_t bytes)
+{
+    struct pvcore_xenstore *xs = r->xs;
+
+    if ((uint64_t)xs->nfree < (uint64_t)recs + kept_back(r, xs->cfg.max_nodes) ||
+        bytes + kept_back(r, xs->cfg.arena_bytes) > (uint64_t)(xs->cfg.arena_bytes - xs->live)) {
+        return false;
+    }
+    return arena_reserve(xs, bytes);
+}
+
+/* Whether one more of `used` slots of a pool of `pool` may go to request r. */
+static bool slot_for(const struct req *r, uint32_t used, uint32_t pool)
+{
+    return (uint64_t)used + 1u + kept_back(r, pool) <= pool;
+}
+
 /* ---- connections' accounting ------------------------------------------------------------------ */
 
 static struct pvcore_xenstore_conn *conn_of(const struct pvcore_xenstore *xs, uint16_t domid)
@@ -749,7 +780,7 @@ static int tx_touch(const struct req *r, uint32_t len)
     if (e != 0) {
         return e;
     }
-    if (xs->nfree < 1 || !arena_reserve(xs, blk_size(node_payload(0, len, 0)))) {
+    if (!room_for(r, 1, blk_size(node_payload(0, len, 0)))) {
         return PVCORE_ENOMEM;
     }
     uint32_t g = find(xs, p, len, h, 0);
@@ -1324,7 +1355,7 @@ static int set_value(struct req *r, uint32_t i, const uint8_t *val, uint32_t vle
 {
     struct pvcore_xenstore *xs = r->xs;
     uint32_t np = xs->recs[i].nperms;
-    if (!arena_reserve(xs, blk_size(node_payload(np, r->plen, vlen)))) {
+    if (!room_for(r, 0, blk_size(node_payload(np, r->plen, vlen)))) {
         return PVCORE_ENOMEM;
     }
     if (r->t == NULL) {
@@ -1376,7 +1407,7 @@ static int create(struct req *r, uint32_t a, uint32_t alen, const uint8_t *val, 
              (uint64_t)((int64_t)r->c->nodes + (r->t != NULL ? r->t->delta : 0) + (int64_t)k))) {
         return PVCORE_ENOSPC;
     }
-    if (xs->nfree < newrecs || !arena_reserve(xs, bytes)) {
+    if (!room_for(r, newrecs, bytes)) {
         return PVCORE_ENOMEM;
     }
     const uint8_t *perms = rec_perms(xs, &xs->recs[a]); /* stable: reserved */
@@ -1541,7 +1572,7 @@ static int do_rm(struct req *r)
     if (e != 0) {
         return e;
     }
-    if (xs->nfree < newrecs || !arena_reserve(xs, bytes)) {
+    if (!room_for(r, newrecs, bytes)) {
         return PVCORE_ENOMEM;
     }
     for (uint32_t k = 0; k < xs->cfg.max_nodes; k++) {
@@ -1587,7 +1618,7 @@ static int do_set_perms(struct req *r)
         return PVCORE_EPERM;
     }
     uint32_t vlen = xs->recs[i].value_len;
-    if (!arena_reserve(xs, blk_size(node_payload(np, r->plen, vlen)))) {
+    if (!room_for(r, 0, blk_size(node_payload(np, r->plen, vlen)))) {
         return PVCORE_ENOMEM;
     }
     uint32_t j = r->t == NULL ? i : find(xs, xs->path, r->plen, r->phash, r->tx);
@@ -1659,11 +1690,16 @@ static int do_watch(struct req *r)
     if (!r->priv && over(xs->cfg.quota.watches, (uint64_t)c->watches + 1u)) {
         return PVCORE_E2BIG;
     }
-    uint32_t wi = 0;
-    while (wi < xs->cfg.max_watches && xs->watches[wi].used) {
-        wi++;
+    uint32_t wi = xs->cfg.max_watches, used = 0;
+    for (uint32_t k = 0; k < xs->cfg.max_watches; k++) {
+        if (xs->watches[k].used) {
+            used++;
+        } else if (wi == xs->cfg.max_watches) {
+            wi = k;
+        }
     }
-    if (wi == xs->cfg.max_watches || !arena_reserve(xs, blk_size(r->plen + tlen + 2u))) {
+    if (wi == xs->cfg.max_watches || !slot_for(r, used, xs->cfg.max_watches) ||
+        !room_for(r, 0, blk_size(r->plen + tlen + 2u))) {
         return PVCORE_ENOMEM;
     }
     struct watch *w = &xs->watches[wi];
@@ -1724,11 +1760,15 @@ static int do_tx_start(struct req *r)
     if (!r->priv && over(xs->cfg.quota.transactions, (uint64_t)c->txs + 1u)) {
         return PVCORE_ENOSPC;
     }
-    uint32_t ti = 0;
-    while (ti < xs->cfg.max_transactions && xs->txns[ti].used) {
-        ti++;
+    uint32_t ti = xs->cfg.max_transactions, used = 0;
+    for (uint32_t k = 0; k < xs->cfg.max_transactions; k++) {
+        if (xs->txns[k].used) {
+            used++;
+        } else if (ti == xs->cfg.max_transactions) {
+            ti = k;
+        }
     }
-    if (ti == xs->cfg.max_transactions) {
+    if (ti == xs->cfg.max_transactions || !slot_for(r, used, xs->cfg.max_transactions)) {
         return PVCORE_ENOMEM;
     }
     uint32_t ci = conn_index(xs, c), id;

@@ -85,7 +85,11 @@
  * and the length of a relative path (EINVAL). A quota of 0 means no limit. Xenstored
  * counts a node's size as its value plus permissions plus children's names; this server
  * counts the value only. (oxenstored's "EQUOTA" is not a name of Xen's error table and is
- * never sent.)
+ * never sent.) The pools the configuration sizes are shared by every domain, and a quarter
+ * of each (node records, arena bytes, watch and transaction slots) is kept for privileged
+ * connections and the toolstack: guests that fill the store together get ENOMEM while
+ * those still work. (Xenstored has no fixed pools; it charges each domain's memory to a
+ * per-domain quota instead.)
  *
  * @par A hostile guest
  * The ring page is guest memory: every index is read once per use and checked. A request

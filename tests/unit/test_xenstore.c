@@ -1349,6 +1349,62 @@ static void test_out_of_memory(void **state)
     xt_free(t);
 }
 
+/* Guests that fill the store together leave a quarter of every pool to the privileged:
+ * the toolstack and a privileged connection still create nodes, watches and transactions. */
+static void test_privileged_reserve(void **state)
+{
+    (void)state;
+    struct pvcore_xenstore_config cfg;
+    pvcore_xenstore_default_config(&cfg);
+    cfg.max_nodes = 200;
+    cfg.arena_bytes = 16384;
+    cfg.max_conns = 3;
+    cfg.max_watches = 8;
+    cfg.max_transactions = 4;
+    memset(&cfg.quota, 0, sizeof(cfg.quota));
+    struct xt *t = xt_new(&cfg, true);
+    char p[96];
+    int made[3] = { 0, 0, 0 };
+    /* Watches: 6 of 8 for the guests, the last 2 for the privileged. */
+    for (int i = 0; i < 6; i++) {
+        int n = snprintf(p, sizeof(p), "w%d%ctok", i, 0);
+        OK(1 + (unsigned)(i & 1), PVCORE_XS_WATCH, 0, p, (uint32_t)n + 1u);
+    }
+    ERR(1, PVCORE_XS_WATCH, 0, S("w9\0tok"), "ENOMEM");
+    OK(0, PVCORE_XS_WATCH, 0, S("/w0\0tok"));
+    OK(0, PVCORE_XS_WATCH, 0, S("/w1\0tok"));
+    /* Transactions: 3 of 4 for the guests, the last for the privileged. */
+    uint32_t a = start_tx(t, 1), b = start_tx(t, 2), c = start_tx(t, 1);
+    ERR(2, PVCORE_XS_TRANSACTION_START, 0, S(""), "ENOMEM");
+    uint32_t z = start_tx(t, 0);
+    OK(1, PVCORE_XS_TRANSACTION_END, a, S("F"));
+    OK(2, PVCORE_XS_TRANSACTION_END, b, S("F"));
+    OK(1, PVCORE_XS_TRANSACTION_END, c, S("F"));
+    OK(0, PVCORE_XS_TRANSACTION_END, z, S("F"));
+    for (unsigned d = 1; d <= 2; d++) {
+        for (int i = 0; i < 400; i++) {
+            int n = snprintf(p, sizeof(p), "/local/domain/%u/data/node%d-with-a-longer-name", d, i);
+            struct reply m;
+            rpc(t, d, PVCORE_XS_MKDIR, 0, p, (uint32_t)n + 1u, &m);
+            if (m.type == PVCORE_XS_ERROR) {
+                assert_string_equal((const char *)m.data, "ENOMEM");
+                break;
+            }
+            made[d]++;
+        }
+    }
+    assert_true(made[1] > 10 && made[2] >= 0);
+    /* The guests are out; the privileged connection and the toolstack are not. */
+    ERR(1, PVCORE_XS_MKDIR, 0, S("/local/domain/1/data/more"), "ENOMEM");
+    for (int i = 0; i < 10; i++) {
+        int n = snprintf(p, sizeof(p), "/tool/node%d", i);
+        OK(0, PVCORE_XS_MKDIR, 0, p, (uint32_t)n + 1u);
+    }
+    tcall(t, PVCORE_XS_WRITE, "/tool/value\0some bytes", 22);
+    check_invariants(t);
+    xt_free(t);
+}
+
 /* ---- the ring as an attacker drives it ------------------------------------------------------- */
 
 static void send_hdr(struct guest *g, uint32_t type, uint32_t id, uint32_t tx, uint32_t len)
@@ -1574,6 +1630,7 @@ int main(void)
         cmocka_unit_test(test_transaction_dropped),
         cmocka_unit_test(test_quotas),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_privileged_reserve),
         cmocka_unit_test(test_partial_messages),
         cmocka_unit_test(test_oversized_message),
         cmocka_unit_test(test_hostile_indices),
