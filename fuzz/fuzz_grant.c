@@ -590,13 +590,13 @@ static int16_t gm_replace(struct model *m, unsigned c, uint64_t host_addr, uint6
         return PVCORE_GNTST_bad_handle;
     }
     h = &md->h[hn];
-    if (host_addr == 0) {
-        return PVCORE_GNTST_okay; /* no host part named: nothing to do */
+    if (host_addr == 0 || !h->host) {
+        return PVCORE_GNTST_okay; /* no host part named, or none to replace: nothing to do */
     }
     if (new_addr == 0) {
         return gm_unmap_parts(m, c, hn, host_addr, 0); /* replaced with nothing: unmapped */
     }
-    if (!h->host || h->cpte) {
+    if (h->cpte) {
         return PVCORE_GNTST_general_error; /* a PTE moves into virtual-address mappings only */
     }
     gl1 = h->l1;
