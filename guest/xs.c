@@ -74,7 +74,6 @@ static int start_message(struct pvcore_guest_xs *xs)
     if (m.len > PVCORE_XENSTORE_PAYLOAD_MAX) {
         return fault(xs);
     }
-    xs->msg_type = m.type;
     xs->msg_id = m.req_id;
     xs->body_len = m.len;
     xs->body_got = 0;

@@ -67,10 +67,9 @@ struct pvcore_guest_xs {
     uint32_t next_id;     /* req_id of the next request */
     unsigned waits;       /* waits of the current call */
     int fault;            /* 0, or -PVCORE_EIO once the server broke the protocol */
-    int broken_request;   /* a request was cut off part-way: the request stream is lost */
     /* The message being read: its header, then its payload. */
     unsigned char hdr[sizeof(struct pvcore_xsd_sockmsg)];
-    uint32_t hdr_got, body_got, body_len, msg_type, msg_id;
+    uint32_t hdr_got, body_got, body_len, msg_id;
     int msg_dest;         /* where its payload goes (private to xs.c) */
     /* The reply the current request waits for. */
     uint32_t want_id, reply_type, reply_len, reply_cap;
