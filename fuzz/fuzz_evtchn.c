@@ -993,7 +993,9 @@ static uint32_t drain(struct fz *f, unsigned d, uint32_t v, int model, uint32_t 
     if (!fv->has) {
         return 0;
     }
-    ready = em_ld32(gmem(f, d, model, fv->frame, fv->off));
+    /* The guest itself may have written garbage above the queues' bits; a kernel looks
+     * only at the bits of its queues. */
+    ready = em_ld32(gmem(f, d, model, fv->frame, fv->off)) & ((1u << EM_FIFO_QUEUES) - 1u);
     em_st32(gmem(f, d, model, fv->frame, fv->off), 0);
     while (ready != 0 && taken < limit) {
         uint32_t q = 0, port, w, widx;
