@@ -9,7 +9,8 @@
  * either of them whole or in pieces (the next pieces on later turns, every message in
  * order behind the queued ones),
  * consume the request ring, send a well-formed reply to a request that is not in flight
- * (stale or invented), write raw bytes to the reply ring, set rsp_prod or req_cons to
+ * (an id the client used before: a reply to an id it is yet to use cannot be told from
+ * that request's own), write raw bytes to the reply ring, set rsp_prod or req_cons to
  * anything, scribble on the indices the client owns (req_prod, rsp_cons), do nothing, or
  * make the client give up. The ring page is allocated to the exact size of the interface,
  * so AddressSanitizer sees any access outside it.
@@ -246,11 +247,12 @@ static int wait_hook(void *ctx, unsigned nwait)
     case 8: /* give up */
         return 1;
     default:
-        if (op & 0x80u) { /* a well-formed reply to a request not in flight: dropped */
-            uint32_t id = h->cur_id + 1u + take(h) % 4u;
-            if (take(h) & 1u) {
-                id = h->cur_id - 1u - take(h) % 4u;
-            }
+        if (op & 0x80u) { /* a well-formed reply to a request no longer in flight: dropped */
+            /* Only ids the client has used: a reply to an id it has yet to use is, when it
+             * is read after that request is made, that request's reply as far as any
+             * client can tell (the protocol matches by id alone). */
+            uint32_t id = h->cur_id - 1u - take(h) % 4u;
+            (void)take(h);
             (void)send_msg(h, take(h) % 14u, id, "zz", 3);
             flush(h, RING);
         } else { /* the next piece of what is queued */
